@@ -1,0 +1,65 @@
+"""Validation at the public boundary, with one message shape.
+
+Every public function of ``cert_core`` checks its arguments with these helpers, so a bad
+argument always raises ``ValueError`` worded like scikit-learn's::
+
+    The 'alpha' parameter of certify must be a float in (0, 1). Got 1.5 instead.
+"""
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+
+
+def _fail(name: str, func: str, expected: str, value) -> None:
+    raise ValueError(f"The '{name}' parameter of {func} must be {expected}. Got {value!r} instead.")
+
+
+def _interval(low, high, low_open, high_open) -> str:
+    left = "(" if low_open or low is None else "["
+    right = ")" if high_open or high is None else "]"
+    lo = "-inf" if low is None else f"{low:g}"
+    hi = "inf" if high is None else f"{high:g}"
+    return f"{left}{lo}, {hi}{right}"
+
+
+def check_float(value, name: str, func: str, low=None, high=None,
+                low_open: bool = False, high_open: bool = False) -> float:
+    """Return ``value`` as a finite float inside the interval, or raise ``ValueError``."""
+    expected = f"a float in {_interval(low, high, low_open, high_open)}"
+    if isinstance(value, bool) or not isinstance(value, Real):
+        _fail(name, func, expected, value)
+    v = float(value)
+    if not math.isfinite(v):
+        _fail(name, func, expected, value)
+    if low is not None and (v < low or (low_open and v == low)):
+        _fail(name, func, expected, value)
+    if high is not None and (v > high or (high_open and v == high)):
+        _fail(name, func, expected, value)
+    return v
+
+
+def check_int(value, name: str, func: str, low=None, high=None) -> int:
+    """Return ``value`` as an int inside the closed interval, or raise ``ValueError``."""
+    if low is not None and high is not None:
+        expected = f"an int in [{low}, {high}]"
+    elif low is not None:
+        expected = f"an int >= {low}"
+    elif high is not None:
+        expected = f"an int <= {high}"
+    else:
+        expected = "an int"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        _fail(name, func, expected, value)
+    v = int(value)
+    if (low is not None and v < low) or (high is not None and v > high):
+        _fail(name, func, expected, value)
+    return v
+
+
+def check_choice(value, name: str, func: str, choices) -> str:
+    """Return ``value`` if it is one of ``choices``, or raise ``ValueError``."""
+    if value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        _fail(name, func, f"one of {options}", value)
+    return value

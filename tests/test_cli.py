@@ -1,0 +1,66 @@
+"""The headless CLI: Cohen et al.'s TSV, the summary, and argparse-style errors."""
+import pytest
+
+from cert_core.cli import main
+
+
+def test_certify_writes_cohen_tsv_and_summary(tmp_path, capsys):
+    out = tmp_path / "r.tsv"
+    code = main(["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.25", "--n0", "20", "--n", "500",
+                 "--alpha", "0.01", "--batch", "400", "--max", "12", "--skip", "2", "--device", "cpu", "--out", str(out)])
+    assert code == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == "idx\tlabel\tpredict\tradius\tcorrect\ttime"
+    rows = [line.split("\t") for line in lines[1:]]
+    assert len(rows) == 12 and [int(r[0]) for r in rows] == list(range(0, 24, 2))
+    for idx, label, pred, radius, correct, seconds in rows:
+        assert int(correct) == int(pred == label)
+        assert float(radius) >= 0 and float(seconds) >= 0
+        assert (int(pred) == -1) <= (float(radius) == 0)
+    text = capsys.readouterr().out
+    assert "cert acc" in text and "ACR" in text
+
+
+def test_same_seed_gives_same_tsv(tmp_path):
+    outs = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.tsv"
+        main(["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.5", "--n0", "10", "--n", "200",
+              "--max", "5", "--seed", "3", "--out", str(out)])
+        outs.append([line.split("\t")[:5] for line in out.read_text().splitlines()])
+    assert outs[0] == outs[1]
+
+
+def test_predict_runs(tmp_path, capsys):
+    out = tmp_path / "p.tsv"
+    assert main(["predict", "--model", "blobs-mlp-s0.25", "--sigma", "0.25", "--n", "100", "--max", "5",
+                 "--out", str(out)]) == 0
+    assert out.read_text().splitlines()[0] == "idx\tlabel\tpredict\tcorrect\ttime"
+    assert "smoothed accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["certify", "--model", "nope", "--sigma", "0.25"], "neither a file nor a zoo entry"),
+    (["certify", "--model", "moons-mlp-s0.25", "--sigma", "0"], r"argument --sigma: must be a float in \(0, inf\)"),
+    (["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.2", "--alpha", "2"], "argument --alpha"),
+    (["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.2", "--n", "-5"], "argument --n: must be an int >= 1"),
+    (["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.2", "--device", "tpu"], "--device must be"),
+    (["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.2", "--dataset", "digits"], r"takes inputs of shape \(2,\)"),
+    (["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.2", "--dataset", "mnist", "--data-dir", "/nonexistent"], "/nonexistent"),
+])
+def test_bad_arguments_get_argparse_messages(argv, message, capsys):
+    import re
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" in err and re.search(message, err), err
+    assert "Traceback" not in err
+
+
+def test_bad_model_file_is_reported(tmp_path, capsys):
+    bad = tmp_path / "model.pt"
+    bad.write_text("this is not a model")
+    with pytest.raises(SystemExit):
+        main(["certify", "--model", str(bad), "--sigma", "0.25"])
+    assert "error:" in capsys.readouterr().err

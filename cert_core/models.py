@@ -1,0 +1,314 @@
+"""Base classifiers (MLP, small CNN) and a safe, self-describing save/load format.
+
+``build_model`` returns one flat ``nn.Sequential`` of Normalize / Flatten / Linear / Conv2d / ReLU /
+LeakyReLU / MaxPool2d, so later analyses (activation paths, Lipschitz bounds) can walk the layers in
+order. It maps (B, *input_shape) -> (B, K) logits. Smoothing noise is added in input space, so any
+normalisation is the model's first layer (``Normalize``), never a preprocessing step.
+
+A bundle is ``torch.save`` of a plain dict (loadable with ``weights_only=True``)::
+
+    {"format": "cert-explorer-bundle/1", "config": asdict(ModelConfig), "state_dict": {...}, "metadata": {...}}
+
+``load_model`` accepts bundles and TorchScript archives and turns every bad file into a
+``ModelLoadError`` whose message names the problem; pickles carrying code are refused.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+import pathlib
+import pickle
+import re
+import zipfile
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from cert_core.validation import check_choice, check_int
+
+ARCHS = ("mlp", "cnn")
+ACTIVATIONS = ("relu", "leaky_relu")
+BUNDLE_FORMAT = "cert-explorer-bundle/1"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    arch: str  # "mlp" | "cnn"
+    input_shape: tuple[int, ...]  # (d,) or (C, H, W); the MLP flattens any shape
+    num_classes: int  # K, the number of logits
+    width: int = 64  # hidden units (mlp) / channels of the first conv block, doubled per block (cnn)
+    depth: int = 3  # hidden layers (mlp) / conv blocks, each halving H and W (cnn)
+    activation: str = "relu"  # "relu" | "leaky_relu"
+    mean: tuple[float, ...] | None = None  # per-channel (or per-feature) mean of the Normalize layer
+    std: tuple[float, ...] | None = None  # per-channel (or per-feature) std of the Normalize layer
+
+
+class Normalize(nn.Module):
+    """(x - mean) / std with mean/std broadcast over channel dim 1; stored as buffers (in the state dict)."""
+
+    def __init__(self, mean, std, ndim: int):
+        super().__init__()
+        shape = (1, -1) + (1,) * (ndim - 1)  # (1, C, 1, 1) for images, (1, d) for vectors
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).reshape(shape))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).reshape(shape))
+
+    def forward(self, x):  # (B, *input_shape) -> same
+        return (x - self.mean) / self.std
+
+
+def _activation(name: str) -> nn.Module:
+    return nn.ReLU() if name == "relu" else nn.LeakyReLU(0.01)
+
+
+def _check_config(config: ModelConfig) -> None:
+    func = "build_model"
+    if not isinstance(config, ModelConfig):
+        raise ValueError(f"The 'config' parameter of build_model must be a ModelConfig. Got {config!r} instead.")
+    check_choice(config.arch, "arch", func, ARCHS)
+    check_choice(config.activation, "activation", func, ACTIVATIONS)
+    shape = config.input_shape
+    if not (isinstance(shape, tuple) and shape and all(isinstance(s, int) and s > 0 for s in shape)):
+        raise ValueError(f"The 'input_shape' parameter of build_model must be a non-empty tuple of positive ints. "
+                         f"Got {shape!r} instead.")
+    check_int(config.num_classes, "num_classes", func, low=2)
+    check_int(config.width, "width", func, low=1, high=4096)
+    check_int(config.depth, "depth", func, low=1, high=16)
+    if config.arch == "cnn" and (len(shape) != 3 or min(shape[1:]) < 2 ** config.depth):
+        raise ValueError(f"The 'input_shape' parameter of build_model must be (C, H, W) with H, W >= "
+                         f"2**depth = {2 ** config.depth} for a cnn. Got {shape!r} instead.")
+    if (config.mean is None) != (config.std is None):
+        raise ValueError("The 'mean' and 'std' parameters of build_model must be given together.")
+    if config.mean is not None:
+        n = shape[0]
+        ok = len(config.mean) in (1, n) and len(config.std) in (1, n)
+        if not ok or not all(math.isfinite(s) and s > 0 for s in config.std):
+            raise ValueError(f"The 'mean'/'std' parameters of build_model must have 1 or {n} entries with std > 0. "
+                             f"Got mean={config.mean!r}, std={config.std!r} instead.")
+
+
+def _mlp_layers(c: ModelConfig) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Flatten()]
+    d = math.prod(c.input_shape)
+    for _ in range(c.depth):
+        layers += [nn.Linear(d, c.width), _activation(c.activation)]
+        d = c.width
+    return layers + [nn.Linear(d, c.num_classes)]
+
+
+def _cnn_layers(c: ModelConfig) -> list[nn.Module]:
+    channels, h, w = c.input_shape
+    layers: list[nn.Module] = []
+    for i in range(c.depth):
+        out = c.width * 2 ** i
+        layers += [nn.Conv2d(channels, out, 3, padding=1), _activation(c.activation), nn.MaxPool2d(2)]
+        channels, h, w = out, h // 2, w // 2
+    hidden = 4 * c.width  # one hidden fully connected layer before the logits
+    return layers + [nn.Flatten(), nn.Linear(channels * h * w, hidden), _activation(c.activation),
+                     nn.Linear(hidden, c.num_classes)]
+
+
+def build_model(config: ModelConfig, seed: int | None = None) -> nn.Sequential:
+    """A fresh model for ``config``: (B, *input_shape) -> (B, K) logits, float32, CPU, train mode.
+
+    With ``seed`` the initial weights are a pure function of (config, seed) and the global RNG is untouched.
+    """
+    _check_config(config)
+    if seed is not None:
+        check_int(seed, "seed", "build_model", low=0)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return build_model(config)
+    layers = _mlp_layers(config) if config.arch == "mlp" else _cnn_layers(config)
+    if config.mean is not None:
+        layers.insert(0, Normalize(config.mean, config.std, len(config.input_shape)))
+    return nn.Sequential(*layers)
+
+
+class ModelLoadError(ValueError):
+    """A model file could not be loaded; the message names the problem (never a raw traceback)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: nn.Module  # eval mode, CPU, float32
+    config: ModelConfig | None  # None for TorchScript
+    metadata: dict  # name, dataset spec, sigma_train, accuracy, seed, created, description, ...
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        if self.config is not None:
+            return self.config.input_shape
+        shape = self.metadata.get("input_shape")
+        return tuple(shape) if shape is not None else None
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.config.num_classes if self.config is not None else self.metadata.get("num_classes")
+
+
+def _plain(value, where="metadata"):
+    """A copy of ``value`` made only of types ``weights_only`` loading accepts (numpy scalars unwrapped)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v, where) for v in value)
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    raise ValueError(f"{where} must hold only str/int/float/bool/None/list/tuple/dict; got {type(value).__name__}")
+
+
+def bundle_bytes(model: nn.Module, config: ModelConfig, metadata: dict) -> bytes:
+    """The bundle as bytes. Deterministic: the same weights and metadata give the same bytes."""
+    payload = {
+        "format": BUNDLE_FORMAT,
+        "config": asdict(config),
+        "state_dict": {k: v.detach().to("cpu", torch.float32).contiguous().clone()
+                       for k, v in model.state_dict().items()},
+        "metadata": _plain(dict(metadata)),
+    }
+    buf = io.BytesIO()  # always via a buffer: the zip's inner folder name then never depends on a filename
+    torch.save(payload, buf)
+    return buf.getvalue()
+
+
+def save_bundle(model: nn.Module, config: ModelConfig, metadata: dict, dest) -> None:
+    """Write ``bundle_bytes`` to ``dest`` (a path or a binary file object)."""
+    data = bundle_bytes(model, config, metadata)
+    if isinstance(dest, (str, os.PathLike)):
+        pathlib.Path(dest).write_bytes(data)
+    else:
+        dest.write(data)
+
+
+def _read_bytes(source) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            return pathlib.Path(source).read_bytes()
+        except OSError as exc:
+            raise ModelLoadError(f"could not read model file {str(source)!r}: {exc.strerror or exc}") from None
+    if hasattr(source, "read"):
+        data = source.read()
+        if isinstance(data, str):
+            raise ModelLoadError("the file was opened in text mode; a model file must be read as binary")
+        return bytes(data)
+    raise ModelLoadError(f"expected a path, bytes or a binary file object, got {type(source).__name__}")
+
+
+def _kind(data: bytes) -> str:
+    """'bundle' (torch.save zip), 'torchscript', 'legacy' (pre-zip torch.save pickle), or raise."""
+    if not data:
+        raise ModelLoadError("the file is empty, not a PyTorch model file")
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        except zipfile.BadZipFile:
+            raise ModelLoadError("the file is a damaged zip archive, not a loadable PyTorch file") from None
+        if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
+            return "torchscript"
+        if any(n.endswith("data.pkl") for n in names):
+            return "bundle"
+        raise ModelLoadError("the file is a zip archive but not a PyTorch file (no data.pkl inside)")
+    if data[:1] == b"\x80":
+        return "legacy"
+    looks = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"%PDF": "a PDF", b"GIF8": "a GIF image"}
+    what = next((v for k, v in looks.items() if data.startswith(k)), None)
+    if what is None:
+        what = "a text file" if _is_text(data[:512]) else "an unknown binary format"
+    raise ModelLoadError(f"not a PyTorch model file: it looks like {what}")
+
+
+def _is_text(head: bytes) -> bool:
+    try:
+        head.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _torch_load(data: bytes) -> dict:
+    try:
+        payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL (\S+)", str(exc))  # torch names the offending class/function
+        detail = f" (it references {found.group(1)})" if found else ""
+        raise ModelLoadError("refused for safety: the file contains pickled Python objects or code that "
+                             f"safe (weights_only) loading does not allow{detail}; save it as a bundle "
+                             "(cert_core.models.save_bundle) or as TorchScript instead") from None
+    except Exception as exc:  # damaged archives raise RuntimeError/EOFError/... from deep inside torch
+        raise ModelLoadError(f"the PyTorch file could not be read ({type(exc).__name__}: {exc})") from None
+    if not isinstance(payload, dict) or "format" not in payload:
+        raise ModelLoadError(f"missing format tag: expected a bundle dict with 'format': {BUNDLE_FORMAT!r} "
+                             "(a bare state dict or tensor cannot be used: the architecture is unknown)")
+    if payload["format"] != BUNDLE_FORMAT:
+        raise ModelLoadError(f"wrong format tag {payload['format']!r}; expected {BUNDLE_FORMAT!r}")
+    return payload
+
+
+def _config_from(raw) -> ModelConfig:
+    try:
+        fields = dict(raw)
+        for key in ("input_shape", "mean", "std"):
+            if fields.get(key) is not None:
+                fields[key] = tuple(fields[key])
+        config = ModelConfig(**fields)
+        build_model(config)  # proves it builds
+        return config
+    except (TypeError, ValueError) as exc:
+        raise ModelLoadError(f"the bundle's model config does not build: {exc}") from None
+
+
+def _load_state(model: nn.Module, state) -> None:
+    """Strict load with a message that lists missing/unexpected keys and shape mismatches."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelLoadError("the bundle's state_dict is not a dict of tensors")
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
+              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        parts = [f"missing keys {missing}" if missing else "", f"unexpected keys {unexpected}" if unexpected else "",
+                 f"shape mismatch {'; '.join(shapes)}" if shapes else ""]
+        raise ModelLoadError("the state dict does not fit the architecture: " + ", ".join(p for p in parts if p))
+    model.load_state_dict(state)
+
+
+def _check_finite(model: nn.Module) -> None:
+    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+        if t.is_floating_point() and not torch.isfinite(t).all():
+            raise ModelLoadError(f"the weights contain NaN or infinite values (in {name!r})")
+
+
+def load_model(source, metadata: dict | None = None) -> LoadedModel:
+    """Load a bundle or a TorchScript archive from a path, bytes or a binary file object.
+
+    Bundles are read with ``torch.load(weights_only=True)``: no code in the file is ever run. A TorchScript
+    model has no config; its metadata is ``metadata`` (from the caller, may hold "input_shape" and
+    "num_classes") or empty. Any problem raises ``ModelLoadError``.
+    """
+    data = _read_bytes(source)
+    kind = _kind(data)
+    if kind == "torchscript":
+        try:
+            model = torch.jit.load(io.BytesIO(data), map_location="cpu")
+        except Exception as exc:
+            raise ModelLoadError(f"the TorchScript archive could not be loaded ({type(exc).__name__}: "
+                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        config, meta = None, _plain(dict(metadata or {}))
+    else:
+        payload = _torch_load(data)
+        config = _config_from(payload.get("config"))
+        model = build_model(config)
+        _load_state(model, payload.get("state_dict"))
+        meta = payload.get("metadata") or {}
+        if not isinstance(meta, dict):
+            raise ModelLoadError("the bundle's metadata is not a dict")
+    _check_finite(model)
+    return LoadedModel(model.float().eval(), config, meta)

@@ -24,6 +24,7 @@ from cert_core.train import TrainConfig, train_model
 
 ASSET_DIR = pathlib.Path(__file__).resolve().parent.parent / "assets" / "models"
 SIGMAS = (0.0, 0.25, 0.5)
+TORCH_VERSION = torch.__version__.split("+")[0]  # bytes are reproducible for one torch version
 CREATED = "cert-explorer zoo v1"  # fixed instead of a date, so rebuilds are byte-identical
 
 
@@ -119,6 +120,7 @@ def train_entry(entry: ZooEntry):
         result = train_model(model, dataset, entry.train)
     metadata = {
         "name": entry.name, "description": entry.description, "created": CREATED,
+        "torch_version": TORCH_VERSION,
         "dataset": dict(entry.dataset_spec), "class_names": list(dataset.class_names),
         "sigma_train": entry.train.sigma_train, "seed": entry.train.seed, "train": asdict(entry.train),
         "accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,

@@ -1,6 +1,6 @@
 """Noisy samples per second of four ways to run CERTIFY, measured side by side in one run.
 
-    python bench/certify_throughput.py [--device cpu] [--inputs 40] [--n 2000] [--batch 1000]
+    python bench/certify_throughput.py [--device cpu] [--inputs 40] [--n 1000 10000] [--batch 1000]
 
 (a) plain forward passes of the model at the same batch size (the physical limit of any certifier),
 (b) ``Smooth.certify`` one input at a time, (c) ``Smooth.certify_batch`` over all inputs,
@@ -80,12 +80,13 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--inputs", type=int, default=40)
     parser.add_argument("--n0", type=int, default=100)
-    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--batch", type=int, default=1000)
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     for name in ("moons-mlp-s0.25", "digits-cnn-s0.25"):
-        bench_model(name, torch.device(args.device), args.inputs, args.n0, args.n, args.batch)
+        for n in args.n:
+            bench_model(name, torch.device(args.device), args.inputs, args.n0, n, args.batch)
 
 
 if __name__ == "__main__":

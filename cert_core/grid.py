@@ -202,6 +202,16 @@ def base_predictions(model: torch.nn.Module, bounds, resolution: int) -> np.ndar
     return predict_points(model, pts).reshape(view.resolution, view.resolution)
 
 
+def base_scores(model: torch.nn.Module, bounds, resolution: int) -> np.ndarray:
+    """The base model's class scores on the view's pixel centres (for sub-pixel base boundaries)."""
+    view = make_view(bounds, resolution, "base_scores")
+    check_2d_model(model, "base_scores")
+    gx, gy = np.meshgrid(view.x, view.y)
+    pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
+    scores = _scores(model, pts).numpy()                                   # (R*R, K)
+    return scores.T.reshape(-1, view.resolution, view.resolution)          # (K, R, R)
+
+
 def probabilities_at(base: BaseMap, point, sigma: float) -> np.ndarray:
     """Exact smoothed probabilities at an arbitrary point inside the view (not snapped to a pixel)."""
     sigma = check_float(sigma, "sigma", "probabilities_at", 0, base.max_sigma * (1 + 1e-9), low_open=True)

@@ -1,0 +1,31 @@
+"""Certified Robustness Explorer: the router.
+
+Page config, the shared sidebar (current model + sigma) and navigation over ``pages/``.
+Run with ``streamlit run app.py``.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import router, sidebar, state
+
+st.set_page_config(page_title="Certified Robustness Explorer", page_icon=":material/verified_user:",
+                   layout="wide", initial_sidebar_state="expanded")
+
+problems = state.init_from_url()
+page = st.navigation([
+    st.Page("pages/home.py", title="Welcome", icon=":material/school:", default=True),
+    st.Page("pages/models.py", title="Models", icon=":material/hub:", url_path="models"),
+    st.Page("pages/boundaries.py", title="Decision boundaries", icon=":material/blur_on:",
+            url_path="boundaries"),
+])
+router.mark_routed()
+router.resume()
+sidebar.render()
+for message in problems:
+    st.error(message, icon=":material/link_off:")
+state.sync_url()
+try:
+    page.run()
+finally:
+    state.sync_url()       # a page may have changed the model (training, upload)

@@ -1,0 +1,157 @@
+"""Pure figure builders for the per-input σ page (numpy in, ``go.Figure`` out; no Streamlit)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from cert_core.ddrs import Counterexample, MemoryAnswer
+from cert_core.grid import GridView
+from ui import theme
+from ui.figures import lattice_points
+
+
+def _square_axes(fig: go.Figure, bounds) -> None:
+    xmin, xmax, ymin, ymax = bounds
+    fig.update_xaxes(range=[xmin, xmax], constrain="domain", title_text="x₁", showgrid=False, zeroline=False)
+    fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain", title_text="x₂",
+                     showgrid=False, zeroline=False)
+
+
+def _star(fig: go.Figure, point, name: str = "selected point") -> None:
+    fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name, showlegend=False,
+                             marker=dict(symbol="star", size=18, color=theme.YELLOW,
+                                         line=dict(color=theme.BLACK, width=2)), hoverinfo="skip"))
+
+
+def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float, selected=None,
+             violation: np.ndarray | None = None, colorscale: str = "Cividis", log: bool = False,
+             max_pixels: int = 150) -> go.Figure:
+    """A clickable heatmap of a per-pixel quantity; ``violation`` pixels are outlined in vermillion."""
+    step = max(1, int(math.ceil(view.resolution / max_pixels)))
+    x, y, zz = view.x[::step], view.y[::step], z[::step, ::step]
+    shown = np.log10(zz) if log else zz
+    ticks = dict(tickvals=np.log10([0.02, 0.05, 0.1, 0.2, 0.5, 1, 1.5]),
+                 ticktext=["0.02", "0.05", "0.1", "0.2", "0.5", "1", "1.5"]) if log else {}
+    fig = go.Figure(go.Heatmap(
+        x=x, y=y, z=np.round(shown, 4), customdata=np.round(zz, 3), colorscale=colorscale,
+        zmin=np.log10(0.02) if log else 0, zmax=np.log10(zmax) if log else zmax,
+        colorbar=dict(title=dict(text=label, side="right"), thickness=16, **ticks),
+        hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{label} %{{customdata:.3f}}<extra></extra>"))
+    if violation is not None and violation[::step, ::step].any():
+        fig.add_trace(go.Contour(x=x, y=y, z=violation[::step, ::step].astype(float), showscale=False,
+                                 contours=dict(start=0.5, end=0.5, size=1, coloring="none"), hoverinfo="skip",
+                                 line=dict(color=theme.VERMILLION, width=2.5), name="R* > distance to boundary",
+                                 showlegend=True))
+    pts, _ = lattice_points(view, 41)
+    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="lattice", showlegend=False,
+                             marker=dict(color="rgba(0,0,0,0)", size=9), hoverinfo="skip",
+                             selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
+    if selected is not None:
+        _star(fig, selected)
+    _square_axes(fig, view.bounds)
+    fig.update_layout(**theme.base_layout(
+        title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=470, clickmode="event+select",
+        dragmode="pan", legend=dict(orientation="h", yanchor="top", y=-0.14, x=0.5, xanchor="center"),
+        uirevision=title))
+    return fig
+
+
+def curve_figure(sigmas: np.ndarray, curve: np.ndarray, traj_sigma: np.ndarray, traj_exact: np.ndarray,
+                 traj_proxy: np.ndarray, sigma0: float, class_name: str) -> go.Figure:
+    """The exact R(σ) at a point and the path of OptimizeSigma drawn on it."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=sigmas, y=curve, mode="lines", name=f"exact R(σ) for {class_name}",
+                             line=dict(color=theme.BLUE, width=3),
+                             hovertemplate="σ %{x:.3f}<br>exact R %{y:.3f}<extra></extra>"))
+    best = int(np.argmax(curve))
+    fig.add_trace(go.Scatter(x=[sigmas[best]], y=[curve[best]], mode="markers", name="best σ on the grid",
+                             marker=dict(symbol="diamond", size=14, color=theme.BLUE, line=dict(color="white", width=1))))
+    steps = np.arange(len(traj_sigma))
+    fig.add_trace(go.Scatter(x=traj_sigma, y=traj_exact, mode="lines+markers", name="Algorithm 1: σ_k (exact R)",
+                             line=dict(color=theme.VERMILLION, width=1.5, dash="dot"),
+                             marker=dict(size=9, color=steps, colorscale="Oranges", line=dict(color=theme.DARK, width=1)),
+                             customdata=steps, hovertemplate="step %{customdata}<br>σ %{x:.3f}<br>exact R %{y:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=traj_sigma, y=traj_proxy, mode="markers", name="its Monte Carlo proxy R̂_k",
+                             marker=dict(symbol="circle-open", size=8, color=theme.GREY),
+                             customdata=steps, hovertemplate="step %{customdata}<br>σ %{x:.3f}<br>proxy %{y:.3f}<extra></extra>"))
+    fig.add_vline(x=sigma0, line=dict(color=theme.DARK, dash="dash"), annotation_text=f"σ₀ = {sigma0:g}")
+    fig.add_vline(x=float(traj_sigma[-1]), line=dict(color=theme.VERMILLION, dash="dash"),
+                  annotation_text=f"σ* = {traj_sigma[-1]:.3f}", annotation_position="bottom right")
+    fig.update_xaxes(title_text="σ", type="log")
+    fig.update_yaxes(title_text="radius", zeroline=True)
+    fig.update_layout(**theme.base_layout(title=dict(text="Radius as a function of σ at the point", x=0.5,
+                                                     xanchor="center", font_size=18), height=430,
+                                          legend=dict(orientation="h", yanchor="top", y=-0.2)))
+    return fig
+
+
+def _circle(fig, center, r, color, dash="solid", fill=True, width=1.5) -> None:
+    cx, cy = center
+    fig.add_shape(type="circle", x0=cx - r, x1=cx + r, y0=cy - r, y1=cy + r, layer="below",
+                  line=dict(color=color, width=width, dash=dash),
+                  fillcolor=f"rgba{(*theme.hex_rgb(color), 0.10)}" if fill else None)
+
+
+def memory_figure(view: GridView, image: str, x: np.ndarray, answers: list[MemoryAnswer],
+                  class_names, max_circles: int = 400) -> go.Figure:
+    """The memory's regions as circles coloured by class; conflicting queries marked."""
+    xmin, xmax, ymin, ymax = view.bounds
+    fig = go.Figure()
+    fig.add_layout_image(source=image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin, sizey=ymax - ymin,
+                         sizing="stretch", layer="below", opacity=0.45)
+    for i, a in enumerate(answers[:max_circles]):
+        if a.radius > 0 and math.isfinite(a.radius):
+            _circle(fig, x[i], min(a.radius, 2 * (xmax - xmin)), theme.class_color(a.prediction))
+    pred = np.array([a.prediction for a in answers])
+    for k, name in enumerate(class_names):
+        sel = pred == k
+        if sel.any():
+            fig.add_trace(go.Scatter(x=x[sel, 0], y=x[sel, 1], mode="markers", name=f"answered {name} ({sel.sum()})",
+                                     marker=dict(size=7, color=theme.class_color(k), line=dict(color="white", width=1)),
+                                     customdata=np.flatnonzero(sel),
+                                     hovertemplate="query #%{customdata}<br>(%{x:.2f}, %{y:.2f})<extra></extra>"))
+    for case, symbol, label in (("relabelled", "x-thin-open", "relabelled (inside another class's region)"),
+                                ("shrunk", "circle-open", "region shrunk (would overlap another class)")):
+        sel = np.array([a.case == case for a in answers])
+        if sel.any():
+            fig.add_trace(go.Scatter(x=x[sel, 0], y=x[sel, 1], mode="markers", name=f"{label}: {sel.sum()}",
+                                     marker=dict(symbol=symbol, size=16, color=theme.VERMILLION,
+                                                 line=dict(color=theme.VERMILLION, width=3)),
+                                     customdata=np.flatnonzero(sel),
+                                     hovertemplate=f"query #%{{customdata}} {case}<extra></extra>"))
+    if (pred == -1).any():
+        sel = pred == -1
+        fig.add_trace(go.Scatter(x=x[sel, 0], y=x[sel, 1], mode="markers", name=f"abstains ({sel.sum()})",
+                                 marker=dict(symbol="diamond-open", size=9, color=theme.GREY)))
+    _square_axes(fig, view.bounds)
+    fig.update_layout(**theme.base_layout(
+        title=dict(text="Memory regions of the test set (query order matters)", x=0.5, xanchor="center",
+                   font_size=18), height=theme.MAP_SIZE, legend=dict(orientation="h", yanchor="top", y=-0.12)))
+    return fig
+
+
+def counterexample_figure(cex: Counterexample) -> go.Figure:
+    """The stripe classifier, the two points and their claimed balls (no memory)."""
+    a, b = cex.stripe
+    far, inn = cex.points
+    half = max(cex.radius[0] + 0.3, 1.5)
+    bounds = (far[0] - half, far[0] + half, -half, half)
+    fig = go.Figure()
+    fig.add_shape(type="rect", x0=a, x1=b, y0=-half, y1=half, fillcolor=theme.ORANGE, opacity=0.6, line_width=0,
+                  layer="below")
+    _circle(fig, far, cex.radius[0], theme.BLUE, width=3)
+    _circle(fig, inn, cex.radius[1], theme.ORANGE, width=3)
+    for p, k, s, r, name in ((far, 0, cex.sigma_star[0], cex.radius[0], "x_far"),
+                             (inn, 1, cex.sigma_star[1], cex.radius[1], "x_in")):
+        fig.add_trace(go.Scatter(x=[p[0]], y=[p[1]], mode="markers+text", text=[name], textposition="top center",
+                                 name=f"{name}: class {k} at σ* = {s:.2f}, claims R = {r:.2f}",
+                                 marker=dict(size=13, color=theme.class_color(k), line=dict(color=theme.DARK, width=2))))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"f = class 1 on {a:g} ≤ x₁ ≤ {b:g}",
+                             marker=dict(symbol="square", size=14, color=theme.ORANGE)))
+    _square_axes(fig, bounds)
+    fig.update_layout(**theme.base_layout(title=dict(text="x_in lies inside x_far's “certified” ball",
+                                                     x=0.5, xanchor="center", font_size=18), height=460,
+                                          legend=dict(orientation="h", yanchor="top", y=-0.14)))
+    return fig

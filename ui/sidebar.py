@@ -1,0 +1,44 @@
+"""The shared sidebar: pick the current model, read its card, set sigma."""
+from __future__ import annotations
+
+import streamlit as st
+
+from cert_core.models import ModelLoadError
+from ui import state
+
+
+def render() -> None:
+    with st.sidebar:
+        st.markdown("### :material/verified_user: Certified Robustness Explorer")
+        keys = state.model_keys()
+        if "_pending_model" in st.session_state:
+            st.session_state["model_key"] = st.session_state.pop("_pending_model")
+        if st.session_state.get("model_key") not in keys:
+            st.session_state["model_key"] = f"zoo:{state.DEFAULT_MODEL}"
+        st.selectbox("Model", keys, key="model_key", format_func=state.model_label,
+                     help="The classifier every page works on: a zoo model, or one you trained or uploaded.")
+        _model_card()
+        st.slider("Noise level σ", state.SIGMA_MIN, state.SIGMA_MAX, step=state.SIGMA_STEP, key="sigma",
+                  help="Standard deviation of the Gaussian noise the smoothed classifier adds to its input.")
+
+
+def _model_card() -> None:
+    try:
+        current = state.current_model()
+    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
+        st.error(f"This model cannot be loaded: {exc}", icon=":material/error:")
+        return
+    meta, cfg = current.loaded.metadata, current.loaded.config
+    if cfg is not None:
+        arch = f"{cfg.arch.upper()} {cfg.width}×{cfg.depth}, {cfg.activation}"
+    else:
+        arch = "TorchScript"
+    shape = "×".join(str(s) for s in (current.loaded.input_shape or ("?",)))
+    data = current.dataset.name if current.dataset is not None else (meta.get("dataset") or {}).get("name", "—")
+    acc = meta.get("accuracy")
+    sigma_train = meta.get("sigma_train")
+    lines = [f"**Dataset** {data} · input {shape} · {current.num_classes} classes",
+             f"**Architecture** {arch}",
+             f"**σ_train** {sigma_train:g}" if isinstance(sigma_train, (int, float)) else "**σ_train** unknown",
+             f"**Test accuracy** {acc:.1%}" if isinstance(acc, (int, float)) else "**Test accuracy** unknown"]
+    st.caption("  \n".join(lines))

@@ -1,0 +1,174 @@
+"""The app's shared state: the current model, sigma and the selected point, mirrored in the URL.
+
+Session state is the source of truth while a session lives; the URL query parameters
+(``model``, ``sigma``, ``x``, ``y``) seed it once per session and are rewritten on every run, so a
+copied link reproduces the view. Models trained or uploaded in the app live in the session only.
+"""
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from dataclasses import dataclass
+
+import streamlit as st
+
+from cert_core.data import BOX_2D, Dataset, DataError
+from cert_core.models import LoadedModel, ModelLoadError
+from cert_core.zoo import ZOO
+
+DEFAULT_MODEL = "moons-mlp-s0.25"
+DEFAULT_SIGMA = 0.25
+SIGMA_MIN, SIGMA_MAX, SIGMA_STEP = 0.02, 1.5, 0.01
+VIEW = BOX_2D
+ZOO_NAMES = tuple(e.name for e in ZOO)
+
+
+@dataclass(frozen=True, eq=False)
+class CurrentModel:
+    key: str                       # cache key: "zoo:<name>" or "user:<id>"
+    label: str                     # what the user sees (zoo name or their label)
+    loaded: LoadedModel
+    dataset: Dataset | None        # the data it was trained on, when known
+    dataset_note: str = ""         # why there is no dataset, if there is none
+
+    @property
+    def model(self):
+        return self.loaded.model
+
+    @property
+    def is_2d(self) -> bool:
+        return self.loaded.input_shape == (2,)
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.loaded.num_classes or (self.dataset.num_classes if self.dataset else 2))
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        names = self.loaded.metadata.get("class_names") or (self.dataset.class_names if self.dataset else None)
+        return tuple(names) if names else tuple(f"class {k}" for k in range(self.num_classes))
+
+    @property
+    def dataset_key(self) -> str:
+        return json.dumps(self.dataset.spec, sort_keys=True, default=str) if self.dataset else ""
+
+
+def _user_models() -> dict:
+    return st.session_state.setdefault("user_models", {})
+
+
+def model_keys() -> list[str]:
+    return [f"zoo:{n}" for n in ZOO_NAMES] + list(_user_models())
+
+
+def model_label(key: str) -> str:
+    if key.startswith("zoo:"):
+        return key[4:]
+    entry = _user_models().get(key)
+    return entry["label"] if entry else key
+
+
+def add_user_model(label: str, loaded: LoadedModel, dataset: Dataset | None) -> str:
+    """Keep a trained or uploaded model in the session; it becomes current on the next run
+    (the sidebar's selectbox is already drawn, so the caller should ``st.rerun()``)."""
+    taken = {v["label"] for v in _user_models().values()} | set(ZOO_NAMES)
+    base, i = label, 2
+    while label in taken:
+        label, i = f"{base} ({i})", i + 1
+    key = f"user:{uuid.uuid4().hex[:10]}"
+    _user_models()[key] = {"label": label, "loaded": loaded, "dataset": dataset}
+    st.session_state["_pending_model"] = key
+    return key
+
+
+def init_from_url() -> list[str]:
+    """Seed session state from the query parameters once per session; returns problems to show."""
+    ss = st.session_state
+    if ss.get("_url_loaded"):
+        return []
+    ss["_url_loaded"] = True
+    qp, problems = st.query_params, []
+    ss.setdefault("model_key", f"zoo:{DEFAULT_MODEL}")
+    name = qp.get("model")
+    if name:
+        if name in ZOO_NAMES:
+            ss["model_key"] = f"zoo:{name}"
+        else:
+            problems.append(f"The link names the model {name!r}, which is not in the zoo (models trained or "
+                            f"uploaded in another session are not shared). Showing {DEFAULT_MODEL} instead.")
+    ss.setdefault("sigma", DEFAULT_SIGMA)
+    if "sigma" in qp:
+        sigma = _float(qp.get("sigma"))
+        if sigma is not None and SIGMA_MIN <= sigma <= SIGMA_MAX:
+            ss["sigma"] = round(sigma, 2)
+        else:
+            problems.append(f"The link's σ = {qp.get('sigma')!r} is not a number in [{SIGMA_MIN}, {SIGMA_MAX}] "
+                            f"(σ must be positive). Using σ = {DEFAULT_SIGMA}.")
+    x, y = _float(qp.get("x")), _float(qp.get("y"))
+    if x is not None and y is not None and VIEW[0] <= x <= VIEW[1] and VIEW[2] <= y <= VIEW[3]:
+        set_point(x, y)
+    elif "x" in qp or "y" in qp:
+        problems.append(f"The link's point ({qp.get('x')}, {qp.get('y')}) is not inside the view {VIEW}; ignored.")
+    return problems
+
+
+def _float(text) -> float | None:
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def sync_url() -> None:
+    """Write the shareable state into the URL."""
+    params = {"model": model_label(st.session_state.get("model_key", "")),
+              "sigma": f"{st.session_state.get('sigma', DEFAULT_SIGMA):g}"}
+    point = selected_point()
+    if point is not None:
+        params.update(x=f"{point[0]:.3f}", y=f"{point[1]:.3f}")
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+def set_point(x: float, y: float) -> None:
+    """Select a point (used by map clicks and links); rounds to the typed precision."""
+    x = min(max(float(x), VIEW[0]), VIEW[1])
+    y = min(max(float(y), VIEW[2]), VIEW[3])
+    st.session_state["point"] = (round(x, 3), round(y, 3))
+    st.session_state["px"], st.session_state["py"] = round(x, 3), round(y, 3)
+
+
+def selected_point() -> tuple[float, float] | None:
+    return st.session_state.get("point")
+
+
+def sigma() -> float:
+    return float(st.session_state.get("sigma", DEFAULT_SIGMA))
+
+
+def current_model() -> CurrentModel:
+    """The selected model; raises ModelLoadError/FileNotFoundError/ValueError with a clear message."""
+    from ui import cache
+    key = st.session_state.get("model_key", f"zoo:{DEFAULT_MODEL}")
+    if key.startswith("zoo:"):
+        loaded = cache.zoo_model(key[4:])
+        dataset, note = _zoo_dataset(loaded)
+        return CurrentModel(key, key[4:], loaded, dataset, note)
+    entry = _user_models().get(key)
+    if entry is None:
+        raise ModelLoadError(f"the model {key!r} is no longer in this session; pick another one")
+    note = "" if entry["dataset"] is not None else "no dataset is attached to this model"
+    return CurrentModel(key, entry["label"], entry["loaded"], entry["dataset"], note)
+
+
+def _zoo_dataset(loaded: LoadedModel) -> tuple[Dataset | None, str]:
+    from ui import cache
+    spec = loaded.metadata.get("dataset")
+    if not spec:
+        return None, "the model's metadata names no dataset"
+    try:
+        return cache.dataset_from_spec(json.dumps(spec, sort_keys=True)), ""
+    except (DataError, ValueError, OSError) as exc:
+        return None, f"its dataset could not be loaded: {exc}"

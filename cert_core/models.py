@@ -27,9 +27,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from cert_core.orthogonal import BjorckLinear
 from cert_core.validation import check_choice, check_int
 
-ARCHS = ("mlp", "cnn")
+ARCHS = ("mlp", "cnn", "bottleneck", "ortho_mlp")
 ACTIVATIONS = ("relu", "leaky_relu")
 BUNDLE_FORMAT = "cert-explorer-bundle/1"
 
@@ -44,6 +45,7 @@ class ModelConfig:
     activation: str = "relu"  # "relu" | "leaky_relu"
     mean: tuple[float, ...] | None = None  # per-channel (or per-feature) mean of the Normalize layer
     std: tuple[float, ...] | None = None  # per-channel (or per-feature) std of the Normalize layer
+    features: int | None = None  # d sigmoid features of a "bottleneck" model (None for other archs)
 
 
 class Normalize(nn.Module):
@@ -76,6 +78,11 @@ def _check_config(config: ModelConfig) -> None:
     check_int(config.num_classes, "num_classes", func, low=2)
     check_int(config.width, "width", func, low=1, high=4096)
     check_int(config.depth, "depth", func, low=1, high=16)
+    if (config.arch == "bottleneck") != (config.features is not None):
+        raise ValueError(f"The 'features' parameter of build_model must be an int in [1, 16] exactly when "
+                         f"arch is 'bottleneck'. Got features={config.features!r} for arch {config.arch!r}.")
+    if config.features is not None:
+        check_int(config.features, "features", func, low=1, high=16)
     if config.arch == "cnn" and (len(shape) != 3 or min(shape[1:]) < 2 ** config.depth):
         raise ValueError(f"The 'input_shape' parameter of build_model must be (C, H, W) with H, W >= "
                          f"2**depth = {2 ** config.depth} for a cnn. Got {shape!r} instead.")
@@ -98,6 +105,17 @@ def _mlp_layers(c: ModelConfig) -> list[nn.Module]:
     return layers + [nn.Linear(d, c.num_classes)]
 
 
+def _ortho_mlp_layers(c: ModelConfig) -> list[nn.Module]:
+    """SRA paper (App. C.1-C.2.1): an MLP whose weights are Björck-orthonormalised, so each layer and the
+    whole logit map are 1-Lipschitz in l2 (times 1/min std if a Normalize layer is present)."""
+    layers: list[nn.Module] = [nn.Flatten()]
+    d = math.prod(c.input_shape)
+    for _ in range(c.depth):
+        layers += [BjorckLinear(d, c.width), _activation(c.activation)]
+        d = c.width
+    return layers + [BjorckLinear(d, c.num_classes)]
+
+
 def _cnn_layers(c: ModelConfig) -> list[nn.Module]:
     channels, h, w = c.input_shape
     layers: list[nn.Module] = []
@@ -108,6 +126,27 @@ def _cnn_layers(c: ModelConfig) -> list[nn.Module]:
     hidden = 4 * c.width  # one hidden fully connected layer before the logits
     return layers + [nn.Flatten(), nn.Linear(channels * h * w, hidden), _activation(c.activation),
                      nn.Linear(hidden, c.num_classes)]
+
+
+def _bottleneck_layers(c: ModelConfig) -> list[nn.Module]:
+    """Kao et al. (Bernstein paper, Fig. 2): a spectral-normalised feature extractor G (Eq. 1-2) into
+    d = ``features`` sigmoid features in [0, 1]^d, then a small head. The Sigmoid marks where G ends."""
+    sn = nn.utils.parametrizations.spectral_norm
+    layers: list[nn.Module] = [nn.Flatten()]
+    d = math.prod(c.input_shape)
+    for _ in range(c.depth):
+        layers += [sn(nn.Linear(d, c.width)), _activation(c.activation)]
+        d = c.width
+    return layers + [sn(nn.Linear(d, c.features)), nn.Sigmoid(),
+                     nn.Linear(c.features, c.width), _activation(c.activation), nn.Linear(c.width, c.num_classes)]
+
+
+def _config_dict(config: ModelConfig) -> dict:
+    """asdict without ``features`` when unused, so bundles of the other archs keep their exact bytes."""
+    raw = asdict(config)
+    if raw["features"] is None:
+        del raw["features"]
+    return raw
 
 
 def build_model(config: ModelConfig, seed: int | None = None) -> nn.Sequential:
@@ -121,7 +160,8 @@ def build_model(config: ModelConfig, seed: int | None = None) -> nn.Sequential:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             return build_model(config)
-    layers = _mlp_layers(config) if config.arch == "mlp" else _cnn_layers(config)
+    layers = {"mlp": _mlp_layers, "cnn": _cnn_layers, "bottleneck": _bottleneck_layers,
+              "ortho_mlp": _ortho_mlp_layers}[config.arch](config)
     if config.mean is not None:
         layers.insert(0, Normalize(config.mean, config.std, len(config.input_shape)))
     return nn.Sequential(*layers)
@@ -166,7 +206,7 @@ def bundle_bytes(model: nn.Module, config: ModelConfig, metadata: dict) -> bytes
     """The bundle as bytes. Deterministic: the same weights and metadata give the same bytes."""
     payload = {
         "format": BUNDLE_FORMAT,
-        "config": asdict(config),
+        "config": _config_dict(config),
         "state_dict": {k: v.detach().to("cpu", torch.float32).contiguous().clone()
                        for k, v in model.state_dict().items()},
         "metadata": _plain(dict(metadata)),

@@ -20,6 +20,7 @@ import torch
 
 from cert_core.data import load_dataset
 from cert_core.models import LoadedModel, ModelConfig, build_model, load_model, save_bundle
+from cert_core.margin_train import LOSS_LABELS, MarginTrainConfig, train_margin
 from cert_core.train import TrainConfig, train_model
 
 ASSET_DIR = pathlib.Path(__file__).resolve().parent.parent / "assets" / "models"
@@ -35,6 +36,7 @@ class ZooEntry:
     config: ModelConfig  # architecture
     train: TrainConfig  # training recipe, including sigma_train and the seed
     description: str  # one line for the UI
+    margin: MarginTrainConfig | None = None  # SRA Table 1 loss (then ``train`` mirrors its epochs/lr/sigma)
 
 
 _TOYS = {  # dataset -> (spec, epochs, what to say)
@@ -71,7 +73,36 @@ def _digits_entries() -> list[ZooEntry]:
             for s in SIGMAS]
 
 
-ZOO: tuple[ZooEntry, ...] = tuple(_toy_entries() + _digits_entries())
+def _bottleneck_entries() -> list[ZooEntry]:
+    """Bernstein paper (Fig. 2): spectral-normalised MLP G -> d sigmoid features -> head, clean training."""
+    spec = {"name": "digits", "seed": 0, "test_fraction": 0.3}
+    return [ZooEntry(f"digits-bottleneck-d{d}-s0", spec,
+                     ModelConfig("bottleneck", (1, 8, 8), 10, width=64, depth=2, features=d),
+                     TrainConfig(epochs=100, lr=1e-2, batch_size=64, sigma_train=0.0, seed=0),
+                     f"spectral-normalised MLP into {d} sigmoid features + head on 8x8 digits (for Bernstein)")
+            for d in (3, 5)]
+
+
+def _margin_entry(ds: str, spec: dict, config: ModelConfig, m: MarginTrainConfig, what: str) -> ZooEntry:
+    train = TrainConfig(epochs=m.epochs, lr=m.lr, batch_size=m.batch_size, sigma_train=m.sigma, seed=m.seed)
+    return ZooEntry(f"{ds}-ortho-{m.loss}-{_sigma_tag(m.sigma)}", spec, config, train,
+                    f"1-Lipschitz (Björck) MLP on {what}, {LOSS_LABELS[m.loss]} loss d={m.d:g}, sigma_x={m.sigma:g}",
+                    margin=m)
+
+
+def _margin_entries() -> list[ZooEntry]:
+    """SRA paper (Sec. 4.1, Table 1): orthogonal MLPs trained with the MSCR, MCR and Zhen hinge losses."""
+    spec = {"seed": 0, "test_fraction": 0.3, "n_classes": None, **_TOYS["moons"][0]}
+    moons = ModelConfig("ortho_mlp", (2,), 2, width=32, depth=2)
+    out = [_margin_entry("moons", spec, moons, MarginTrainConfig(loss, d=0.3, sigma=s, epochs=60), "half-moons")
+           for loss, s in (("mscr", 0.2), ("mcr", 0.0), ("zhen", 0.2))]
+    digits = {"name": "digits", "seed": 0, "test_fraction": 0.3}
+    out.append(_margin_entry("digits", digits, ModelConfig("ortho_mlp", (1, 8, 8), 10, width=64, depth=2),
+                             MarginTrainConfig("mscr", d=0.3, sigma=0.1, epochs=30, batch_size=64), "8x8 digits"))
+    return out
+
+
+ZOO: tuple[ZooEntry, ...] = tuple(_toy_entries() + _digits_entries() + _bottleneck_entries() + _margin_entries())
 _BY_NAME = {e.name: e for e in ZOO}
 
 
@@ -117,7 +148,10 @@ def train_entry(entry: ZooEntry):
     dataset = load_dataset(**entry.dataset_spec)
     with _deterministic():
         model = build_model(entry.config, seed=entry.train.seed)
-        result = train_model(model, dataset, entry.train)
+        if entry.margin is not None:
+            result = train_margin(model, dataset, entry.margin)
+        else:
+            result = train_model(model, dataset, entry.train)
     metadata = {
         "name": entry.name, "description": entry.description, "created": CREATED,
         "torch_version": TORCH_VERSION,
@@ -126,6 +160,8 @@ def train_entry(entry: ZooEntry):
         "accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy,
         "final_loss": result.losses[-1],
     }
+    if entry.margin is not None:
+        metadata["margin"] = asdict(entry.margin)
     return model, metadata
 
 

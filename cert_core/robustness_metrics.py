@@ -1,0 +1,101 @@
+"""The robustness curves and AUCs of Appendix B of "Smoothed Robustness Analysis" (SRA).
+
+* B.1 certified-radius "survival" curves: the fraction of test points that are correct with CR >= r, for
+  the margin CR (Eq. 6, deterministic) and for the randomized-smoothing CR (Cohen et al. CERTIFY); their
+  AUC_CR = 0.5 dr sum_j (S(r_{j+1}) + S(r_j)) is the average certified radius.
+* B.2 noise-accuracy curve NoiseAcc(sigma_j) (base model under N(0, sigma_j^2 I), ``samples`` draws per
+  input, 100 in the paper), its normalisation NoiseAcc' = (1 - a_j) A_j / (1 - a_j A_j) with
+  a_j = 1 - (A_j - min A) / (A_0 - min A), which keeps A_0 and maps the floor ~1/|C| to 0, and AUC_GN.
+* B.3 linear-corruption curve (Jang et al. 2021): accuracy on I = a x + (1 - a) n with n a "gray" image
+  (the middle of the data range) plus N(0, (6/255 range)^2) noise, for a in [0, 1].
+
+Curves are fractions in [0, 1] (the paper plots counts); AUCs use the trapezoid rule on uniform grids.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cert_core.metrics import certified_accuracy
+from cert_core.train import accuracy, noisy_accuracy
+from cert_core.validation import check_float, check_int
+
+
+def auc(values, step: float) -> float:
+    """0.5 step sum_j (v_{j+1} + v_j): the trapezoid area of a curve sampled every ``step`` (App. B.1-B.2)."""
+    step = check_float(step, "step", "auc", low=0.0, low_open=True)
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 1 or v.size < 2 or not np.all(np.isfinite(v)):
+        raise ValueError(f"The 'values' parameter of auc must be a 1-D array of >= 2 finite numbers. "
+                         f"Got shape {v.shape} instead.")
+    return float(0.5 * step * np.sum(v[1:] + v[:-1]))
+
+
+def radius_survival(radii, correct, radius_grid) -> np.ndarray:
+    """App. B.1: fraction of points correct with certified radius >= r, per r: (R,)."""
+    return certified_accuracy(radii, correct, radius_grid)
+
+
+def normalized_noise_accuracy(acc) -> np.ndarray:
+    """App. B.2: NoiseAcc'_j = (1 - a_j) A_j / (1 - a_j A_j); keeps A_0, sends min_k A_k to 0. (J,) -> (J,)."""
+    a = np.asarray(acc, dtype=np.float64)
+    if a.ndim != 1 or a.size < 2 or np.any((a < 0) | (a > 1)):
+        raise ValueError(f"The 'acc' parameter of normalized_noise_accuracy must be a 1-D array of >= 2 "
+                         f"accuracies in [0, 1]. Got {acc!r} instead.")
+    lo, top = a.min(), a[0]
+    if top <= lo:  # flat (or rising) curve: nothing to normalise against
+        return a.copy()
+    alpha = np.clip(1.0 - (a - lo) / (top - lo), 0.0, 1.0)
+    denom = 1.0 - alpha * a
+    return np.where(denom > 0, (1.0 - alpha) * a / np.where(denom > 0, denom, 1.0), 0.0)
+
+
+def noise_accuracy_curve(model, x, y, sigmas, samples: int = 100, seed: int = 0) -> np.ndarray:
+    """App. B.2 steps 1-4: accuracy of the base model on x + N(0, sigma^2 I) per sigma, ``samples`` draws."""
+    return noisy_accuracy(model, x, y, sigmas, samples=samples, seed=seed)
+
+
+def linear_corruption_curve(model, x, y, alphas, seed: int = 0) -> np.ndarray:
+    """App. B.3: accuracy on a x + (1 - a) n, n = mid-range gray + N(0, (6/255 * range)^2), per a: (A,)."""
+    check_int(seed, "seed", "linear_corruption_curve", low=0)
+    alphas = [check_float(a, "alphas", "linear_corruption_curve", low=0.0, high=1.0) for a in np.atleast_1d(alphas)]
+    x = np.asarray(x, dtype=np.float32)
+    lo, hi = float(x.min()), float(x.max())
+    rng = np.random.default_rng(seed)
+    gray = 0.5 * (lo + hi) + (6.0 / 255.0) * (hi - lo) * rng.standard_normal(x.shape).astype(np.float32)
+    return np.array([accuracy(model, a * x + (1.0 - a) * gray, y) for a in alphas])
+
+
+@dataclass(frozen=True)
+class RobustnessCurves:
+    radius_grid: np.ndarray  # (R,) radii of both CR curves
+    margin_cr: np.ndarray  # (R,) survival of the margin CR (Eq. 6)
+    rs_cr: np.ndarray | None  # (R,) survival of the Cohen CR, None if not computed
+    sigmas: np.ndarray  # (J,) noise levels of the noise-accuracy curve
+    noise_acc: np.ndarray  # (J,) NoiseAcc
+    noise_acc_norm: np.ndarray  # (J,) NoiseAcc'
+    alphas: np.ndarray  # (A,) signal fractions of the linear corruption
+    corruption_acc: np.ndarray  # (A,)
+
+    @property
+    def aucs(self) -> dict:
+        """AUC_CR (margin), AUC_CR (RS), AUC_GN (on the normalised curve), and the corruption AUC."""
+        dr, ds = self.radius_grid[1] - self.radius_grid[0], self.sigmas[1] - self.sigmas[0]
+        out = {"AUC_CR margin": auc(self.margin_cr, dr), "AUC_GN": auc(self.noise_acc_norm, ds),
+               "AUC corruption": auc(self.corruption_acc, self.alphas[1] - self.alphas[0])}
+        if self.rs_cr is not None:
+            out["AUC_CR RS"] = auc(self.rs_cr, dr)
+        return out
+
+
+def margin_radii(model, x, y, lipschitz: float, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """MCR (Eq. 6) of every test point, clipped at 0, and whether the base model is correct: (N,), (N,)."""
+    from cert_core.margin import mcr  # local: margin imports models, keep this module light to import
+    xs = torch.as_tensor(np.asarray(x), dtype=torch.float32)
+    ys = torch.as_tensor(np.asarray(y), dtype=torch.int64)
+    with torch.no_grad():
+        logits = torch.cat([model(b) for b in xs.split(batch_size)])
+    radii = mcr(logits, ys, lipschitz).clamp_min(0).numpy()
+    return radii.astype(np.float64), (logits.argmax(1) == ys).numpy()

@@ -18,6 +18,8 @@ page = st.navigation([
     st.Page("pages/models.py", title="Models", icon=":material/hub:", url_path="models"),
     st.Page("pages/boundaries.py", title="Decision boundaries", icon=":material/blur_on:",
             url_path="boundaries"),
+    st.Page("pages/ddrs.py", title="Per-input σ", icon=":material/tune:", url_path="per-input-sigma"),
+    st.Page("pages/margin.py", title="Smoothed robustness (SRA)", icon=":material/balance:", url_path="sra"),
 ])
 router.mark_routed()
 router.resume()

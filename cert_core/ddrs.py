@@ -269,6 +269,23 @@ class CertificationMemory:
         return [self.query(x, int(p), float(r)) for x, p, r in zip(xs, predictions, radii)]
 
 
+def memory_certify(xs, predictions, radii, order=None) -> tuple[list[MemoryAnswer], CertificationMemory]:
+    """Query a fresh memory with every input in ``order`` (a permutation; default 0..M-1).
+
+    Returns the answers in *input* order (answer i is about xs[i]) and the memory.
+    """
+    xs = np.asarray(xs, dtype=np.float64).reshape(len(predictions), -1)
+    m = len(xs)
+    order = np.arange(m) if order is None else np.asarray(order, dtype=int)
+    if sorted(order.tolist()) != list(range(m)):
+        raise ValueError(f"The 'order' parameter of memory_certify must be a permutation of 0..{m - 1}. Got {order!r} instead.")
+    memory = CertificationMemory(xs.shape[1])
+    answers: list[MemoryAnswer | None] = [None] * m
+    for i in order:
+        answers[i] = memory.query(xs[i], int(predictions[i]), float(radii[i]))
+    return answers, memory
+
+
 # ----------------------------------------------------------------------------- a concrete counterexample
 def stripe_probability(x1, a: float, b: float, sigma) -> np.ndarray:
     """P(a ≤ x1 + σ ε ≤ b): the exact smoothed probability of the stripe class at first coordinate x1."""

@@ -195,3 +195,13 @@ def test_counterexample_rejects_bad_stripe():
     with pytest.raises(ValueError, match="'stripe' parameter of stripe_counterexample"):
         ddrs.stripe_counterexample(stripe=(1.0, 0.0))
     assert math.isfinite(ddrs.stripe_counterexample(stripe=(0.0, 0.5)).radius[1])
+
+
+def test_memory_certify_returns_answers_in_input_order():
+    xs = np.array([[0.0, 0.0], [0.5, 0.0]])
+    fwd, mem = ddrs.memory_certify(xs, [0, 1], [1.0, 1.0])
+    rev, _ = ddrs.memory_certify(xs, [0, 1], [1.0, 1.0], order=[1, 0])
+    assert [a.prediction for a in fwd] == [0, 0] and fwd[1].case == "relabelled" and len(mem) == 2
+    assert [a.prediction for a in rev] == [1, 1] and rev[0].case == "relabelled"
+    with pytest.raises(ValueError, match="'order' parameter of memory_certify"):
+        ddrs.memory_certify(xs, [0, 1], [1.0, 1.0], order=[0, 0])

@@ -7,11 +7,24 @@
 ``certify`` writes Cohen et al.'s TSV (``idx label predict radius correct time``) one line per example as
 it finishes and prints certified accuracy at a few radii and the ACR; ``predict`` writes
 ``idx label predict correct time``. Bad arguments get argparse-style messages (exit 2), never tracebacks.
+
+``certify`` also records the run in the run store the app reads (``--store``, default
+``$CERT_EXPLORER_RUNS`` or ``~/.local/share/cert_explorer/runs.sqlite``; ``--no-store`` skips it), so a
+headless run shows up on the app's runs page. An interrupted run is continued with
+``python -m cert_core.worker --store STORE --run ID``.
+
+Sharding: under ``torchrun --nproc_per_node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
+LOCAL_RANK, MASTER_ADDR/PORT) rank 0 creates the run and broadcasts its id over a gloo process group;
+rank r certifies every WORLD_SIZE-th selected example on ``cuda:LOCAL_RANK`` (or the CPU) into that
+same run; after a barrier rank 0 writes the merged TSV and the summary. Across nodes the store file
+must be on a shared file system with working POSIX locks.
 """
 from __future__ import annotations
 
 import argparse
+import datetime
 import math
+import os
 import pathlib
 import sys
 import time
@@ -22,7 +35,10 @@ import torch
 from .data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
 from .metrics import average_certified_radius, certified_accuracy
 from .models import LoadedModel, load_model
+from .runs import RunSpec, RunStore, default_store_path
 from .smoothing import Smooth
+from .worker import RunData, Shard, certify_chunks, run_shard
+from .worker import resolve_device as _resolve_device
 from .zoo import list_zoo, load_zoo_model
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -72,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
         p.add_argument("--seed", type=int, default=0, help="seed of the noise generator")
         p.add_argument("--out", help="TSV file to write (Cohen et al. format)")
+        if name == "certify":
+            p.add_argument("--store", help=f"run store to record the run in (default {default_store_path()})")
+            p.add_argument("--no-store", action="store_true", help="do not record the run in the store")
+            p.add_argument("--name", default="", help="the run's name in the store")
         p.set_defaults(parser=p)
     return parser
 
@@ -86,16 +106,8 @@ def resolve_model(spec: str) -> LoadedModel:
     raise ValueError(f"--model {spec!r} is neither a file nor a zoo entry (zoo: {', '.join(names)})")
 
 
-def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise ValueError(f"--device must be auto, cpu, cuda or cuda:N. Got {spec!r} instead.") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but no CUDA device is available here (use --device auto or cpu)")
-    return device
+def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
+    return _resolve_device(spec, local_rank, "--device")
 
 
 def resolve_dataset(args, loaded: LoadedModel) -> Dataset:
@@ -109,51 +121,72 @@ def resolve_dataset(args, loaded: LoadedModel) -> Dataset:
     return load_dataset(**spec)
 
 
-def _chunk_size(n: int, batch: int) -> int:
-    """Examples per certify_batch call: enough to fill a few forward batches when n is small."""
-    return int(min(256, max(1, math.ceil(8 * batch / n))))
+def shard_from_env() -> Shard:
+    """This process's rank under torchrun (RANK / WORLD_SIZE / LOCAL_RANK), or a single rank."""
+    try:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        rank = int(os.environ.get("RANK", "0"))
+        local = int(os.environ.get("LOCAL_RANK", str(rank)))
+    except ValueError:
+        raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (torchrun sets them)") from None
+    if world < 1 or not 0 <= rank < world or local < 0:
+        raise ValueError(f"need 0 <= RANK < WORLD_SIZE; got RANK={rank}, WORLD_SIZE={world}")
+    return Shard(rank, world, local)
+
+
+def _model_spec(spec: str) -> dict:
+    path = pathlib.Path(spec)
+    return {"path": str(path.resolve())} if path.is_file() else {"zoo": spec}
+
+
+def _agree(shard: Shard, make):
+    """``make()`` on rank 0, broadcast to every rank (gloo: works for CPU and GPU ranks alike)."""
+    if shard.world_size == 1:
+        return make()
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        if not os.environ.get("MASTER_ADDR") or not os.environ.get("MASTER_PORT"):
+            raise ValueError(f"WORLD_SIZE={shard.world_size} is set but MASTER_ADDR/MASTER_PORT are not; "
+                             "start the ranks with torchrun")
+        dist.init_process_group("gloo", rank=shard.rank, world_size=shard.world_size,
+                                timeout=datetime.timedelta(days=7))   # a barrier may wait for slow shards
+    box = [make() if shard.rank == 0 else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
 
 
 def run(args, out=None) -> int:
     out = out or sys.stdout
     loaded = resolve_model(args.model)
-    device = resolve_device(args.device)
+    shard = shard_from_env() if args.command == "certify" else Shard()
+    device = resolve_device(args.device, shard.local_rank)
     dataset = resolve_dataset(args, loaded)
     if loaded.input_shape is not None and tuple(loaded.input_shape) != tuple(dataset.input_shape):
         raise ValueError(f"the model takes inputs of shape {tuple(loaded.input_shape)}, but {dataset.name} has {dataset.input_shape}")
+    if args.command == "certify":
+        return _certify(args, out, loaded, dataset, device, shard)
     model = loaded.model.to(device)
     smooth = Smooth(model, dataset.num_classes, args.sigma)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     indices = np.arange(0, len(dataset.y_test), args.skip)[: args.max]
-    certify = args.command == "certify"
     sink = open(args.out, "w") if args.out else None
-    header = "idx\tlabel\tpredict\tradius\tcorrect\ttime" if certify else "idx\tlabel\tpredict\tcorrect\ttime"
     radii, correct = [], []
     start = time.perf_counter()
     try:
         if sink:
-            print(header, file=sink, flush=True)
-        step = _chunk_size(args.n, args.batch) if certify else 64
-        for lo in range(0, len(indices), step):
-            idx = indices[lo: lo + step]
+            print("idx\tlabel\tpredict\tcorrect\ttime", file=sink, flush=True)
+        for lo in range(0, len(indices), 64):
+            idx = indices[lo: lo + 64]
             xs = torch.from_numpy(dataset.x_test[idx]).to(device)
             t0 = time.perf_counter()
-            if certify:
-                results = smooth.certify_batch(xs, args.n0, args.n, args.alpha, args.batch, generator)
-                preds, rads = [c.prediction for c in results], [c.radius for c in results]
-            else:
-                preds = smooth.predict_batch(xs, args.n, args.alpha, args.batch, generator)
-                rads = [0.0] * len(preds)
+            preds = smooth.predict_batch(xs, args.n, args.alpha, args.batch, generator)
             per = (time.perf_counter() - t0) / len(idx)
-            for i, p, r in zip(idx, preds, rads):
+            for i, p in zip(idx, preds):
                 label = int(dataset.y_test[i])
-                radii.append(r)
+                radii.append(0.0)
                 correct.append(p == label)
                 if sink:
-                    fields = [i, label, p, f"{r:.4f}", int(p == label), f"{per:.4f}"]
-                    if not certify:
-                        del fields[3]
-                    print("\t".join(map(str, fields)), file=sink, flush=True)
+                    print(f"{i}\t{label}\t{p}\t{int(p == label)}\t{per:.4f}", file=sink, flush=True)
     finally:
         if sink:
             sink.close()
@@ -161,8 +194,71 @@ def run(args, out=None) -> int:
     return 0
 
 
+def _tsv_line(row: dict) -> str:
+    return (f"{row['idx']}\t{row['label']}\t{row['prediction']}\t{row['radius']:.4f}\t"
+            f"{int(row['correct'])}\t{row['seconds']:.4f}")
+
+
+def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
+    """CERTIFY every selected example (this rank's shard), streaming TSV lines and recording the run."""
+    spec = RunSpec(_model_spec(args.model), dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
+                   alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
+                   device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
+    data = RunData(dataset.x_test, dataset.y_test, dataset.num_classes)
+    if args.no_store and shard.world_size > 1:
+        raise ValueError("sharded runs merge through the run store; drop --no-store")
+    stream = args.out and shard.world_size == 1
+    sink = open(args.out, "w") if stream else None
+    rows, start = [], time.perf_counter()
+    try:
+        if sink:
+            print("idx\tlabel\tpredict\tradius\tcorrect\ttime", file=sink, flush=True)
+
+        def take(chunk):
+            rows.extend(chunk)
+            if sink:
+                print("\n".join(map(_tsv_line, chunk)), file=sink, flush=True)
+
+        if args.no_store:
+            smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
+            for chunk in certify_chunks(smooth, data, spec.select(len(data.y)), spec, device):
+                take(chunk)
+        else:
+            store = RunStore(args.store)
+            total = len(spec.select(len(data.y)))
+            run_id = _agree(shard, lambda: store.create_run(spec, total, name=args.name, status="running"))
+            status = run_shard(store, run_id, shard, loaded, data, on_rows=take)
+            if status == "failed":
+                raise ValueError(store.get(run_id).error)
+            if shard.world_size > 1:
+                import torch.distributed as dist
+                dist.barrier()
+                if shard.rank != 0:
+                    return 0
+                rows = _merged(store, run_id, args.out)
+            print(f"run {run_id} ({status}) recorded in {store.path}", file=out)
+    finally:
+        if sink:
+            sink.close()
+    _summary(out, args, dataset, [r["radius"] for r in rows], [r["correct"] for r in rows],
+             time.perf_counter() - start, device)
+    return 0
+
+
+def _merged(store: RunStore, run_id: int, path) -> list[dict]:
+    """All ranks' examples of the run, written as one TSV sorted by idx when ``path`` is given."""
+    from .export import to_cohen_tsv
+    ex = store.examples(run_id)
+    if path:
+        pathlib.Path(path).write_text(to_cohen_tsv(ex))
+    return [dict(radius=float(r), correct=bool(c)) for r, c in zip(ex.radius, ex.correct)]
+
+
 def _summary(out, args, dataset, radii, correct, seconds, device) -> None:
     m = len(radii)
+    if m == 0:
+        print(f"{args.command}: no examples were certified", file=out)
+        return
     print(f"{args.command} {args.model} on {dataset.name} test: {m} examples, σ={args.sigma:g}, "
           f"device={device}, {seconds:.1f} s", file=out)
     if args.command == "predict":
@@ -183,5 +279,6 @@ def main(argv=None) -> int:
     except (ValueError, FileNotFoundError, OSError) as error:
         args.parser.error(str(error))  # exits 2 with the sub-command's usage line, like argparse
     except KeyboardInterrupt:
-        print("interrupted; the lines written so far are complete", file=sys.stderr)
+        print("interrupted; the lines written so far are complete and every finished example is in the run "
+              "store (continue with python -m cert_core.worker --store STORE --run ID)", file=sys.stderr)
         return 130

@@ -1,0 +1,152 @@
+"""Summaries, paper tables and file formats of certification runs.
+
+* ``summarize`` — what the live view shows: certified accuracy against radius (Cohen et al. 2019,
+  Section 4: the fraction of examples classified correctly *and* certified at radius ≥ r), ACR
+  (Zhai et al. 2020), smoothed and clean (base classifier) accuracy, abstain rate, throughput, ETA.
+* ``paper_table`` — one row per run, like Table 1 of Cohen et al.: certified accuracy at chosen radii.
+* ``to_cohen_tsv`` / ``parse_cohen_tsv`` / ``import_tsv`` — the TSV written by Cohen et al.'s
+  ``certify.py`` (``idx label predict radius correct time``; time as seconds or H:MM:SS.ffffff).
+* ``to_csv`` — every stored column plus the run's parameters, for spreadsheets and pandas.
+
+The figure as standalone HTML is built in ``ui/`` (cert_core never imports plotly).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import norm
+
+from .metrics import average_certified_radius, certified_accuracy
+from .runs import EXAMPLE_COLUMNS, Examples, Run, RunSpec, RunStore
+from .validation import check_float
+
+COHEN_HEADER = ("idx", "label", "predict", "radius", "correct", "time")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    done: int                  # finished examples
+    total: int                 # selected examples
+    radii: np.ndarray          # (R,) radius grid
+    curve: np.ndarray          # (R,) certified accuracy at each radius (over finished examples)
+    acr: float                 # average certified radius (0 for wrong or abstained)
+    smoothed_accuracy: float   # certified accuracy at radius 0 (the smoothed classifier g)
+    clean_accuracy: float      # accuracy of the base classifier f on the clean inputs (nan: unknown)
+    abstain_rate: float        # fraction of abstentions
+    seconds_per_example: float  # mean compute time per example
+    samples_per_second: float  # noisy samples (n0 + n) per second, all ranks together
+    eta_seconds: float         # time left at the current rate (0 when done, nan when unknown)
+
+
+def summarize(run: Run, ex: Examples, radii) -> RunSummary:
+    radii = np.asarray(radii, dtype=np.float64)
+    m = len(ex)
+    if m == 0:
+        nan = math.nan
+        return RunSummary(0, run.total, radii, np.zeros_like(radii), nan, nan, nan, nan, nan, nan, nan)
+    ranks = max(1, len(np.unique(ex.rank)))
+    per = float(ex.seconds.mean())
+    known = ex.base_prediction >= 0
+    clean = float((ex.base_prediction[known] == ex.label[known]).mean()) if known.any() else math.nan
+    rate = (run.spec.n0 + run.spec.n) * ranks / per if per > 0 else math.nan
+    left = max(0, run.total - m)
+    return RunSummary(m, run.total, radii, certified_accuracy(ex.radius, ex.correct, radii),
+                      average_certified_radius(ex.radius, ex.correct),
+                      float(certified_accuracy(ex.radius, ex.correct, [0.0])[0]), clean,
+                      float((ex.prediction == -1).mean()), per, rate, left * per / ranks)
+
+
+def paper_table(items, radii=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
+    """One row per (Run, Examples): parameters, certified accuracy at ``radii``, ACR, accuracies."""
+    rows = []
+    for run, ex in items:
+        s = summarize(run, ex, radii)
+        row = {"run": run.id, "name": run.name, "σ": run.spec.sigma, "n": run.spec.n, "α": run.spec.alpha,
+               "examples": f"{s.done}/{s.total}"}
+        row.update({f"r = {r:g}": float(a) for r, a in zip(s.radii, s.curve)})
+        row.update({"ACR": s.acr, "smoothed acc.": s.smoothed_accuracy, "clean acc. (f)": s.clean_accuracy,
+                    "abstain": s.abstain_rate, "s / example": s.seconds_per_example})
+        rows.append(row)
+    return rows
+
+
+def to_cohen_tsv(ex: Examples) -> str:
+    lines = ["\t".join(COHEN_HEADER)]
+    for i in range(len(ex)):
+        lines.append(f"{ex.idx[i]}\t{ex.label[i]}\t{ex.prediction[i]}\t{ex.radius[i]:.4f}\t"
+                     f"{int(ex.correct[i])}\t{ex.seconds[i]:.4f}")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(run: Run, ex: Examples) -> str:
+    out = io.StringIO()
+    params = {"run": run.id, "name": run.name, "model": run.spec.model_label, "data": run.spec.data_label,
+              "sigma": run.spec.sigma, "n0": run.spec.n0, "n": run.spec.n, "alpha": run.spec.alpha}
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*params, *EXAMPLE_COLUMNS])
+    for i in range(len(ex)):
+        writer.writerow([*params.values(), *(getattr(ex, c)[i].item() for c in EXAMPLE_COLUMNS)])
+    return out.getvalue()
+
+
+def _seconds(text: str) -> float:
+    """'0.1234' or Cohen et al.'s str(timedelta): '0:00:01.234567'."""
+    parts = text.split(":")
+    value = sum(float(p) * 60 ** k for k, p in enumerate(reversed(parts)))
+    if not math.isfinite(value) or value < 0 or len(parts) > 3:
+        raise ValueError
+    return value
+
+
+def parse_cohen_tsv(text: str) -> Examples:
+    """Examples from Cohen et al.'s TSV; ValueError names the first bad line."""
+    lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+    if not lines or tuple(lines[0].split("\t")) != COHEN_HEADER:
+        raise ValueError("A Cohen et al. TSV must start with the header line 'idx label predict radius correct "
+                         f"time' (tab-separated). Got {lines[0][:60]!r} instead." if lines else "The TSV is empty.")
+    cols = {k: [] for k in COHEN_HEADER}
+    for number, line in enumerate(lines[1:], start=2):
+        fields = line.split("\t")
+        try:
+            if len(fields) != 6:
+                raise ValueError
+            idx, label, pred, radius, correct, sec = fields
+            values = (int(idx), int(label), int(pred), float(radius), int(correct), _seconds(sec))
+            if values[3] < 0 or not math.isfinite(values[3]) or values[4] not in (0, 1) or values[2] < -1:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"Line {number} of the TSV is not 'idx label predict radius correct time': "
+                             f"{line[:80]!r}") from None
+        for key, value in zip(COHEN_HEADER, values):
+            cols[key].append(value)
+    if len(set(cols["idx"])) != len(cols["idx"]):
+        raise ValueError("The TSV lists some idx more than once.")
+    order = np.argsort(cols["idx"], kind="stable")
+    pick = lambda key, dtype: np.asarray(cols[key], dtype=dtype)[order]  # noqa: E731
+    m = len(order)
+    return Examples(pick("idx", np.int64), pick("label", np.int64), pick("predict", np.int64),
+                    pick("radius", np.float64), np.full(m, -1.0), pick("correct", bool),
+                    np.full(m, -1, np.int64), pick("time", np.float64), np.zeros(m, np.int64), np.zeros(m))
+
+
+def import_tsv(store: RunStore, text: str, name: str, sigma: float, n0: int = 100, n: int = 100_000,
+               alpha: float = 0.001, model_label: str = "imported") -> int:
+    """Store a Cohen et al. TSV as a finished run (status 'imported'); returns its id.
+
+    The TSV has no p_lower; for non-abstained rows it is recovered exactly from radius = σ Φ⁻¹(p_lower)
+    (so the given σ must be the one the TSV was certified with); abstentions keep −1 (unknown)."""
+    sigma = check_float(sigma, "sigma", "import_tsv", 0, None, low_open=True)
+    ex = parse_cohen_tsv(text)
+    p_lower = np.where(ex.prediction >= 0, norm.cdf(ex.radius / sigma), -1.0)
+    spec = RunSpec({"imported": name}, {"name": "imported"}, sigma, n0=n0, n=n, alpha=alpha,
+                   model_label=model_label, data_label="from TSV")
+    run_id = store.create_run(spec, len(ex), name=name, status="imported")
+    rows = [dict(idx=ex.idx[i], label=ex.label[i], prediction=ex.prediction[i], radius=ex.radius[i],
+                 p_lower=p_lower[i], correct=ex.correct[i], base_prediction=-1, seconds=ex.seconds[i], rank=0)
+            for i in range(len(ex))]
+    store.add_examples(run_id, rows)
+    return run_id

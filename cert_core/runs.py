@@ -1,0 +1,367 @@
+"""The run store: certification runs and their examples in one SQLite file.
+
+A *run* is CERTIFY (Cohen, Rosenfeld & Kolter 2019, Section 3.2, the lecture's "Certify" algorithm) applied
+to a selection of test examples with one σ, n0, n and α. One row per run (model, data, parameters,
+device, status, timings, software versions) and one row per finished example (index, label,
+prediction, radius, p_lower, correct, base prediction, seconds).
+
+Guarantees the rest of the product relies on:
+
+* **Nothing finished is lost.** Workers commit each finished example at once (``add_examples``);
+  SQLite's write-ahead log makes a commit durable before the call returns, so a killed worker or a
+  crashed server leaves every finished example in the file.
+* **No duplicates.** ``(run_id, idx)`` is the primary key and inserts are ``INSERT OR IGNORE``: a
+  resumed run, two ranks of a sharded run or two racing browser sessions can never count an
+  example twice.
+* **Concurrent writers are safe.** WAL mode lets readers (the live page) run beside one writer at a
+  time; every write is a short ``BEGIN IMMEDIATE`` transaction with a busy timeout.
+* **Interrupted runs are detected.** A worker registers itself (pid, host, heartbeat); a run that is
+  queued/running but has no live worker is marked ``interrupted`` by ``refresh`` and can be resumed.
+
+The schema version lives in ``PRAGMA user_version``; a file from a newer version is refused.
+The file's location is ``$CERT_EXPLORER_RUNS`` or ``$XDG_DATA_HOME/cert_explorer/runs.sqlite``
+(default ``~/.local/share/cert_explorer/runs.sqlite``).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pathlib
+import socket
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from .validation import check_choice, check_float, check_int
+
+SCHEMA_VERSION = 1
+STATUSES = ("queued", "running", "done", "cancelled", "interrupted", "failed", "imported")
+ACTIVE = ("queued", "running")
+STALE_AFTER = 30.0      # s without a heartbeat before a worker on another host counts as dead
+STARTUP_GRACE = 15.0    # s a new run may wait for its launcher to register the worker
+HOST = socket.gethostname()
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '', spec TEXT NOT NULL, total INTEGER NOT NULL,
+    status TEXT NOT NULL, device TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL DEFAULT '',
+    error TEXT NOT NULL DEFAULT '', versions TEXT NOT NULL DEFAULT '{}',
+    cancel INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, started REAL, finished REAL);
+CREATE TABLE IF NOT EXISTS examples (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
+    label INTEGER NOT NULL, prediction INTEGER NOT NULL, radius REAL NOT NULL, p_lower REAL NOT NULL,
+    correct INTEGER NOT NULL, base_prediction INTEGER NOT NULL, seconds REAL NOT NULL,
+    rank INTEGER NOT NULL DEFAULT 0, finished_at REAL NOT NULL, PRIMARY KEY (run_id, idx));
+CREATE TABLE IF NOT EXISTS workers (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, rank INTEGER NOT NULL,
+    world_size INTEGER NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, heartbeat REAL NOT NULL,
+    PRIMARY KEY (run_id, rank));
+"""
+
+
+def default_store_path() -> pathlib.Path:
+    """``$CERT_EXPLORER_RUNS`` if set, else the per-user data folder."""
+    env = os.environ.get("CERT_EXPLORER_RUNS")
+    if env:
+        return pathlib.Path(env).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or pathlib.Path.home() / ".local" / "share"
+    return pathlib.Path(base) / "cert_explorer" / "runs.sqlite"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a worker needs to (re)start a run; stored as JSON."""
+    model: dict              # how to load the model: {"zoo": name} or {"path": file, "sha256": ...}
+    data: dict               # load_dataset kwargs, or {"name": "npz", "path": file, "sha256": ...}
+    sigma: float             # noise level σ
+    n0: int = 100            # selection samples
+    n: int = 100_000         # estimation samples
+    alpha: float = 0.001     # failure probability per certificate
+    batch: int = 1000        # noisy samples per forward pass (halved on out-of-memory)
+    max_examples: int | None = None  # certify at most this many test examples
+    skip: int = 1            # take every skip-th test example
+    device: str = "auto"     # auto, cpu, cuda or cuda:N
+    seed: int = 0            # seeds the noise (per chunk, see worker.chunk_seed)
+    model_label: str = ""    # what the user sees
+    data_label: str = ""     # what the user sees
+    method: str = "cohen"    # certificate: Cohen et al. CERTIFY
+
+    def __post_init__(self):
+        f = "RunSpec"
+        check_float(self.sigma, "sigma", f, 0, None, low_open=True)
+        for name, low in (("n0", 1), ("n", 1), ("batch", 1), ("skip", 1), ("seed", 0)):
+            check_int(getattr(self, name), name, f, low=low)
+        check_float(self.alpha, "alpha", f, 0, 1, True, True)
+        if self.max_examples is not None:
+            check_int(self.max_examples, "max_examples", f, low=1)
+        check_choice(self.method, "method", f, ("cohen",))
+        if not isinstance(self.model, dict) or not isinstance(self.data, dict):
+            raise ValueError("The 'model' and 'data' parameters of RunSpec must be dicts.")
+
+    def select(self, num_test: int) -> np.ndarray:
+        """Indices of the test examples this run certifies: every skip-th, at most max_examples."""
+        return np.arange(0, num_test, self.skip)[: self.max_examples]  # (M,)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunSpec":
+        raw = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    name: str
+    group: str               # runs started together (e.g. one per σ) share a group
+    spec: RunSpec
+    total: int               # examples selected
+    done: int                # examples finished (all ranks)
+    status: str              # one of STATUSES
+    device: str
+    notes: str               # one line per event worth telling (OOM back-off, waiting for a GPU, ...)
+    error: str
+    versions: dict
+    cancel_requested: bool
+    created: float
+    started: float | None
+    finished: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+@dataclass(frozen=True)
+class Examples:
+    """The finished examples of a run as arrays, sorted by idx; m rows."""
+    idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))              # (m,)
+    label: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))            # (m,)
+    prediction: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))       # (m,) -1 = abstain
+    radius: np.ndarray = field(default_factory=lambda: np.zeros(0))                     # (m,)
+    p_lower: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,)
+    correct: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))              # (m,)
+    base_prediction: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (m,) f(x), -1 unknown
+    seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,)
+    rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))             # (m,)
+    finished_at: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) unix time
+
+    def __len__(self) -> int:
+        return len(self.idx)
+
+
+EXAMPLE_COLUMNS = tuple(f.name for f in fields(Examples))
+
+
+def pid_alive(pid: int) -> bool:
+    """True if a process with this pid exists on this host and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+class RunStore:
+    """A run store file. Each call opens a short-lived connection, so one object may be shared by
+    threads (Streamlit sessions) and many processes may use the same file at once."""
+
+    def __init__(self, path=None):
+        self.path = pathlib.Path(path).expanduser() if path is not None else default_store_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ValueError(f"The run store folder {self.path.parent} cannot be created: {exc}") from None
+        with self._connect() as con:
+            self._migrate(con)
+
+    @contextlib.contextmanager
+    def _connect(self, write: bool = False):
+        try:
+            con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ValueError(f"The run store {self.path} cannot be opened: {exc}") from None
+        try:
+            con.execute("PRAGMA foreign_keys = ON")
+            # WAL + NORMAL: a commit survives any process crash or kill (only power loss may drop the last ones)
+            con.execute("PRAGMA synchronous = NORMAL")
+            if write:
+                con.execute("BEGIN IMMEDIATE")   # take the write lock now: no upgrade deadlocks
+            yield con
+            if write:
+                con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+        finally:
+            con.close()
+
+    def _migrate(self, con) -> None:
+        try:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise ValueError(f"{self.path} is not a run store (SQLite said: {exc})") from None
+        if version > SCHEMA_VERSION:
+            raise ValueError(f"The run store {self.path} has schema version {version}, newer than this "
+                             f"program's {SCHEMA_VERSION}; update the program or use another store.")
+        con.execute("PRAGMA journal_mode = WAL")   # persistent: readers never block the writer
+        if version == 0:   # IF NOT EXISTS: two processes may create a fresh store at once
+            con.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+
+    # ------------------------------------------------------------------ runs
+    def create_run(self, spec: RunSpec, total: int, name: str = "", group: str = "",
+                   status: str = "queued") -> int:
+        check_int(total, "total", "create_run", low=0)
+        check_choice(status, "status", "create_run", STATUSES)
+        name = name or f"{spec.model_label or 'model'} σ={spec.sigma:g}"
+        with self._connect(write=True) as con:
+            cur = con.execute("INSERT INTO runs (name, grp, spec, total, status, created) VALUES (?,?,?,?,?,?)",
+                              (name, group, spec.to_json(), total, status, time.time()))
+            return int(cur.lastrowid)
+
+    def get(self, run_id: int) -> Run:
+        runs = self._runs("WHERE r.id = ?", (int(run_id),))
+        if not runs:
+            raise ValueError(f"There is no run {run_id} in the run store {self.path}.")
+        return runs[0]
+
+    def list_runs(self) -> list[Run]:
+        """All runs, newest first, after marking dead ones interrupted."""
+        self.refresh()
+        return self._runs("ORDER BY r.id DESC", ())
+
+    def _runs(self, where: str, args) -> list[Run]:
+        with self._connect() as con:
+            rows = con.execute(
+                "SELECT r.id, r.name, r.grp, r.spec, r.total, (SELECT COUNT(*) FROM examples e WHERE e.run_id = r.id),"
+                " r.status, r.device, r.notes, r.error, r.versions, r.cancel, r.created, r.started, r.finished"
+                f" FROM runs r {where}", args).fetchall()
+        return [Run(r[0], r[1], r[2], RunSpec.from_json(r[3]), r[4], r[5], r[6], r[7], r[8], r[9],
+                    json.loads(r[10]), bool(r[11]), r[12], r[13], r[14]) for r in rows]
+
+    def update(self, run_id: int, **values) -> None:
+        """Set columns of a run: status, device, error, versions (dict), started, finished, name."""
+        allowed = {"status", "device", "error", "versions", "started", "finished", "name"}
+        if not values or not set(values) <= allowed:
+            raise ValueError(f"The columns of update must be among {sorted(allowed)}. Got {sorted(values)} instead.")
+        if "status" in values:
+            check_choice(values["status"], "status", "update", STATUSES)
+        if "versions" in values:
+            values["versions"] = json.dumps(values["versions"], sort_keys=True)
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self._connect(write=True) as con:
+            con.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*values.values(), int(run_id)))
+
+    def add_note(self, run_id: int, text: str) -> None:
+        with self._connect(write=True) as con:
+            con.execute("UPDATE runs SET notes = notes || ? WHERE id = ?",
+                        (time.strftime("%H:%M:%S ") + text.strip() + "\n", int(run_id)))
+
+    def request_cancel(self, run_id: int, cancel: bool = True) -> None:
+        """Ask the run's workers to stop after the example they are on (or clear the request)."""
+        with self._connect(write=True) as con:
+            con.execute("UPDATE runs SET cancel = ? WHERE id = ?", (int(cancel), int(run_id)))
+
+    def delete(self, run_id: int) -> None:
+        """Delete a run and its examples (a live worker notices and stops)."""
+        with self._connect(write=True) as con:
+            con.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
+
+    # ------------------------------------------------------------------ examples
+    def add_examples(self, run_id: int, rows) -> int:
+        """Commit finished examples (dicts or objects with EXAMPLE_COLUMNS but finished_at); returns how
+        many were new. Durable when this returns; an idx already stored is ignored, never duplicated."""
+        now = time.time()
+        values = [tuple(_get(r, c) for c in EXAMPLE_COLUMNS[:-1]) + (now,) for r in rows]
+        values = [(int(run_id), int(v[0]), int(v[1]), int(v[2]), float(v[3]), float(v[4]), int(bool(v[5])),
+                   int(v[6]), float(v[7]), int(v[8]), v[9]) for v in values]
+        with self._connect(write=True) as con:
+            if con.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:
+                raise ValueError(f"There is no run {run_id} in the run store {self.path} (deleted?).")
+            before = con.total_changes
+            con.executemany("INSERT OR IGNORE INTO examples (run_id, idx, label, prediction, radius, p_lower,"
+                            " correct, base_prediction, seconds, rank, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            values)
+            return con.total_changes - before
+
+    def examples(self, run_id: int) -> Examples:
+        with self._connect() as con:
+            rows = con.execute(f"SELECT {', '.join(EXAMPLE_COLUMNS)} FROM examples WHERE run_id = ? ORDER BY idx",
+                               (int(run_id),)).fetchall()
+        cols = list(zip(*rows)) if rows else [()] * len(EXAMPLE_COLUMNS)
+        empty = Examples()
+        return Examples(**{c: np.asarray(v, dtype=getattr(empty, c).dtype)
+                           for c, v in zip(EXAMPLE_COLUMNS, cols)})
+
+    def done_indices(self, run_id: int) -> set[int]:
+        with self._connect() as con:
+            return {r[0] for r in con.execute("SELECT idx FROM examples WHERE run_id = ?", (int(run_id),))}
+
+    # ------------------------------------------------------------------ workers
+    def register_worker(self, run_id: int, rank: int = 0, world_size: int = 1, pid: int | None = None) -> bool:
+        """Claim (run, rank) for process ``pid``; False if another live process holds it."""
+        pid = os.getpid() if pid is None else int(pid)
+        with self._connect(write=True) as con:
+            row = con.execute("SELECT pid, host, heartbeat FROM workers WHERE run_id = ? AND rank = ?",
+                              (int(run_id), rank)).fetchone()
+            if row and row[0] != pid and _alive(*row):
+                return False
+            con.execute("INSERT OR REPLACE INTO workers VALUES (?,?,?,?,?,?)",
+                        (int(run_id), rank, world_size, pid, HOST, time.time()))
+            return True
+
+    def heartbeat(self, pid: int | None = None) -> None:
+        with self._connect(write=True) as con:
+            con.execute("UPDATE workers SET heartbeat = ? WHERE pid = ? AND host = ?",
+                        (time.time(), os.getpid() if pid is None else pid, HOST))
+
+    def release_worker(self, run_id: int, rank: int = 0) -> None:
+        with self._connect(write=True) as con:
+            con.execute("DELETE FROM workers WHERE run_id = ? AND rank = ?", (int(run_id), rank))
+
+    def live_workers(self, run_id: int) -> list[tuple[int, int, str]]:
+        """(rank, pid, host) of the run's workers that are still alive."""
+        with self._connect() as con:
+            rows = con.execute("SELECT rank, pid, host, heartbeat FROM workers WHERE run_id = ?",
+                               (int(run_id),)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows if _alive(r[1], r[2], r[3])]
+
+    def refresh(self) -> list[int]:
+        """Mark queued/running runs without a live worker as interrupted; returns their ids."""
+        with self._connect() as con:   # a run just created gets a moment for its worker to register
+            active = [r[0] for r in con.execute(
+                "SELECT id FROM runs WHERE status IN (?, ?) AND (started IS NOT NULL OR created < ?"
+                " OR EXISTS (SELECT 1 FROM workers w WHERE w.run_id = runs.id))",
+                (*ACTIVE, time.time() - STARTUP_GRACE))]
+        dead = [i for i in active if not self.live_workers(i)]
+        if dead:
+            with self._connect(write=True) as con:
+                for i in dead:   # re-check inside the lock: a worker may have just finished the run
+                    con.execute("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status IN (?, ?)",
+                                (i, *ACTIVE))
+                    con.execute("DELETE FROM workers WHERE run_id = ?", (i,))
+        return dead
+
+
+def _alive(pid: int, host: str, heartbeat: float) -> bool:
+    if host == HOST:
+        return pid_alive(pid)
+    return time.time() - heartbeat < STALE_AFTER
+
+
+def _get(row, name):
+    return row[name] if isinstance(row, dict) else getattr(row, name)

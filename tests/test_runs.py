@@ -1,0 +1,130 @@
+"""The run store: schema, no duplicates, interrupted detection, concurrent writers (tmp stores only)."""
+import multiprocessing as mp
+import sqlite3
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from cert_core.runs import SCHEMA_VERSION, RunSpec, RunStore, default_store_path, pid_alive
+
+SPEC = RunSpec({"zoo": "moons-mlp-s0.25"}, {"name": "moons"}, 0.25, n0=10, n=100, model_label="moons")
+
+
+def row(i, radius=0.5, pred=1, label=1):
+    return dict(idx=i, label=label, prediction=pred, radius=radius, p_lower=0.9, correct=pred == label,
+                base_prediction=1, seconds=0.01, rank=0)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return RunStore(tmp_path / "runs.sqlite")
+
+
+def test_default_location_from_env_and_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("CERT_EXPLORER_RUNS", str(tmp_path / "x.sqlite"))
+    assert default_store_path() == tmp_path / "x.sqlite"
+    monkeypatch.delenv("CERT_EXPLORER_RUNS")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert default_store_path() == tmp_path / "cert_explorer" / "runs.sqlite"
+
+
+def test_schema_is_versioned_and_wal(store):
+    con = sqlite3.connect(store.path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_newer_schema_and_foreign_files_are_refused(tmp_path):
+    newer = tmp_path / "newer.sqlite"
+    sqlite3.connect(newer).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ValueError, match="newer than this program"):
+        RunStore(newer)
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(ValueError, match="is not a run store"):
+        RunStore(junk)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(sigma=0.0), r"'sigma' parameter of RunSpec must be a float in \(0, inf\)"),
+    (dict(sigma=0.25, alpha=1.5), r"'alpha' parameter of RunSpec"),
+    (dict(sigma=0.25, n=0), r"'n' parameter of RunSpec must be an int >= 1"),
+    (dict(sigma=0.25, method="bernstein"), "'method' parameter"),
+])
+def test_spec_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RunSpec({"zoo": "x"}, {"name": "moons"}, **kwargs)
+
+
+def test_spec_selection_and_json_round_trip():
+    spec = RunSpec({"zoo": "x"}, {"name": "moons"}, 0.5, skip=3, max_examples=4)
+    assert spec.select(100).tolist() == [0, 3, 6, 9]
+    assert spec.select(5).tolist() == [0, 3]
+    assert RunSpec.from_json(spec.to_json()) == spec
+
+
+def test_examples_are_durable_sorted_and_never_duplicated(store):
+    run = store.create_run(SPEC, 5)
+    assert store.add_examples(run, [row(3), row(1)]) == 2
+    assert store.add_examples(run, [row(1, radius=9.0), row(0)]) == 1   # idx 1 already stored: ignored
+    ex = RunStore(store.path).examples(run)                                 # a second handle sees it
+    assert ex.idx.tolist() == [0, 1, 3] and ex.radius[1] == 0.5
+    assert store.get(run).done == 3 and store.done_indices(run) == {0, 1, 3}
+
+
+def test_update_notes_cancel_and_delete(store):
+    run = store.create_run(SPEC, 2, name="first", group="g")
+    store.update(run, status="running", device="cpu", versions={"torch": "x"})
+    store.add_note(run, "Out of memory with batch 8")
+    store.request_cancel(run)
+    r = store.get(run)
+    assert (r.name, r.group, r.status, r.device, r.versions) == ("first", "g", "running", "cpu", {"torch": "x"})
+    assert "Out of memory" in r.notes and r.cancel_requested
+    with pytest.raises(ValueError, match="columns of update"):
+        store.update(run, spec="x")
+    with pytest.raises(ValueError, match="'status' parameter of update"):
+        store.update(run, status="exploded")
+    store.add_examples(run, [row(0)])
+    store.delete(run)
+    with pytest.raises(ValueError, match="There is no run"):
+        store.get(run)
+    with pytest.raises(ValueError, match="deleted"):
+        store.add_examples(run, [row(1)])
+
+
+def test_runs_without_a_live_worker_become_interrupted(store):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    assert not pid_alive(dead.pid)
+    alive_run, dead_run, fresh_run = (store.create_run(SPEC, 3) for _ in range(3))
+    assert store.register_worker(alive_run)                      # this process: alive
+    assert store.register_worker(dead_run, pid=dead.pid)
+    assert store.refresh() == [dead_run]                         # fresh_run: still within the start-up grace
+    assert store.get(dead_run).status == "interrupted" and store.get(alive_run).status == "queued"
+    assert store.get(fresh_run).status == "queued"
+    assert not store.register_worker(alive_run, pid=dead.pid)    # a live holder keeps its claim
+    assert store.register_worker(dead_run, pid=dead.pid + 10**6)  # a dead holder's claim is taken over
+
+
+def _writer(path, run, offset, count):
+    store = RunStore(path)
+    for i in range(count):
+        store.add_examples(run, [row(offset + i)])
+
+
+def test_two_processes_writing_at_once(store):
+    a, b = store.create_run(SPEC, 120), store.create_run(SPEC, 120)
+    ctx = mp.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(store.path, run, off, 80)) for run, off in ((a, 0), (b, 0), (a, 40))]
+    for p in procs:
+        p.start()
+    while any(p.is_alive() for p in procs):       # a reader polling beside the writers, like the live page
+        store.list_runs()
+        time.sleep(0.01)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert store.examples(a).idx.tolist() == list(range(120))  # overlap 40..79 merged, not doubled
+    assert store.examples(b).idx.tolist() == list(range(80))
+    assert np.all(np.diff(store.examples(a).idx) == 1)

@@ -195,9 +195,12 @@ class RunStore:
         except sqlite3.Error as exc:
             raise ValueError(f"The run store {self.path} cannot be opened: {exc}") from None
         try:
-            con.execute("PRAGMA foreign_keys = ON")
-            # WAL + NORMAL: a commit survives any process crash or kill (only power loss may drop the last ones)
-            con.execute("PRAGMA synchronous = NORMAL")
+            try:
+                con.execute("PRAGMA foreign_keys = ON")
+                # WAL + NORMAL: a commit survives any process crash or kill (power loss may drop the last ones)
+                con.execute("PRAGMA synchronous = NORMAL")
+            except sqlite3.DatabaseError as exc:
+                raise ValueError(f"{self.path} is not a run store (SQLite said: {exc})") from None
             if write:
                 con.execute("BEGIN IMMEDIATE")   # take the write lock now: no upgrade deadlocks
             yield con

@@ -11,7 +11,7 @@ RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
 ss = st.session_state
 
-router.guard("pages/boundaries.py")
+router.guard()
 st.title("Decision boundaries")
 st.caption("Left: the base classifier f. Right: the smoothed classifier g, computed *exactly* by blurring "
            "f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point.")
@@ -34,7 +34,8 @@ overlay = c1.radio("Layout", ("side by side", "overlay"), key="layout", horizont
                    help="Show f and g next to each other, or g alone with f's boundary dotted on top.") == "overlay"
 show = c2.radio("Points on the map", POINT_CHOICES, key="show_points", horizontal=True,
                 help="Which points to draw: the data, or the test set marked certified / abstain / wrong.")
-resolution = c3.select_slider("Grid resolution", RESOLUTIONS, value=300, key="resolution",
+ss.setdefault("resolution", 300)
+resolution = c3.select_slider("Grid resolution", RESOLUTIONS, key="resolution",
                               help="Pixels per axis of the exact maps; higher is finer and slower to load.")
 radius_r = c4.number_input("Radius r for certified accuracy", 0.0, 3.0, 0.25, 0.05, key="radius_r",
                            help="A test point counts as certified when it is correct with radius ≥ r.")
@@ -111,7 +112,8 @@ if point is not None and "px" not in ss:
 
 
 def _typed() -> None:
-    state.set_point(ss["px"], ss["py"])
+    if ss.get("px") is not None and ss.get("py") is not None:
+        state.set_point(ss["px"], ss["py"])
 
 
 i = st.columns(6)

@@ -3,7 +3,7 @@ import streamlit as st
 
 from ui import router
 
-router.guard("pages/home.py")
+router.guard()
 st.title("Certified Robustness Explorer")
 st.markdown(
     "A classifier is **robust** at a point if no small perturbation changes its answer. An attack can only "

@@ -9,7 +9,7 @@ from ui import router, cache, charts, hub, state
 ss = st.session_state
 NOISE_SIGMAS = tuple(np.round(np.linspace(0, 1.5, 16), 2))
 
-router.guard("pages/models.py")
+router.guard()
 st.title("Models")
 tab_zoo, tab_train, tab_upload, tab_current = st.tabs(
     [":material/apps: Zoo", ":material/model_training: Train", ":material/upload: Upload",

@@ -39,10 +39,11 @@ def noise_cloud(point, samples: np.ndarray, sample_labels: np.ndarray, local_lab
     fig.update_xaxes(range=[xmin, xmax], constrain="domain", showgrid=False, zeroline=False, title_text="x₁")
     fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain",
                      showgrid=False, zeroline=False, title_text="x₂")
-    fig.update_layout(**theme.base_layout(
+    entries = len(class_names) + sum(1 for c in circles if math.isfinite(c.radius) and c.radius > 0)
+    fig.update_layout(**theme.base_layout(   # grow with the legend so the square plot keeps its size
         title=dict(text=f"Noise cloud x + N(0, σ²I), σ = {sigma:g}", x=0.5, xanchor="center", font_size=19),
-        height=theme.MAP_SIZE, legend=dict(orientation="h", y=-0.12, x=0.5, xanchor="center",
-                                           yanchor="top", font_size=14)))
+        height=470 + 22 * entries, legend=dict(orientation="h", y=-0.1, x=0.5, xanchor="center",
+                                                yanchor="top", font_size=14, entrywidth=0.5, entrywidthmode="fraction")))
     return fig
 
 

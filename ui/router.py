@@ -1,30 +1,36 @@
-"""Keep every page under app.py's router, even on a server's very first request.
+"""Keep every page under app.py's router, even when Streamlit runs a page on its own.
 
-Streamlit still supports the legacy ``pages/`` folder: until ``st.navigation`` has run once in the
-server process, a deep link such as ``/boundaries`` runs ``pages/boundaries.py`` on its own, without
-the shared sidebar or URL state. A page calls ``guard`` first; when app.py has not run in this
-session it hops to app.py (keeping the query parameters), and app.py hops back with ``resume``.
+Streamlit still supports the legacy ``pages/`` folder: until ``st.navigation`` has run in the server
+process, a deep link such as ``/boundaries`` runs ``pages/boundaries.py`` alone, without app.py's
+shared sidebar and URL state (AppTest even resets that switch before every run). So app.py marks
+each run just before ``page.run()``, and a page's first line, ``guard()``, checks the mark: when
+it is missing, the page runs app.py in place -- which draws the sidebar, calls st.navigation and
+runs this very page properly -- and then stops the stray outer run. No rerun, so no widget event
+(a button click) is lost.
 """
 from __future__ import annotations
 
+import pathlib
+import runpy
+
 import streamlit as st
 
-_OK, _GOTO = "_router_ok", "_router_goto"
+_OK = "_router_ok"
+APP = pathlib.Path(__file__).resolve().parent.parent / "app.py"
 
 
 def mark_routed() -> None:
+    """app.py, every run, just before ``page.run()``."""
     st.session_state[_OK] = True
 
 
-def guard(page: str) -> None:
-    if not st.session_state.get(_OK):
-        st.session_state[_GOTO] = (page, dict(st.query_params))
-        st.switch_page("app.py", query_params=dict(st.query_params))
+def guard(page: str | None = None) -> None:
+    """First line of every page; consumes app.py's per-run mark (``page`` is accepted, unused)."""
+    if st.session_state.pop(_OK, False):
+        return
+    runpy.run_path(str(APP), run_name="__main__")
+    st.stop()
 
 
 def resume() -> None:
-    """Called by app.py after st.navigation: finish a hop that ``guard`` started."""
-    target = st.session_state.pop(_GOTO, None)
-    if target is not None:
-        page, params = target
-        st.switch_page(page, query_params=params)
+    """Kept for app.py's call; nothing to resume since ``guard`` runs the router in place."""

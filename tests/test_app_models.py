@@ -1,0 +1,60 @@
+"""AppTest of the Models page and the Welcome page: default path, zoo selection, training."""
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def test_welcome_page_explains_and_links():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    _ok(at)
+    assert at.title[0].value == "Certified Robustness Explorer"
+    assert len(at.get("page_link")) == 2
+    assert at.query_params["sigma"] == "0.25"
+
+
+def test_models_page_zoo_train_and_current_model():
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.switch_page("pages/models.py").run()
+    _ok(at)
+    assert not at.error
+    assert at.button(key="use_moons-mlp-s0.25").disabled          # the current model's card
+    at.button(key="use_circles-mlp-s0").click().run()
+    _ok(at)
+    assert at.selectbox(key="model_key").value == "zoo:circles-mlp-s0"
+    assert at.query_params["model"] == "circles-mlp-s0"
+    assert any(m.label == "Test accuracy" for m in at.metric)        # current-model tab
+    # train a tiny model: it becomes current and offers a download
+    at.selectbox(key="t_dataset").set_value("xor")
+    at.number_input(key="t_samples").set_value(100)
+    at.slider(key="t_epochs").set_value(10)
+    at.select_slider(key="t_width").set_value(8)
+    at.slider(key="t_depth").set_value(1)
+    at.button[[b.label for b in at.button].index("Train")].click().run()
+    _ok(at)
+    assert at.session_state["model_key"].startswith("user:")
+    assert any("xor-mlp-s0.25-trained" in s.value for s in at.success)
+    assert at.get("download_button")
+
+
+def test_models_page_with_an_image_model_still_works():
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["model"] = "digits-cnn-s0.25"
+    at.switch_page("pages/models.py").run()
+    _ok(at)
+    assert at.selectbox(key="model_key").value == "zoo:digits-cnn-s0.25"
+    assert not at.error
+
+
+def test_unknown_model_in_a_link_falls_back_with_a_message():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["model"] = "no-such-model"
+    at.run()
+    _ok(at)
+    assert any("not in the zoo" in e.value for e in at.error)
+    assert at.selectbox(key="model_key").value == "zoo:moons-mlp-s0.25"

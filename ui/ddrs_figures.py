@@ -76,9 +76,12 @@ def curve_figure(sigmas: np.ndarray, curve: np.ndarray, traj_sigma: np.ndarray, 
     fig.add_trace(go.Scatter(x=traj_sigma, y=traj_proxy, mode="markers", name="its Monte Carlo proxy R̂_k",
                              marker=dict(symbol="circle-open", size=8, color=theme.GREY),
                              customdata=steps, hovertemplate="step %{customdata}<br>σ %{x:.3f}<br>proxy %{y:.3f}<extra></extra>"))
-    fig.add_vline(x=sigma0, line=dict(color=theme.DARK, dash="dash"), annotation_text=f"σ₀ = {sigma0:g}")
-    fig.add_vline(x=float(traj_sigma[-1]), line=dict(color=theme.VERMILLION, dash="dash"),
-                  annotation_text=f"σ* = {traj_sigma[-1]:.3f}", annotation_position="bottom right")
+    # vertical guides as traces (vline annotations misplace on log axes); they also label the legend
+    top = float(np.nanmax(np.concatenate([curve, traj_exact, traj_proxy]))) * 1.05
+    for x, name, color in ((sigma0, f"σ₀ = {sigma0:g}", theme.DARK),
+                           (float(traj_sigma[-1]), f"σ* = {traj_sigma[-1]:.3f}", theme.VERMILLION)):
+        fig.add_trace(go.Scatter(x=[x, x], y=[0, top], mode="lines", name=name, hoverinfo="skip",
+                                 line=dict(color=color, dash="dash", width=1.5)))
     fig.update_xaxes(title_text="σ", type="log")
     fig.update_yaxes(title_text="radius", zeroline=True)
     fig.update_layout(**theme.base_layout(title=dict(text="Radius as a function of σ at the point", x=0.5,

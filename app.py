@@ -19,7 +19,7 @@ page = st.navigation([
     st.Page("pages/boundaries.py", title="Decision boundaries", icon=":material/blur_on:",
             url_path="boundaries"),
     st.Page("pages/ddrs.py", title="Per-input σ", icon=":material/tune:", url_path="per-input-sigma"),
-    st.Page("pages/margin.py", title="Smoothed robustness (SRA)", icon=":material/balance:", url_path="sra"),
+    st.Page("pages/margin.py", title="Smoothed robustness (SRA)", icon=":material/balance:", url_path="margin"),
 ])
 router.mark_routed()
 router.resume()

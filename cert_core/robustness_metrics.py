@@ -99,3 +99,38 @@ def margin_radii(model, x, y, lipschitz: float, batch_size: int = 4096) -> tuple
         logits = torch.cat([model(b) for b in xs.split(batch_size)])
     radii = mcr(logits, ys, lipschitz).clamp_min(0).numpy()
     return radii.astype(np.float64), (logits.argmax(1) == ys).numpy()
+
+
+@dataclass(frozen=True)
+class ReportParams:
+    max_radius: float = 1.0  # end of the CR grids
+    radius_steps: int = 21  # CR grid points (the paper takes ~10 increments to degrade fully)
+    sigma_step: float = 0.2  # Delta sigma_x of the noise-accuracy curve (App. B.2, MNIST)
+    sigma_steps: int = 11  # points of the noise-accuracy curve
+    noise_samples: int = 20  # draws per input per sigma (the paper: 100)
+    rs_sigma: float = 0.25  # sigma of CERTIFY for the RS CR (App. B.1: 0.25)
+    rs_n: int = 1000  # CERTIFY estimation samples (the paper: 1e5)
+    rs_alpha: float = 0.001  # CERTIFY failure probability
+    seed: int = 0
+
+
+def robustness_report(model, x, y, num_classes: int, lipschitz: float, params: ReportParams = ReportParams(),
+                      ) -> RobustnessCurves:
+    """All four Appendix B curves for one model on a test set (RS CR skipped when rs_n == 0)."""
+    from cert_core.smoothing import Smooth
+    p = params
+    grid = np.linspace(0.0, p.max_radius, p.radius_steps)
+    radii, correct = margin_radii(model, x, y, lipschitz)
+    rs = None
+    if p.rs_n > 0:
+        smooth = Smooth(model, num_classes, p.rs_sigma)
+        certs = smooth.certify_batch(torch.as_tensor(np.asarray(x), dtype=torch.float32), 100, p.rs_n, p.rs_alpha,
+                                     generator=torch.Generator().manual_seed(p.seed))
+        rs_radii = np.array([c.radius for c in certs])
+        rs = radius_survival(rs_radii, np.array([c.prediction for c in certs]) == np.asarray(y), grid)
+    sigmas = p.sigma_step * np.arange(p.sigma_steps)
+    noise = noise_accuracy_curve(model, x, y, sigmas, samples=p.noise_samples, seed=p.seed)
+    alphas = np.linspace(0.0, 1.0, 21)  # Jang et al.: 0.05 increments
+    return RobustnessCurves(grid, radius_survival(radii, correct, grid), rs, sigmas, noise,
+                            normalized_noise_accuracy(noise), alphas,
+                            linear_corruption_curve(model, x, y, alphas, seed=p.seed))

@@ -142,3 +142,20 @@ def test_zhen_probability_and_rs_lower_bound_eq8_eq9():
     assert r.item() == pytest.approx(0.5 * stats.norm.ppf(p.item()))  # Eq. 9: sigma Phi^-1(P_c)
     assert rs_radius_lower_bound(mean, var, labels, 0.0).item() == 0.0
     assert zhen_probability(mean, torch.zeros_like(var), labels).item() == 1.0
+
+
+def test_sra_point_analysis_on_a_linear_classifier():
+    """Logits (x1, -x1): boundary x1 = 0, margin loss -2 x1 for class 0, linear so smoothing leaves it unchanged."""
+    from cert_core.sra import analyse_point
+    model = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))
+    safe = analyse_point(model, (0.5, 0.0), eps=0.3, sigma=0.2, loss="margin", n=2000)
+    assert safe.label == 0 and safe.worst == pytest.approx(-0.4, abs=1e-5)
+    assert safe.smoothed == pytest.approx(-0.4, abs=0.05) and safe.average == pytest.approx(-1.0, abs=0.05)
+    assert safe.safe(safe.worst) and safe.safe(safe.smoothed)
+    unsafe = analyse_point(model, (0.5, 0.0), eps=0.6, sigma=0.2, loss="zero_one", n=2000)
+    assert unsafe.worst == 1.0 and not unsafe.safe(unsafe.worst) and unsafe.safe(unsafe.average)
+    assert unsafe.worst_point[0] == pytest.approx(-0.1, abs=0.07)
+    with pytest.raises(ValueError, match="'loss' parameter of analyse_point"):
+        analyse_point(model, (0.0, 0.0), 0.1, 0.1, loss="hinge")

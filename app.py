@@ -20,6 +20,8 @@ page = st.navigation([
             url_path="boundaries"),
     st.Page("pages/ddrs.py", title="Per-input σ", icon=":material/tune:", url_path="per-input-sigma"),
     st.Page("pages/margin.py", title="Smoothed robustness (SRA)", icon=":material/balance:", url_path="margin"),
+    st.Page("pages/runs.py", title="Certification runs", icon=":material/monitoring:", url_path="runs"),
+    st.Page("pages/bernstein.py", title="Bernstein smoothing", icon=":material/functions:", url_path="bernstein"),
 ])
 router.mark_routed()
 router.resume()

@@ -1,0 +1,107 @@
+"""AppTest of the certification runs page: start a run (a real background worker on a tmp store), live
+metrics and curve, compare/table/examples, import, and bad inputs."""
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cert_core.runs import RunStore
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/runs.py"
+TSV = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\t0.5\t1\t0.1\n3\t0\t-1\t0.0\t0\t0.1\n"
+
+
+@pytest.fixture
+def store_path(tmp_path, monkeypatch):
+    path = tmp_path / "runs.sqlite"
+    monkeypatch.setenv("CERT_EXPLORER_RUNS", str(path))
+    return path
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page(PAGE)
+    return at
+
+
+def texts(at) -> str:
+    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning])
+
+
+def start(at, **values):
+    """Fill the start form and press Start."""
+    for key, value in values.items():
+        if key in ("rn_sigmas", "rn_root"):
+            at.text_input(key=key).set_value(value)
+        elif key == "rn_data":
+            at.selectbox(key=key).set_value(value)
+        elif key == "rn_device":
+            at.radio(key=key).set_value(value)
+        else:
+            at.number_input(key=key).set_value(value)
+    at.get("form_submit_button")[0].click()
+    at.run()
+
+
+def test_empty_store_default_path(store_path):
+    at = page()
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Certification runs"
+    assert "No runs yet" in texts(at) and "Nothing to compare yet" in texts(at)
+
+
+def test_start_run_goes_live_and_compares(store_path):
+    at = page()
+    at.run()
+    start(at, rn_sigmas="0.25, 0.5", rn_max=12, rn_n0=10, rn_n=200, rn_batch=400, rn_device="cpu")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    store = RunStore(store_path)
+    runs = store.list_runs()
+    assert sorted(r.spec.sigma for r in runs) == [0.25, 0.5] and len({r.group for r in runs}) == 1
+    end = time.time() + 120
+    while time.time() < end and any(r.status != "done" for r in store.list_runs()):
+        time.sleep(0.3)
+    assert [r.status for r in store.list_runs()] == ["done", "done"]
+    at.run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Examples done"] == "12/12" and float(metrics["ACR"]) >= 0
+    assert 0 <= float(metrics["Abstain rate"]) <= 1
+    assert len(at.get("plotly_chart")) >= 2                                   # live + compare
+    table = at.dataframe[0].value
+    assert len(table) == 2 and "r = 0.25" in table.columns and "ACR" in table.columns
+    at.segmented_control(key="cmp_outcome").set_value("abstained").run()
+    assert "examples" in texts(at)
+
+
+def test_bad_inputs_are_messages(store_path, tmp_path):
+    at = page()
+    at.run()
+    start(at, rn_sigmas="0.25, -1")
+    assert "σ must be positive numbers" in " ".join(e.value for e in at.error)
+    at.text_input(key="rn_sigmas").set_value("0.25")
+    at.selectbox(key="rn_data").set_value("MNIST")
+    at.text_input(key="rn_root").set_value(str(tmp_path / "nowhere"))
+    at.get("form_submit_button")[0].click()
+    at.run()
+    assert not at.exception and "was not found in the folder" in " ".join(e.value for e in at.error)
+    at.selectbox(key="rn_data").set_value("Uploaded .npz")
+    at.get("form_submit_button")[0].click()
+    at.run()
+    assert "Upload an .npz" in " ".join(e.value for e in at.error)
+    assert RunStore(store_path).list_runs() == []
+
+
+def test_imported_tsv_shows_in_compare(store_path):
+    from cert_core.export import import_tsv
+    import_tsv(RunStore(store_path), TSV, "paper", sigma=0.5)
+    at = page()
+    at.run()
+    assert not at.exception
+    assert "from TSV" in at.selectbox(key="rn_selected").format_func(at.selectbox(key="rn_selected").value)
+    assert at.dataframe[0].value["examples"].iloc[0] == "2/2"
+    at.text_input(key="cmp_radii").set_value("0, x").run()
+    assert "Radii must be numbers" in " ".join(e.value for e in at.error)

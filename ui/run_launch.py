@@ -1,0 +1,122 @@
+"""Turn the runs page's choices into stored runs and a background worker.
+
+The worker is another process, so the model and the data must be loadable from files: zoo models are
+named, session models (trained or uploaded in the app) are written as bundles next to the store,
+and an uploaded .npz (or a test split that cannot be rebuilt from its spec) is saved there too,
+each under its sha256 so starting the same thing twice writes nothing new.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import pathlib
+import re
+import uuid
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from cert_core import worker
+from cert_core.data import IMAGE_DATASETS, TOY_DATASETS
+from cert_core.models import bundle_bytes
+from cert_core.runs import RunSpec, RunStore
+
+OWN, MNIST, FASHION, CIFAR, NPZ = "The model's test split", "MNIST", "Fashion-MNIST", "CIFAR-10", "Uploaded .npz"
+DATA_CHOICES = (OWN, MNIST, FASHION, CIFAR, NPZ)
+TORCHVISION = {MNIST: "mnist", FASHION: "fashion_mnist", CIFAR: "cifar10"}
+
+
+@dataclass(frozen=True)
+class Params:
+    sigmas: tuple[float, ...]   # one run per σ
+    n0: int                     # selection samples
+    n: int                      # estimation samples
+    alpha: float                # failure probability
+    batch: int                  # noisy samples per forward pass
+    max_examples: int | None    # at most this many test examples
+    skip: int                   # every skip-th test example
+    device: str                 # auto / cpu / cuda
+    seed: int = 0
+
+
+def parse_sigmas(text: str) -> tuple[float, ...]:
+    """'0.25, 0.5 1.0' -> (0.25, 0.5, 1.0); ValueError in the app's words."""
+    parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"σ must be positive numbers separated by commas, e.g. 0.25, 0.5. Got {text!r}.") from None
+    if not values or any(not (0 < v < 100) for v in values):
+        raise ValueError(f"σ must be positive numbers separated by commas, e.g. 0.25, 0.5. Got {text!r}.")
+    if len(values) > 8:
+        raise ValueError("At most 8 values of σ at once.")
+    return tuple(dict.fromkeys(values))
+
+
+def _save(folder: pathlib.Path, data: bytes, suffix: str) -> tuple[str, str]:
+    sha = hashlib.sha256(data).hexdigest()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{sha[:16]}{suffix}"
+    if not path.exists():
+        tmp = path.with_suffix(f".{uuid.uuid4().hex}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)            # atomic: a worker never reads half a file
+    return str(path), sha
+
+
+def model_source(current, store: RunStore) -> dict:
+    """How a worker process loads the sidebar's current model."""
+    if current.key.startswith("zoo:"):
+        return {"zoo": current.key[4:]}
+    loaded = current.loaded
+    if loaded.config is not None:
+        data = bundle_bytes(loaded.model, loaded.config, loaded.metadata)
+        path, sha = _save(store.path.parent / "models", data, ".pt")
+        return {"path": path, "sha256": sha}
+    buffer = io.BytesIO()
+    torch.jit.save(loaded.model, buffer)
+    path, sha = _save(store.path.parent / "models", buffer.getvalue(), ".pt")
+    return {"path": path, "sha256": sha, "metadata": {"input_shape": list(loaded.input_shape or ()),
+                                                      "num_classes": current.num_classes}}
+
+
+def npz_source(x: np.ndarray, y: np.ndarray, store: RunStore) -> dict:
+    buffer = io.BytesIO()
+    np.savez(buffer, x=x, y=y)
+    path, sha = _save(store.path.parent / "data", buffer.getvalue(), ".npz")
+    return {"name": "npz", "path": path, "sha256": sha}
+
+
+def upload_source(data: bytes, current, store: RunStore) -> tuple[dict, int]:
+    """An uploaded .npz, checked against the model now (clear ValueError) and saved for the worker."""
+    path, sha = _save(store.path.parent / "data", data, ".npz")
+    spec = {"name": "npz", "path": path, "sha256": sha}
+    return spec, len(worker.load_run_data(spec, current.loaded).y)
+
+
+def own_source(current, store: RunStore) -> tuple[dict, int]:
+    ds = current.dataset
+    if ds is None:
+        raise ValueError(f"The current model has no test split ({current.dataset_note}); choose other data.")
+    if ds.spec.get("name") in TOY_DATASETS + IMAGE_DATASETS:
+        return dict(ds.spec), len(ds.y_test)
+    return npz_source(ds.x_test, ds.y_test, store), len(ds.y_test)   # e.g. an uploaded CSV: freeze it
+
+
+def start(store: RunStore, current, data_spec: dict, data_label: str, num_test: int, params: Params) -> list[int]:
+    """Create one run per σ (one group) and a worker process that certifies them in turn."""
+    worker.resolve_device(params.device, what="Device")          # fail here, not in the worker
+    model = model_source(current, store)
+    group = uuid.uuid4().hex[:8]
+    ids = []
+    for sigma in params.sigmas:
+        spec = RunSpec(model, data_spec, sigma, n0=params.n0, n=params.n, alpha=params.alpha, batch=params.batch,
+                       max_examples=params.max_examples, skip=params.skip, device=params.device, seed=params.seed,
+                       model_label=current.label, data_label=data_label)
+        total = len(spec.select(num_test))
+        if total == 0:
+            raise ValueError("The selection is empty: lower 'every k-th'.")
+        ids.append(store.create_run(spec, total, group=group))
+    worker.launch(store, ids)
+    return ids

@@ -1,0 +1,80 @@
+"""Figures of the Bernstein page: pure functions returning go.Figure (Okabe-Ito colours, equal axes)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ui import theme
+
+
+def _class_scale(k: int) -> list:
+    """A discrete colour scale for integer labels 0..k-1 (z normalised to [0, 1])."""
+    out = []
+    for c in range(k):
+        color = theme.class_color(c)
+        out += [[c / k, color], [(c + 1) / k, color]]
+    return out
+
+
+def regions(labels: np.ndarray, num_classes: int, title: str, lattice_n: int | None = None,
+            point=None, circles=(), class_names=()) -> go.Figure:
+    """Decision regions on [0,1]^2 (labels (R, R), [i, j] = (y_i, x_j)), the (n+1)^2 lattice, radius circles.
+
+    ``circles``: (radius in unit-box units, name, colour, dash) around ``point`` (unit-box coordinates)."""
+    r = labels.shape[0]
+    axis = np.linspace(0, 1, r)
+    names = np.asarray(class_names or [f"class {k}" for k in range(num_classes)])
+    fig = go.Figure(go.Heatmap(x=axis, y=axis, z=labels / max(num_classes, 1) + 0.5 / num_classes,
+                               zmin=0, zmax=1, colorscale=_class_scale(num_classes), showscale=False, opacity=0.55,
+                               customdata=names[labels], hovertemplate="u=(%{x:.3f}, %{y:.3f})<br>%{customdata}"
+                               "<extra></extra>"))
+    if lattice_n is not None and lattice_n <= 60:
+        g = np.arange(lattice_n + 1) / lattice_n
+        gx, gy = np.meshgrid(g, g)
+        fig.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name=f"lattice k/{lattice_n}",
+                                 marker=dict(size=max(3, 9 - lattice_n // 6), color=theme.DARK, opacity=0.6),
+                                 hoverinfo="skip"))
+    t = np.linspace(0, 2 * np.pi, 181)
+    for radius, name, color, dash in circles:
+        if point is not None and np.isfinite(radius) and radius > 0:
+            fig.add_trace(go.Scatter(x=point[0] + radius * np.cos(t), y=point[1] + radius * np.sin(t), mode="lines",
+                                     name=name, line=dict(color=color, dash=dash, width=3), hoverinfo="name"))
+    if point is not None:
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="point",
+                                 marker=dict(symbol="x", size=14, color=theme.BLACK)))
+    fig.update_layout(**theme.base_layout(title=title, height=theme.MAP_SIZE, showlegend=True,
+                                          legend=dict(orientation="h", y=-0.12, font_size=13)))
+    fig.update_xaxes(range=[0, 1], title="u₁", constrain="domain")
+    fig.update_yaxes(range=[0, 1], title="u₂", scaleanchor="x", scaleratio=1, constrain="domain")
+    return fig
+
+
+def certified_curves(grid: np.ndarray, curves: dict, title: str, x_title: str) -> go.Figure:
+    """Certified accuracy (or its upper bounds) against the radius; ``curves``: name -> (values, colour, dash)."""
+    fig = go.Figure()
+    for name, (values, color, dash) in curves.items():
+        fig.add_trace(go.Scatter(x=grid, y=values, mode="lines+markers" if len(grid) < 15 else "lines", name=name,
+                                 line=dict(color=color, dash=dash, width=3)))
+    fig.update_layout(**theme.base_layout(title=title, height=430, legend=dict(font_size=13)))
+    fig.update_xaxes(title=x_title)
+    fig.update_yaxes(title="accuracy", range=[0, 1.02])
+    return fig
+
+
+def regression(demo, degrees) -> go.Figure:
+    """Figure 7: the noisy training data, the over-fitted model and its Bernstein smoothings."""
+    fig = go.Figure([
+        go.Scatter(x=demo.x_train, y=demo.y_train, mode="markers", name="noisy training data",
+                   marker=dict(color=theme.ORANGE, size=9)),
+        go.Scatter(x=demo.x, y=demo.truth, mode="lines", name="truth sin 2πx", line=dict(color=theme.GREY, dash="dot")),
+        go.Scatter(x=demo.x, y=demo.fitted, mode="lines", name=f"over-fitted (RMSE {demo.errors['fitted']:.3f})",
+                   line=dict(color=theme.VERMILLION, width=2)),
+    ])
+    colors = (theme.GREEN, theme.BLUE, theme.PURPLE, theme.SKY)
+    for i, n in enumerate(degrees):
+        fig.add_trace(go.Scatter(x=demo.x, y=demo.smoothed[n], mode="lines", name=f"B_{n} (RMSE {demo.errors[n]:.3f})",
+                                 line=dict(color=colors[i % len(colors)], width=3)))
+    fig.update_layout(**theme.base_layout(title="Over-fitted regression and its Bernstein smoothings", height=430))
+    fig.update_xaxes(title="x")
+    fig.update_yaxes(title="y")
+    return fig

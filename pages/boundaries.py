@@ -139,12 +139,12 @@ else:
     samples = cache.noise_samples(point, sigma, 600, seed)
     with left:
         st.plotly_chart(charts.noise_cloud(point, samples, predict_points(current.model, samples),
-                                           cache.local_base(current.key, current.model, local),
-                                           make_view(local, 160), explorer.circles(rows), names, sigma),
-                        key="cloud", theme=None, config={"displaylogo": False})
+                                           cache.local_base(current.key, current.model, local, 240),
+                                           make_view(local, 240), explorer.circles(rows), names, sigma),
+                        key="cloud", theme=None, config={"displayModeBar": False})
     with right:
         st.plotly_chart(charts.vote_histogram(cert.counts, names, n, cert.p_lower, cert.prediction),
-                        key="votes", theme=None, config={"displaylogo": False})
+                        key="votes", theme=None, config={"displayModeBar": False})
     st.dataframe([describe(r) for r in rows], hide_index=True, width="stretch", key="radii",
                  column_config={"note": st.column_config.TextColumn("note", width="large")})
     for msg in audit(rows):

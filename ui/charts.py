@@ -42,8 +42,8 @@ def noise_cloud(point, samples: np.ndarray, sample_labels: np.ndarray, local_lab
     entries = len(class_names) + sum(1 for c in circles if math.isfinite(c.radius) and c.radius > 0)
     fig.update_layout(**theme.base_layout(   # grow with the legend so the square plot keeps its size
         title=dict(text=f"Noise cloud x + N(0, σ²I), σ = {sigma:g}", x=0.5, xanchor="center", font_size=19),
-        height=470 + 22 * entries, legend=dict(orientation="h", y=-0.1, x=0.5, xanchor="center",
-                                                yanchor="top", font_size=14, entrywidth=0.5, entrywidthmode="fraction")))
+        height=470 + 22 * entries, legend=dict(orientation="h", y=-0.16, x=0.5, xanchor="center",
+                                                yanchor="top", font_size=14)))
     return fig
 
 

@@ -60,7 +60,11 @@ def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, o
     legend = [("p_A < ½", "#5A5A5A"), (f"p_A < {abstain_p:.3f}: abstains", "#B4B4B4")]
     if k == 2:
         legend = legend[1:]
-    circ = circles(rows) if rows else ()
+    # the maps show the claim and the truth; the inspector below shows every provider's circle
+    key_rows = {"cohen_monte_carlo", "Monte Carlo CERTIFY", "Distance to smoothed boundary",
+                "Distance to base boundary"}
+    circ = tuple(c for c, r in zip(circles(rows), rows) if r.method in key_rows) if rows else ()
+    rows = [r for r in rows if r.method in key_rows] if rows else []
     smooth = MapSpec(f"Smoothed g, σ = {sigma:g}" + (" (dotted: base f)" if overlay else ""), view,
                      png_uri(smoothed_image(probs, abstain_p, base_labels if overlay else None)),
                      tuple(class_names), points, marks, lattice(view, probs, radius, class_names, "smoothed"),

@@ -19,11 +19,11 @@ from cert_core.grid import GridView
 from ui import theme
 
 WHITE = np.array([255, 255, 255], dtype=np.float64)
-STATUS_STYLE = {   # test-set marks: symbol, fill, line colour, legend label
-    "certified": ("circle", None, theme.DARK, "certified at r"),
-    "not certified": ("circle-open", None, theme.DARK, "correct, radius < r"),
-    "abstain": ("diamond-open", theme.GREY, theme.GREY, "abstains"),
-    "wrong": ("x-thin-open", theme.BLACK, theme.BLACK, "wrong"),
+STATUS_STYLE = {   # test-set marks: symbol, colour, legend label (open symbols take the colour as line)
+    "certified": ("circle", theme.DARK, "certified at r"),
+    "not certified": ("circle-open", theme.DARK, "correct, radius < r"),
+    "abstain": ("diamond-open", "#5A5A5A", "abstains"),
+    "wrong": ("x-thin-open", theme.VERMILLION, "wrong"),
 }
 
 
@@ -167,16 +167,14 @@ def _add_points(fig, x: np.ndarray, labels: np.ndarray, class_names) -> None:
 
 
 def _add_marks(fig, x: np.ndarray, status: np.ndarray) -> None:
-    for key, (symbol, fill, line, label) in STATUS_STYLE.items():
+    for key, (symbol, color, label) in STATUS_STYLE.items():
         sel = status == key
         if not sel.any():
             continue
-        marker = dict(symbol=symbol, size=10 if key != "wrong" else 12,
-                      color=fill or "rgba(255,255,255,0.9)", line=dict(color=line, width=2))
-        if key == "certified":
-            marker.update(color=theme.DARK, line=dict(color="white", width=1.2), size=9)
+        line = dict(color="white", width=1.2) if key == "certified" else dict(color=color, width=2.5)
         fig.add_trace(go.Scatter(x=x[sel, 0], y=x[sel, 1], mode="markers", name=f"{label} ({sel.sum()})",
-                                 marker=marker, hovertemplate=f"{label}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+                                 marker=dict(symbol=symbol, size=12 if key == "wrong" else 9, color=color, line=line),
+                                 hovertemplate=f"{label}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
                                  unselected=dict(marker=dict(opacity=1)), selected=dict(marker=dict(opacity=1))))
 
 

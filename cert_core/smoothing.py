@@ -149,6 +149,8 @@ class Smooth:
     def _classify(self, batch: torch.Tensor) -> torch.Tensor:
         try:
             scores = self.model(batch)  # (B, K)
+        except torch.OutOfMemoryError:
+            raise  # callers (the run worker) back off the batch size on this exact type
         except RuntimeError as error:
             raise ValueError(f"The model could not be evaluated on inputs of shape {tuple(batch.shape[1:])}: {error}") from None
         if scores.ndim != 2 or scores.shape[1] != self.num_classes:

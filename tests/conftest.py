@@ -1,0 +1,7 @@
+"""Suite-wide settings: tests never touch the user's own run store."""
+import os
+import tempfile
+
+_STORE_DIR = tempfile.mkdtemp(prefix="cert-explorer-tests-")
+# Set at import time, before any fixture starts a subprocess (servers, workers inherit it).
+os.environ["CERT_EXPLORER_RUNS"] = os.path.join(_STORE_DIR, "runs.sqlite")

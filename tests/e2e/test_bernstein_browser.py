@@ -1,76 +1,19 @@
-"""Real browser: the Bernstein page under `streamlit run`, driven by Playwright on Debian's chromium."""
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--no-first-run"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-playwright = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's /usr/bin/chromium")
+"""Real browser: the Bernstein page (2D lattice and radii, then the image pipeline)."""
+from browser_kit import no_exception, open_page, shot, wait_idle
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
-                             f"--server.port={port}", "--server.address=127.0.0.1",
-                             "--browser.gatherUsageStats=false"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-def _idle(page, timeout=180_000):
-    page.wait_for_timeout(500)
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
-def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(server):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1700})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/bernstein?model=moons-mlp-s0.25&x=0.3&y=0.5", timeout=60_000)
-        _idle(page)
-        page.get_by_text("Bernstein-smoothed, n = 10").first.wait_for(timeout=60_000)
-        assert page.locator("[data-testid='stException']").count() == 0
-        assert page.locator(".js-plotly-plot").count() >= 2
-        assert page.get_by_text("Bernstein Lipschitz certificate (n=10)").count() + \
-            page.locator("[data-testid='stDataFrame']").count() >= 1
-        page.screenshot(path=str(ARTIFACTS / "bernstein_2d.png"), full_page=False)
-        page.get_by_role("tab", name="Images: the paper's pipeline").click()
-        _idle(page)
-        page.get_by_role("button", name="Certify the subset").click()
-        _idle(page)
-        page.get_by_text("L_G (guaranteed)").first.wait_for(timeout=120_000)
-        assert page.locator("[data-testid='stException']").count() == 0
-        page.screenshot(path=str(ARTIFACTS / "bernstein_images.png"), full_page=False)
-        browser.close()
-    assert not errors
+def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(page, server):
+    page.set_viewport_size({"width": 1500, "height": 1700})
+    open_page(page, server, "bernstein?model=moons-mlp-s0.25&x=0.3&y=0.5")
+    page.get_by_text("Bernstein-smoothed, n = 10").first.wait_for(timeout=60_000)
+    assert page.locator(".js-plotly-plot").count() >= 2
+    assert page.get_by_text("Bernstein Lipschitz certificate (n=10)").count() + \
+        page.locator("[data-testid='stDataFrame']").count() >= 1
+    shot(page, "bernstein_2d")
+    page.get_by_role("tab", name="Images: the paper's pipeline").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Certify the subset").click()
+    wait_idle(page)
+    page.get_by_text("L_G (guaranteed)").first.wait_for(timeout=120_000)
+    no_exception(page)
+    shot(page, "bernstein_images")

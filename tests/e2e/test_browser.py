@@ -1,97 +1,14 @@
-"""Real browser: `streamlit run app.py` on 127.0.0.1, driven by Playwright on Debian's chromium.
+"""Real browser: the app shell, the Models page and the Decision boundaries page.
 
-Never downloads a browser: skips when /usr/bin/chromium is missing. Screenshots go to
-tests/artifacts/ (gitignored); look at them before calling a page done.
+The server and chromium come from conftest.py. Screenshots go to tests/artifacts/ (gitignored);
+look at them before calling a page done.
 """
 from __future__ import annotations
 
-import os
-import pathlib
 import re
-import socket
-import subprocess
-import sys
 import time
 
-import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--no-first-run"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = open(ARTIFACTS / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
-    text = (ARTIFACTS / "server.log").read_text()
-    assert "Traceback" not in text and "WARNING" not in text.upper().replace("WARNINGS", ""), text
-
-
-@pytest.fixture(scope="module")
-def page(server):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        pg = browser.new_page(viewport={"width": 1600, "height": 1000})
-        yield pg
-        browser.close()
-
-
-def wait_idle(pg, settle: float = 1.5, timeout: float = 90) -> None:
-    """The script is not running, and stays so for `settle` seconds (reruns can chain)."""
-    deadline, since = time.time() + timeout, None
-    while time.time() < deadline:
-        if pg.locator(IDLE).count() == 1:
-            since = since or time.time()
-            if time.time() - since >= settle:
-                return
-        else:
-            since = None
-        time.sleep(0.2)
-    raise AssertionError("the app did not become idle")
-
-
-def shot(pg, name: str, full: bool = False) -> None:
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full)
-
-
-def no_exception(pg) -> None:
-    assert pg.locator("[data-testid='stException']").count() == 0
-
-
-def open_page(pg, server: str, path: str) -> None:
-    pg.goto(f"{server}/{path}")
-    pg.wait_for_selector(IDLE, timeout=90_000)
-    wait_idle(pg)
-    no_exception(pg)
+from browser_kit import no_exception, open_page, shot, wait_idle
 
 
 def test_every_page_opens(page, server):

@@ -1,75 +1,18 @@
-"""Real browser: the SRA page under `streamlit run`, driven by Playwright on Debian's chromium."""
-import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
-
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-        "--no-first-run"]
-IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-
-playwright = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's /usr/bin/chromium")
+"""Real browser: the SRA page (Figure 1 analyses, the loss switch, the Figure 2 heatmaps)."""
+from browser_kit import no_exception, open_page, shot, wait_idle
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server():
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless=true",
-                             f"--server.port={port}", "--server.address=127.0.0.1",
-                             "--browser.gatherUsageStats=false"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-def _idle(page, timeout=180_000):
-    page.wait_for_timeout(500)
-    page.wait_for_selector(IDLE, timeout=timeout)
-
-
-def test_sra_page_renders_three_analyses_and_reacts_to_the_region(server):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1800})
-        errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{server}/margin?model=moons-ortho-mscr-s0.2&sigma=0.25", timeout=60_000)
-        _idle(page)
-        page.get_by_text("Figure 1: three analyses at a point").wait_for(timeout=60_000)
-        assert page.locator("[data-testid='stException']").count() == 0
-        assert page.get_by_text("Lipschitz bound K").count() >= 1
-        assert page.locator(".js-plotly-plot").count() >= 4  # three panels + curves (+ heatmap)
-        page.screenshot(path=str(ARTIFACTS / "margin_page.png"), full_page=False)
-        # the 0-1 loss radio changes every verdict to compare with Γ = ½
-        page.get_by_text("0-1 (Γ = ½)").click()
-        _idle(page)
-        assert page.get_by_text("Γ = 0.5", exact=False).count() >= 3
-        assert page.locator("[data-testid='stException']").count() == 0
-        page.get_by_text("Figure 2: the (d, σ_x) trade-off").scroll_into_view_if_needed()
-        page.screenshot(path=str(ARTIFACTS / "margin_page_bottom.png"), full_page=False)
-        browser.close()
-    assert not errors
+def test_sra_page_renders_three_analyses_and_reacts_to_the_region(page, server):
+    page.set_viewport_size({"width": 1500, "height": 1800})
+    open_page(page, server, "margin?model=moons-ortho-mscr-s0.2&sigma=0.25")
+    page.get_by_text("Figure 1: three analyses at a point").wait_for(timeout=60_000)
+    assert page.get_by_text("Lipschitz bound K").count() >= 1
+    assert page.locator(".js-plotly-plot").count() >= 4  # three panels + curves (+ heatmap)
+    shot(page, "margin_page")
+    # the 0-1 loss radio changes every verdict to compare with Γ = ½
+    page.get_by_text("0-1 (Γ = ½)").click()
+    wait_idle(page)
+    assert page.get_by_text("Γ = 0.5", exact=False).count() >= 3
+    no_exception(page)
+    page.get_by_text("Figure 2: the (d, σ_x) trade-off").scroll_into_view_if_needed()
+    shot(page, "margin_page_bottom")

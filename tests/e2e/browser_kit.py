@@ -1,0 +1,51 @@
+"""Helpers shared by the real-browser tests (the fixtures live in conftest.py)."""
+from __future__ import annotations
+
+import pathlib
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium, never a downloaded browser; no background traffic on this closed network.
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--no-first-run"]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def wait_idle(pg, settle: float = 1.5, timeout: float = 180) -> None:
+    """The script is not running, and stays so for ``settle`` seconds (reruns can chain)."""
+    deadline, since = time.time() + timeout, None
+    while time.time() < deadline:
+        if pg.locator(IDLE).count() == 1:
+            since = since or time.time()
+            if time.time() - since >= settle:
+                return
+        else:
+            since = None
+        time.sleep(0.2)
+    raise AssertionError("the app did not become idle")
+
+
+def no_exception(pg) -> None:
+    assert pg.locator("[data-testid='stException']").count() == 0
+
+
+def open_page(pg, server: str, path: str) -> None:
+    """Go to ``server/path`` and wait until the app is idle, with no exception on the page."""
+    pg.goto(f"{server}/{path}", timeout=90_000)
+    pg.wait_for_selector(IDLE, timeout=180_000)
+    wait_idle(pg)
+    # A deep link that is the server's very first request may flash Streamlit's "Page not found"
+    # dialog before st.navigation has registered the pages; the router then shows the right page.
+    if pg.locator("[role='dialog']").count():
+        pg.keyboard.press("Escape")
+        wait_idle(pg, settle=0.5)
+    no_exception(pg)
+
+
+def shot(pg, name: str, full: bool = False) -> pathlib.Path:
+    """Save a screenshot to tests/artifacts/<name>.png (look at it before calling a page done)."""
+    path = ARTIFACTS / f"{name}.png"
+    pg.screenshot(path=str(path), full_page=full)
+    return path

@@ -153,7 +153,8 @@ def ball_grid(center, radius: float, resolution: int) -> np.ndarray:
     return c + pts[np.hypot(*pts.T) < radius * (1 - 1e-9)]
 
 
-def _audit_point(i, x, cert, model, sigma, eta, resolution, spacing) -> PointAudit:
+def audit_point(i, x, cert, model, sigma, eta, resolution, spacing) -> PointAudit:
+    """Exact search of one 2D certificate's ball (``resolution`` queries per axis); see ``audit_2d``."""
     if cert.abstained or cert.radius <= 0:
         return PointAudit(i, cert.prediction, cert.radius, False, None, math.nan, ABSTAIN, math.nan, 0)
     queries = ball_grid(x, cert.radius, resolution)
@@ -181,7 +182,7 @@ def audit_2d(model: nn.Module, xs, num_classes: int, sigma: float, eta: float | 
     out, slack = [], 0.4 * (sigma / 6 if spacing is None else spacing) / sigma
     for i, x in enumerate(xs):
         cert = smooth.certify(torch.as_tensor(x, dtype=torch.float32), n0, n, alpha, 10_000, gen)
-        out.append(_audit_point(i, x, cert, model, sigma, eta, resolution, spacing))
+        out.append(audit_point(i, x, cert, model, sigma, eta, resolution, spacing))
     return AuditResult(_name(eta), sigma, eta, "exact grid", tuple(out), slack)
 
 

@@ -1,0 +1,91 @@
+"""AppTest of the activation-paths page: default path, main controls, the audit, an image model, bad input."""
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/paths.py"
+
+
+def _page(**state) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    for k, v in state.items():
+        at.session_state[k] = v
+    at.switch_page(PAGE)
+    return at
+
+
+def _text(at: AppTest) -> str:
+    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning,
+                                           *at.success])
+
+
+@pytest.fixture(scope="module")
+def first_run() -> AppTest:
+    at = _page(paths_res=21, paths_count=3, paths_n=500)
+    at.run()
+    return at
+
+
+def test_default_path_draws_ratios_surfaces_and_the_counterexample(first_run):
+    at = first_run
+    assert not at.exception
+    assert at.title[0].value == "Activation paths & SC-RFP"
+    text = _text(at)
+    assert "Run the audit" in text                                      # the audit waits for the button
+    assert "of the neurons float over this region" in text
+    assert "f = Z_fixed + Z_float holds to" in text
+    assert "Cohen et al.'s radius here" in text and "passes the same exact audit" in text
+    assert "CERTIFY claims **R =" in text
+
+
+def test_eta_slider_and_region_change_the_surfaces(first_run):
+    at = first_run
+    at.slider(key="paths_eta").set_value(1.0)
+    at.radio(key="paths_region").set_value("each pair {x, x'}")
+    at.run()
+    assert not at.exception
+    assert "η = 1" in " ".join(str(m.value) for m in at.markdown) or at.slider(key="paths_eta").value == 1.0
+
+
+def test_audit_button_reports_violation_rates(first_run):
+    at = first_run
+    at.slider(key="paths_eta").set_value(1.0)
+    at.button(key="paths_run").click()
+    at.run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "violation rate" in d.value.columns)
+    assert list(table["method"]) == ["Cohen et al.", "SC-RFP (η = 1)"]
+    assert table["violations"].iloc[0] == 0                             # Cohen passes the same audit
+    assert table["certified"].iloc[1] >= 1
+
+
+def test_image_model_uses_a_test_image_and_random_directions():
+    at = _page(model_key="zoo:digits-cnn-s0.25", paths_res=21)
+    at.run()
+    assert not at.exception
+    assert "test image 0" in _text(at)
+    at.radio(key="paths_dirs").set_value("gradient and random")
+    at.run()
+    assert not at.exception
+
+
+def test_smooth_activation_model_gets_a_clear_message():
+    from torch import nn
+    from cert_core.models import LoadedModel
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)).eval()
+    loaded = LoadedModel(model, None, {"input_shape": [2], "num_classes": 2})
+    at = _page(user_models={"user:tanh": {"label": "tanh net", "loaded": loaded, "dataset": None}},
+               model_key="user:tanh")
+    at.run()
+    assert not at.exception
+    assert any("Layer 1 (Tanh) is not supported" in str(e.value) for e in at.error)
+    assert "Cohen et al.'s radius here" in _text(at)                   # the counterexample still shows
+
+
+def test_bad_number_input_is_clamped_not_a_traceback(first_run):
+    at = first_run
+    at.number_input(key="paths_alpha").set_value(0.5)
+    at.run()
+    assert not at.exception

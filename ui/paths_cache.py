@@ -1,0 +1,139 @@
+"""Cached cert_core.paths / audit / vulnerability calls for the activation-paths page.
+
+Keys are small hashables (model key, floats, tuples); models and arrays are passed with a leading
+underscore so Streamlit does not hash them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from cert_core import audit, paths
+from cert_core.data import load_dataset
+from cert_core.metrics import average_certified_radius, certified_accuracy
+from cert_core.vulnerability import vulnerability
+from cert_core.zoo import ZOO, load_zoo_model
+
+
+@st.cache_data(show_spinner="Counting fixed neurons under noise…", max_entries=32)
+def ratio_curve(model_key: str, _model, data_key: str, _x: np.ndarray, sigmas: tuple, samples: int,
+                seed: int) -> tuple[tuple[str, ...], np.ndarray]:
+    """Figure 2: fixed ratio per layer (columns) and overall (last column) for each σ (rows)."""
+    x = torch.as_tensor(_x, dtype=torch.float32)
+    rows, names = [], ()
+    for s in sigmas:
+        r = paths.fixed_ratio(_model, x, s, samples, torch.Generator().manual_seed(seed))
+        rows.append(list(r.per_layer) + [r.overall])
+        names = r.layers
+    return names, np.array(rows)                                           # (S, L + 1)
+
+
+@st.cache_data(show_spinner="Mapping the float ratio over the plane…", max_entries=32)
+def float_map(model_key: str, _model, bounds: tuple, resolution: int, sigma: float, samples: int,
+              seed: int) -> np.ndarray:
+    """1 − fixed ratio at each pixel centre (between p and p + ε, averaged over ε)."""   # (R, R)
+    xs, ys = np.linspace(bounds[0], bounds[1], resolution), np.linspace(bounds[2], bounds[3], resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    pts = torch.as_tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
+    r = paths.fixed_ratio(_model, pts, sigma, samples, torch.Generator().manual_seed(seed))
+    return 1.0 - np.array(r.per_input).reshape(resolution, resolution)
+
+
+@dataclass(frozen=True)
+class Surfaces:
+    s: np.ndarray          # (R,) coordinate along the first direction
+    t: np.ndarray          # (R,) coordinate along the second direction
+    f: np.ndarray          # (R, R) the chosen logit of f
+    fixed: np.ndarray      # (R, R) Z_fixed
+    float: np.ndarray      # (R, R) Z_float
+    scrfp: np.ndarray      # (R, R) SC-RFP logit at η (repressed relative to the centre)
+    float_ratio: float     # float neurons of the region, fraction
+
+
+@st.cache_data(show_spinner="Decomposing f into fixed and float paths…", max_entries=32)
+def surfaces(model_key: str, _model, center_key: tuple, _center: np.ndarray, _dirs: np.ndarray, dirs_key: str,
+             half: float, resolution: int, cls: int, region: str, eta: float) -> Surfaces:
+    """Figure 6 on the plane x + s u + t v, |s|, |t| ≤ half."""
+    s = np.linspace(-half, half, resolution)
+    gs, gt = np.meshgrid(s, s)
+    c = torch.as_tensor(_center, dtype=torch.float64)
+    u, v = (torch.as_tensor(d, dtype=torch.float64) for d in _dirs)
+    flat = c.flatten()[None] + torch.as_tensor(gs.ravel())[:, None] * u.flatten()[None] \
+        + torch.as_tensor(gt.ravel())[:, None] * v.flatten()[None]
+    pts = flat.view(-1, *c.shape)                                                  # (R², *D)
+    d = paths.decompose(_model, c, pts, region)
+    with torch.no_grad():
+        rep = paths.scrfp_forward(paths.as_network(_model, torch.float64), c, pts, eta)
+    shape = (resolution, resolution)
+    return Surfaces(s, s, d.output[:, cls].numpy().reshape(shape), d.fixed[:, cls].numpy().reshape(shape),
+                    d.float[:, cls].numpy().reshape(shape), rep[:, cls].numpy().reshape(shape),
+                    float(d.float_ratio.mean()))
+
+
+def directions(model, x: np.ndarray, how: str, seed: int) -> np.ndarray:
+    """Two orthonormal directions through x: random, or the gradient of the top logit and a random one."""
+    g = torch.Generator().manual_seed(seed)
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    r1, r2 = torch.randn(xt.shape, generator=g), torch.randn(xt.shape, generator=g)
+    if how == "gradient and random":
+        jac = paths.jacobian(model, xt[None])[0]                                  # (K, prod D)
+        with torch.no_grad():
+            k = int(model(xt[None]).argmax())
+        r1 = jac[k].view(xt.shape) if float(jac[k].norm()) > 0 else r1
+    u = r1 / r1.norm()
+    v = r2 - (r2 * u).sum() * u
+    return torch.stack([u, v / v.norm()]).numpy()
+
+
+@st.cache_data(show_spinner="Certifying and auditing (exact search inside every claimed ball)…", max_entries=16)
+def audit_pair(model_key: str, _model, num_classes: int, points_key: tuple, _x: np.ndarray, sigma: float,
+               eta: float, n: int, alpha: float, resolution: int, seed: int, exact: bool):
+    """(Cohen, SC-RFP) audits of the same points with the same search."""
+    if exact:
+        run = lambda e: audit.audit_2d(_model, _x, num_classes, sigma, e, 100, n, alpha, resolution, None, seed)
+    else:
+        run = lambda e: audit.audit_attack(_model, _x, num_classes, sigma, e, 100, n, alpha, 16, 8, seed)
+    return run(None), run(eta)
+
+
+@st.cache_data(show_spinner="Certifying the test set with Cohen et al. and SC-RFP…", max_entries=16)
+def certify_both(model_key: str, _model, num_classes: int, data_key: str, _x: np.ndarray, _y: np.ndarray,
+                 sigma: float, eta: float, n: int, alpha: float, seed: int) -> dict:
+    """Certified accuracy curves of both methods on the same points (the SC-RFP one is not a guarantee)."""
+    out = {}
+    for name, e in (("Cohen et al.", None), (f"SC-RFP (η = {eta:g}), unsound", eta)):
+        certs = audit.smoother(_model, num_classes, sigma, e).certify_batch(
+            torch.as_tensor(_x, dtype=torch.float32), 100, n, alpha, 10_000, torch.Generator().manual_seed(seed))
+        radii = np.array([c.radius for c in certs])
+        correct = np.array([c.prediction for c in certs]) == np.asarray(_y)
+        out[name] = (radii, correct, float(average_certified_radius(radii, correct)))
+    return out
+
+
+def curve(radii: np.ndarray, correct: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    return certified_accuracy(radii, correct, grid)
+
+
+def siblings(label: str) -> list[str]:
+    """Zoo models of the same dataset and architecture at every σ_train (Table 1's rows)."""
+    stem = label.rsplit("-s", 1)[0]
+    return [e.name for e in ZOO if e.name.rsplit("-s", 1)[0] == stem]
+
+
+@st.cache_data(show_spinner="Attacking and decomposing each zoo model (Table 1)…", max_entries=16)
+def vulnerability_table(names: tuple, eps: float, attack: str, norm: str, count: int, sigma: float) -> list[dict]:
+    rows = []
+    for name in names:
+        loaded = load_zoo_model(name)
+        ds = load_dataset(**loaded.metadata["dataset"])
+        r = vulnerability(loaded.model, ds.x_test[:count], ds.y_test[:count], eps, attack, norm, sigma=sigma)
+        rows.append({"model": name, "σ_train": loaded.metadata.get("sigma_train"),
+                     **{f"gap η={e:g}": round(g, 3) for e, g in zip(r.etas, r.repression_gap)},
+                     "‖J(x)‖₂": round(r.lipschitz, 2), "acc f(x)": round(100 * r.clean_accuracy, 1),
+                     "acc f(x_adv)": round(100 * r.adversarial_accuracy, 1),
+                     "acc Z_fixed(x_adv)": round(100 * r.fixed_accuracy, 1), "fooled": r.successful,
+                     "float-vulnerable": r.float_vulnerable, "Lipschitz-vulnerable": r.lipschitz_vulnerable})
+    return rows

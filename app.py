@@ -22,6 +22,7 @@ page = st.navigation([
     st.Page("pages/margin.py", title="Smoothed robustness (SRA)", icon=":material/balance:", url_path="margin"),
     st.Page("pages/runs.py", title="Certification runs", icon=":material/monitoring:", url_path="runs"),
     st.Page("pages/bernstein.py", title="Bernstein smoothing", icon=":material/functions:", url_path="bernstein"),
+    st.Page("pages/paths.py", title="Activation paths & SC-RFP", icon=":material/account_tree:", url_path="paths"),
 ])
 router.mark_routed()
 router.resume()

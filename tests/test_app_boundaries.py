@@ -1,27 +1,16 @@
 """AppTest of the decision-boundaries page: default path, every main control, bad input."""
-from pathlib import Path
 
 import pytest
+from apptest_kit import page_test, page_text
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/boundaries.py"
 
 
 def _page(query=None, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state["resolution"] = 100          # small maps keep every run fast
-    for k, v in state.items():
-        at.session_state[k] = v
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.switch_page(PAGE)
-    return at.run()
+    """Run the page with small maps (resolution 100) so every run stays fast."""
+    return page_test(PAGE, query, 120, **{"resolution": 100, **state}).run()
 
-
-def _text(at: AppTest) -> str:
-    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning,
-                                            *at.success])
 
 
 def _charts(at: AppTest) -> list:
@@ -41,7 +30,7 @@ def test_default_path_draws_both_maps_and_asks_for_a_point(fresh):
     _ok(fresh)
     assert not fresh.error
     assert len(_charts(fresh)) == 3                    # base, smoothed, radius map
-    assert "Click a point" in _text(fresh)
+    assert "Click a point" in page_text(fresh)
     assert fresh.query_params["model"] == "moons-mlp-s0.25"
     assert [m.label for m in fresh.metric][:2] == ["σ", "View where CERTIFY abstains"]
 
@@ -53,7 +42,7 @@ def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
     table = fresh.dataframe[0].value            # later issues' providers add rows after these four
     assert list(table["method"])[:4] == ["Monte Carlo CERTIFY", "Exact Cohen radius",
                                      "Distance to smoothed boundary", "Distance to base boundary"]
-    assert "Every certificate lies inside" in _text(fresh)
+    assert "Every certificate lies inside" in page_text(fresh)
     assert fresh.query_params["x"] == "0.500" and fresh.query_params["y"] == "0.200"
     assert len(_charts(fresh)) == 5                    # + noise cloud and vote histogram
 

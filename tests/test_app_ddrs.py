@@ -1,33 +1,18 @@
 """AppTest of the per-input σ page: default path, main controls, a selected point, bad input."""
-from pathlib import Path
 
 import pytest
+from apptest_kit import page_test, page_text, dataframe_with
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/ddrs.py"
 
 
-def _page(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.switch_page(PAGE)
-    return at
 
-
-def _table(at: AppTest, column: str):
-    """The first dataframe with ``column`` (AppTest does not expose dataframe keys)."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
-
-
-def _text(at: AppTest) -> str:
-    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning])
 
 
 @pytest.fixture(scope="module")
 def first_run() -> AppTest:
-    at = _page(ddrs_res=100, ddrs_count=8, ddrs_ncert=500, ddrs_steps=5)
+    at = page_test(PAGE, ddrs_res=100, ddrs_count=8, ddrs_ncert=500, ddrs_steps=5)
     at.run()
     return at
 
@@ -38,12 +23,12 @@ def test_default_path_draws_maps_memory_table_and_counterexample(first_run):
     assert at.title[0].value == "Per-input σ"
     labels = [m.label for m in at.metric]
     assert {"Mean radius, fixed σ₀", "Mean R*", "View where R* is false", "Conflicts"} <= set(labels)
-    table = _table(at, "ACR")
+    table = dataframe_with(at, "ACR")
     assert len(table) == 3 and "ACR" in table.columns
-    assert "Súkeník" in _text(at) and "inside its" in _text(at)
-    cex = _table(at, "order")
+    assert "Súkeník" in page_text(at) and "inside its" in page_text(at)
+    cex = dataframe_with(at, "order")
     assert list(cex["order"]) == ["x_far first", "x_in first"]
-    assert "Click a map" in _text(at)
+    assert "Click a map" in page_text(at)
 
 
 def test_selected_point_shows_curve_and_trajectory(first_run):
@@ -51,17 +36,17 @@ def test_selected_point_shows_curve_and_trajectory(first_run):
     at.session_state["point"] = (1.5, 1.5)
     at.run()
     assert not at.exception
-    rows = _table(at, "what")
+    rows = dataframe_with(at, "what")
     assert rows["what"].iloc[1].startswith("OptimizeSigma")
     float(rows["σ"].iloc[1])                                         # a number, not an error
 
 
 def test_query_order_changes_nothing_but_the_memory(first_run):
     at = first_run
-    before = _table(at, "ACR").copy()
+    before = dataframe_with(at, "ACR").copy()
     at.radio(key="ddrs_order").set_value("reversed").run()
     assert not at.exception
-    after = _table(at, "ACR")
+    after = dataframe_with(at, "ACR")
     assert after.iloc[:2].equals(before.iloc[:2])                   # fixed σ and no-memory rows unchanged
     assert "reversed" in after["method"].iloc[2]
 
@@ -74,8 +59,8 @@ def test_empty_sigma_range_is_a_clear_error(first_run):
 
 
 def test_image_model_shows_only_the_counterexample():
-    at = _page(model_key="zoo:digits-cnn-s0.25")
+    at = page_test(PAGE, model_key="zoo:digits-cnn-s0.25")
     at.run()
     assert not at.exception
     assert any("need a 2D" in w.value for w in at.warning)
-    assert _table(at, "order").shape[0] == 2
+    assert dataframe_with(at, "order").shape[0] == 2

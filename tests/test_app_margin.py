@@ -1,51 +1,38 @@
 """AppTest of the SRA page: default path, an orthogonal model, main controls, a non-2D model, a model without
 a Lipschitz bound, and the inspector's Lipschitz/MCR/MSCR rows."""
-from pathlib import Path
 
 import pytest
-import torch
+from apptest_kit import page_test, page_text
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/margin.py"
 
 
-def _page(**state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    for k, v in state.items():
-        at.session_state[k] = v
-    at.switch_page(PAGE)
-    return at
-
-
-def _text(at: AppTest) -> str:
-    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning,
-                                           *at.success])
 
 
 @pytest.fixture(scope="module")
 def ortho() -> AppTest:
-    at = _page(model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100)
+    at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100)
     at.run()
     return at
 
 
 def test_default_model_explains_its_loose_lipschitz_bound():
-    at = _page(sra_n=100)
+    at = page_test(PAGE, sra_n=100)
     at.run()
     assert not at.exception
     assert at.title[0].value == "Smoothed robustness (SRA)"
     k = next(m for m in at.metric if m.label == "Lipschitz bound K")
     assert float(k.value) > 10
-    assert "not Lipschitz-constrained" in _text(at)
+    assert "not Lipschitz-constrained" in page_text(at)
 
 
 def test_orthogonal_model_shows_three_analyses_radii_curves_and_heatmap(ortho):
     at = ortho
     assert not at.exception
     assert float(next(m for m in at.metric if m.label == "Lipschitz bound K").value) < 1.001
-    text = _text(at)
+    text = page_text(at)
     assert text.count("Γ = 0") >= 3 and "safe" in text
     labels = {m.label for m in at.metric}
     assert {"MCR (Eq. 6)", "MSCR, Monte Carlo (Eq. 5)", "MSCR, closed form (Eq. 7)"} <= labels
@@ -59,7 +46,7 @@ def test_controls_change_the_analysis(ortho):
     at.slider(key="sra_eps").set_value(1.2).run()
     at.radio(key="sra_loss").set_value("zero_one").run()
     assert not at.exception
-    assert _text(at).count("Γ = 0.5") >= 3 and "not safe" in _text(at)  # a 1.2 ball around (0.5, 0.25) crosses
+    assert page_text(at).count("Γ = 0.5") >= 3 and "not safe" in page_text(at)  # a 1.2 ball around (0.5, 0.25) crosses
     at.multiselect(key="sra_losses").set_value(["MCR"]).run()
     at.radio(key="sra_metric").set_value("AUC_GN").run()
     assert not at.exception
@@ -68,10 +55,10 @@ def test_controls_change_the_analysis(ortho):
 
 
 def test_image_model_skips_figure1_but_draws_curves():
-    at = _page(model_key="zoo:digits-ortho-mscr-s0.1")
+    at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1")
     at.run()
     assert not at.exception
-    assert "Figure 1 draws a 2D neighbourhood" in _text(at)
+    assert "Figure 1 draws a 2D neighbourhood" in page_text(at)
     assert any("AUC_GN" in d.value.columns for d in at.dataframe)
 
 
@@ -79,13 +66,13 @@ def test_model_without_a_lipschitz_bound_is_explained_not_a_crash():
     from cert_core.models import LoadedModel
     from ui import state
     model = nn.Sequential(nn.Linear(2, 8), nn.GELU(), nn.Linear(8, 2)).eval()
-    at = _page()
+    at = page_test(PAGE, )
     at.session_state["user_models"] = {"user:gelu": {"label": "gelu net", "dataset": None, "loaded": LoadedModel(
         model, None, {"input_shape": [2], "num_classes": 2})}}
     at.session_state["model_key"] = "user:gelu"
     at.run()
     assert not at.exception
-    assert "No Lipschitz bound for gelu net" in _text(at) and "GELU" in _text(at)
+    assert "No Lipschitz bound for gelu net" in page_text(at) and "GELU" in page_text(at)
     assert state is not None
 
 

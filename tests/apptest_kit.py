@@ -1,0 +1,30 @@
+"""Helpers shared by the AppTest page tests (streamlit.testing.v1)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def page_test(page: str, query: dict | None = None, timeout: float = 240, **state) -> AppTest:
+    """An AppTest of the whole app (router + sidebar) switched to ``page``, not yet run."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    for key, value in state.items():
+        at.session_state[key] = value
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.switch_page(page)
+    return at
+
+
+def page_text(at: AppTest) -> str:
+    """All the prose the page shows: markdown, captions and every kind of message."""
+    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning,
+                                           *at.success])
+
+
+def dataframe_with(at: AppTest, column: str):
+    """The first dataframe with ``column`` (AppTest does not expose dataframe keys)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)

@@ -3,12 +3,14 @@
 * ``summarize`` — what the live view shows: certified accuracy against radius (Cohen et al. 2019,
   Section 4: the fraction of examples classified correctly *and* certified at radius ≥ r), ACR
   (Zhai et al. 2020), smoothed and clean (base classifier) accuracy, abstain rate, throughput, ETA.
-* ``paper_table`` — one row per run, like Table 1 of Cohen et al.: certified accuracy at chosen radii.
+* ``paper_table`` — one row per run, like Table 1 of Cohen et al. (and of Alfarra et al.: a row per
+  method, a column per radius, ACR): the method, certified accuracy at chosen radii.
 * ``to_cohen_tsv`` / ``parse_cohen_tsv`` / ``import_tsv`` — the TSV written by Cohen et al.'s
   ``certify.py`` (``idx label predict radius correct time``; time as seconds or H:MM:SS.ffffff).
 * ``to_csv`` — every stored column plus the run's parameters, for spreadsheets and pandas.
 
-The figure as standalone HTML is built in ``ui/`` (cert_core never imports plotly).
+Every function takes the examples as the method certifies them (``run_methods.certified``: a ddrs run
+after its memory). The figure as standalone HTML is built in ``ui/`` (cert_core never imports plotly).
 """
 from __future__ import annotations
 
@@ -21,10 +23,25 @@ import numpy as np
 from scipy.stats import norm
 
 from .metrics import average_certified_radius, certified_accuracy
-from .runs import EXAMPLE_COLUMNS, Examples, Run, RunSpec, RunStore
+from .runs import BASE_COLUMNS, METHOD_COLUMNS, METHOD_FIELDS, Examples, Run, RunSpec, RunStore
 from .validation import check_float
 
 COHEN_HEADER = ("idx", "label", "predict", "radius", "correct", "time")
+METHOD_NAMES = {"cohen": "Cohen (fixed σ)", "ddrs": "DDRS (σ*ₓ)", "bernstein": "Bernstein (sound)"}
+
+
+def samples_per_example(spec: RunSpec) -> float:
+    """Forward passes per example: n0 + n (Cohen), plus (K + 1) n_opt for OptimizeSigma (ddrs), nan for
+    Bernstein (its cost is the lattice and root-finding, not samples)."""
+    if spec.method == "bernstein":
+        return math.nan
+    return spec.n0 + spec.n + ((spec.steps + 1) * spec.n_opt if spec.method == "ddrs" else 0)
+
+
+def method_name(spec: RunSpec) -> str:
+    if spec.method == "ddrs" and not spec.memory:
+        return "DDRS (σ*ₓ, no memory: not a certificate)"
+    return METHOD_NAMES[spec.method]
 
 
 @dataclass(frozen=True)
@@ -52,7 +69,7 @@ def summarize(run: Run, ex: Examples, radii) -> RunSummary:
     per = float(ex.seconds.mean())
     known = ex.base_prediction >= 0
     clean = float((ex.base_prediction[known] == ex.label[known]).mean()) if known.any() else math.nan
-    rate = (run.spec.n0 + run.spec.n) * ranks / per if per > 0 else math.nan
+    rate = samples_per_example(run.spec) * ranks / per if per > 0 else math.nan
     left = max(0, run.total - m)
     return RunSummary(m, run.total, radii, certified_accuracy(ex.radius, ex.correct, radii),
                       average_certified_radius(ex.radius, ex.correct),
@@ -65,8 +82,10 @@ def paper_table(items, radii=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
     rows = []
     for run, ex in items:
         s = summarize(run, ex, radii)
-        row = {"run": run.id, "name": run.name, "σ": run.spec.sigma, "n": run.spec.n, "α": run.spec.alpha,
-               "examples": f"{s.done}/{s.total}"}
+        noisy = run.spec.method != "bernstein"
+        row = {"run": run.id, "name": run.name, "method": method_name(run.spec),
+               "σ": run.spec.sigma if noisy else math.nan, "n": run.spec.n if noisy else math.nan,
+               "α": run.spec.alpha if noisy else math.nan, "examples": f"{s.done}/{s.total}"}
         row.update({f"r = {r:g}": float(a) for r, a in zip(s.radii, s.curve)})
         row.update({"ACR": s.acr, "smoothed acc.": s.smoothed_accuracy, "clean acc. (f)": s.clean_accuracy,
                     "abstain": s.abstain_rate, "s / example": s.seconds_per_example})
@@ -83,13 +102,18 @@ def to_cohen_tsv(ex: Examples) -> str:
 
 
 def to_csv(run: Run, ex: Examples) -> str:
+    """The run's parameters and every stored column its method fills (a Cohen run: the base columns)."""
     out = io.StringIO()
-    params = {"run": run.id, "name": run.name, "model": run.spec.model_label, "data": run.spec.data_label,
-              "sigma": run.spec.sigma, "n0": run.spec.n0, "n": run.spec.n, "alpha": run.spec.alpha}
+    spec = run.spec
+    params = {"run": run.id, "name": run.name, "model": spec.model_label, "data": spec.data_label,
+              "sigma": spec.sigma, "n0": spec.n0, "n": spec.n, "alpha": spec.alpha}
+    if spec.method != "cohen":
+        params.update({"method": spec.method, **{k: getattr(spec, k) for k in METHOD_FIELDS[spec.method]}})
+    columns = BASE_COLUMNS + METHOD_COLUMNS[spec.method]
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*params, *EXAMPLE_COLUMNS])
+    writer.writerow([*params, *columns])
     for i in range(len(ex)):
-        writer.writerow([*params.values(), *(getattr(ex, c)[i].item() for c in EXAMPLE_COLUMNS)])
+        writer.writerow([*params.values(), *(getattr(ex, c)[i].item() for c in columns)])
     return out.getvalue()
 
 

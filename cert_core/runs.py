@@ -1,9 +1,11 @@
 """The run store: certification runs and their examples in one SQLite file.
 
-A *run* is CERTIFY (Cohen, Rosenfeld & Kolter 2019, Section 3.2, the lecture's "Certify" algorithm) applied
-to a selection of test examples with one σ, n0, n and α. One row per run (model, data, parameters,
-device, status, timings, software versions) and one row per finished example (index, label,
-prediction, radius, p_lower, correct, base prediction, seconds).
+A *run* is one certification method (``RunSpec.method``, see ``cert_core.run_spec``: Cohen et al.'s
+CERTIFY, data-dependent σ, Bernstein) applied to a selection of test examples. One row per run (model,
+data, parameters, device, status, timings, software versions) and one row per finished example (index,
+label, prediction, radius, p_lower, correct, base prediction, seconds, and the nullable per-method
+columns: ``sigma`` = σ*_x of a ddrs run, whose memory is applied when reading (``run_methods.certified``);
+``root_radius`` = a Bernstein run's root-finding radius, which is NOT a certificate).
 
 Guarantees the rest of the product relies on:
 
@@ -18,7 +20,8 @@ Guarantees the rest of the product relies on:
 * **Interrupted runs are detected.** A worker registers itself (pid, host, heartbeat); a run that is
   queued/running but has no live worker is marked ``interrupted`` by ``refresh`` and can be resumed.
 
-The schema version lives in ``PRAGMA user_version``; a file from a newer version is refused.
+The schema version lives in ``PRAGMA user_version``; a file from a newer version is refused and an
+older one is migrated in place (version 1 -> 2 adds the nullable columns sigma and root_radius).
 The file's location is ``$CERT_EXPLORER_RUNS`` or ``$XDG_DATA_HOME/cert_explorer/runs.sqlite``
 (default ``~/.local/share/cert_explorer/runs.sqlite``).
 """
@@ -26,18 +29,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import pathlib
 import socket
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .validation import check_choice, check_float, check_int
+from .run_spec import METHOD_FIELDS, METHODS, RunSpec  # noqa: F401 (API: cert_core.runs.RunSpec)
+from .validation import check_choice, check_int
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+METHOD_COLUMNS = {"cohen": (), "ddrs": ("sigma",), "bernstein": ("root_radius",)}   # example columns it fills
 STATUSES = ("queued", "running", "done", "cancelled", "interrupted", "failed", "imported")
 ACTIVE = ("queued", "running")
 STALE_AFTER = 30.0      # s without a heartbeat before a worker on another host counts as dead
@@ -55,12 +61,15 @@ CREATE TABLE IF NOT EXISTS examples (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
     label INTEGER NOT NULL, prediction INTEGER NOT NULL, radius REAL NOT NULL, p_lower REAL NOT NULL,
     correct INTEGER NOT NULL, base_prediction INTEGER NOT NULL, seconds REAL NOT NULL,
-    rank INTEGER NOT NULL DEFAULT 0, finished_at REAL NOT NULL, PRIMARY KEY (run_id, idx));
+    rank INTEGER NOT NULL DEFAULT 0, finished_at REAL NOT NULL, sigma REAL, root_radius REAL,
+    PRIMARY KEY (run_id, idx));
 CREATE TABLE IF NOT EXISTS workers (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, rank INTEGER NOT NULL,
     world_size INTEGER NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, heartbeat REAL NOT NULL,
     PRIMARY KEY (run_id, rank));
 """
+_MIGRATIONS = {1: ("ALTER TABLE examples ADD COLUMN sigma REAL",            # version 1 -> 2
+                   "ALTER TABLE examples ADD COLUMN root_radius REAL")}
 
 
 def default_store_path() -> pathlib.Path:
@@ -70,50 +79,6 @@ def default_store_path() -> pathlib.Path:
         return pathlib.Path(env).expanduser()
     base = os.environ.get("XDG_DATA_HOME") or pathlib.Path.home() / ".local" / "share"
     return pathlib.Path(base) / "cert_explorer" / "runs.sqlite"
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything a worker needs to (re)start a run; stored as JSON."""
-    model: dict              # how to load the model: {"zoo": name} or {"path": file, "sha256": ...}
-    data: dict               # load_dataset kwargs, or {"name": "npz", "path": file, "sha256": ...}
-    sigma: float             # noise level σ
-    n0: int = 100            # selection samples
-    n: int = 100_000         # estimation samples
-    alpha: float = 0.001     # failure probability per certificate
-    batch: int = 1000        # noisy samples per forward pass (halved on out-of-memory)
-    max_examples: int | None = None  # certify at most this many test examples
-    skip: int = 1            # take every skip-th test example
-    device: str = "auto"     # auto, cpu, cuda or cuda:N
-    seed: int = 0            # seeds the noise (per chunk, see worker.chunk_seed)
-    model_label: str = ""    # what the user sees
-    data_label: str = ""     # what the user sees
-    method: str = "cohen"    # certificate: Cohen et al. CERTIFY
-
-    def __post_init__(self):
-        f = "RunSpec"
-        check_float(self.sigma, "sigma", f, 0, None, low_open=True)
-        for name, low in (("n0", 1), ("n", 1), ("batch", 1), ("skip", 1), ("seed", 0)):
-            check_int(getattr(self, name), name, f, low=low)
-        check_float(self.alpha, "alpha", f, 0, 1, True, True)
-        if self.max_examples is not None:
-            check_int(self.max_examples, "max_examples", f, low=1)
-        check_choice(self.method, "method", f, ("cohen",))
-        if not isinstance(self.model, dict) or not isinstance(self.data, dict):
-            raise ValueError("The 'model' and 'data' parameters of RunSpec must be dicts.")
-
-    def select(self, num_test: int) -> np.ndarray:
-        """Indices of the test examples this run certifies: every skip-th, at most max_examples."""
-        return np.arange(0, num_test, self.skip)[: self.max_examples]  # (M,)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> "RunSpec":
-        raw = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in raw.items() if k in known})
 
 
 @dataclass(frozen=True)
@@ -152,12 +117,17 @@ class Examples:
     seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,)
     rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))             # (m,)
     finished_at: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) unix time
+    sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))                      # (m,) ddrs: σ*_x; nan: none
+    root_radius: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) bernstein: NOT a
+    #                                                   certificate (Alg. 2's root-finding radius); nan: none
 
     def __len__(self) -> int:
         return len(self.idx)
 
 
 EXAMPLE_COLUMNS = tuple(f.name for f in fields(Examples))
+BASE_COLUMNS = EXAMPLE_COLUMNS[:10]      # every method fills these; the rest are per method (METHOD_COLUMNS)
+_INSERTED = tuple(c for c in EXAMPLE_COLUMNS if c != "finished_at")
 
 
 def pid_alive(pid: int) -> bool:
@@ -222,15 +192,29 @@ class RunStore:
             raise ValueError(f"The run store {self.path} has schema version {version}, newer than this "
                              f"program's {SCHEMA_VERSION}; update the program or use another store.")
         con.execute("PRAGMA journal_mode = WAL")   # persistent: readers never block the writer
-        if version == 0:   # IF NOT EXISTS: two processes may create a fresh store at once
-            con.executescript(f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        if version == SCHEMA_VERSION:
+            return
+        con.execute("BEGIN IMMEDIATE")
+        try:     # re-read under the lock: another process may have created or migrated the file meanwhile
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version == 0:      # IF NOT EXISTS: a crashed creation may have left some tables
+                statements = [t for t in _SCHEMA.split(";") if t.strip()]
+            else:
+                statements = [t for v in range(version, SCHEMA_VERSION) for t in _MIGRATIONS[v]]
+            for statement in statements:
+                con.execute(statement)
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
     # ------------------------------------------------------------------ runs
     def create_run(self, spec: RunSpec, total: int, name: str = "", group: str = "",
                    status: str = "queued") -> int:
         check_int(total, "total", "create_run", low=0)
         check_choice(status, "status", "create_run", STATUSES)
-        name = name or f"{spec.model_label or 'model'} σ={spec.sigma:g}"
+        name = name or f"{spec.model_label or 'model'} {spec.describe()}"
         with self._connect(write=True) as con:
             cur = con.execute("INSERT INTO runs (name, grp, spec, total, status, created) VALUES (?,?,?,?,?,?)",
                               (name, group, spec.to_json(), total, status, time.time()))
@@ -286,28 +270,28 @@ class RunStore:
 
     # ------------------------------------------------------------------ examples
     def add_examples(self, run_id: int, rows) -> int:
-        """Commit finished examples (dicts or objects with EXAMPLE_COLUMNS but finished_at); returns how
-        many were new. Durable when this returns; an idx already stored is ignored, never duplicated."""
+        """Commit finished examples (dicts or objects with the columns of Examples but finished_at; the
+        per-method columns may be missing or None/nan); returns how many were new. Durable when this
+        returns; an idx already stored is ignored, never duplicated."""
         now = time.time()
-        values = [tuple(_get(r, c) for c in EXAMPLE_COLUMNS[:-1]) + (now,) for r in rows]
-        values = [(int(run_id), int(v[0]), int(v[1]), int(v[2]), float(v[3]), float(v[4]), int(bool(v[5])),
-                   int(v[6]), float(v[7]), int(v[8]), v[9]) for v in values]
+        kinds = (int, int, int, float, float, lambda v: int(bool(v)), int, float, int, _nullable, _nullable)
+        values = [(int(run_id), *(kind(_get(r, c)) for kind, c in zip(kinds, _INSERTED)), now) for r in rows]
         with self._connect(write=True) as con:
             if con.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:
                 raise ValueError(f"There is no run {run_id} in the run store {self.path} (deleted?).")
             before = con.total_changes
-            con.executemany("INSERT OR IGNORE INTO examples (run_id, idx, label, prediction, radius, p_lower,"
-                            " correct, base_prediction, seconds, rank, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                            values)
+            con.executemany(f"INSERT OR IGNORE INTO examples (run_id, {', '.join(_INSERTED)}, finished_at)"
+                            f" VALUES ({', '.join('?' * (len(_INSERTED) + 2))})", values)
             return con.total_changes - before
 
     def examples(self, run_id: int) -> Examples:
+        """The stored (raw) examples; a ddrs run's memory is applied by ``run_methods.certified``."""
         with self._connect() as con:
             rows = con.execute(f"SELECT {', '.join(EXAMPLE_COLUMNS)} FROM examples WHERE run_id = ? ORDER BY idx",
                                (int(run_id),)).fetchall()
         cols = list(zip(*rows)) if rows else [()] * len(EXAMPLE_COLUMNS)
         empty = Examples()
-        return Examples(**{c: np.asarray(v, dtype=getattr(empty, c).dtype)
+        return Examples(**{c: np.asarray(v, dtype=getattr(empty, c).dtype)      # NULL -> nan
                            for c, v in zip(EXAMPLE_COLUMNS, cols)})
 
     def done_indices(self, run_id: int) -> set[int]:
@@ -367,4 +351,10 @@ def _alive(pid: int, host: str, heartbeat: float) -> bool:
 
 
 def _get(row, name):
-    return row[name] if isinstance(row, dict) else getattr(row, name)
+    if name in BASE_COLUMNS:
+        return row[name] if isinstance(row, dict) else getattr(row, name)
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+
+
+def _nullable(value) -> float | None:
+    return None if value is None or not math.isfinite(float(value)) else float(value)

@@ -1,11 +1,12 @@
-"""The certification worker: runs CERTIFY (Cohen et al. 2019, Section 3.2) over a run's examples and
-commits each finished chunk to the run store at once.
+"""The certification worker: runs a run's method (CERTIFY of Cohen et al. 2019, data-dependent σ or
+Bernstein; the engine is ``run_methods``) over its examples and commits each finished chunk to the run
+store at once.
 
     python -m cert_core.worker --store runs.sqlite --run 7 [--run 8 ...]
 
 The app starts this as a separate process (``launch``), so closing the tab, a crashed server or a
 killed worker loses no finished example; ``resume`` continues where the store says it stopped.
-Examples are certified ``chunk_size`` at a time with ``Smooth.certify_batch``; each chunk's noise
+Examples are certified ``chunk_size`` at a time (Cohen: ``Smooth.certify_batch``); each chunk's noise
 comes from a generator seeded by ``(seed, first index)``, so certificates are independent across
 chunks and a resumed or sharded run draws the same noise per chunk as an uninterrupted one would.
 
@@ -14,14 +15,13 @@ locks of that device next to the store (the kernel drops a dead process's lock),
 queue instead of running out of memory. If a forward batch still does not fit, the batch size is
 halved and the chunk retried, with a note on the run (``certify_with_backoff``).
 
-Sharding: rank r of W certifies every W-th example of the selection (position % W == r) into the
-same run; the primary key (run, idx) merges ranks without duplicates.
+Sharding: rank r of W certifies every W-th example of the selection (position % W == r; ddrs and
+bernstein: every W-th chunk) into the same run; the primary key (run, idx) merges ranks without duplicates.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import pathlib
 import platform
@@ -30,17 +30,17 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 
-from .data import load_dataset
-from .models import LoadedModel, load_model
-from .runs import RunSpec, RunStore
-from .smoothing import Smooth
-from .zoo import load_zoo_model
+from .models import LoadedModel
+from .run_inputs import RunData, load_npz, load_run_data, load_run_model, resolve_device  # noqa: F401 (API)
+from .run_methods import (Shard, certify_chunks, certify_with_backoff, chunk_seed, chunk_size,  # noqa: F401
+                          is_oom, run_chunks)
+from .runs import RunStore
+from .smoothing import Smooth  # noqa: F401 (API: worker.Smooth)
 
 try:
     import fcntl
@@ -52,151 +52,6 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 class Cancelled(Exception):
     """The run's cancel flag was set."""
-
-
-@dataclass(frozen=True)
-class Shard:
-    rank: int = 0            # this worker's rank
-    world_size: int = 1      # number of ranks certifying the run together
-    local_rank: int = 0      # rank on this machine: picks cuda:local_rank
-
-    def take(self, indices: np.ndarray) -> np.ndarray:
-        return indices[self.rank:: self.world_size]   # positions p with p % W == rank
-
-
-@dataclass(frozen=True)
-class RunData:
-    x: np.ndarray            # (N, *D) float32 test inputs
-    y: np.ndarray            # (N,) int64 labels
-    num_classes: int
-
-
-# ---------------------------------------------------------------------- resolving a spec
-def resolve_device(spec: str, local_rank: int = 0, what: str = "--device") -> torch.device:
-    """auto: cuda:local_rank if CUDA is present, else cpu; cuda: cuda:local_rank; cuda:N as given."""
-    if spec in ("auto", "cuda") and torch.cuda.is_available():
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    if spec == "auto":
-        return torch.device("cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise ValueError(f"{what} must be auto, cpu, cuda or cuda:N. Got {spec!r} instead.") from None
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"{what} must be auto, cpu, cuda or cuda:N. Got {spec!r} instead.")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"{what} cuda was asked for, but no CUDA device is available here (use auto or cpu)")
-    return device
-
-
-def load_run_model(spec: dict) -> LoadedModel:
-    if "zoo" in spec:
-        return load_zoo_model(spec["zoo"])
-    if "path" in spec:
-        return load_model(spec["path"], metadata=spec.get("metadata"))
-    raise ValueError(f"A run's model must name a zoo entry or a file. Got {spec!r} instead.")
-
-
-def load_npz(source, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
-    """Images and labels from an .npz (keys x/y, images/labels or x_test/y_test); uint8 is scaled to
-    [0, 1] and HWC images are transposed to CHW when that matches ``input_shape``."""
-    try:
-        with np.load(source, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"The .npz file could not be read: {exc}") from None
-    for xk, yk in (("x", "y"), ("images", "labels"), ("x_test", "y_test"), ("X", "y")):
-        if xk in arrays and yk in arrays:
-            x, y = arrays[xk], arrays[yk]
-            break
-    else:
-        raise ValueError(f"The .npz needs arrays named x and y (or images and labels). It has {sorted(arrays)}.")
-    if x.ndim < 2 or y.ndim != 1 or len(x) != len(y) or len(y) == 0 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"The .npz must hold x of shape (N, ...) and integer labels y of shape (N,). "
-                         f"Got x {x.shape} and y {y.shape} ({y.dtype}) instead.")
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
-    if input_shape is not None:
-        x = _fit_shape(x, tuple(input_shape))
-    if not np.isfinite(x).all():
-        raise ValueError("The .npz images contain NaN or inf.")
-    return x, y.astype(np.int64)
-
-
-def _fit_shape(x: np.ndarray, shape: tuple) -> np.ndarray:
-    if x.shape[1:] == shape:
-        return x
-    if x.ndim == 3 and shape[0] == 1 and x.shape[1:] == shape[1:]:
-        return x[:, None]                       # (N, H, W) -> (N, 1, H, W)
-    if x.ndim == 4 and x.shape[1:] == (*shape[1:], shape[0]):
-        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))    # (N, H, W, C) -> (N, C, H, W)
-    raise ValueError(f"The model takes inputs of shape {shape}, but the data has {tuple(x.shape[1:])}.")
-
-
-def load_run_data(spec: dict, loaded: LoadedModel) -> RunData:
-    if spec.get("name") == "npz":
-        x, y = load_npz(spec["path"], loaded.input_shape)
-        k = int(loaded.num_classes or y.max() + 1)
-        if y.min() < 0 or y.max() >= k:
-            raise ValueError(f"The .npz labels must lie in 0..{k - 1} for this {k}-class model. Got {y.min()}..{y.max()}.")
-        return RunData(x, y, k)
-    ds = load_dataset(**spec)
-    if loaded.input_shape is not None and tuple(loaded.input_shape) != tuple(ds.input_shape):
-        raise ValueError(f"The model takes inputs of shape {tuple(loaded.input_shape)}, but {ds.name} has {ds.input_shape}.")
-    return RunData(ds.x_test, ds.y_test, int(loaded.num_classes or ds.num_classes))
-
-
-# ---------------------------------------------------------------------- certifying
-def chunk_size(n: int, batch: int) -> int:
-    """Examples per certify_batch call: enough to fill a few forward batches when n is small, one
-    example when n is large (so every example is committed as soon as it is done)."""
-    return int(min(256, max(1, math.ceil(8 * batch / n))))
-
-
-def chunk_seed(seed: int, first_idx: int) -> int:
-    return int(np.random.SeedSequence([seed, int(first_idx)]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def is_oom(exc: BaseException | None) -> bool:
-    """Out of memory, also when wrapped (Smooth turns model RuntimeErrors into ValueErrors)."""
-    seen = 0
-    while exc is not None and seen < 8:
-        text = str(exc).lower()
-        if isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text:
-            return True
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
-
-
-def certify_with_backoff(smooth: Smooth, xs: torch.Tensor, spec: RunSpec, batch: int, seed: int,
-                         on_note: Callable[[str], None] = lambda text: None):
-    """certify_batch, halving ``batch`` on out-of-memory; returns (certificates, batch that fit)."""
-    while True:
-        generator = torch.Generator(device=xs.device).manual_seed(seed)
-        try:
-            return smooth.certify_batch(xs, spec.n0, spec.n, spec.alpha, batch, generator), batch
-        except (RuntimeError, ValueError) as exc:
-            if not is_oom(exc) or batch <= 1:
-                raise
-        if torch.cuda.is_available():
-            torch.cuda.empty_cache()
-        on_note(f"Out of memory with batch {batch} on {xs.device}; continuing with batch {max(1, batch // 2)}.")
-        batch = max(1, batch // 2)
-
-
-def certify_chunks(smooth: Smooth, data: RunData, indices, spec: RunSpec, device: torch.device,
-                   rank: int = 0, on_note=lambda text: None) -> Iterator[list[dict]]:
-    """Certify ``indices`` of ``data`` chunk by chunk; yields one row dict per finished example."""
-    batch, indices = spec.batch, np.asarray(indices, dtype=np.int64)
-    step = chunk_size(spec.n, batch)
-    for lo in range(0, len(indices), step):
-        idx = indices[lo: lo + step]                                     # (C,)
-        xs = torch.from_numpy(data.x[idx]).to(device)                    # (C, *D)
-        certs, batch = certify_with_backoff(smooth, xs, spec, batch, chunk_seed(spec.seed, idx[0]), on_note)
-        with torch.inference_mode():
-            base = smooth.model(xs).argmax(1).cpu().numpy()              # (C,) f(x), the clean prediction
-        yield [dict(idx=int(i), label=int(data.y[i]), prediction=c.prediction, radius=c.radius,
-                    p_lower=c.p_lower, correct=c.prediction == int(data.y[i]), base_prediction=int(b),
-                    seconds=c.seconds, rank=rank) for i, c, b in zip(idx, certs, base)]
 
 
 # ---------------------------------------------------------------------- one worker on one run
@@ -292,6 +147,8 @@ def _certify_run(store, run_id, shard, loaded, data, on_rows) -> None:
     loaded = loaded or load_run_model(spec.model)
     data = data or load_run_data(spec.data, loaded)
     device = resolve_device(spec.device, shard.local_rank, what="device")
+    if spec.method == "bernstein":
+        device = torch.device("cpu")           # the lattice contraction and LM are numpy
 
     def wait(text):
         if text:
@@ -303,11 +160,8 @@ def _certify_run(store, run_id, shard, loaded, data, on_rows) -> None:
     with device_lock(store.path.parent, device, wait):
         store.update(run_id, status="running", device=str(device), versions=versions(device),
                      started=store.get(run_id).started or time.time())
-        done = store.done_indices(run_id)
-        todo = [i for i in shard.take(spec.select(len(data.y))) if int(i) not in done]
-        smooth = Smooth(loaded.model.to(device), data.num_classes, spec.sigma)
-        for rows in certify_chunks(smooth, data, todo, spec, device, shard.rank,
-                                   on_note=lambda text: store.add_note(run_id, text)):
+        note = lambda text: store.add_note(run_id, text)  # noqa: E731
+        for rows in run_chunks(loaded, data, spec, device, shard, store.done_indices(run_id), note):
             store.add_examples(run_id, rows)          # committed: survives any crash from here on
             if on_rows is not None:
                 on_rows(rows)

@@ -52,7 +52,11 @@ def test_newer_schema_and_foreign_files_are_refused(tmp_path):
     (dict(sigma=0.0), r"'sigma' parameter of RunSpec must be a float in \(0, inf\)"),
     (dict(sigma=0.25, alpha=1.5), r"'alpha' parameter of RunSpec"),
     (dict(sigma=0.25, n=0), r"'n' parameter of RunSpec must be an int >= 1"),
-    (dict(sigma=0.25, method="bernstein"), "'method' parameter"),
+    (dict(sigma=0.25, method="macer"), "'method' parameter"),
+    (dict(sigma=0.25, method="bernstein"), "must be 0 for method 'bernstein'"),
+    (dict(sigma=0.25, method="ddrs", steps=-1), "'steps' parameter of RunSpec"),
+    (dict(sigma=0.25, method="ddrs", memory="yes"), "'memory' parameter of RunSpec must be a bool"),
+    (dict(sigma=0.0, method="bernstein", smooth="soft"), "'smooth' parameter of RunSpec"),
 ])
 def test_spec_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,98 @@
+"""What a certification run is: its model, data, method and parameters (``RunSpec``), stored as JSON in
+the run store (``cert_core.runs``) and enough for any worker to (re)start the run.
+
+Methods (the engine is ``cert_core.run_methods``):
+
+* ``cohen`` — CERTIFY (Cohen, Rosenfeld & Kolter 2019, Section 3.2) at σ;
+* ``ddrs`` — OptimizeSigma (Alfarra et al. 2022, Algorithm 1) from σ0 = σ, CERTIFY at each σ*_x, and the
+  memory-based certification of Sec. 3.5 (``memory``);
+* ``bernstein`` — Bernstein smoothing of a bottleneck model's head (Kao, Ko & Lu), deterministic: σ = 0.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from .validation import check_choice, check_float, check_int
+
+METHODS = ("cohen", "ddrs", "bernstein")
+METHOD_FIELDS = {"cohen": (), "ddrs": ("steps", "lr", "n_opt", "memory"),   # RunSpec fields each method uses
+                 "bernstein": ("degree", "smooth", "root_finding")}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a worker needs to (re)start a run; stored as JSON."""
+    model: dict              # how to load the model: {"zoo": name} or {"path": file, "sha256": ...}
+    data: dict               # load_dataset kwargs, or {"name": "npz", "path": file, "sha256": ...}
+    sigma: float             # noise level σ (ddrs: σ0, where OptimizeSigma starts; bernstein: 0, no noise)
+    n0: int = 100            # selection samples
+    n: int = 100_000         # estimation samples
+    alpha: float = 0.001     # failure probability per certificate
+    batch: int = 1000        # noisy samples per forward pass (halved on out-of-memory)
+    max_examples: int | None = None  # certify at most this many test examples
+    skip: int = 1            # take every skip-th test example
+    device: str = "auto"     # auto, cpu, cuda or cuda:N
+    seed: int = 0            # seeds the noise (per chunk, see run_methods.chunk_seed)
+    model_label: str = ""    # what the user sees
+    data_label: str = ""     # what the user sees
+    method: str = "cohen"    # one of METHODS (module docstring)
+    steps: int = 20          # ddrs: K gradient-ascent steps of OptimizeSigma (Algorithm 1)
+    lr: float = 0.05         # ddrs: its learning rate α
+    n_opt: int = 32          # ddrs: Monte Carlo samples per step
+    memory: bool = True      # ddrs: memory-based certification (Sec. 3.5), applied in idx order on reading
+    degree: int = 8          # bernstein: degree n per feature axis
+    smooth: str = "logits"   # bernstein: smooth the head's logits (the paper) or its probabilities
+    root_finding: bool = True  # bernstein: also Algorithm 2's root-finding radius (NOT a certificate)
+
+    def __post_init__(self):
+        f = "RunSpec"
+        check_choice(self.method, "method", f, METHODS)
+        if self.method == "bernstein":
+            if self.sigma != 0:
+                raise ValueError(f"The 'sigma' parameter of RunSpec must be 0 for method 'bernstein' (it adds no "
+                                 f"noise). Got {self.sigma!r} instead.")
+        else:
+            check_float(self.sigma, "sigma", f, 0, None, low_open=True)
+        for name, low in (("n0", 1), ("n", 1), ("batch", 1), ("skip", 1), ("seed", 0), ("steps", 0),
+                          ("n_opt", 1), ("degree", 1)):
+            check_int(getattr(self, name), name, f, low=low)
+        check_float(self.alpha, "alpha", f, 0, 1, True, True)
+        check_float(self.lr, "lr", f, 0, None)
+        check_choice(self.smooth, "smooth", f, ("logits", "probabilities"))
+        for name in ("memory", "root_finding"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ValueError(f"The '{name}' parameter of RunSpec must be a bool. Got {value!r} instead.")
+        if self.max_examples is not None:
+            check_int(self.max_examples, "max_examples", f, low=1)
+        if not isinstance(self.model, dict) or not isinstance(self.data, dict):
+            raise ValueError("The 'model' and 'data' parameters of RunSpec must be dicts.")
+
+    def select(self, num_test: int) -> np.ndarray:
+        """Indices of the test examples this run certifies: every skip-th, at most max_examples."""
+        return np.arange(0, num_test, self.skip)[: self.max_examples]  # (M,)
+
+    def describe(self) -> str:
+        """The method and its parameters in a few words (run names, tables)."""
+        if self.method == "ddrs":
+            return (f"DDRS σ0={self.sigma:g} K={self.steps} lr={self.lr:g} n_opt={self.n_opt}"
+                    + ("" if self.memory else " no memory"))
+        if self.method == "bernstein":
+            return f"Bernstein n={self.degree}" + ("" if self.smooth == "logits" else " (probabilities)")
+        return f"σ={self.sigma:g}"
+
+    def to_json(self) -> str:
+        """Other methods' fields are left out while at their defaults (a Cohen spec's JSON is unchanged)."""
+        others = {name for m, names in METHOD_FIELDS.items() if m != self.method for name in names}
+        defaults = {f.name: f.default for f in fields(self)}
+        raw = {k: v for k, v in asdict(self).items() if k not in others or v != defaults[k]}
+        return json.dumps(raw, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunSpec":
+        raw = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in raw.items() if k in known})

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from cert_core import audit
-from cert_core.paths import ScRfpSmooth
+from cert_core.paths import ScRfpSmooth, as_network
 from cert_core.smoothing import ABSTAIN
 from ui.inspector import InspectorContext, RadiusRow, register_provider
 
@@ -22,7 +22,11 @@ SEARCH_RESOLUTION = 15     # query grid per axis over the claimed ball (about 17
 
 
 @register_provider(order=70, name="scrfp_claimed_radius")
-def scrfp_row(ctx: InspectorContext) -> RadiusRow:
+def scrfp_row(ctx: InspectorContext) -> RadiusRow | None:
+    try:
+        as_network(ctx.model)
+    except ValueError:
+        return None  # SC-RFP needs a piecewise-linear network (e.g. not Björck layers or smooth activations)
     eta = float(ctx.extras.get("scrfp_eta", DEFAULT_ETA))
     smooth = ScRfpSmooth(ctx.model, ctx.num_classes, ctx.sigma, eta)
     x = torch.tensor(ctx.point, dtype=torch.float32)

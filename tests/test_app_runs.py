@@ -1,14 +1,13 @@
 """AppTest of the certification runs page: start a run (a real background worker on a tmp store), live
-metrics and curve, compare/table/examples, import, and bad inputs."""
+metrics and curve, compare/table/examples, import, bad inputs, and the method selector (DDRS beside a fixed-σ
+Cohen run; Bernstein on a bottleneck model, and on a model without one)."""
 import time
-from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
+from apptest_kit import page_test, page_text
 from cert_core.runs import RunStore
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGE = "pages/runs.py"
 TSV = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\t0.5\t1\t0.1\n3\t0\t-1\t0.0\t0\t0.1\n"
 
@@ -20,25 +19,26 @@ def store_path(tmp_path, monkeypatch):
     return path
 
 
-def page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page(PAGE)
-    return at
+def page():
+    return page_test(PAGE, timeout=120)
 
 
-def texts(at) -> str:
-    return " ".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info, *at.error, *at.warning])
+texts = page_text
 
 
 def start(at, **values):
     """Fill the start form and press Start."""
+    if "rn_method" in values:                     # outside the form: its fields appear after a rerun
+        at.radio(key="rn_method").set_value(values.pop("rn_method")).run()
     for key, value in values.items():
         if key in ("rn_sigmas", "rn_root"):
             at.text_input(key=key).set_value(value)
-        elif key == "rn_data":
+        elif key in ("rn_data", "rn_smooth"):
             at.selectbox(key=key).set_value(value)
         elif key == "rn_device":
             at.radio(key=key).set_value(value)
+        elif key in ("rn_memory", "rn_with_cohen", "rn_root_finding"):
+            at.checkbox(key=key).set_value(value)
         else:
             at.number_input(key=key).set_value(value)
     at.get("form_submit_button")[0].click()
@@ -105,3 +105,51 @@ def test_imported_tsv_shows_in_compare(store_path):
     assert at.dataframe[0].value["examples"].iloc[0] == "2/2"
     at.text_input(key="cmp_radii").set_value("0, x").run()
     assert "Radii must be numbers" in " ".join(e.value for e in at.error)
+
+
+def wait_done(store, count, timeout=120):
+    end = time.time() + timeout
+    while time.time() < end and [r.status for r in store.list_runs()] != ["done"] * count:
+        time.sleep(0.3)
+    assert [r.status for r in store.list_runs()] == ["done"] * count
+
+
+def test_ddrs_method_beside_fixed_sigma(store_path):
+    at = page()
+    at.run()
+    start(at, rn_method="ddrs", rn_sigmas="0.25", rn_max=10, rn_n0=10, rn_n=200, rn_batch=400, rn_device="cpu",
+          rn_steps=4, rn_lr=0.1, rn_nopt=16)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    store = RunStore(store_path)
+    runs = sorted(store.list_runs(), key=lambda r: r.id)
+    assert [r.spec.method for r in runs] == ["cohen", "ddrs"] and len({r.group for r in runs}) == 1
+    assert (runs[1].spec.steps, runs[1].spec.n_opt, runs[1].spec.memory, runs[1].spec.sigma) == (4, 16, True, 0.25)
+    wait_done(store, 2)
+    at.run()
+    assert not at.exception and at.selectbox(key="rn_selected").value == runs[1].id
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Examples done"] == "10/10" and 0.01 <= float(metrics["Median σ*ₓ"]) and "Memory changes" in metrics
+    assert "Súkeník" in texts(at)
+    table = at.dataframe[0].value
+    assert sorted(table["method"]) == ["Cohen (fixed σ)", "DDRS (σ*ₓ)"] and "ACR" in table.columns
+    at.selectbox(key="cmp_ex_run").set_value(runs[1].id).run()
+    assert {"σ*ₓ", "radius before memory", "memory changed"} <= set(at.dataframe[1].value.columns)
+
+
+def test_bernstein_method(store_path):
+    at = page()
+    at.run()
+    start(at, rn_method="bernstein", rn_sigmas="", rn_max=3)
+    assert "This model has no bottleneck" in " ".join(e.value for e in at.error)   # the default moons model
+    assert RunStore(store_path).list_runs() == []
+    at.session_state["model_key"] = "zoo:digits-bottleneck-d3-s0"
+    at.run()
+    start(at, rn_degree=4, rn_root_finding=False, rn_max=3)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    store = RunStore(store_path)
+    wait_done(store, 1)
+    (run,) = store.list_runs()
+    assert (run.spec.method, run.spec.degree, run.spec.root_finding, run.spec.sigma) == ("bernstein", 4, False, 0.0)
+    at.run()
+    assert not at.exception and "L_G" in texts(at) and "sound Lipschitz radius" in texts(at)
+    assert at.dataframe[0].value["method"].tolist() == ["Bernstein (sound)"]

@@ -1,5 +1,6 @@
 """The runs page's compare & export view: overlay, envelope over σ (Cohen et al. 2019, Fig. 7), a table
-like the papers', the per-example table with filters, downloads, TSV import and deletion."""
+like the papers' (a row per run with its method: Cohen vs DDRS vs Bernstein, like Table 1 of Alfarra et al.),
+the per-example table with filters, downloads, TSV import and deletion. A ddrs run is shown after its memory."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +11,7 @@ from cert_core.export import import_tsv, paper_table, summarize, to_cohen_tsv, t
 from cert_core.metrics import envelope
 from cert_core.runs import RunStore
 from ui import run_figures
+from ui import run_views
 
 ss = st.session_state
 
@@ -32,7 +34,10 @@ def render(store: RunStore) -> None:
         return
     by_id = {r.id: r for r in runs}
     default = [r.id for r in runs if r.group and r.group == runs[0].group] or [runs[0].id]
-    chosen = st.multiselect("Runs", list(by_id), default=default, key="cmp_runs",
+    if ss.get("cmp_default") != default:      # a new group (or a run's first example) is shown at once
+        ss["cmp_default"], ss["cmp_runs"] = default, default
+    ss["cmp_runs"] = [i for i in ss["cmp_runs"] if i in by_id]                 # a deleted run drops out
+    chosen = st.multiselect("Runs", list(by_id), key="cmp_runs",
                             format_func=lambda i: f"#{i} {by_id[i].name} ({by_id[i].done}/{by_id[i].total})",
                             help="Runs to overlay; runs started together (several σ) are chosen by default.")
     chosen = [i for i in chosen if i in by_id]
@@ -40,7 +45,11 @@ def render(store: RunStore) -> None:
         st.warning("Choose at least one run.")
         _import(store)
         return
-    data = [(by_id[i], store.examples(i)) for i in chosen]
+    views = {i: run_views.view(store, by_id[i]) for i in chosen}
+    for v in views.values():
+        if v.problem:
+            st.warning(f"#{v.run.id}: {v.problem}", icon=":material/warning:")
+    data = [(v.run, v.ex) for v in views.values()]
     a, b = st.columns([3, 1])
     top = max(max(float(ex.radius.max()), 2 * r.spec.sigma) for r, ex in data)
     max_r = b.number_input("Largest radius", 0.05, 100.0, round(top * 1.05, 2), key="cmp_max_r",
@@ -55,12 +64,14 @@ def render(store: RunStore) -> None:
     b.download_button("Figure (HTML)", run_figures.figure_html(fig), "certified_accuracy.html", "text/html",
                       icon=":material/download:", help="A standalone HTML file with the interactive figure.")
     _paper_table(data)
-    _examples(store, data)
+    _examples(store, data, views)
     _import(store)
 
 
 def _paper_table(data) -> None:
     st.subheader("Table")
+    st.caption("A row per run, a column per radius, and the ACR (Table 1 of Cohen et al. and of Alfarra et al.). "
+               "DDRS rows are after the memory; Bernstein rows are its sound radius (no α: deterministic).")
     text = st.text_input("Radii", "0, 0.25, 0.5, 0.75, 1.0", key="cmp_radii",
                          help="Certified accuracy is reported at these ℓ2 radii, like the papers' tables.")
     try:
@@ -72,7 +83,20 @@ def _paper_table(data) -> None:
     st.dataframe(table.style.format(precision=3), key="cmp_table")
 
 
-def _examples(store: RunStore, data) -> None:
+def _method_columns(df: pd.DataFrame, v: run_views.RunView) -> pd.DataFrame:
+    """σ*ₓ and the answers before the memory (ddrs), the root-finding radius (bernstein)."""
+    spec, raw = v.run.spec, v.raw
+    if spec.method == "ddrs":
+        df["σ*ₓ"] = raw.sigma
+        if spec.memory:
+            df["prediction before memory"], df["radius before memory"] = raw.prediction, raw.radius
+            df["memory changed"] = v.changed
+    if spec.method == "bernstein":
+        df["root-finding radius (not a certificate)"] = raw.root_radius
+    return df
+
+
+def _examples(store: RunStore, data, views) -> None:
     st.subheader("Examples")
     by_id = {r.id: (r, ex) for r, ex in data}
     a, b, c = st.columns(3)
@@ -86,6 +110,7 @@ def _examples(store: RunStore, data) -> None:
     df = pd.DataFrame({"idx": ex.idx, "label": ex.label, "prediction": ex.prediction, "radius": ex.radius,
                        "p_lower": ex.p_lower, "correct": ex.correct, "base prediction": ex.base_prediction,
                        "seconds": ex.seconds, "rank": ex.rank})
+    df = _method_columns(df, views[run_id])
     mask = df["label"].isin(keep_labels)
     if outcome == "certified":
         mask &= df["correct"] & (df["radius"] > 0)

@@ -4,6 +4,10 @@ The worker is another process, so the model and the data must be loadable from f
 named, session models (trained or uploaded in the app) are written as bundles next to the store,
 and an uploaded .npz (or a test split that cannot be rebuilt from its spec) is saved there too,
 each under its sha256 so starting the same thing twice writes nothing new.
+
+Methods: one run per σ (Cohen), per σ0 (data-dependent σ, optionally beside a fixed-σ Cohen run at the
+same σ: the paper's Cohen vs Cohen-DS comparison), or one Bernstein run (optionally beside Cohen runs
+on the same bottleneck model); all runs of one start form one group, compared together by default.
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cert_core import worker
+from cert_core import bernstein, worker
+from cert_core.bottleneck import split
 from cert_core.data import IMAGE_DATASETS, TOY_DATASETS
 from cert_core.models import bundle_bytes
 from cert_core.runs import RunSpec, RunStore
@@ -25,6 +30,7 @@ from cert_core.runs import RunSpec, RunStore
 OWN, MNIST, FASHION, CIFAR, NPZ = "The model's test split", "MNIST", "Fashion-MNIST", "CIFAR-10", "Uploaded .npz"
 DATA_CHOICES = (OWN, MNIST, FASHION, CIFAR, NPZ)
 TORCHVISION = {MNIST: "mnist", FASHION: "fashion_mnist", CIFAR: "cifar10"}
+METHOD_LABELS = {"cohen": "Cohen et al. (fixed σ)", "ddrs": "Per-input σ (DDRS)", "bernstein": "Bernstein (bottleneck)"}
 
 
 @dataclass(frozen=True)
@@ -38,11 +44,16 @@ class Params:
     skip: int                   # every skip-th test example
     device: str                 # auto / cpu / cuda
     seed: int = 0
+    method: str = "cohen"       # RunSpec.method
+    method_params: tuple = ()   # (name, value) pairs of the method's RunSpec fields (METHOD_FIELDS)
+    with_cohen: bool = False    # ddrs: also a Cohen run at each σ0; bernstein: Cohen runs at ``sigmas``
 
 
-def parse_sigmas(text: str) -> tuple[float, ...]:
+def parse_sigmas(text: str, allow_empty: bool = False) -> tuple[float, ...]:
     """'0.25, 0.5 1.0' -> (0.25, 0.5, 1.0); ValueError in the app's words."""
     parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
+    if allow_empty and not parts:
+        return ()
     try:
         values = tuple(float(p) for p in parts)
     except ValueError:
@@ -104,16 +115,42 @@ def own_source(current, store: RunStore) -> tuple[dict, int]:
     return npz_source(ds.x_test, ds.y_test, store), len(ds.y_test)   # e.g. an uploaded CSV: freeze it
 
 
+def check_bernstein(current, degree: int) -> None:
+    """A clear ValueError now (not in the worker) for a model without a bottleneck or too large a degree."""
+    parts = split(current.loaded.model)
+    k = int(current.num_classes)
+    if (degree + 1) ** parts.d * k > bernstein.MAX_LATTICE_VALUES:
+        best = bernstein.largest_degree(parts.d, k)
+        raise ValueError(f"Degree {degree} needs (n+1)^d·K = {(degree + 1) ** parts.d * k:,} head evaluations on "
+                         f"d = {parts.d} features; the largest degree that fits is {best}.")
+
+
+def specs(model: dict, current, data_spec: dict, data_label: str, params: Params) -> list[RunSpec]:
+    """The runs one start creates, in the order the worker certifies them."""
+    common = dict(n0=params.n0, n=params.n, alpha=params.alpha, batch=params.batch, max_examples=params.max_examples,
+                  skip=params.skip, device=params.device, seed=params.seed, model_label=current.label,
+                  data_label=data_label)
+    extra = dict(params.method_params)
+    if params.method == "bernstein":
+        out = [RunSpec(model, data_spec, 0.0, method="bernstein", **{**common, **extra})]
+        return out + [RunSpec(model, data_spec, s, **common) for s in params.sigmas if params.with_cohen]
+    out = []
+    for sigma in params.sigmas:
+        if params.method == "ddrs" and params.with_cohen:
+            out.append(RunSpec(model, data_spec, sigma, **common))
+        out.append(RunSpec(model, data_spec, sigma, method=params.method, **{**common, **extra}))
+    return out
+
+
 def start(store: RunStore, current, data_spec: dict, data_label: str, num_test: int, params: Params) -> list[int]:
-    """Create one run per σ (one group) and a worker process that certifies them in turn."""
+    """Create the runs of one start (one group) and a worker process that certifies them in turn."""
     worker.resolve_device(params.device, what="Device")          # fail here, not in the worker
+    if params.method == "bernstein":
+        check_bernstein(current, dict(params.method_params).get("degree", 8))
     model = model_source(current, store)
     group = uuid.uuid4().hex[:8]
     ids = []
-    for sigma in params.sigmas:
-        spec = RunSpec(model, data_spec, sigma, n0=params.n0, n=params.n, alpha=params.alpha, batch=params.batch,
-                       max_examples=params.max_examples, skip=params.skip, device=params.device, seed=params.seed,
-                       model_label=current.label, data_label=data_label)
+    for spec in specs(model, current, data_spec, data_label, params):
         total = len(spec.select(num_test))
         if total == 0:
             raise ValueError("The selection is empty: lower 'every k-th'.")

@@ -22,6 +22,8 @@ page = st.navigation([
     st.Page("pages/margin.py", title="Smoothed robustness (SRA)", icon=":material/balance:", url_path="margin"),
     st.Page("pages/runs.py", title="Certification runs", icon=":material/monitoring:", url_path="runs"),
     st.Page("pages/bernstein.py", title="Bernstein smoothing", icon=":material/functions:", url_path="bernstein"),
+    st.Page("pages/lessons.py", title="Lesson", icon=":material/cast_for_education:", url_path="lessons"),
+    st.Page("pages/glossary.py", title="Glossary", icon=":material/menu_book:", url_path="glossary"),
     st.Page("pages/paths.py", title="Activation paths & SC-RFP", icon=":material/account_tree:", url_path="paths"),
 ])
 router.mark_routed()

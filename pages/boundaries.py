@@ -3,7 +3,8 @@ import numpy as np
 import streamlit as st
 
 from cert_core.models import ModelLoadError
-from ui import router, cache, charts, explorer, state
+from ui import router, cache, charts, explorer, presenter, state
+from ui.glossary import link
 from ui.figures import map_figure, radius_figure
 from ui.inspector import InspectorContext, audit, describe
 
@@ -13,8 +14,9 @@ ss = st.session_state
 
 router.guard()
 st.title("Decision boundaries")
-st.caption("Left: the base classifier f. Right: the smoothed classifier g, computed *exactly* by blurring "
-           "f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point.")
+st.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
+           "blurring f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point and its "
+           f"{link('certified radius')}.")
 
 try:
     current = state.current_model()
@@ -87,7 +89,7 @@ specs = explorer.map_specs(view, base_labels, probs, radius, names, sigma, absta
                            marks, point, rows)
 cols = st.columns(len(specs))
 for col, spec, key in zip(cols, specs, ("map_a", "map_b")):
-    col.plotly_chart(map_figure(spec), key=f"{key}_{len(specs)}", on_select=lambda k=f"{key}_{len(specs)}": _clicked(k),
+    col.plotly_chart(presenter.scale(map_figure(spec), resize=False), key=f"{key}_{len(specs)}", on_select=lambda k=f"{key}_{len(specs)}": _clicked(k),
                      selection_mode="points", theme=None, config={"displaylogo": False, "scrollZoom": False})
 
 no_answer, abstains = explorer.region_shares(probs, abstain_p)

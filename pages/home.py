@@ -30,5 +30,14 @@ with c2, st.container(border=True):
     st.page_link("pages/models.py", label="Open the model hub", icon=":material/hub:",
                  help="Zoo, training, uploads and how the current model copes with noise.")
 
+with st.container(border=True):
+    st.markdown("**New to this? Take the six-step lesson** — from what a certificate promises to where papers go "
+                "wrong; each step opens the exact view it talks about. Terms are explained in the glossary.")
+    a, b = st.columns(2)
+    a.page_link("pages/lessons.py", label="Start the lesson", icon=":material/cast_for_education:",
+                help="A guided tour for a class: text, formula, a prompt and a button per step.")
+    b.page_link("pages/glossary.py", label="Open the glossary", icon=":material/menu_book:",
+                help="Every term the pages use, with its formula.")
+
 st.caption("The sidebar's model and σ apply to every page, and the address bar always holds a link that "
            "reproduces the current view (model, σ and the selected point).")

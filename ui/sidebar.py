@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cert_core.models import ModelLoadError
-from ui import state
+from ui import lessons, presenter, state
 
 
 def render() -> None:
@@ -20,6 +20,9 @@ def render() -> None:
         _model_card()
         st.slider("Noise level σ", state.SIGMA_MIN, state.SIGMA_MAX, step=state.SIGMA_STEP, key="sigma",
                   help="Standard deviation of the Gaussian noise the smoothed classifier adds to its input.")
+        presenter.toggle()
+        lessons.sidebar_card()
+    presenter.apply()
 
 
 def _model_card() -> None:

@@ -16,6 +16,7 @@ import streamlit as st
 from cert_core.data import BOX_2D, Dataset, DataError
 from cert_core.models import LoadedModel, ModelLoadError
 from cert_core.zoo import ZOO
+from ui import presenter
 
 DEFAULT_MODEL = "moons-mlp-s0.25"
 DEFAULT_SIGMA = 0.25
@@ -85,10 +86,18 @@ def add_user_model(label: str, loaded: LoadedModel, dataset: Dataset | None) -> 
 def init_from_url() -> list[str]:
     """Seed session state from the query parameters once per session; returns problems to show."""
     ss = st.session_state
+    if "_pending_link" in ss:           # follow_link: a link opened from inside the app
+        return _apply_link(ss.pop("_pending_link"))
     if ss.get("_url_loaded"):
         return []
     ss["_url_loaded"] = True
-    qp, problems = st.query_params, []
+    return _apply_link(st.query_params)
+
+
+def _apply_link(qp) -> list[str]:
+    """Seed the session from a link's query parameters (model, sigma, x, y, present)."""
+    ss, problems = st.session_state, []
+    presenter.seed(qp)
     ss.setdefault("model_key", f"zoo:{DEFAULT_MODEL}")
     name = qp.get("model")
     if name:
@@ -123,13 +132,29 @@ def _float(text) -> float | None:
 
 def sync_url() -> None:
     """Write the shareable state into the URL."""
+    if "_pending_link" in st.session_state:     # follow_link already put the link there; it applies next run
+        return
     params = {"model": model_label(st.session_state.get("model_key", "")),
               "sigma": f"{st.session_state.get('sigma', DEFAULT_SIGMA):g}"}
     point = selected_point()
     if point is not None:
         params.update(x=f"{point[0]:.3f}", y=f"{point[1]:.3f}")
+    params.update(presenter.url_params())
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
+
+
+def follow_link(page: str, params: dict[str, str]) -> None:
+    """Go to ``page`` as if a shared link with these query parameters (model, sigma, x, y) had been
+    opened: the next run seeds the session from them in ``init_from_url``, before any widget exists,
+    exactly like a pasted link (same checks, same messages), and the address bar shows the link.
+    A link without x/y selects no point. Does not return."""
+    params = {**params, **presenter.url_params()}
+    if "x" not in params or "y" not in params:
+        for key in ("point", "px", "py"):
+            st.session_state.pop(key, None)
+    st.session_state["_pending_link"] = params
+    st.switch_page(page, query_params=params)
 
 
 def set_point(x: float, y: float) -> None:

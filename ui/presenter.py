@@ -1,0 +1,107 @@
+"""Presenter mode: the app on a projector in front of a class.
+
+One sidebar toggle, kept in the session and in the URL (``present=1``, written by ``state.sync_url``
+beside model/sigma/point, so a bookmarked or shared lecture link opens in presenter mode). When on:
+
+* **larger text** -- Streamlit sizes its text in rem, so one root font size enlarges every page;
+  figures have pixel fonts, so pages pass them through ``scale(fig)``;
+* **fewer controls** -- tuning knobs a class does not need (grid resolution, α, seeds, optimiser
+  steps, batch sizes, ...) are hidden with CSS by their widget key (Streamlit gives each keyed
+  element the class ``st-key-<key>``); they keep their values, so every number stays reproducible;
+* **a stable view** -- while σ is dragged, Streamlit greys out the elements it is about to redraw and
+  Plotly resets zoom when a figure changes; presenter mode keeps elements opaque and gives figures a
+  constant ``uirevision`` so a zoomed-in map stays zoomed in. The toolbar, status spinner and figure
+  mode bars are hidden: nothing moves on screen except what the lecturer changes.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import streamlit as st
+
+KEY = "presenter"                 # session-state key of the toggle
+URL_KEY = "present"               # query parameter: present=1
+SCALE = 1.3                       # figure fonts and heights in presenter mode
+ROOT_FONT_PX = 21                 # Streamlit's default is 16 px
+HIDDEN_KEYS = (                   # widget keys a class does not need (values are kept, only hidden)
+    "resolution", "alpha", "seed", "n0", "mc_size", "mc_n",                      # decision boundaries
+    "ddrs_count", "ddrs_res", "ddrs_steps", "ddrs_lr", "ddrs_n", "ddrs_alpha", "ddrs_seed",   # per-input σ
+    "rn_root", "rn_npz", "rn_skip", "rn_device", "rn_batch",                     # certification runs
+)
+
+
+def active() -> bool:
+    return bool(st.session_state.get(KEY, False))
+
+
+def seed(query_params) -> None:
+    """From ``state.init_from_url``: the link says whether the session starts in presenter mode."""
+    st.session_state[KEY] = query_params.get(URL_KEY) == "1"
+
+
+def url_params() -> dict[str, str]:
+    """Extra query parameters for ``state.sync_url`` (empty when off, so ordinary links stay short)."""
+    return {URL_KEY: "1"} if active() else {}
+
+
+def toggle() -> None:
+    """The sidebar switch."""
+    st.toggle("Presenter mode", key=KEY,
+              help="For a projector: larger text and figures, tuning controls hidden (their values are kept), "
+                   "no greying-out or zoom reset while you drag σ. Saved in the link (present=1).")
+
+
+def css(hidden_keys=HIDDEN_KEYS, root_px: int = ROOT_FONT_PX) -> str:
+    """The presenter stylesheet (pure, so tests can read it)."""
+    hide = ", ".join(f".st-key-{k}" for k in hidden_keys)
+    return f"""<style>
+html {{ font-size: {root_px}px; }}
+[data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 1.2rem 2rem 2rem 2rem; }}
+[data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+[data-testid="stMainMenu"], [data-testid="stAppDeployButton"], .modebar-container {{ display: none !important; }}
+[data-stale="true"], .stale-element {{ opacity: 1 !important; transition: none !important; }}
+[data-testid="stMetricValue"] {{ font-size: 2.3rem; }}
+[data-testid="stCaptionContainer"] {{ font-size: 0.95rem; }}
+{hide} {{ display: none !important; }}
+</style>"""
+
+
+def apply() -> None:
+    """Inject the stylesheet when presenter mode is on (a style-only st.html takes no space)."""
+    if active():
+        st.html(css())
+
+
+def scale(fig: go.Figure, factor: float | None = None, resize: bool = True) -> go.Figure:
+    """A copy of ``fig`` for the projector: fonts (and, with ``resize``, height/width) × ``factor`` (default
+    ``SCALE``) and a constant ``uirevision`` (zoom and legend clicks survive reruns). Unchanged when presenter
+    mode is off, so pages can always call ``st.plotly_chart(presenter.scale(fig))``. Square maps whose width
+    is set by their column should pass ``resize=False`` (a taller figure would only add white space)."""
+    if factor is None:
+        if not active():
+            return fig
+        factor = SCALE
+    out = go.Figure(fig)
+    layout = out.layout
+    base = layout.font.size or 12
+    layout.font.size = round(base * factor)
+    for part in (layout.title, layout.legend, layout.hoverlabel):
+        if part.font.size:
+            part.font.size = round(part.font.size * factor)
+    out.for_each_xaxis(lambda a: _scale_axis(a, factor))
+    out.for_each_yaxis(lambda a: _scale_axis(a, factor))
+    for ann in layout.annotations or ():
+        if ann.font.size:
+            ann.font.size = round(ann.font.size * factor)
+    if resize and layout.height:
+        layout.height = round(layout.height * factor)
+    if resize and layout.width:
+        layout.width = round(layout.width * factor)
+    layout.uirevision = "presenter"
+    return out
+
+
+def _scale_axis(axis, factor: float) -> None:
+    if axis.tickfont.size:
+        axis.tickfont.size = round(axis.tickfont.size * factor)
+    if axis.title.font.size:
+        axis.title.font.size = round(axis.title.font.size * factor)

@@ -10,7 +10,7 @@ import streamlit as st
 from cert_core.export import import_tsv, paper_table, summarize, to_cohen_tsv, to_csv
 from cert_core.metrics import envelope
 from cert_core.runs import RunStore
-from ui import run_figures
+from ui import report, run_figures
 from ui import run_views
 
 ss = st.session_state
@@ -63,6 +63,7 @@ def render(store: RunStore) -> None:
     a.plotly_chart(fig, key="cmp_fig")
     b.download_button("Figure (HTML)", run_figures.figure_html(fig), "certified_accuracy.html", "text/html",
                       icon=":material/download:", help="A standalone HTML file with the interactive figure.")
+    report.export_button(b, data, ss.get("cmp_radii"), max_r, show_env)
     _paper_table(data)
     _examples(store, data, views)
     _import(store)

@@ -55,7 +55,7 @@ def css(hidden_keys=HIDDEN_KEYS, root_px: int = ROOT_FONT_PX) -> str:
     hide = ", ".join(f".st-key-{k}" for k in hidden_keys)
     return f"""<style>
 html {{ font-size: {root_px}px; }}
-[data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 1.2rem 2rem 2rem 2rem; }}
+[data-testid="stMainBlockContainer"] {{ max-width: 100%; padding: 4rem 2rem 2rem 2rem; }}
 [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
 [data-testid="stMainMenu"], [data-testid="stAppDeployButton"], .modebar-container {{ display: none !important; }}
 [data-stale="true"], .stale-element {{ opacity: 1 !important; transition: none !important; }}

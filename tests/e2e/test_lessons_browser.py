@@ -1,0 +1,121 @@
+"""Real browser (the shared streamlit server and chromium of conftest.py): the lesson's buttons land on the
+state they promise, presenter mode toggles, the glossary opens, and the demo report downloads and renders
+its figures from a file:// URL with the network blocked.
+
+Screenshots go to tests/artifacts/; with UPDATE_TOUR=1 the tour images are also written to
+docs/screenshots/tour-*.png (the README tour, docs/TOUR.md).
+"""
+import os
+import re
+import shutil
+import time
+
+from browser_kit import ARTIFACTS, ROOT, no_exception, open_page, wait_idle
+from tests.test_report import make_store
+from ui import lessons
+
+TOUR = ROOT / "docs" / "screenshots"
+
+
+def idle(pg) -> None:
+    wait_idle(pg, settle=1.0)
+    no_exception(pg)
+
+
+def shot(pg, name: str) -> None:
+    path = ARTIFACTS / f"{name}.png"
+    pg.screenshot(path=str(path))
+    if os.environ.get("UPDATE_TOUR") == "1":
+        TOUR.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, TOUR / f"{name}.png")
+
+
+def href(pg) -> str:
+    """The address bar (Streamlit rewrites it with history.replaceState, which page.url may miss)."""
+    return pg.evaluate("location.href")
+
+
+def wait_href(pg, pattern: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not re.search(pattern, href(pg)):
+        assert time.time() < deadline, f"the address bar never matched {pattern!r}: {href(pg)}"
+        time.sleep(0.2)
+
+
+def at_target(pg, step: lessons.Step) -> None:
+    t = step.target
+    wait_href(pg, rf"{t.query['x']}&y={t.query['y']}")
+    idle(pg)
+    query = dict(kv.split("=") for kv in href(pg).split("?", 1)[1].split("&"))
+    assert {k: v for k, v in query.items() if k != "present"} == t.query
+    title = lessons.PAGE_TITLES[t.page]
+    assert pg.locator("h1").first.inner_text().strip() == title
+    card = pg.locator(".st-key-lesson_card")
+    assert card.get_by_text(step.try_this[:40]).count() == 1
+
+
+def test_lesson_buttons_reach_their_states(page, server):
+    open_page(page, server, "lessons")
+    shot(page, "tour-lesson")
+    page.get_by_role("button", name=re.compile("^Show me")).click()
+    at_target(page, lessons.LESSON[0])
+    page.set_viewport_size({"width": 1600, "height": 1150})                # room for the sidebar's lesson card
+    time.sleep(0.5)
+    shot(page, "tour-lesson-step")
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    # the sidebar card's Next (steps 1 -> 2), then back to the lesson and another step's own button (step 6,
+    # another page); AppTest clicks every step's button (tests/test_app_lessons.py), this keeps the browser short
+    page.locator(".st-key-lesson_card").get_by_role("button", name="Next", exact=True).click()
+    at_target(page, lessons.LESSON[1])
+    page.locator(".st-key-lesson_card").get_by_role("button", name="Lesson", exact=True).click()
+    wait_href(page, r"/lessons\?")
+    idle(page)
+    assert page.get_by_text(f"2 · {lessons.LESSON[1].title}").count() == 1   # back on the step it left
+    page.get_by_text(f"6. {lessons.LESSON[5].title}", exact=True).click()
+    idle(page)
+    page.get_by_role("button", name=re.compile("^Show me")).click()
+    at_target(page, lessons.LESSON[5])
+    assert page.get_by_text("not a certificate").count() >= 1              # the flagged radius it promises
+
+
+def test_presenter_mode_toggles(page, server):
+    open_page(page, server, "boundaries?model=moons-mlp-s0.25&sigma=0.25&x=0.3&y=0.6")
+    assert page.locator(".st-key-resolution").is_visible()
+    page.locator(".st-key-presenter label").click()
+    wait_href(page, "present=1")
+    idle(page)
+    assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "21px"
+    assert not page.locator(".st-key-resolution").is_visible()
+    page.evaluate("document.querySelector(\"[data-testid=stMain]\")?.scrollTo(0, 0)")
+    shot(page, "tour-presenter")
+    page.locator(".st-key-presenter label").click()
+    idle(page)
+    assert "present=1" not in href(page) and page.locator(".st-key-resolution").is_visible()
+
+
+def test_glossary_opens(page, server):
+    open_page(page, server, "glossary")
+    assert page.locator("h3").filter(has_text=re.compile("^Certified radius$")).count() == 1
+    shot(page, "tour-glossary")
+
+
+def test_demo_report_downloads_and_renders_offline(page, server, tmp_path):
+    make_store(os.environ["CERT_EXPLORER_RUNS"])           # tests/conftest.py: the session's own run store
+    open_page(page, server, "runs")
+    page.get_by_role("tab", name=re.compile("Compare")).click()
+    idle(page)
+    with page.expect_download() as info:
+        page.get_by_role("button", name=re.compile("Demo report")).click()
+    path = tmp_path / "report.html"
+    info.value.save_as(path)
+    idle(page)
+    fetched = []
+    report = page.context.new_page()
+    report.route(re.compile(r"^https?://"), lambda route: (fetched.append(route.request.url), route.abort()))
+    report.goto(path.as_uri())
+    report.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 3", timeout=30_000)
+    assert report.locator(".js-plotly-plot").count() == 3 and report.locator(".scatterlayer .trace").count() >= 3
+    assert report.get_by_text("two interleaved half-moons").count() == 1 and not fetched
+    report.set_viewport_size({"width": 1300, "height": 1000})
+    shot(report, "tour-report")
+    report.close()

@@ -18,7 +18,7 @@ page = st.navigation([
     st.Page("pages/models.py", title="Models", icon=":material/hub:", url_path="models"),
     st.Page("pages/boundaries.py", title="Decision boundaries", icon=":material/blur_on:",
             url_path="boundaries"),
-    st.Page("pages/ddrs.py", title="Per-input σ", icon=":material/tune:", url_path="per-input-sigma"),
+    st.Page("pages/ddrs.py", title="Per-input σ", icon=":material/tune:", url_path="ddrs"),
     st.Page("pages/margin.py", title="Smoothed robustness (SRA)", icon=":material/balance:", url_path="margin"),
     st.Page("pages/runs.py", title="Certification runs", icon=":material/monitoring:", url_path="runs"),
     st.Page("pages/bernstein.py", title="Bernstein smoothing", icon=":material/functions:", url_path="bernstein"),
@@ -27,7 +27,6 @@ page = st.navigation([
     st.Page("pages/paths.py", title="Activation paths & SC-RFP", icon=":material/account_tree:", url_path="paths"),
 ])
 router.mark_routed()
-router.resume()
 sidebar.render()
 for message in problems:
     st.error(message, icon=":material/link_off:")

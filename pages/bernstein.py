@@ -22,7 +22,7 @@ BOTTLENECKS = tuple(e.name for e in ZOO if e.config.arch == "bottleneck")
 STYLES = {"upper bound": (theme.VERMILLION, "dash"), "estimate": (theme.VERMILLION, "dash"),
           "exact": (theme.BLACK, "solid"), "certificate": (theme.GREEN, "dot")}
 
-router.guard("pages/bernstein.py")
+router.guard()
 st.title("Bernstein smoothing")
 st.caption("Kao, Ko & Lu: replace a classifier head f on [0,1]^d by its Bernstein polynomial, the expectation of "
            "f at the binomial lattice — deterministic smoothing, no sampling. The paper's radius comes from "

@@ -4,9 +4,10 @@ import streamlit as st
 
 from cert_core import ddrs
 from cert_core.models import ModelLoadError
-from ui import cache, ddrs_cache, ddrs_figures, state
+from ui import cache, ddrs_cache, ddrs_figures, router, state
 from ui.figures import png_uri, smoothed_image
 
+router.guard()
 ss = st.session_state
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 

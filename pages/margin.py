@@ -13,7 +13,7 @@ from ui import cache, router, state
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 ss = st.session_state
 
-router.guard("pages/margin.py")
+router.guard()
 st.title("Smoothed robustness (SRA)")
 st.caption("Smoothed Robustness Analysis (Rodrigues Crespo & Teramae): the worst loss inside a region Ω(x) of "
            "the loss averaged over a noise ρ. Ω = {x} gives the average case, ρ = δ the worst case; with the "

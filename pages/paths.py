@@ -14,7 +14,7 @@ PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0)
 ss = st.session_state
 
-router.guard("pages/paths.py")
+router.guard()
 st.title("Activation paths & SC-RFP")
 st.caption("Jiang, *On explaining neural network robustness with activation path*: neurons whose activation "
            "pattern changes between x and x + ε are **float** (Definition 3); f splits exactly into the paths through "

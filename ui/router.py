@@ -6,7 +6,8 @@ shared sidebar and URL state (AppTest even resets that switch before every run).
 each run just before ``page.run()``, and a page's first line, ``guard()``, checks the mark: when
 it is missing, the page runs app.py in place -- which draws the sidebar, calls st.navigation and
 runs this very page properly -- and then stops the stray outer run. No rerun, so no widget event
-(a button click) is lost.
+(a button click) is lost. This needs each page's ``url_path`` to equal its file name's stem (the
+legacy name Streamlit resolves), e.g. ``pages/ddrs.py`` at ``/ddrs``.
 """
 from __future__ import annotations
 
@@ -24,13 +25,9 @@ def mark_routed() -> None:
     st.session_state[_OK] = True
 
 
-def guard(page: str | None = None) -> None:
-    """First line of every page; consumes app.py's per-run mark (``page`` is accepted, unused)."""
+def guard() -> None:
+    """First line of every page; consumes app.py's per-run mark."""
     if st.session_state.pop(_OK, False):
         return
     runpy.run_path(str(APP), run_name="__main__")
     st.stop()
-
-
-def resume() -> None:
-    """Kept for app.py's call; nothing to resume since ``guard`` runs the router in place."""

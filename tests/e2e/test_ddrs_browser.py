@@ -3,7 +3,7 @@ from browser_kit import open_page, shot, wait_idle
 
 
 def test_page_renders_maps_point_memory_and_counterexample(page, server):
-    open_page(page, server, "per-input-sigma?model=moons-mlp-s0.25&sigma=0.25&x=1.5&y=1.5")
+    open_page(page, server, "ddrs?model=moons-mlp-s0.25&sigma=0.25&x=1.5&y=1.5")
     assert page.locator("[data-testid='stException']").count() == 0
     page.get_by_text("σ*(x): the radius-maximising σ").first.wait_for(timeout=60_000)
     assert page.locator(".js-plotly-plot").count() >= 5      # 3 maps, the R(σ) curve, memory, counterexample

@@ -1,0 +1,15 @@
+"""The router's contract: every page starts with router.guard() and lives at /<its file stem>."""
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def test_every_page_is_guarded_and_its_url_is_its_file_stem():
+    app = (ROOT / "app.py").read_text()
+    pages = re.findall(r'st\.Page\("pages/(\w+)\.py"[^)]*?(?:url_path="([^"]+)")?[^)]*\)', app)
+    assert len(pages) == len(list((ROOT / "pages").glob("*.py")))
+    for stem, url in pages:
+        if stem != "home":                      # the default page lives at /
+            assert url == stem, f"pages/{stem}.py must use url_path={stem!r} (the router resolves legacy names)"
+        assert "router.guard()" in (ROOT / "pages" / f"{stem}.py").read_text(), f"pages/{stem}.py lacks router.guard()"

@@ -7,7 +7,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def test_every_page_is_guarded_and_its_url_is_its_file_stem():
     app = (ROOT / "app.py").read_text()
-    pages = re.findall(r'st\.Page\("pages/(\w+)\.py"[^)]*?(?:url_path="([^"]+)")?[^)]*\)', app)
+    calls = re.findall(r'st\.Page\(([^)]*)\)', app)
+    pages = [(re.search(r'"pages/(\w+)\.py"', c).group(1), (re.findall(r'url_path="([^"]+)"', c) or [""])[0])
+             for c in calls]
     assert len(pages) == len(list((ROOT / "pages").glob("*.py")))
     for stem, url in pages:
         if stem != "home":                      # the default page lives at /

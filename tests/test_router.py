@@ -7,7 +7,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def test_every_page_is_guarded_and_its_url_is_its_file_stem():
     app = (ROOT / "app.py").read_text()
-    calls = re.findall(r'st\.Page\(([^)]*)\)', app)
+    calls = app.split("st.Page(")[1:]          # each chunk runs from one page's call to the next
     pages = [(re.search(r'"pages/(\w+)\.py"', c).group(1), (re.findall(r'url_path="([^"]+)"', c) or [""])[0])
              for c in calls]
     assert len(pages) == len(list((ROOT / "pages").glob("*.py")))

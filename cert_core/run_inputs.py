@@ -7,6 +7,7 @@ Shapes: N test examples of shape D.
 """
 from __future__ import annotations
 
+import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,11 +54,16 @@ def load_run_model(spec: dict) -> LoadedModel:
 def load_npz(source, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels from an .npz (keys x/y, images/labels or x_test/y_test); uint8 is scaled to
     [0, 1] and HWC images are transposed to CHW when that matches ``input_shape``."""
+    if not _is_zip(source):
+        raise ValueError(f"This file is not a NumPy .npz archive (expected arrays x and y).{_NPZ_HINT}")
     try:
-        with np.load(source, allow_pickle=False) as npz:
+        with np.load(source, allow_pickle=False) as npz:     # never pickle: an upload is untrusted
             arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"The .npz file could not be read: {exc}") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        # NumPy's own message may suggest allow_pickle=True, which would run code from the file: never pass it on.
+        why = "it holds object (pickled) arrays, which are refused" if "pickle" in str(exc) else "it is damaged"
+        raise ValueError(f"The .npz archive could not be read: {why} (expected numeric arrays x and y)."
+                         f"{_NPZ_HINT}") from None
     for xk, yk in (("x", "y"), ("images", "labels"), ("x_test", "y_test"), ("X", "y")):
         if xk in arrays and yk in arrays:
             x, y = arrays[xk], arrays[yk]
@@ -73,6 +79,26 @@ def load_npz(source, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
     if not np.isfinite(x).all():
         raise ValueError("The .npz images contain NaN or inf.")
     return x, y.astype(np.int64)
+
+
+_NPZ_HINT = " Save one with numpy.savez('data.npz', x=images, y=labels)."
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")      # a local file header, or an empty archive
+
+
+def _is_zip(source) -> bool:
+    """Whether ``source`` (a path or a binary file object) starts like a zip archive, which every .npz is;
+    checked first because np.load would fall back to unpickling anything else."""
+    if hasattr(source, "read"):
+        pos = source.tell()
+        head = source.read(4)
+        source.seek(pos)
+    else:
+        try:
+            with open(source, "rb") as f:
+                head = f.read(4)
+        except OSError as exc:
+            raise ValueError(f"The .npz file could not be opened: {exc.strerror or exc}.") from None
+    return bytes(head) in _ZIP_MAGIC
 
 
 def _fit_shape(x: np.ndarray, shape: tuple) -> np.ndarray:

@@ -92,7 +92,14 @@ def test_bad_inputs_are_messages(store_path, tmp_path):
     at.get("form_submit_button")[0].click()
     at.run()
     assert "Upload an .npz" in " ".join(e.value for e in at.error)
+    at.file_uploader(key="rn_npz").upload("bad.npz", b"just some text, renamed\n")   # QA: a text file as .npz
+    at.get("form_submit_button")[0].click()
+    at.run()
+    errors = " ".join(e.value for e in at.error)
+    assert not at.exception and "not a NumPy .npz archive (expected arrays x and y" in errors
+    assert "allow_pickle" not in errors and "pickled" not in errors
     assert RunStore(store_path).list_runs() == []
+    assert not list((store_path.parent / "data").glob("*.npz"))      # refused before anything was saved
 
 
 def test_imported_tsv_shows_in_compare(store_path):

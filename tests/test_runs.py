@@ -132,3 +132,30 @@ def test_two_processes_writing_at_once(store):
     assert store.examples(a).idx.tolist() == list(range(120))  # overlap 40..79 merged, not doubled
     assert store.examples(b).idx.tolist() == list(range(80))
     assert np.all(np.diff(store.examples(a).idx) == 1)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"x,y\n1,2\n", "not a NumPy .npz archive"),              # a text file renamed .npz
+    (b"", "not a NumPy .npz archive"),
+    (b"\x93NUMPY" + b"\0" * 20, "not a NumPy .npz archive"),  # a single .npy array
+    (b"PK\x03\x04" + b"\0" * 40, "could not be read: it is damaged"),
+])
+def test_bad_npz_is_a_clear_message_without_the_pickle_hint(tmp_path, content, message):
+    from cert_core.run_inputs import load_npz
+    path = tmp_path / "bad.npz"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message) as info:
+        load_npz(str(path))
+    assert "allow_pickle" not in str(info.value)
+
+
+def test_object_arrays_in_an_npz_are_refused_never_unpickled(tmp_path):
+    from cert_core.run_inputs import load_npz
+    path = tmp_path / "obj.npz"
+    np.savez(path, x=np.array([{"a": 1}, None], dtype=object), y=np.array([0, 1]))
+    with pytest.raises(ValueError, match="object .pickled. arrays, which are refused") as info:
+        load_npz(str(path))
+    assert "allow_pickle" not in str(info.value)
+    np.savez(path, x=np.zeros((2, 3), np.uint8), y=np.array([0, 1]))        # and a good one still loads
+    x, y = load_npz(str(path))
+    assert x.shape == (2, 3) and x.dtype == np.float32 and y.tolist() == [0, 1]

@@ -101,6 +101,7 @@ def npz_source(x: np.ndarray, y: np.ndarray, store: RunStore) -> dict:
 
 def upload_source(data: bytes, current, store: RunStore) -> tuple[dict, int]:
     """An uploaded .npz, checked against the model now (clear ValueError) and saved for the worker."""
+    worker.load_npz(io.BytesIO(data), current.loaded.input_shape)    # refuse a non-.npz before saving anything
     path, sha = _save(store.path.parent / "data", data, ".npz")
     spec = {"name": "npz", "path": path, "sha256": sha}
     return spec, len(worker.load_run_data(spec, current.loaded).y)

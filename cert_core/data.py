@@ -178,7 +178,7 @@ def default_data_root() -> pathlib.Path:
 def _torchvision_split(cls, root, train, limit):
     try:
         ds = cls(str(root), train=train, download=False)
-    except (RuntimeError, OSError) as exc:  # torchvision: "Dataset not found or corrupted..."
+    except (RuntimeError, OSError):  # torchvision's own text suggests download=True, which this app never does
         name = cls.__name__
         if name == "CIFAR10":
             where = f"{root / 'cifar-10-batches-py'} (the extracted cifar-10-python.tar.gz)"
@@ -186,7 +186,7 @@ def _torchvision_split(cls, root, train, limit):
             where = f"{root / name / 'raw'} (the IDX files train-images-idx3-ubyte, t10k-labels-idx1-ubyte, ...)"
         raise DatasetUnavailable(
             f"{name} was not found in the folder {root}. Nothing is downloaded: put {where} there, "
-            f"or point CERT_DATA_DIR at a folder that has it. (torchvision said: {exc})") from None
+            f"or point CERT_DATA_DIR at a folder that has it.") from None
     x = np.asarray(ds.data)[:limit]
     y = np.asarray(ds.targets, dtype=np.int64)[:limit]
     # (N, 28, 28) -> (N, 1, 28, 28); CIFAR (N, 32, 32, 3) -> (N, 3, 32, 32)

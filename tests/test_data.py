@@ -123,6 +123,7 @@ def test_torchvision_absent_names_the_folder(tmp_path, name, folder):
     with pytest.raises(DatasetUnavailable, match=f"not found in the folder {tmp_path}") as info:
         load_torchvision(name, root=tmp_path)
     assert folder in str(info.value) and "Nothing is downloaded" in str(info.value)
+    assert "torchvision said" not in str(info.value) and "download" not in str(info.value).replace("downloaded", "")
     assert list(tmp_path.iterdir()) == []  # and nothing was written there
 
 

@@ -10,6 +10,10 @@
   (the middle of the data range) plus N(0, (6/255 range)^2) noise, for a in [0, 1].
 
 Curves are fractions in [0, 1] (the paper plots counts); AUCs use the trapezoid rule on uniform grids.
+The two CR curves have *separate* radius grids: margin radii of an unconstrained net are ~1e-2 while Cohen
+radii reach sigma Phi^-1(alpha^(1/n)) (~2.5 sigma), so one grid would truncate one of them. By default each
+grid runs from 0 to just past the largest radius its certificate can give (``cr_grid``), so every curve
+ends at 0 and its AUC equals the average certified radius up to the trapezoid error (<= step / 2).
 """
 from __future__ import annotations
 
@@ -31,6 +35,20 @@ def auc(values, step: float) -> float:
         raise ValueError(f"The 'values' parameter of auc must be a 1-D array of >= 2 finite numbers. "
                          f"Got shape {v.shape} instead.")
     return float(0.5 * step * np.sum(v[1:] + v[:-1]))
+
+
+def cr_grid(top: float, steps: int) -> np.ndarray:
+    """``steps`` uniform radii from 0 whose last one lies one step past ``top`` (> 0), so a survival curve
+    of radii <= top ends at 0: (steps,)."""
+    top = check_float(top, "top", "cr_grid", low=0.0, low_open=True)
+    steps = check_int(steps, "steps", "cr_grid", low=3)
+    return top / (steps - 2) * np.arange(steps)
+
+
+def largest_cohen_radius(sigma: float, n: int, alpha: float) -> float:
+    """The largest radius CERTIFY can return with n samples: sigma Phi^-1(alpha^(1/n)) (all n votes agree)."""
+    from cert_core.stats import gaussian_radius, lower_confidence_bound
+    return float(gaussian_radius(lower_confidence_bound(n, n, alpha), sigma))
 
 
 def radius_survival(radii, correct, radius_grid) -> np.ndarray:
@@ -70,9 +88,10 @@ def linear_corruption_curve(model, x, y, alphas, seed: int = 0) -> np.ndarray:
 
 @dataclass(frozen=True)
 class RobustnessCurves:
-    radius_grid: np.ndarray  # (R,) radii of both CR curves
+    radius_grid: np.ndarray  # (R,) radii of the margin CR curve
     margin_cr: np.ndarray  # (R,) survival of the margin CR (Eq. 6)
-    rs_cr: np.ndarray | None  # (R,) survival of the Cohen CR, None if not computed
+    rs_radius_grid: np.ndarray | None  # (S,) radii of the Cohen CR curve (its own grid), None if not computed
+    rs_cr: np.ndarray | None  # (S,) survival of the Cohen CR, None if not computed
     sigmas: np.ndarray  # (J,) noise levels of the noise-accuracy curve
     noise_acc: np.ndarray  # (J,) NoiseAcc
     noise_acc_norm: np.ndarray  # (J,) NoiseAcc'
@@ -81,12 +100,13 @@ class RobustnessCurves:
 
     @property
     def aucs(self) -> dict:
-        """AUC_CR (margin), AUC_CR (RS), AUC_GN (on the normalised curve), and the corruption AUC."""
+        """AUC_CR (margin), AUC_CR (RS), AUC_GN (on the normalised curve), and the corruption AUC; each
+        on its own grid."""
         dr, ds = self.radius_grid[1] - self.radius_grid[0], self.sigmas[1] - self.sigmas[0]
         out = {"AUC_CR margin": auc(self.margin_cr, dr), "AUC_GN": auc(self.noise_acc_norm, ds),
                "AUC corruption": auc(self.corruption_acc, self.alphas[1] - self.alphas[0])}
         if self.rs_cr is not None:
-            out["AUC_CR RS"] = auc(self.rs_cr, dr)
+            out["AUC_CR RS"] = auc(self.rs_cr, self.rs_radius_grid[1] - self.rs_radius_grid[0])
         return out
 
 
@@ -103,8 +123,9 @@ def margin_radii(model, x, y, lipschitz: float, batch_size: int = 4096) -> tuple
 
 @dataclass(frozen=True)
 class ReportParams:
-    max_radius: float = 1.0  # end of the CR grids
-    radius_steps: int = 21  # CR grid points (the paper takes ~10 increments to degrade fully)
+    max_radius: float | None = None  # end of the margin CR grid; None: one step past the largest margin radius
+    radius_steps: int = 21  # points of each CR grid (the paper takes ~10 increments to degrade fully)
+    rs_max_radius: float | None = None  # end of the RS CR grid; None: past the largest radius CERTIFY can give
     sigma_step: float = 0.2  # Delta sigma_x of the noise-accuracy curve (App. B.2, MNIST)
     sigma_steps: int = 11  # points of the noise-accuracy curve
     noise_samples: int = 20  # draws per input per sigma (the paper: 100)
@@ -117,20 +138,32 @@ class ReportParams:
 def robustness_report(model, x, y, num_classes: int, lipschitz: float, params: ReportParams = ReportParams(),
                       ) -> RobustnessCurves:
     """All four Appendix B curves for one model on a test set (RS CR skipped when rs_n == 0)."""
-    from cert_core.smoothing import Smooth
     p = params
-    grid = np.linspace(0.0, p.max_radius, p.radius_steps)
     radii, correct = margin_radii(model, x, y, lipschitz)
-    rs = None
+    top = p.max_radius if p.max_radius is not None else float(np.max(radii, initial=0.0))
+    grid = cr_grid(max(top, 1e-6), p.radius_steps)  # all-zero radii: a tiny grid whose curve still ends at 0
+    rs_grid, rs = None, None
     if p.rs_n > 0:
-        smooth = Smooth(model, num_classes, p.rs_sigma)
-        certs = smooth.certify_batch(torch.as_tensor(np.asarray(x), dtype=torch.float32), 100, p.rs_n, p.rs_alpha,
-                                     generator=torch.Generator().manual_seed(p.seed))
-        rs_radii = np.array([c.radius for c in certs])
-        rs = radius_survival(rs_radii, np.array([c.prediction for c in certs]) == np.asarray(y), grid)
+        rs_grid, rs = rs_survival(model, x, y, num_classes, p)
     sigmas = p.sigma_step * np.arange(p.sigma_steps)
     noise = noise_accuracy_curve(model, x, y, sigmas, samples=p.noise_samples, seed=p.seed)
     alphas = np.linspace(0.0, 1.0, 21)  # Jang et al.: 0.05 increments
-    return RobustnessCurves(grid, radius_survival(radii, correct, grid), rs, sigmas, noise,
+    return RobustnessCurves(grid, radius_survival(radii, correct, grid), rs_grid, rs, sigmas, noise,
                             normalized_noise_accuracy(noise), alphas,
                             linear_corruption_curve(model, x, y, alphas, seed=p.seed))
+
+
+def rs_survival(model, x, y, num_classes: int, params: ReportParams) -> tuple[np.ndarray, np.ndarray]:
+    """App. B.1 for randomized smoothing: Cohen CERTIFY (n0 = 100, ``rs_n``, ``rs_alpha``, ``rs_sigma``) on every
+    test point, and the survival of its radii on their own grid (abstentions count as wrong): (S,), (S,)."""
+    from cert_core.smoothing import Smooth
+    p = params
+    certs = Smooth(model, num_classes, p.rs_sigma).certify_batch(
+        torch.as_tensor(np.asarray(x), dtype=torch.float32), 100, p.rs_n, p.rs_alpha,
+        generator=torch.Generator().manual_seed(p.seed))
+    radii = np.array([max(c.radius, 0.0) for c in certs])
+    correct = np.array([c.prediction for c in certs]) == np.asarray(y)
+    top = p.rs_max_radius if p.rs_max_radius is not None else largest_cohen_radius(p.rs_sigma, p.rs_n, p.rs_alpha)
+    grid = cr_grid(top, p.radius_steps)
+    return grid, radius_survival(radii, correct, grid)
+

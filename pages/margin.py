@@ -136,7 +136,8 @@ else:
                   for name, rep in reports.items()], hide_index=True, key="sra_aucs")
     st.caption("(a) margin CR = −margin/(√2K) of the base model; (b) Cohen CERTIFY at σ = 0.25, n = 1000, "
                "α = 0.001; (c) accuracy under N(0, σ_x²I) (dotted: normalised so the floor 1/|C| maps to 0); (d) "
-               "accuracy on αx + (1−α)·gray. AUC_CR is the average certified radius.")
+               "accuracy on αx + (1−α)·gray. Each CR curve has its own radius axis, from 0 to just past the largest "
+               "radius its certificate can give, so AUC_CR is the average certified radius.")
 
 # ---------------------------------------------------------------- Figure 2 heatmap
 st.subheader("Figure 2: the (d, σ_x) trade-off")

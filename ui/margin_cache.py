@@ -59,9 +59,9 @@ def point_radii(model_key: str, _model, point: tuple, sigma: float, k: float, n:
 
 @st.cache_data(show_spinner="Computing the robustness curves…", max_entries=32)
 def report(model_key: str, _model, dataset_key: str, _x, _y, num_classes: int, k: float, rs_sigma: float):
-    max_r = 1.5 if k < 2 else 1.5 / k * 4  # unconstrained nets have tiny margin radii: zoom the grid
-    return robustness_report(_model, _x, _y, num_classes, k, ReportParams(max_radius=max_r, radius_steps=31,
-                                                                          rs_sigma=rs_sigma))
+    # Each CR curve gets its own grid, from 0 to just past the largest radius of its certificate: the margin
+    # grid zooms onto an unconstrained net's tiny margin radii, the RS grid covers Cohen's radii (<~2.5 sigma).
+    return robustness_report(_model, _x, _y, num_classes, k, ReportParams(radius_steps=101, rs_sigma=rs_sigma))
 
 
 @st.cache_resource(show_spinner="Training one small orthogonal MLP per loss (a few seconds each)…", max_entries=16)

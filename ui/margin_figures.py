@@ -42,13 +42,13 @@ def curves_figure(reports: dict) -> go.Figure:
     """The four Appendix B curves (a)-(d) for several models: reports = {label: RobustnessCurves}."""
     fig = make_subplots(2, 2, subplot_titles=("(a) margin CR survival", "(b) randomized-smoothing CR survival",
                                               "(c) noise accuracy (normalised: dotted)", "(d) linear corruption"),
-                        horizontal_spacing=0.1, vertical_spacing=0.16)
+                        horizontal_spacing=0.1, vertical_spacing=0.24)
     for i, (label, rep) in enumerate(reports.items()):
         color = theme.CIRCLE_STYLES[i % len(theme.CIRCLE_STYLES)][0]
         kw = dict(legendgroup=label, line=dict(color=color, width=2.5), mode="lines")
         fig.add_scatter(x=rep.radius_grid, y=rep.margin_cr, name=label, row=1, col=1, **kw)
         if rep.rs_cr is not None:
-            fig.add_scatter(x=rep.radius_grid, y=rep.rs_cr, name=label, showlegend=False, row=1, col=2, **kw)
+            fig.add_scatter(x=rep.rs_radius_grid, y=rep.rs_cr, name=label, showlegend=False, row=1, col=2, **kw)
         fig.add_scatter(x=rep.sigmas, y=rep.noise_acc, name=label, showlegend=False, row=2, col=1, **kw)
         fig.add_scatter(x=rep.sigmas, y=rep.noise_acc_norm, name=f"{label} (normalised)", showlegend=False,
                         row=2, col=1, legendgroup=label, mode="lines", line=dict(color=color, dash="dot"))

@@ -21,6 +21,8 @@ Implements Jiang, "On explaining neural network robustness with activation path"
   pre-activations are scaled by (1 − η). ``ScRfpSmooth`` runs Cohen et al.'s PREDICT/CERTIFY on it.
   NOT SOUND: the base function depends on x, so the radius certifies smooth(f_x) at x only, not the
   SC-RFP classifier at nearby points (see ``cert_core.audit``).
+* A ``BjorckLinear`` (orthogonal) layer is affine at inference: it is materialised as an nn.Linear holding
+  its orthonormalised weight, so 1-Lipschitz models decompose like any ReLU network.
 
 Shapes: B batch, D input shape, K classes; per neuron layer, U is the unit shape (e.g. (64,) or (C, H, W)).
 """
@@ -33,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .orthogonal import BjorckLinear
 from .smoothing import Certificate, Smooth
 from .validation import check_choice, check_float, check_int
 
@@ -149,19 +152,33 @@ def as_network(model: nn.Module, dtype: torch.dtype | None = None) -> Network:
             raise ValueError(f"Layer {name} ({type(m).__name__}) has no running statistics, so it is not affine in "
                              "eval mode; activation paths need BatchNorm with track_running_stats=True.")
         act = _activation(m)
-        if act is not None:
+        if isinstance(m, BjorckLinear):
+            steps.append(_materialise_bjorck(m))
+        elif act is not None:
             steps.append(act)
             names.append(f"layer {name}: {act.name}")
         elif _is_affine(m):
             steps.append(m.eval())
         else:
             raise ValueError(f"Layer {name} ({type(m).__name__}) is not supported by activation paths: they need "
-                             "affine layers (Linear, Conv2d, BatchNorm, Flatten) and piecewise-linear activations "
+                             "affine layers (Linear, BjorckLinear, Conv2d, BatchNorm, Flatten) and piecewise-linear activations "
                              "(ReLU, LeakyReLU, Hardtanh, MaxPool2d); smooth activations have no activation pattern.")
     if not names:
         raise ValueError("The 'model' parameter of activation paths has no piecewise-linear activation: "
                          "it is affine, so every neuron path is trivially fixed.")
     return Network(tuple(steps), tuple(names))
+
+
+def _materialise_bjorck(m: BjorckLinear) -> nn.Linear:
+    """A Björck layer at inference is the affine map x -> A x + b with A = ``m.ortho_weight()`` (the
+    orthonormalised matrix it applies): a plain nn.Linear holding a detached copy of A and b."""
+    with torch.no_grad():
+        w = m.ortho_weight().detach().clone()
+        lin = nn.Linear(m.in_features, m.out_features, bias=m.bias is not None, device=w.device, dtype=w.dtype)
+        lin.weight.copy_(w)
+        if m.bias is not None:
+            lin.bias.copy_(m.bias)
+    return lin.eval()
 
 
 def _linear_part(m: nn.Module, t: torch.Tensor) -> torch.Tensor:

@@ -89,3 +89,12 @@ def test_bad_number_input_is_clamped_not_a_traceback(first_run):
     at.number_input(key="paths_alpha").set_value(0.5)
     at.run()
     assert not at.exception
+
+
+def test_orthogonal_model_decomposes_like_any_relu_net():
+    at = _page(model_key="zoo:moons-ortho-mscr-s0.2", paths_res=21, paths_count=3, paths_n=500)
+    at.run()
+    assert not at.exception
+    assert not any("is not supported" in str(e.value) for e in at.error)   # Björck layers are affine at inference
+    text = _text(at)
+    assert "of the neurons float over this region" in text and "f = Z_fixed + Z_float holds to" in text

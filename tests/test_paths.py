@@ -24,11 +24,17 @@ def _cnn(seed=0):
                          nn.Linear(4 * 4 * 4, 12), nn.LeakyReLU(0.1), nn.Linear(12, 5)).eval()
 
 
+def _ortho(seed=0):
+    from cert_core.models import ModelConfig, build_model
+    return build_model(ModelConfig("ortho_mlp", (2,), 3, width=16, depth=2), seed=seed).eval()
+
+
 MODELS = {
     "relu-mlp": (lambda: _mlp(nn.ReLU), (2,)),
     "leaky-mlp": (lambda: _mlp(lambda: nn.LeakyReLU(0.2)), (2,)),
     "hardtanh-mlp": (lambda: _mlp(lambda: nn.Hardtanh(-0.5, 0.5)), (2,)),
     "bn-maxpool-cnn": (_cnn, (1, 8, 8)),
+    "ortho-mlp": (lambda: _ortho(), (2,)),  # Björck layers: affine at inference (materialised orthonormal weight)
 }
 
 
@@ -191,6 +197,22 @@ def test_unsupported_models_name_the_layer():
 
 def test_zoo_models_parse():
     from cert_core.zoo import load_zoo_model
-    for name in ("moons-mlp-s0.25", "digits-cnn-s0.25"):
+    for name in ("moons-mlp-s0.25", "digits-cnn-s0.25", "moons-ortho-mscr-s0.2"):
         net = paths.as_network(load_zoo_model(name).model)
         assert any(isinstance(s, paths.MaxPool) for s in net.steps) == name.startswith("digits")
+
+
+def test_bjorck_layers_become_their_orthonormal_affine_map():
+    from cert_core.orthogonal import BjorckLinear
+    model = _ortho()
+    net = paths.as_network(model)
+    linears = [s for s in net.steps if isinstance(s, nn.Linear)]
+    bjorck = [m for m in model if isinstance(m, BjorckLinear)]
+    assert len(linears) == len(bjorck) == 3 and not any(isinstance(s, BjorckLinear) for s in net.steps)
+    with torch.no_grad():
+        for lin, m in zip(linears, bjorck):
+            torch.testing.assert_close(lin.weight, m.ortho_weight(), rtol=0, atol=0)
+    x = torch.randn(20, 2)
+    with torch.no_grad():
+        torch.testing.assert_close(paths.scrfp_forward(model, x[0], x, 0.0), model(x), rtol=0, atol=1e-6)
+

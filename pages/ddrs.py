@@ -83,9 +83,11 @@ if s_range[0] >= s_range[1]:
 config = (sigma0, int(steps), float(lr), int(n_opt), 0.01, ddrs.CLAMP)
 
 # ---------------------------------------------------------------- the three maps
-try:
-    base = cache.base_map(current.key, current.model, state.VIEW, resolution, state.SIGMA_MAX)
-    mp = ddrs_cache.maps(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma0, s_range, count)
+try:   # seconds the first time (cached after: the same inputs rerun instantly), so say what is happening
+    with st.spinner(f"Computing the exact maps: the model on a {resolution}×{resolution} grid, then one Gaussian "
+                    f"blur per σ ({count} values of σ)…", show_time=True):
+        base = cache.base_map(current.key, current.model, state.VIEW, resolution, state.SIGMA_MAX)
+        mp = ddrs_cache.maps(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma0, s_range, count)
 except ValueError as exc:
     st.error(f"The maps cannot be computed: {exc}")
     st.stop()
@@ -107,6 +109,8 @@ figs = {"ddrs_fixed": ddrs_figures.heat_map(view, mp.radius0, f"Fixed σ₀ = {s
                                             zmax, point, violation=mp.violation)}
 for col, (key, fig) in zip(st.columns(3), figs.items()):
     col.plotly_chart(fig, key=key, on_select=lambda k=key: _clicked(k), selection_mode="points", **PLOT)
+st.caption("Click any map to inspect a point. Outlined in vermillion on the R* map: pixels whose R* ball reaches a "
+           "point the same data-dependent classifier labels differently — there R* is not a certificate.")
 m = st.columns(4)
 m[0].metric("Mean radius, fixed σ₀", f"{mp.radius0.clip(0).mean():.3f}", help="Over the pixels of the view.")
 m[1].metric("Mean R*", f"{mp.radius_star.clip(0).mean():.3f}", help="The same, with the best σ per pixel.")
@@ -156,7 +160,7 @@ else:
     answers, memory = ddrs.memory_certify(data.x_test, dd.prediction, dd.radius, order)
     mem_pred = np.array([a.prediction for a in answers])
     mem_rad = np.array([a.radius for a in answers])
-    left, right = st.columns([1.2, 1])
+    left, right = st.columns([1.2, 1], vertical_alignment="center")
     image = png_uri(smoothed_image(cache.smoothed(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma0)))
     left.plotly_chart(ddrs_figures.memory_figure(view, image, data.x_test, answers, names), key="ddrs_memory", **PLOT)
     relabelled = sum(a.case == "relabelled" for a in answers)
@@ -164,12 +168,16 @@ else:
     k[0].metric("Conflicts", memory.conflicts, help="Queries the memory changed (relabelled or shrunk).")
     k[1].metric("Relabelled", relabelled, help="Inside an earlier region of another class: answer taken from it.")
     k[2].metric("Shrunk", memory.conflicts - relabelled, help="Region cut back to stay disjoint from other classes.")
+    right.markdown("Each query is certified at its own σ*ₓ; the memory then keeps the certified regions of all "
+                   "classes disjoint, in the order the queries arrive (Alfarra et al., Sec. 3.5).")
     y = data.y_test
-    right.dataframe(ddrs_cache.comparison({
+    # full width below the figure: the paper's Table 1 has a column per radius, too many for half the page
+    st.dataframe(ddrs_cache.comparison({
         f"Cohen, fixed σ = {sigma0:g}": (fixed.radius, fixed.prediction == y),
         "per-input σ*, no memory (not sound)": (dd.radius, dd.prediction == y),
-        f"per-input σ* + memory ({order_how})": (mem_rad, mem_pred == y)}), hide_index=True, key="ddrs_table")
-    right.caption(f"Certified accuracy (%) at each radius and ACR, {len(y)} test points, n = {n_cert:,}, α = {alpha:g} "
+        f"per-input σ* + memory ({order_how})": (mem_rad, mem_pred == y)}), hide_index=True, key="ddrs_table",
+        width="stretch", column_config=ddrs_cache.TABLE_COLUMNS)
+    st.caption(f"Certified accuracy (%) at each radius and ACR, {len(y)} test points, n = {n_cert:,}, α = {alpha:g} "
                   f"(like the paper's Table 1). Change the query order to see the memory's answers move.")
 
 soundness_section()

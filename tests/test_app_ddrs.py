@@ -41,6 +41,22 @@ def test_selected_point_shows_curve_and_trajectory(first_run):
     float(rows["σ"].iloc[1])                                         # a number, not an error
 
 
+def test_a_rerun_with_the_same_inputs_recomputes_nothing(first_run, monkeypatch):
+    """QA: the first load takes seconds; every heavy step must be cached on keys that repeat."""
+    from cert_core import ddrs, ddrs_grid
+    calls = []
+    for module, name in ((ddrs_grid, "sigma_star_maps"), (ddrs_grid, "radius_curve"), (ddrs, "optimize_sigma"),
+                         (ddrs, "certify_at_sigma")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    at = first_run
+    at.run()                                     # same inputs as before (the point of the test above)
+    assert not at.exception and calls == []
+    at.number_input(key="ddrs_seed").set_value(1).run()      # a new seed: only the Monte Carlo steps rerun
+    assert not at.exception and "sigma_star_maps" not in calls and "optimize_sigma" in calls
+    at.number_input(key="ddrs_seed").set_value(0).run()
+
+
 def test_query_order_changes_nothing_but_the_memory(first_run):
     at = first_run
     before = dataframe_with(at, "ACR").copy()

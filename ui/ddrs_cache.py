@@ -12,9 +12,15 @@ from cert_core import ddrs, ddrs_grid, grid
 from cert_core.metrics import average_certified_radius, certified_accuracy
 
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+TABLE_COLUMNS = {"method": st.column_config.TextColumn("method", width="large"),
+                 **{f"r = {r:g}": st.column_config.NumberColumn(f"r = {r:g}", format="%.1f", width="small",
+                                                                 help=f"Certified accuracy (%) at radius {r:g}")
+                    for r in TABLE_RADII},
+                 "ACR": st.column_config.NumberColumn("ACR", format="%.3f", width="small",
+                                                      help="Average certified radius (correct points, 0 otherwise)")}
 
 
-@st.cache_data(show_spinner="Blurring once per σ for the σ*(x) map…", max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16)    # the page shows one spinner for the maps
 def maps(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution: int, max_sigma: float,
          sigma0: float, sigma_range: tuple, count: int) -> ddrs_grid.SigmaStarMaps:
     return ddrs_grid.sigma_star_maps(_base, ddrs_grid.sigma_grid(*sigma_range, count), sigma0)

@@ -12,11 +12,23 @@ from ui import theme
 from ui.figures import lattice_points
 
 
+HEAT_HEIGHT = 500                                  # px: the three maps share height, margins and so plot area
+HEAT_MARGIN = dict(l=55, r=15, t=55, b=125)       # bottom: x-axis ticks and title, then the colour bar
+
+
 def _square_axes(fig: go.Figure, bounds) -> None:
     xmin, xmax, ymin, ymax = bounds
     fig.update_xaxes(range=[xmin, xmax], constrain="domain", title_text="x₁", showgrid=False, zeroline=False)
     fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain", title_text="x₂",
                      showgrid=False, zeroline=False)
+
+
+def _legend_below(fig: go.Figure, rows: int, height: int) -> None:
+    """The legend pinned to the bottom of the figure (container coordinates) with room reserved above it
+    for the x-axis title, so the two can never overlap whatever the plot's size."""
+    fig.update_layout(height=height, margin=dict(l=55, r=15, t=55, b=70 + 26 * rows),
+                      legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.5,
+                                  xanchor="center", font_size=15))
 
 
 def _star(fig: go.Figure, point, name: str = "selected point") -> None:
@@ -32,18 +44,20 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
     step = max(1, int(math.ceil(view.resolution / max_pixels)))
     x, y, zz = view.x[::step], view.y[::step], z[::step, ::step]
     shown = np.log10(zz) if log else zz
-    ticks = dict(tickvals=np.log10([0.02, 0.05, 0.1, 0.2, 0.5, 1, 1.5]),
-                 ticktext=["0.02", "0.05", "0.1", "0.2", "0.5", "1", "1.5"]) if log else {}
+    ticks = dict(tickvals=np.log10([0.02, 0.05, 0.1, 0.2, 0.5, 1.5]),
+                 ticktext=["0.02", "0.05", "0.1", "0.2", "0.5", "1.5"]) if log else dict(nticks=6)
     fig = go.Figure(go.Heatmap(
         x=x, y=y, z=np.round(shown, 4), customdata=np.round(zz, 3), colorscale=colorscale,
         zmin=np.log10(0.02) if log else 0, zmax=np.log10(zmax) if log else zmax,
-        colorbar=dict(title=dict(text=label, side="right"), thickness=16, **ticks),
+        # A horizontal colour bar in the figure's fixed bottom margin: every map then has the same plot area
+        # whatever its tick labels, and the square map gets the column's whole width.
+        colorbar=dict(title=dict(text=label, side="right", font_size=16), orientation="h", thickness=14, len=0.75,
+                      x=0.55, xanchor="center", yref="container", y=0.02, yanchor="bottom", tickangle=0, **ticks),
         hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{label} %{{customdata:.3f}}<extra></extra>"))
     if violation is not None and violation[::step, ::step].any():
         fig.add_trace(go.Contour(x=x, y=y, z=violation[::step, ::step].astype(float), showscale=False,
                                  contours=dict(start=0.5, end=0.5, size=1, coloring="none"), hoverinfo="skip",
-                                 line=dict(color=theme.VERMILLION, width=2.5), name="R* > distance to boundary",
-                                 showlegend=True))
+                                 line=dict(color=theme.VERMILLION, width=2.5), showlegend=False))
     pts, _ = lattice_points(view, 41)
     fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="lattice", showlegend=False,
                              marker=dict(color="rgba(0,0,0,0)", size=9), hoverinfo="skip",
@@ -52,9 +66,8 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
         _star(fig, selected)
     _square_axes(fig, view.bounds)
     fig.update_layout(**theme.base_layout(
-        title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=470, clickmode="event+select",
-        dragmode="pan", legend=dict(orientation="h", yanchor="top", y=-0.14, x=0.5, xanchor="center"),
-        uirevision=title))
+        title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=HEAT_HEIGHT, clickmode="event+select",
+        dragmode="pan", showlegend=False, uirevision=title, margin=HEAT_MARGIN))
     return fig
 
 
@@ -85,8 +98,8 @@ def curve_figure(sigmas: np.ndarray, curve: np.ndarray, traj_sigma: np.ndarray, 
     fig.update_xaxes(title_text="σ", type="log")
     fig.update_yaxes(title_text="radius", zeroline=True)
     fig.update_layout(**theme.base_layout(title=dict(text="Radius as a function of σ at the point", x=0.5,
-                                                     xanchor="center", font_size=18), height=430,
-                                          legend=dict(orientation="h", yanchor="top", y=-0.2)))
+                                                     xanchor="center", font_size=18)))
+    _legend_below(fig, rows=3, height=480)
     return fig
 
 
@@ -97,6 +110,16 @@ def _circle(fig, center, r, color, dash="solid", fill=True, width=1.5) -> None:
                   fillcolor=f"rgba{(*theme.hex_rgb(color), 0.10)}" if fill else None)
 
 
+def _circles_trace(centers: np.ndarray, radii: np.ndarray, color: str, points: int = 48) -> go.Scatter:
+    """Many filled circles as ONE trace (polygons separated by None): one add_shape per circle costs
+    O(shapes) each in plotly.py, seconds for a test set."""
+    t = np.append(np.linspace(0, 2 * np.pi, points), np.nan)                           # (P+1,)
+    xs = centers[:, :1] + radii[:, None] * np.cos(t)                                   # (C, P+1)
+    ys = centers[:, 1:2] + radii[:, None] * np.sin(t)
+    return go.Scatter(x=xs.ravel(), y=ys.ravel(), mode="lines", fill="toself", showlegend=False, hoverinfo="skip",
+                      line=dict(color=color, width=1.5), fillcolor=f"rgba{(*theme.hex_rgb(color), 0.10)}")
+
+
 def memory_figure(view: GridView, image: str, x: np.ndarray, answers: list[MemoryAnswer],
                   class_names, max_circles: int = 400) -> go.Figure:
     """The memory's regions as circles coloured by class; conflicting queries marked."""
@@ -104,10 +127,13 @@ def memory_figure(view: GridView, image: str, x: np.ndarray, answers: list[Memor
     fig = go.Figure()
     fig.add_layout_image(source=image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin, sizey=ymax - ymin,
                          sizing="stretch", layer="below", opacity=0.45)
-    for i, a in enumerate(answers[:max_circles]):
-        if a.radius > 0 and math.isfinite(a.radius):
-            _circle(fig, x[i], min(a.radius, 2 * (xmax - xmin)), theme.class_color(a.prediction))
     pred = np.array([a.prediction for a in answers])
+    radius = np.array([a.radius for a in answers], dtype=float)
+    drawn = np.zeros(len(answers), bool)
+    drawn[:max_circles] = (radius[:max_circles] > 0) & np.isfinite(radius[:max_circles])
+    for k in np.unique(pred[drawn]):
+        sel = drawn & (pred == k)
+        fig.add_trace(_circles_trace(x[sel], np.minimum(radius[sel], 2 * (xmax - xmin)), theme.class_color(int(k))))
     for k, name in enumerate(class_names):
         sel = pred == k
         if sel.any():
@@ -131,7 +157,8 @@ def memory_figure(view: GridView, image: str, x: np.ndarray, answers: list[Memor
     _square_axes(fig, view.bounds)
     fig.update_layout(**theme.base_layout(
         title=dict(text="Memory regions of the test set (query order matters)", x=0.5, xanchor="center",
-                   font_size=18), height=theme.MAP_SIZE, legend=dict(orientation="h", yanchor="top", y=-0.12)))
+                   font_size=18)))
+    _legend_below(fig, rows=sum(t.showlegend is not False for t in fig.data), height=theme.MAP_SIZE + 60)
     return fig
 
 
@@ -148,13 +175,15 @@ def counterexample_figure(cex: Counterexample) -> go.Figure:
     _circle(fig, inn, cex.radius[1], theme.ORANGE, width=3)
     for p, k, s, r, name in ((far, 0, cex.sigma_star[0], cex.radius[0], "x_far"),
                              (inn, 1, cex.sigma_star[1], cex.radius[1], "x_in")):
-        fig.add_trace(go.Scatter(x=[p[0]], y=[p[1]], mode="markers+text", text=[name], textposition="top center",
+        # labels on the outer sides: the two points are close at this scale
+        fig.add_trace(go.Scatter(x=[p[0]], y=[p[1]], mode="markers+text", text=[name], textfont_size=16,
+                                 textposition="middle left" if k == 0 else "middle right",
                                  name=f"{name}: class {k} at σ* = {s:.2f}, claims R = {r:.2f}",
                                  marker=dict(size=13, color=theme.class_color(k), line=dict(color=theme.DARK, width=2))))
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"f = class 1 on {a:g} ≤ x₁ ≤ {b:g}",
                              marker=dict(symbol="square", size=14, color=theme.ORANGE)))
     _square_axes(fig, bounds)
     fig.update_layout(**theme.base_layout(title=dict(text="x_in lies inside x_far's “certified” ball",
-                                                     x=0.5, xanchor="center", font_size=18), height=460,
-                                          legend=dict(orientation="h", yanchor="top", y=-0.14)))
+                                                     x=0.5, xanchor="center", font_size=18)))
+    _legend_below(fig, rows=3, height=540)
     return fig

@@ -10,6 +10,12 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     assert page.get_by_text("Radius as a function of σ at the point").count() >= 1
     assert page.get_by_text("Memory-based certification of the test set").count() == 1
     shot(page, "ddrs_page")
+    # QA: the three maps must share size and layout (plot area and the square axes' pixel lengths)
+    sizes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].slice(0, 3).map(d => {
+        const L = d._fullLayout; return [L.width, L.height, L._size.l, L._size.t, L._size.w, L._size.h,
+                                         L.xaxis._length, L.yaxis._length].map(Math.round); })""")
+    assert len(sizes) == 3 and sizes[0] == sizes[1] == sizes[2], sizes
+    assert abs(sizes[0][6] - sizes[0][7]) <= 1 and sizes[0][6] >= 250, sizes      # square and large
     page.get_by_text("Radius as a function of σ at the point").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     shot(page, "ddrs_point")
@@ -21,5 +27,15 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("per-input σ* + memory (reversed)").count() >= 1 or \
         "reversed" in page.locator("[data-testid='stDataFrame']").first.inner_text()
+    table = page.locator("[data-testid='stDataFrame']").filter(has_text="ACR").first
+    table.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = table.bounding_box()
+    assert table.evaluate("e => { const s = e.querySelector('.dvn-scroller'); "
+                          "return !s || s.scrollWidth <= s.clientWidth + 1; }"), "the ACR table scrolls sideways"
+    shot(page, "ddrs_table")
     page.get_by_text("Is it a certificate?").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 2000)                                       # to the end: the figure and its legend
+    page.wait_for_timeout(800)
     shot(page, "ddrs_counterexample")
+    assert box["width"] > 900, box

@@ -6,7 +6,7 @@ from cert_core.models import ModelLoadError
 from ui import router, cache, charts, explorer, presenter, state
 from ui.glossary import link
 from ui.figures import map_figure, radius_figure
-from ui.inspector import InspectorContext, audit, describe
+from ui.inspector import InspectorContext, audit
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
@@ -114,22 +114,42 @@ if point is not None and "px" not in ss:
 
 
 def _typed() -> None:
-    if ss.get("px") is not None and ss.get("py") is not None:
-        state.set_point(ss["px"], ss["py"])
+    """Typed coordinates: select the point; an emptied box clears the selection; a value outside the
+    view is refused with a message and the box goes back to the inspected point."""
+    x, y = ss.get("px"), ss.get("py")
+    for name, key, v, (lo, hi) in (("x₁", "px", x, state.VIEW[:2]), ("x₂", "py", y, state.VIEW[2:])):
+        if v is not None and not lo <= v <= hi:
+            ss["_typed_msg"] = f"{name} = {v:g} is outside the view [{lo:g}, {hi:g}]; type a value in that range."
+            old = state.selected_point()
+            ss[key] = None if old is None else old[0 if key == "px" else 1]
+            return
+    if x is None or y is None:
+        if state.selected_point() is not None:     # an emptied box: nothing is inspected any more
+            ss.pop("point", None)
+            ss["px"] = ss["py"] = None
+        return
+    state.set_point(x, y)
 
 
-i = st.columns(6)
-i[0].number_input("x₁", view.bounds[0], view.bounds[1], None, 0.05, format="%.3f", key="px", on_change=_typed,
-                  placeholder="click the map", help="First coordinate of the point to inspect.")
-i[1].number_input("x₂", view.bounds[2], view.bounds[3], None, 0.05, format="%.3f", key="py", on_change=_typed,
-                  placeholder="click the map", help="Second coordinate of the point to inspect.")
-i[2].number_input("n₀ (selection)", 10, 10_000, 100, 10, key="n0",
-                  help="Noise samples CERTIFY uses to guess the top class.")
-i[3].number_input("n (estimation)", 100, 200_000, 10_000, 1000, key="n",
+# x₁ and x₂ get wide boxes (in presenter mode the root font is larger); n₀, α and the seed are
+# hidden by presenter mode, so they move to a row of their own there instead of leaving gaps
+wide = presenter.active()
+i = st.columns([1.3, 1.3, 1.2] if wide else [1.3, 1.3, 1, 1, 1, 1])
+tuning = st.columns(3) if wide else i[3:]
+for col, label, key, lo, hi in ((i[0], "x₁", "px", *view.bounds[:2]), (i[1], "x₂", "py", *view.bounds[2:])):
+    col.number_input(label, None, None, None, 0.05, format="%.3f", key=key, on_change=_typed,
+                     placeholder="click map", help=f"Coordinate of the point to inspect, in [{lo:g}, {hi:g}]. "
+                                                   "Empty it to clear the selection.")
+i[2].number_input("n (estimation)", 100, 200_000, 10_000, 1000, key="n",
                   help="Fresh noise samples CERTIFY uses to bound p_A; more samples give a larger radius.")
-i[4].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="alpha",
-                  help="Failure probability: the certificate holds with probability at least 1 − α.")
-i[5].number_input("seed", 0, 1_000_000, 0, key="seed", help="Seeds the noise, so a link reproduces the numbers.")
+tuning[0].number_input("n₀ (selection)", 10, 10_000, 100, 10, key="n0",
+                       help="Noise samples CERTIFY uses to guess the top class.")
+tuning[1].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="alpha",
+                       help="Failure probability: the certificate holds with probability at least 1 − α.")
+tuning[2].number_input("seed", 0, 1_000_000, 0, key="seed",
+                       help="Seeds the noise, so a link reproduces the numbers.")
+if "_typed_msg" in ss:
+    st.warning(ss.pop("_typed_msg"), icon=":material/error:")
 
 if point is None:
     st.info("Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii.",
@@ -140,14 +160,18 @@ else:
     from cert_core.grid import make_view, predict_points
     samples = cache.noise_samples(point, sigma, 600, seed)
     with left:
+        show_all = st.toggle(f"Show all {len(rows)} circles", key="all_circles",
+                             help="Off: the Monte Carlo certificate, its exact version and the two true distances. "
+                                  "On: one circle per table row (the table's 'circle' column names each style).")
         st.plotly_chart(charts.noise_cloud(point, samples, predict_points(current.model, samples),
                                            cache.local_base(current.key, current.model, local, 240),
-                                           make_view(local, 240), explorer.circles(rows), names, sigma),
+                                           make_view(local, 240), explorer.cloud_circles(rows, show_all),
+                                           names, sigma),
                         key="cloud", theme=None, config={"displayModeBar": False})
     with right:
-        st.plotly_chart(charts.vote_histogram(cert.counts, names, n, cert.p_lower, cert.prediction),
+        st.plotly_chart(charts.vote_histogram(cert.counts, names, n, cert.p_lower, cert.prediction, cert.counts0),
                         key="votes", theme=None, config={"displayModeBar": False})
-    st.dataframe([describe(r) for r in rows], hide_index=True, width="stretch", key="radii",
+    st.dataframe(explorer.table(rows), hide_index=True, width="stretch", height="content", key="radii",
                  column_config={"note": st.column_config.TextColumn("note", width="large")})
     for msg in audit(rows):
         st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")

@@ -21,7 +21,7 @@ with tab_zoo:
                "augmentation: models trained with noise have smoother boundaries and larger certified radii.")
     for row in hub.rows_of(hub.zoo_cards(), 4):
         for col, card in zip(st.columns(4), row):
-            with col.container(border=True):
+            with col.container(border=True, height="stretch"):     # equal heights in a row
                 hub.render_card(card)
 
 # ---------------------------------------------------------------- train
@@ -29,6 +29,10 @@ with tab_train:
     st.caption("Train a small MLP on a 2D dataset with Gaussian noise augmentation. "
                "It becomes the current model and can be downloaded as a bundle.")
     datasets = list(TOY_DATASETS) + (["uploaded CSV"] if ss.get("csv_dataset") is not None else [])
+    if ss.pop("_csv_new", False):       # a CSV was just uploaded: offer it first
+        ss["t_dataset"] = "uploaded CSV"
+    if ss.get("t_dataset") not in datasets:
+        ss["t_dataset"] = datasets[0]
     with st.form("train_form"):
         a, b, c = st.columns(3)
         name = a.selectbox("Dataset", datasets, key="t_dataset",
@@ -82,16 +86,25 @@ with tab_upload:
         st.markdown("**Your own 2D points**: a CSV with columns `x1,x2,label` (header optional).")
         csv = st.file_uploader("CSV of points", type=["csv", "txt"], key="up_csv",
                                help="Rows x1,x2,label; at least 10 rows and 2 points per class.")
-        if csv is not None:
+        if csv is not None and ss.get("csv_done") != csv.file_id:
+            ss["csv_done"] = csv.file_id
             try:
-                ss["csv_dataset"] = load_csv(csv.getvalue())
-                d = ss["csv_dataset"]
-                st.success(f"Read {len(d.y_train) + len(d.y_test)} points in {d.num_classes} classes. "
-                           "Train on it in the **Train** tab, or evaluate the current model:")
-                hub.evaluate_on_csv(d)
+                ss["csv_dataset"], ss["csv_note"] = load_csv(csv.getvalue()), hub.csv_scaling(csv.getvalue())
+                ss["csv_error"], ss["_csv_new"] = None, True
+                st.rerun()          # the Train tab is drawn above: rerun so it lists the uploaded CSV
             except DataError as exc:
-                ss["csv_dataset"] = None
-                st.error(f"**{csv.name}** cannot be used: {exc}", icon=":material/error:")
+                ss["csv_dataset"], ss["csv_error"] = None, f"**{csv.name}** cannot be used: {exc}"
+        elif csv is None and ss.pop("csv_done", None) is not None:
+            ss["csv_dataset"] = ss["csv_error"] = None      # the file was removed
+            st.rerun()
+        if csv is not None and ss.get("csv_error"):
+            st.error(ss["csv_error"], icon=":material/error:")
+        elif csv is not None and ss.get("csv_dataset") is not None:
+            d = ss["csv_dataset"]
+            st.success(f"Read {len(d.y_train) + len(d.y_test)} points in {d.num_classes} classes. "
+                       f"{ss.get('csv_note', '')}  \nTrain on it in the **Train** tab (it is selected there), "
+                       "or evaluate the current model:", icon=":material/check_circle:")
+            hub.evaluate_on_csv(d)
 
 # ---------------------------------------------------------------- current model
 with tab_current:

@@ -102,3 +102,41 @@ def test_image_model_gets_a_clear_error_not_a_traceback():
     _ok(at)
     assert any("not 2D points" in e.value for e in at.error)
     assert not _charts(at)
+
+
+@pytest.mark.parametrize("query, says", [
+    ({"x": "abc", "y": "0.2"}, "x = 'abc' is not a number"),
+    ({"x": "0.1"}, "gives x = '0.1' but no y"),
+    ({"x": "7", "y": "0.2"}, "(7, 0.2) lies outside the view"),
+    ({"sigma": "abc"}, "σ = 'abc' is not a number"),
+    ({"sigma": "9"}, "σ = 9 is outside the range [0.02, 1.5]."),
+])
+def test_bad_links_say_what_is_wrong(query, says):
+    at = _page(query=query)
+    _ok(at)
+    assert any(says in e.value for e in at.error), [e.value for e in at.error]
+    assert not any("None" in e.value for e in at.error)
+
+
+def test_typed_coordinates_out_of_range_and_emptied(fresh):
+    fresh.number_input(key="px").set_value(0.5)
+    fresh.number_input(key="py").set_value(0.2).run()
+    fresh.number_input(key="px").set_value(7.0).run()
+    _ok(fresh)
+    assert any("x₁ = 7 is outside the view [-3, 3]" in w.value for w in fresh.warning)
+    assert fresh.number_input(key="px").value == pytest.approx(0.5)       # the box goes back to the point
+    assert fresh.query_params["x"] == "0.500"
+    fresh.number_input(key="px").set_value(None).run()                    # emptied: nothing inspected
+    _ok(fresh)
+    assert "x" not in fresh.query_params and fresh.number_input(key="py").value is None
+    assert "Click a point" in page_text(fresh)
+
+
+def test_every_circle_has_its_own_style_and_the_table_names_it():
+    at = _page(query={"x": "0.5", "y": "0.2"})
+    _ok(at)
+    table = at.dataframe[0].value
+    assert len(table) >= 4 and table["circle"].is_unique
+    assert table["circle"][0] == "black solid"
+    at.toggle(key="all_circles").set_value(True).run()
+    _ok(at)

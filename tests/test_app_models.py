@@ -14,7 +14,7 @@ def test_welcome_page_explains_and_links():
     at = AppTest.from_file(APP, default_timeout=60).run()
     _ok(at)
     assert at.title[0].value == "Certified Robustness Explorer"
-    assert len(at.get("page_link")) == 2
+    assert len(at.get("page_link")) == 4                  # boundaries, models, lesson, glossary
     assert at.query_params["sigma"] == "0.25"
 
 
@@ -58,3 +58,23 @@ def test_unknown_model_in_a_link_falls_back_with_a_message():
     _ok(at)
     assert any("not in the zoo" in e.value for e in at.error)
     assert at.selectbox(key="model_key").value == "zoo:moons-mlp-s0.25"
+
+
+def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
+    from cert_core.zoo import ZOO
+    from ui import hub
+    assert hub.card_text("MLP 64x3 on two half-moons, trained with Gaussian noise sigma=0.25") == \
+        "MLP 64×3 on two half-moons"
+    assert hub.card_text("MLP on moons, MSCR loss d=0.3, sigma_x=0.2").endswith("σ_x=0.2")
+    digits = [hub._digit_of(e) for e in ZOO if e.dataset_spec.get("name") == "digits"]
+    assert len(set(digits)) == len(digits) > 1
+
+
+def test_csv_scaling_reports_the_original_range_and_factor():
+    from cert_core.data import load_csv
+    from ui import hub
+    raw = "\n".join(f"{x},{-x / 2},{int(x > 0)}" for x in range(-50, 51, 5)).encode()
+    note = hub.csv_scaling(raw)
+    assert "x₁ ∈ [-50, 50]" in note and "x₂ ∈ [-25, 25]" in note and "×0.04 " in note
+    d = load_csv(raw)
+    assert abs(abs(d.x_train).max() - 2) < 1e-5 or abs(abs(d.x_test).max() - 2) < 1e-5

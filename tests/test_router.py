@@ -7,7 +7,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def test_every_page_is_guarded_and_its_url_is_its_file_stem():
     app = (ROOT / "app.py").read_text()
-    calls = app.split("st.Page(")[1:]          # each chunk runs from one page's call to the next
+    calls = [c for c in app.split("st.Page(")[1:] if c.startswith('"pages/')]   # file pages (not redirects)
     pages = [(re.search(r'"pages/(\w+)\.py"', c).group(1), (re.findall(r'url_path="([^"]+)"', c) or [""])[0])
              for c in calls]
     assert len(pages) == len(list((ROOT / "pages").glob("*.py")))
@@ -15,3 +15,9 @@ def test_every_page_is_guarded_and_its_url_is_its_file_stem():
         if stem != "home":                      # the default page lives at /
             assert url == stem, f"pages/{stem}.py must use url_path={stem!r} (the router resolves legacy names)"
         assert "router.guard()" in (ROOT / "pages" / f"{stem}.py").read_text(), f"pages/{stem}.py lacks router.guard()"
+
+
+def test_old_per_input_sigma_links_are_redirected():
+    app = (ROOT / "app.py").read_text()
+    assert 'url_path="per-input-sigma"' in app and 'visibility="hidden"' in app
+    assert 'st.switch_page("pages/ddrs.py"' in app

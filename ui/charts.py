@@ -47,8 +47,12 @@ def noise_cloud(point, samples: np.ndarray, sample_labels: np.ndarray, local_lab
     return fig
 
 
-def vote_histogram(counts, class_names, n: int, p_lower: float, prediction: int) -> go.Figure:
-    """Votes of f among the n estimation samples, with the n/2 line CERTIFY must clear."""
+def vote_histogram(counts, class_names, n: int, p_lower: float, prediction: int, counts0=None) -> go.Figure:
+    """Votes of f among the n estimation samples, with the n/2 line CERTIFY must clear.
+
+    CERTIFY (Cohen et al., 2019, Alg. 2) picks c_A from the n₀ *selection* votes ``counts0`` and
+    only then bounds p_A with the n estimation votes, so c_A need not be the tallest bar here: the
+    subtitle says which class was picked and why."""
     counts = np.asarray(counts)
     colors = [theme.class_color(k) for k in range(len(counts))]
     fig = go.Figure(go.Bar(x=list(class_names), y=counts, marker_color=colors, text=[f"{c:,}" for c in counts],
@@ -57,10 +61,16 @@ def vote_histogram(counts, class_names, n: int, p_lower: float, prediction: int)
     fig.add_hline(y=n / 2, line=dict(color=theme.DARK, dash="dash", width=2),
                   annotation_text="n/2", annotation_position="top left", annotation_font_size=15)
     verdict = "abstains" if prediction < 0 else f"predicts {class_names[prediction]}"
+    picked = ""
+    if counts0 is not None and len(counts0):
+        c_a = int(np.argmax(counts0))
+        picked = (f"<br><sup>c_A = {class_names[c_a]}, picked by the n₀ = {int(np.sum(counts0)):,} selection "
+                  f"samples ({int(counts0[c_a]):,} votes)</sup>")
     fig.update_yaxes(range=[0, n * 1.15], title_text="votes", tickformat=",")
     fig.update_layout(**theme.base_layout(
-        title=dict(text=f"Votes of f on n = {n:,} noisy copies<br><sup>p̲_A = {p_lower:.4f} → CERTIFY {verdict}</sup>",
-                   x=0.5, xanchor="center", font_size=19), height=theme.MAP_SIZE - 120, showlegend=False,
+        title=dict(text=f"Votes of f on n = {n:,} noisy copies<br><sup>p̲_A = {p_lower:.4f} → CERTIFY {verdict}"
+                        f"</sup>{picked}", x=0.5, xanchor="center", font_size=19),
+        margin=dict(l=10, r=10, b=10, t=105 if picked else 60), height=theme.MAP_SIZE - 120, showlegend=False,
         bargap=0.35))
     return fig
 

@@ -12,7 +12,7 @@ from cert_core import grid
 from cert_core.smoothing import ABSTAIN
 from ui import theme
 from ui.figures import Circle, MapSpec, base_image, lattice_points, png_uri, smoothed_image
-from ui.inspector import RadiusRow
+from ui.inspector import RadiusRow, describe
 
 
 def lattice(view: grid.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
@@ -37,11 +37,28 @@ def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
 
 
 def circles(rows: list[RadiusRow]) -> tuple[Circle, ...]:
+    """One circle per row, styled by the row's position (so a style always means the same row)."""
     out = []
     for i, r in enumerate(rows):
         color, dash = theme.circle_style(i)
         out.append(Circle(r.radius, r.method, color, dash))
     return tuple(out)
+
+
+# the circles a first look needs: the claim, its exact version and the two truths
+KEY_ROWS = ("Monte Carlo CERTIFY", "Exact Cohen radius", "Distance to smoothed boundary",
+            "Distance to base boundary")
+
+
+def cloud_circles(rows: list[RadiusRow], show_all: bool) -> tuple[Circle, ...]:
+    """The noise cloud's circles: the key rows, or every row."""
+    return tuple(c for c in circles(rows) if show_all or c.name in KEY_ROWS)
+
+
+def table(rows: list[RadiusRow]) -> list[dict]:
+    """The inspector table: each row's description plus the style of its circle (matches the legend)."""
+    return [{"method": r.method, "circle": theme.describe_style(c.color, c.dash), **describe(r)}
+            for r, c in zip(rows, circles(rows))]
 
 
 def test_status(prediction: np.ndarray, y: np.ndarray, radius: np.ndarray, r: float) -> np.ndarray:

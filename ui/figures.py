@@ -141,9 +141,13 @@ def map_figure(spec: MapSpec) -> go.Figure:
     fig.update_layout(**theme.base_layout(
         title=dict(text=spec.title, x=0.5, xanchor="center", font_size=21), height=spec.height,
         clickmode="event+select", dragmode="pan", hovermode="closest", hoverdistance=12,
-        legend=dict(orientation="h", yanchor="top", y=-0.13, x=0.5, xanchor="center", font_size=15),
-        # fixed margins: both maps get the same plot area whatever their legends hold
-        margin=dict(l=55, r=15, t=50, b=105, autoexpand=False), uirevision=spec.title))
+        # the legend sits on the figure's bottom edge (container coordinates), not a fraction of the
+        # plot height below the axis, so it cannot slide up into the x₁ title when the plot is short
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.5, xanchor="center",
+                    font_size=15),
+        # fixed margins: both maps get the same plot area whatever their legends hold (presenter.scale
+        # scales them with the fonts); b holds tick labels + axis title + two legend rows
+        margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.title))
     return fig
 
 

@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 
 from cert_core import grid
-from cert_core.data import BOX_2D, Dataset
+from cert_core.data import BOX_2D, Dataset, _parse_rows   # the parser load_csv uses
 from cert_core.models import LoadedModel, ModelConfig, bundle_bytes, build_model
 from cert_core.train import TrainConfig, accuracy, train_model
 from cert_core.zoo import ZOO, ZooEntry
@@ -45,22 +45,39 @@ def render_card(entry: ZooEntry) -> None:
         data = cache.dataset_from_spec(json.dumps(entry.dataset_spec, sort_keys=True))
         fig = charts.thumbnail(labels, grid.make_view(BOX_2D, labels.shape[0]), (data.x_test, data.y_test))
     else:
-        fig = charts.digit_thumbnail(_noisy_digit(entry.train.sigma_train), entry.train.sigma_train)
+        fig = charts.digit_thumbnail(_noisy_digit(entry.train.sigma_train, _digit_of(entry)), entry.train.sigma_train)
     st.plotly_chart(fig, key=f"thumb_{entry.name}", theme=None, config=STATIC)
     st.markdown(f"**{entry.name}**")
     acc = loaded.metadata.get("accuracy")
-    st.caption(f"{entry.description}  \nσ_train {entry.train.sigma_train:g} · test accuracy "
+    st.caption(f"{card_text(entry.description)}  \nσ_train {entry.train.sigma_train:g} · test accuracy "
                + (f"{acc:.1%}" if isinstance(acc, (int, float)) else "unknown"))
+    st.space("stretch")          # pushes the button to the card's bottom: a row's buttons line up
     is_current = st.session_state.get("model_key") == key
     st.button("Current model" if is_current else "Use this model", key=f"use_{entry.name}",
               disabled=is_current, on_click=_use, args=(key,), width="stretch",
               help=f"Make {entry.name} the model every page works on.")
 
 
-def _noisy_digit(sigma: float) -> np.ndarray:
+def card_text(description: str) -> str:
+    """A zoo description in the sidebar's notation: "64×3", "σ"; the training noise is dropped (the
+    card's next line gives σ_train)."""
+    text = re.sub(r", trained with Gaussian noise sigma=[0-9.]+$", "", description)
+    text = re.sub(r"(\d)x(\d)", r"\1×\2", text)
+    return text.replace("sigma_x", "σ_x").replace("sigma", "σ")
+
+
+def _digit_of(entry: ZooEntry) -> int:
+    """A different digit for each image card (in zoo order), so the thumbnails are told apart."""
+    images = [e.name for e in ZOO if e.dataset_spec.get("name") == "digits"]
+    return (3 * images.index(entry.name) + 2) % 10 if entry.name in images else 0
+
+
+def _noisy_digit(sigma: float, digit: int = 0) -> np.ndarray:
+    """A test image of ``digit`` with the noise the model was trained on."""
     data = cache.dataset_from_spec(json.dumps({"name": "digits", "seed": 0, "test_fraction": 0.3}, sort_keys=True))
     rng = np.random.default_rng(0)
-    return np.clip(data.x_test[0, 0] + sigma * rng.standard_normal((8, 8)), 0, 1)
+    index = int(np.flatnonzero(data.y_test == digit)[0]) if (data.y_test == digit).any() else 0
+    return np.clip(data.x_test[index, 0] + sigma * rng.standard_normal((8, 8)), 0, 1)
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ def train_and_select(data: Dataset, p: TrainParams, dataset_label: str) -> None:
 
     result = train_model(model, data, TrainConfig(p.epochs, p.lr, 128, p.sigma_train, 0.0, p.seed), progress)
     label = f"{re.sub(r'[^a-z0-9]+', '-', dataset_label.lower()).strip('-')}-mlp-s{p.sigma_train:g}-trained"
-    metadata = {"name": label, "description": f"MLP {p.width}x{p.depth} ({p.activation}) trained here on "
+    metadata = {"name": label, "description": f"MLP {p.width}×{p.depth} ({p.activation}) trained here on "
                 f"{dataset_label}, σ_train = {p.sigma_train:g}", "dataset": data.spec,
                 "class_names": list(data.class_names), "sigma_train": p.sigma_train,
                 "accuracy": result.test_accuracy, "train_accuracy": result.train_accuracy, "seed": p.seed,
@@ -152,6 +169,19 @@ def _dataset_of(meta: dict) -> Dataset | None:
         return cache.dataset_from_spec(json.dumps(spec, sort_keys=True))
     except Exception:       # a bundle may name data this machine does not have
         return None
+
+
+def csv_scaling(raw: bytes) -> str:
+    """How ``load_csv`` moved the points into the view (it centres them on their mean and scales so
+    that max |coord| = 2, see ``cert_core.data.standardise_2d``): the original ranges and the factor."""
+    x, _ = _parse_rows(raw.decode("utf-8-sig"))                          # (N, 2), the file's numbers
+    spread = float(np.abs(x - x.mean(axis=0)).max())
+    factor = 2.0 / spread if spread > 0 else 1.0
+    (a, c), (b, d) = x.min(axis=0), x.max(axis=0)
+    return (f"Your points span x₁ ∈ [{a:.4g}, {b:.4g}], x₂ ∈ [{c:.4g}, {d:.4g}]. To fit the view [−3, 3]², "
+            f"they were centred on their mean ({x[:, 0].mean():.4g}, {x[:, 1].mean():.4g}) and scaled by "
+            f"×{factor:.4g} (so the largest |coordinate| is 2); the maps, training and accuracy below all "
+            "use these rescaled points.")
 
 
 def evaluate_on_csv(d: Dataset) -> None:

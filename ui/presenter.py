@@ -61,6 +61,9 @@ html {{ font-size: {root_px}px; }}
 [data-stale="true"], .stale-element {{ opacity: 1 !important; transition: none !important; }}
 [data-testid="stMetricValue"] {{ font-size: 2.3rem; }}
 [data-testid="stCaptionContainer"] {{ font-size: 0.95rem; }}
+[data-testid="stSidebar"] {{ min-width: 22rem; }}
+[data-testid="stSidebarNav"] a span {{ white-space: normal !important; overflow: visible !important;
+  text-overflow: clip !important; line-height: 1.25; }}
 {hide} {{ display: none !important; }}
 </style>"""
 
@@ -92,6 +95,10 @@ def scale(fig: go.Figure, factor: float | None = None, resize: bool = True) -> g
     for ann in layout.annotations or ():
         if ann.font.size:
             ann.font.size = round(ann.font.size * factor)
+    if layout.margin.autoexpand is False:     # fixed margins hold text: they grow with the fonts
+        for side in ("l", "r", "t", "b"):
+            if getattr(layout.margin, side) is not None:
+                setattr(layout.margin, side, round(getattr(layout.margin, side) * factor))
     if resize and layout.height:
         layout.height = round(layout.height * factor)
     if resize and layout.width:

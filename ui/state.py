@@ -95,7 +95,8 @@ def init_from_url() -> list[str]:
 
 
 def _apply_link(qp) -> list[str]:
-    """Seed the session from a link's query parameters (model, sigma, x, y, present)."""
+    """Seed the session from a link's query parameters (model, sigma, x, y, present); one message
+    per parameter that cannot be used (the rest of the link still applies)."""
     ss, problems = st.session_state, []
     presenter.seed(qp)
     ss.setdefault("model_key", f"zoo:{DEFAULT_MODEL}")
@@ -108,18 +109,43 @@ def _apply_link(qp) -> list[str]:
                             f"uploaded in another session are not shared). Showing {DEFAULT_MODEL} instead.")
     ss.setdefault("sigma", DEFAULT_SIGMA)
     if "sigma" in qp:
-        sigma = _float(qp.get("sigma"))
-        if sigma is not None and SIGMA_MIN <= sigma <= SIGMA_MAX:
-            ss["sigma"] = round(sigma, 2)
-        else:
-            problems.append(f"The link's σ = {qp.get('sigma')!r} is not a number in [{SIGMA_MIN}, {SIGMA_MAX}] "
-                            f"(σ must be positive). Using σ = {DEFAULT_SIGMA}.")
+        problems += _link_sigma(qp.get("sigma"))
+    return problems + _link_point(qp)
+
+
+def _link_sigma(raw) -> list[str]:
+    """Apply a link's σ; a message that says what is wrong with it otherwise."""
+    sigma = _float(raw)
+    if sigma is None:
+        return [f"The link's σ = {raw!r} is not a number. Using σ = {DEFAULT_SIGMA}."]
+    if not SIGMA_MIN <= sigma <= SIGMA_MAX:
+        why = " (σ must be positive)" if sigma <= 0 else ""
+        return [f"The link's σ = {raw} is outside the range [{SIGMA_MIN}, {SIGMA_MAX}]{why}. "
+                f"Using σ = {DEFAULT_SIGMA}."]
+    st.session_state["sigma"] = round(sigma, 2)
+    return []
+
+
+def _link_point(qp) -> list[str]:
+    """Select a link's point (x, y); a message for a missing coordinate, a non-number or a point
+    outside the view."""
+    given = [k for k in ("x", "y") if k in qp]
+    if not given:
+        return []
+    if len(given) == 1:
+        other = "y" if given[0] == "x" else "x"
+        return [f"The link gives {given[0]} = {qp.get(given[0])!r} but no {other}; a point needs both "
+                "coordinates. No point selected."]
+    bad = [f"{k} = {qp.get(k)!r}" for k in ("x", "y") if _float(qp.get(k)) is None]
+    if bad:
+        return [f"The link's {' and '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a number. "
+                "No point selected."]
     x, y = _float(qp.get("x")), _float(qp.get("y"))
-    if x is not None and y is not None and VIEW[0] <= x <= VIEW[1] and VIEW[2] <= y <= VIEW[3]:
-        set_point(x, y)
-    elif "x" in qp or "y" in qp:
-        problems.append(f"The link's point ({qp.get('x')}, {qp.get('y')}) is not inside the view {VIEW}; ignored.")
-    return problems
+    if not (VIEW[0] <= x <= VIEW[1] and VIEW[2] <= y <= VIEW[3]):
+        return [f"The link's point ({x:g}, {y:g}) lies outside the view [{VIEW[0]:g}, {VIEW[1]:g}] × "
+                f"[{VIEW[2]:g}, {VIEW[3]:g}]. No point selected."]
+    set_point(x, y)
+    return []
 
 
 def _float(text) -> float | None:

@@ -8,11 +8,19 @@ GREY, DARK = "#8C8C8C", "#222222"
 
 CLASS_COLORS = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, YELLOW, "#7F7F7F", "#8C564B", "#17BECF")
 
-# one style per inspector row, in provider order: (colour, dash)
-CIRCLE_STYLES = ((BLACK, "solid"), (VERMILLION, "dash"), (GREEN, "dot"), (PURPLE, "dashdot"),
-                 (SKY, "longdash"), (YELLOW, "longdashdot"), (GREY, "solid"))
+# Inspector circles: row i gets colour i mod 7 and dash i mod 6. 7 and 6 are coprime, so the first
+# 42 rows all get different (colour, dash) pairs, and rows with the same colour differ in dash (and
+# vice versa) -- a legend stays unambiguous in greyscale and for colour-blind viewers.
+CIRCLE_COLORS = (BLACK, VERMILLION, GREEN, PURPLE, SKY, BLUE, ORANGE)
+CIRCLE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+COLOR_NAMES = {BLACK: "black", VERMILLION: "vermillion", GREEN: "green", PURPLE: "purple", SKY: "sky blue",
+               BLUE: "blue", ORANGE: "orange", YELLOW: "yellow", GREY: "grey"}
+CIRCLE_STYLES = tuple((CIRCLE_COLORS[i % len(CIRCLE_COLORS)], CIRCLE_DASHES[i % len(CIRCLE_DASHES)])
+                      for i in range(len(CIRCLE_COLORS) * len(CIRCLE_DASHES)))     # all 42, in row order
 
-FONT = dict(family="Source Sans Pro, Helvetica, Arial, sans-serif", size=17, color=DARK)
+# The font Streamlit itself bundles and loads ("Source Sans", its variable font in static/media),
+# so charts match the app's text; fallbacks for a figure exported outside the app.
+FONT = dict(family='"Source Sans", "Source Sans Pro", Helvetica, Arial, sans-serif', size=17, color=DARK)
 MAP_SIZE = 560          # px: a square map that stays readable from the back row
 
 
@@ -21,7 +29,13 @@ def class_color(k: int) -> str:
 
 
 def circle_style(i: int) -> tuple[str, str]:
+    """(colour, dash) of inspector row ``i``; distinct for i < 42."""
     return CIRCLE_STYLES[i % len(CIRCLE_STYLES)]
+
+
+def describe_style(color: str, dash: str) -> str:
+    """Words for a circle's style, e.g. 'green dot' (the table column that matches the legend)."""
+    return f"{COLOR_NAMES.get(color, color)} {dash}"
 
 
 def hex_rgb(color: str) -> tuple[int, int, int]:

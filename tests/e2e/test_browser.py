@@ -11,11 +11,32 @@ import time
 from browser_kit import no_exception, open_page, shot, wait_idle
 
 
-def test_every_page_opens(page, server):
+def test_every_page_opens_without_the_network(page, server):
+    outside: list[str] = []          # the app must work offline: no font, icon or favicon from elsewhere
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
     for path, name in (("", "welcome"), ("models", "models"), ("boundaries", "boundaries")):
         open_page(page, server, path)
         shot(page, f"page_{name}")
     assert page.get_by_text("Base classifier f").count() >= 1
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert nav.index("Welcome") < nav.index("Models") < nav.index("Per-input σ") < nav.index("Certification runs")
+    assert "old link" not in nav
+    assert not outside, outside
+
+
+def test_old_per_input_sigma_link_lands_on_ddrs(page, server):
+    open_page(page, server, "per-input-sigma?sigma=0.3")
+    wait_idle(page)
+    assert re.search(r"/ddrs\?", page.url) and "sigma=0.3" in page.url, page.url
+
+
+def test_presenter_mode_boundaries(page, server):
+    open_page(page, server, "boundaries?present=1&x=0.3&y=0.6")
+    no_exception(page)
+    shot(page, "presenter_boundaries")
+    page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
+    time.sleep(1.0)
+    shot(page, "presenter_inspector")
 
 
 def test_drag_sigma_then_click_a_point(page, server):
@@ -73,6 +94,19 @@ def test_bad_uploads_give_clear_errors(page, server, tmp_path):
     assert page.get_by_text("model.pt is not a model this app can load").count() == 1
     no_exception(page)
     shot(page, "models_bad_uploads")
+    # a good CSV far outside the view: the message gives the original range and the scale factor,
+    # and the Train tab offers it at once
+    good = tmp_path / "wide.csv"
+    good.write_text("x1,x2,label\n" + "".join(f"{x},{x % 7 - 3},{int(x > 0)}\n" for x in range(-50, 51, 4)))
+    uploads.nth(1).set_input_files(str(good))
+    wait_idle(page)
+    assert page.get_by_text(re.compile(r"x₁ ∈ \[-50, 50\].*scaled by ×0\.04")).count() == 1
+    shot(page, "models_csv_upload")
+    page.get_by_role("tab", name=re.compile("Train")).click()
+    time.sleep(0.5)
+    shot(page, "models_train_after_csv")
+    box = page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").first
+    assert "uploaded CSV" in box.inner_html(), box.inner_html()
     # the app keeps working
     page.get_by_role("link", name="Decision boundaries").click()
     wait_idle(page)

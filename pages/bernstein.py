@@ -60,13 +60,19 @@ with tab2d:
         rows = bernstein_rows(n, radii)
         u = ((px + 3) / 6, (py + 3) / 6)
         circles = [(r.radius / 6, r.method, *STYLES[r.kind]) for r in rows]
-        m = st.columns(2)
+        window = bf.zoom_window(u, [c[0] for c in circles])
+        m = st.columns(3)
         m[0].plotly_chart(bf.regions(bc.base_labels(current.key, current.model, BOX_2D), current.num_classes,
                                      "Base classifier on [0,1]²", point=u, class_names=current.class_names),
                           key="bern_base_map", **PLOT)
         m[1].plotly_chart(bf.regions(bc.bernstein_labels(current.key, poly, BOX_2D, n, smooth), current.num_classes,
-                                     f"Bernstein-smoothed, n = {n}", lattice_n=n, point=u, circles=circles,
+                                     f"Bernstein-smoothed, n = {n}", lattice_n=n, point=u, window=window,
                                      class_names=current.class_names), key="bern_smooth_map", **PLOT)
+        # the radii are a few hundredths of the unit box: drawn on the whole box they hide under the marker
+        m[2].plotly_chart(bf.regions(bc.zoom_labels(current.key, poly, BOX_2D, n, smooth, window), current.num_classes,
+                                     f"Zoom ×{1 / (window[1] - window[0]):.0f}: the radii (unit box)", lattice_n=n,
+                                     point=u, circles=circles, class_names=current.class_names, extent=window),
+                          key="bern_zoom_map", **PLOT)
         if radii.root_overestimates:
             st.warning(f"**Root-finding overestimated the distance**: it reports {radii.root_radius:.3f}, but the "
                        f"Bernstein boundary is only {radii.exact_radius:.3f} ± {radii.exact_error:.3f} away. LM finds "
@@ -75,7 +81,7 @@ with tab2d:
         elif not radii.root.on_boundary:
             st.warning("**Root-finding did not reach the boundary**: LM stopped at a least-squares minimum that is "
                        "not a root of Eq. 9, so its radius means nothing.", icon=":material/warning:")
-        st.dataframe([describe(r) for r in rows], hide_index=True, key="bern_rows")
+        st.table([describe(r) for r in rows], hide_index=True)      # a static table wraps the long notes
 
 # ---------------------------------------------------------------- Images: Algorithm 2 + Eq. 4
 def image_pipeline() -> None:

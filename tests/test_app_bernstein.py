@@ -11,6 +11,11 @@ PAGE = "pages/bernstein.py"
 
 
 
+def radii_table(at: AppTest):
+    """The 2D tab's table of radii (a static st.table, so its long notes wrap)."""
+    return next(t.value for t in at.table if "method" in t.value.columns)
+
+
 @pytest.fixture(scope="module")
 def default() -> AppTest:
     at = page_test(PAGE, model_key="zoo:moons-mlp-s0.25")
@@ -22,7 +27,7 @@ def test_default_path_shows_maps_and_three_radii(default):
     at = default
     assert not at.exception
     assert at.title[0].value == "Bernstein smoothing"
-    rows = dataframe_with(at, "method")
+    rows = radii_table(at)
     assert list(rows["method"]) == ["Bernstein root-finding (n=10)", "Distance to Bernstein boundary (n=10)",
                                     "Bernstein Lipschitz certificate (n=10)"]
     assert list(rows["kind"]) == ["upper bound", "exact", "certificate"]
@@ -34,7 +39,7 @@ def test_default_path_shows_maps_and_three_radii(default):
 def test_root_finding_overestimate_is_flagged(default):
     at = default
     assert any("Root-finding overestimated the distance" in w.value for w in at.warning)
-    assert "⚠ overestimates" in dataframe_with(at, "method")["note"][0]
+    assert "⚠ overestimates" in radii_table(at)["note"][0]
 
 
 def test_degree_slider_and_smoothing_mode(default):
@@ -42,7 +47,7 @@ def test_degree_slider_and_smoothing_mode(default):
     at.slider(key="bern_n").set_value(3).run()
     at.radio(key="bern_smooth").set_value("probabilities").run()
     assert not at.exception
-    assert dataframe_with(at, "method")["method"][0] == "Bernstein root-finding (n=3)"
+    assert radii_table(at)["method"][0] == "Bernstein root-finding (n=3)"
 
 
 def test_image_model_and_pipeline_with_the_computed_lipschitz_bound():
@@ -70,3 +75,21 @@ def test_regression_demo_and_an_empty_choice(default):
     assert "keeps the shape" in page_text(at)
     at.multiselect(key="bern_reg_n").set_value([]).run()
     assert any("Pick at least one degree" in w.value for w in at.warning)
+
+
+def test_zoom_window_shows_every_radius_and_stays_in_the_box():
+    """QA: radii of ~0.025 were invisible under the marker on [0,1]²; the zoom panel must frame them."""
+    import numpy as np
+    from ui import bernstein_figures as bf
+    x0, x1, y0, y1 = bf.zoom_window((0.55, 0.58), [0.027, 0.024, 0.007, float("inf")])
+    assert np.isclose(x1 - x0, y1 - y0) and x1 - x0 < 0.2                  # square, and really zoomed
+    assert x0 < 0.55 - 0.027 and x1 > 0.55 + 0.027 and y0 < 0.58 - 0.027 and y1 > 0.58 + 0.027
+    assert bf.zoom_window((0.99, 0.0), [0.1]) == pytest.approx((0.68, 1.0, 0.0, 0.32))   # shifted at the edges
+    assert bf.zoom_window((0.5, 0.5), [])[1] - bf.zoom_window((0.5, 0.5), [])[0] == pytest.approx(0.04)
+    labels = np.zeros((5, 5), int)
+    full = bf.regions(labels, 2, "full", point=(0.55, 0.58), window=(0.5, 0.6, 0.53, 0.63))
+    zoom = bf.regions(labels, 2, "zoom", point=(0.55, 0.58), circles=[(0.027, "root", "#000", "dash")],
+                      extent=(0.5, 0.6, 0.53, 0.63))
+    assert [t.name for t in full.data[1:]] == ["zoomed area (right)", "point"]        # no invisible circles listed
+    assert zoom.layout.xaxis.range == (0.5, 0.6) and "root" in [t.name for t in zoom.data]
+    assert full.layout.height == zoom.layout.height and full.layout.margin == zoom.layout.margin

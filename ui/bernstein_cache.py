@@ -10,6 +10,7 @@ from cert_core.bottleneck import certify_images, pgd_upper_bound, split
 from cert_core.metrics import certified_accuracy
 
 MAP_RESOLUTION = 201
+ZOOM_RESOLUTION = 161
 
 
 @st.cache_resource(show_spinner="Evaluating the model on the Bernstein lattice…", max_entries=32)
@@ -29,6 +30,13 @@ def base_labels(model_key: str, _model, bounds: tuple) -> np.ndarray:
 @st.cache_data(show_spinner="Smoothing the decision regions…", max_entries=64)
 def bernstein_labels(model_key: str, _poly, bounds: tuple, n: int, smooth: str) -> np.ndarray:
     return bernstein.grid_scores(_poly, MAP_RESOLUTION).argmax(0)                              # (R, R)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def zoom_labels(model_key: str, _poly, bounds: tuple, n: int, smooth: str, window: tuple) -> np.ndarray:
+    """argmax B_n on a ZOOM_RESOLUTION² grid spanning ``window`` (u1 min, u1 max, u2 min, u2 max).   # (R, R)"""
+    gx, gy = np.meshgrid(np.linspace(*window[:2], ZOOM_RESOLUTION), np.linspace(*window[2:], ZOOM_RESOLUTION))
+    return _poly(np.stack([gx.ravel(), gy.ravel()], 1)).argmax(1).reshape(ZOOM_RESOLUTION, ZOOM_RESOLUTION)
 
 
 @st.cache_data(show_spinner="Root-finding, grid distance and Lipschitz certificate…", max_entries=128)

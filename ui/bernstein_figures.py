@@ -16,37 +16,66 @@ def _class_scale(k: int) -> list:
     return out
 
 
-def regions(labels: np.ndarray, num_classes: int, title: str, lattice_n: int | None = None,
-            point=None, circles=(), class_names=()) -> go.Figure:
-    """Decision regions on [0,1]^2 (labels (R, R), [i, j] = (y_i, x_j)), the (n+1)^2 lattice, radius circles.
+MAP_HEIGHT = 490                                   # px: the three 2D panels share height and margins
+MAP_MARGIN = dict(l=75, r=15, t=50, b=175)         # left: '0.62'-wide ticks; bottom: axis title, 4 legend rows
 
-    ``circles``: (radius in unit-box units, name, colour, dash) around ``point`` (unit-box coordinates)."""
+
+def regions(labels: np.ndarray, num_classes: int, title: str, lattice_n: int | None = None,
+            point=None, circles=(), class_names=(), extent=(0.0, 1.0, 0.0, 1.0), window=None) -> go.Figure:
+    """Decision regions (labels (R, R), [i, j] = (y_i, x_j) on ``extent`` = (u1 min, u1 max, u2 min, u2 max) of
+    [0,1]^2), the (n+1)^2 lattice points inside it, radius circles and the outline of a zoom ``window``.
+
+    ``circles``: (radius in unit-box units, name, colour, dash) around ``point`` (unit-box coordinates).
+    Every panel has the same height and margins (legend pinned to the bottom), so side by side they match."""
+    x0, x1, y0, y1 = extent
     r = labels.shape[0]
-    axis = np.linspace(0, 1, r)
     names = np.asarray(class_names or [f"class {k}" for k in range(num_classes)])
-    fig = go.Figure(go.Heatmap(x=axis, y=axis, z=labels / max(num_classes, 1) + 0.5 / num_classes,
+    fig = go.Figure(go.Heatmap(x=np.linspace(x0, x1, r), y=np.linspace(y0, y1, r),
+                               z=labels / max(num_classes, 1) + 0.5 / num_classes,
                                zmin=0, zmax=1, colorscale=_class_scale(num_classes), showscale=False, opacity=0.55,
                                customdata=names[labels], hovertemplate="u=(%{x:.3f}, %{y:.3f})<br>%{customdata}"
                                "<extra></extra>"))
     if lattice_n is not None and lattice_n <= 60:
         g = np.arange(lattice_n + 1) / lattice_n
-        gx, gy = np.meshgrid(g, g)
-        fig.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", name=f"lattice k/{lattice_n}",
-                                 marker=dict(size=max(3, 9 - lattice_n // 6), color=theme.DARK, opacity=0.6),
-                                 hoverinfo="skip"))
+        gx, gy = (a.ravel() for a in np.meshgrid(g, g))
+        inside = (gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1)
+        if inside.any():
+            fig.add_trace(go.Scatter(x=gx[inside], y=gy[inside], mode="markers", name=f"lattice k/{lattice_n}",
+                                     marker=dict(size=max(3, 9 - lattice_n // 6), color=theme.DARK, opacity=0.6),
+                                     hoverinfo="skip"))
     t = np.linspace(0, 2 * np.pi, 181)
     for radius, name, color, dash in circles:
         if point is not None and np.isfinite(radius) and radius > 0:
             fig.add_trace(go.Scatter(x=point[0] + radius * np.cos(t), y=point[1] + radius * np.sin(t), mode="lines",
-                                     name=name, line=dict(color=color, dash=dash, width=3), hoverinfo="name"))
+                                     name=name, line=dict(color=color, dash=dash, width=3),
+                                     hoverinfo="name"))
+    if window is not None:
+        wx0, wx1, wy0, wy1 = window
+        fig.add_trace(go.Scatter(x=[wx0, wx1, wx1, wx0, wx0], y=[wy0, wy0, wy1, wy1, wy0], mode="lines",
+                                 name="zoomed area (right)", line=dict(color=theme.BLACK, width=2),
+                                 hoverinfo="name"))
     if point is not None:
         fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="point",
-                                 marker=dict(symbol="x", size=14, color=theme.BLACK)))
-    fig.update_layout(**theme.base_layout(title=title, height=theme.MAP_SIZE, showlegend=True,
-                                          legend=dict(orientation="h", y=-0.12, font_size=13)))
-    fig.update_xaxes(range=[0, 1], title="u₁", constrain="domain")
-    fig.update_yaxes(range=[0, 1], title="u₂", scaleanchor="x", scaleratio=1, constrain="domain")
+                                 marker=dict(symbol="x", size=14, color=theme.BLACK, line=dict(color="white", width=1))))
+    fig.update_layout(**theme.base_layout(
+        title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=MAP_HEIGHT, margin=MAP_MARGIN,
+        showlegend=True, legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.5,
+                                     xanchor="center", font_size=14)))
+    # fixed margins, no automargin: the zoom's longer tick labels must not shrink its plot area
+    fig.update_xaxes(range=[x0, x1], title="u₁", constrain="domain", nticks=6, automargin=False)
+    fig.update_yaxes(range=[y0, y1], title="u₂", scaleanchor="x", scaleratio=1, constrain="domain", nticks=6,
+                     automargin=False)
     return fig
+
+
+def zoom_window(point, radii, smallest: float = 0.02) -> tuple[float, float, float, float]:
+    """A square window of [0,1]^2 around ``point`` that shows the largest finite radius with room to spare
+    (the radii are often ~0.02: invisible on the whole box); shifted, not shrunk, at the box's edges."""
+    finite = [r for r in radii if np.isfinite(r) and r > 0]
+    half = min(max(1.6 * max(finite, default=0.0), smallest), 0.5)
+    cx = min(max(point[0], half), 1 - half)
+    cy = min(max(point[1], half), 1 - half)
+    return cx - half, cx + half, cy - half, cy + half
 
 
 def certified_curves(grid: np.ndarray, curves: dict, title: str, x_title: str) -> go.Figure:

@@ -10,6 +10,12 @@ def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(page, server)
     assert page.get_by_text("Bernstein Lipschitz certificate (n=10)").count() + \
         page.locator("[data-testid='stDataFrame']").count() >= 1
     shot(page, "bernstein_2d")
+    # QA: base, smoothed and zoom panels share size and layout; the zoom panel frames the radius circles
+    sizes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].slice(0, 3).map(d => {
+        const L = d._fullLayout; return [L.width, L.height, L._size.l, L._size.t, L._size.w, L._size.h,
+                                         L.xaxis._length, L.yaxis._length].map(Math.round); })""")
+    assert len(sizes) == 3 and sizes[0] == sizes[1] == sizes[2], sizes
+    assert page.get_by_text("Zoom ×").count() >= 1
     page.get_by_role("tab", name="Images: the paper's pipeline").click()
     wait_idle(page)
     page.get_by_role("button", name="Certify the subset").click()

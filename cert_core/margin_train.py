@@ -15,16 +15,14 @@ Shapes: x (B, *D), y (B,), logits (B, K). ``sigma`` is the noise std sigma_x (th
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
 from cert_core.data import Dataset
 from cert_core.margin import SQRT2, margin, propagate_moments, rs_radius_lower_bound, smoothed_margin_from_moments
-from cert_core.train import TrainResult, accuracy
+from cert_core.train import TrainResult, fit
 from cert_core.validation import check_choice, check_float, check_int
 
 LOSSES = ("mscr", "mcr", "zhen", "mh", "sce", "sc_sce")
@@ -84,30 +82,7 @@ def train_margin(model: nn.Module, dataset: Dataset, config: MarginTrainConfig, 
     Deterministic on CPU for fixed initial weights and ``seed``. ``progress(epoch, epochs, loss)`` per epoch.
     """
     _check(config)
-    p = next(iter(model.parameters()), None)
-    device = p.device if p is not None else torch.device("cpu")
-    x = torch.as_tensor(np.asarray(dataset.x_train), dtype=torch.float32).to(device)
-    y = torch.as_tensor(np.asarray(dataset.y_train), dtype=torch.int64).to(device)
-    gen = torch.Generator().manual_seed(config.seed)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
-    losses, start = [], time.perf_counter()
-    model.train()
-    for epoch in range(1, config.epochs + 1):
-        order = torch.randperm(len(y), generator=gen).to(device)
-        total = 0.0
-        for i in range(0, len(y), config.batch_size):
-            idx = order[i:i + config.batch_size]
-            loss = margin_loss(model, x[idx], y[idx], config)
-            if not torch.isfinite(loss):
-                raise ValueError(f"train_margin: the {LOSS_LABELS[config.loss]} loss became {loss.item()} at "
-                                 f"epoch {epoch}; lower the learning rate or use an orthogonal model")
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        losses.append(total / len(y))
-        if progress is not None:
-            progress(epoch, config.epochs, losses[-1])
-    model.eval()
-    return TrainResult(tuple(losses), accuracy(model, dataset.x_train, dataset.y_train),
-                       accuracy(model, dataset.x_test, dataset.y_test), time.perf_counter() - start)
+    return fit(model, dataset, lambda xb, yb: margin_loss(model, xb, yb, config), epochs=config.epochs,
+               batch_size=config.batch_size, optimizer=opt, seed=config.seed, progress=progress,
+               hint=f"the {LOSS_LABELS[config.loss]} loss diverged: lower the learning rate or use an orthogonal model")

@@ -61,6 +61,41 @@ def _as_tensor(a, device, dtype) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a, dtype=dtype).to(device)
 
 
+def fit(model: nn.Module, dataset: Dataset, batch_loss, *, epochs: int, batch_size: int, optimizer,
+        seed: int, progress=None, hint: str = "lower the learning rate") -> TrainResult:
+    """The epoch loop shared by every trainer: shuffle, ``batch_loss(xb, yb)`` -> scalar, Adam step.
+
+    Shuffling uses a CPU generator seeded with ``seed`` (the same order on every device), so on CPU the
+    same (initial weights, data, loss) give bit-identical weights. A non-finite loss raises ValueError
+    (with ``hint``) instead of silently training on NaN. Returns the clean accuracies; model in eval mode.
+    """
+    device = _device(model)
+    x = _as_tensor(dataset.x_train, device, torch.float32)  # (N, *D)
+    y = _as_tensor(dataset.y_train, device, torch.int64)  # (N,)
+    shuffle_gen = torch.Generator().manual_seed(seed)
+    losses, start = [], time.perf_counter()
+    model.train()
+    for epoch in range(1, epochs + 1):
+        order = torch.randperm(len(y), generator=shuffle_gen).to(device)
+        total = 0.0
+        for idx in order.split(batch_size):
+            loss = batch_loss(x[idx], y[idx])
+            if not torch.isfinite(loss):
+                model.eval()
+                raise ValueError(f"the training loss became {loss.item()} at epoch {epoch}; {hint}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        losses.append(total / len(y))
+        if progress is not None:
+            progress(epoch, epochs, losses[-1])
+    seconds = time.perf_counter() - start
+    model.eval()
+    return TrainResult(tuple(losses), accuracy(model, dataset.x_train, dataset.y_train),
+                       accuracy(model, dataset.x_test, dataset.y_test), seconds)
+
+
 def train_model(model: nn.Module, dataset: Dataset, config: TrainConfig, progress=None) -> TrainResult:
     """Train ``model`` in place with Adam and cross-entropy on x + N(0, sigma_train^2); returns it in eval mode.
 
@@ -69,33 +104,17 @@ def train_model(model: nn.Module, dataset: Dataset, config: TrainConfig, progres
     """
     _check_train_config(config)
     device = _device(model)
-    x = _as_tensor(dataset.x_train, device, torch.float32)  # (N, *D)
-    y = _as_tensor(dataset.y_train, device, torch.int64)  # (N,)
-    shuffle_gen = torch.Generator().manual_seed(config.seed)  # CPU: same order on every device
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loss_fn = nn.CrossEntropyLoss()
-    losses, start = [], time.perf_counter()
-    model.train()
-    for epoch in range(1, config.epochs + 1):
-        order = torch.randperm(len(y), generator=shuffle_gen).to(device)
-        total = 0.0
-        for idx in order.split(config.batch_size):
-            xb, yb = x[idx], y[idx]
-            if config.sigma_train > 0:
-                xb = xb + config.sigma_train * torch.randn(xb.shape, generator=noise_gen, device=device)
-            loss = loss_fn(model(xb), yb)  # logits (B, K)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-        losses.append(total / len(y))
-        if progress is not None:
-            progress(epoch, config.epochs, losses[-1])
-    seconds = time.perf_counter() - start
-    model.eval()
-    return TrainResult(tuple(losses), accuracy(model, dataset.x_train, dataset.y_train),
-                       accuracy(model, dataset.x_test, dataset.y_test), seconds)
+
+    def batch_loss(xb, yb):  # (B, *D), (B,)
+        if config.sigma_train > 0:
+            xb = xb + config.sigma_train * torch.randn(xb.shape, generator=noise_gen, device=device)
+        return loss_fn(model(xb), yb)  # logits (B, K)
+
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    return fit(model, dataset, batch_loss, epochs=config.epochs, batch_size=config.batch_size, optimizer=opt,
+               seed=config.seed, progress=progress)
 
 
 @torch.no_grad()

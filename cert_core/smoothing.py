@@ -111,10 +111,14 @@ class Smooth:
         counts = self.sample_counts(xs, n, batch_size, generator).cpu().numpy()    # (M, K)
         c_a = counts0.argmax(axis=1)                                               # (M,)
         n_a = counts[np.arange(len(xs)), c_a]                                      # (M,)
-        p_lower = np.atleast_1d(lower_confidence_bound(n_a, np.full_like(n_a, n), alpha))
+        p_lower = np.atleast_1d(lower_confidence_bound(n_a, np.full_like(n_a, n), alpha))     # (M,)
+        abstain = p_lower < 0.5                                                               # (M,)
+        radius = np.where(abstain, 0.0, gaussian_radius(np.maximum(p_lower, 0.5), self.sigma))  # (M,)
+        prediction = np.where(abstain, ABSTAIN, c_a)                                          # (M,)
         seconds = (time.perf_counter() - start) / len(xs)
-        return [self._certificate(int(c), float(p), cnt, cnt0, n0, n, alpha, seconds)
-                for c, p, cnt, cnt0 in zip(c_a, p_lower, counts, counts0)]
+        return [Certificate(int(c), float(r), float(p), tuple(cnt.tolist()), tuple(cnt0.tolist()),
+                            n0, n, alpha, self.sigma, seconds)
+                for c, r, p, cnt, cnt0 in zip(prediction, radius, p_lower, counts, counts0)]
 
     # ----------------------------------------------------------------- sampling
     def sample_counts(self, xs: torch.Tensor, num: int, batch_size: int = 1000,
@@ -131,20 +135,22 @@ class Smooth:
         m, k = xs.shape[0], self.num_classes
         counts = torch.zeros(m * k, dtype=torch.long, device=device)
         total = m * num
+        steps = torch.arange(min(batch_size, total), device=device)   # reused: fewer ops per batch
         with torch.inference_mode():
             for start in range(0, total, batch_size):
-                owner = torch.arange(start, min(start + batch_size, total), device=device) // num  # (B,)
-                batch = xs[owner]                                                                # (B, *D)
-                noise = self._noise(batch.shape, generator, device, dtype)
-                labels = self._classify(batch + noise)                                           # (B,)
-                counts += torch.bincount(owner * k + labels, minlength=m * k)
+                size = min(batch_size, total - start)
+                owner = (steps[:size] + start).div_(num, rounding_mode="floor")             # (B,)
+                noisy = torch.add(xs[owner], self._noise((size, *xs.shape[1:]), generator, device, dtype),
+                                  alpha=self.sigma)                                           # (B, *D)
+                labels = self._classify(noisy)                                               # (B,)
+                counts += torch.bincount(owner.mul_(k).add_(labels), minlength=m * k)
         return counts.view(m, k)
 
-    def _noise(self, shape, generator, device, dtype) -> torch.Tensor:
+    @staticmethod
+    def _noise(shape, generator, device, dtype) -> torch.Tensor:
         # Draw on the generator's device (a CPU generator may drive a GPU model), then move.
         noise_device = generator.device if generator is not None else device
-        noise = torch.randn(shape, generator=generator, device=noise_device, dtype=dtype)
-        return noise.to(device).mul_(self.sigma)
+        return torch.randn(shape, generator=generator, device=noise_device, dtype=dtype).to(device)  # N(0, I)
 
     def _classify(self, batch: torch.Tensor) -> torch.Tensor:
         try:
@@ -158,14 +164,6 @@ class Smooth:
         return scores.argmax(dim=1)
 
     # ----------------------------------------------------------------- helpers
-    def _certificate(self, c_a, p_lower, counts, counts0, n0, n, alpha, seconds) -> Certificate:
-        abstain = p_lower < 0.5
-        return Certificate(
-            prediction=ABSTAIN if abstain else c_a,
-            radius=0.0 if abstain else float(gaussian_radius(p_lower, self.sigma)),
-            p_lower=p_lower, counts=tuple(int(c) for c in counts), counts0=tuple(int(c) for c in counts0),
-            n0=n0, n=n, alpha=alpha, sigma=self.sigma, seconds=seconds)
-
     def _device_dtype(self, xs: torch.Tensor):
         param = next(iter(self.model.parameters()), None) if isinstance(self.model, nn.Module) else None
         if param is not None:

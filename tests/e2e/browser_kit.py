@@ -1,11 +1,14 @@
 """Helpers shared by the real-browser tests (the fixtures live in conftest.py)."""
 from __future__ import annotations
 
+import os
 import pathlib
+import shutil
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
+TOUR = ROOT / "docs" / "screenshots"   # the README / docs/TOUR.md images
 CHROMIUM = "/usr/bin/chromium"
 # Debian's chromium, never a downloaded browser; no background traffic on this closed network.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -44,8 +47,14 @@ def open_page(pg, server: str, path: str) -> None:
     no_exception(pg)
 
 
-def shot(pg, name: str, full: bool = False) -> pathlib.Path:
-    """Save a screenshot to tests/artifacts/<name>.png (look at it before calling a page done)."""
+def shot(pg, name: str, full: bool = False, tour: str | None = None) -> pathlib.Path:
+    """Save a screenshot to tests/artifacts/<name>.png (look at it before calling a page done).
+
+    With ``tour`` and UPDATE_TOUR=1 in the environment it also refreshes docs/screenshots/<tour>.png.
+    """
     path = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(path), full_page=full)
+    if tour and os.environ.get("UPDATE_TOUR") == "1":
+        TOUR.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, TOUR / f"{tour}.png")
     return path

@@ -9,7 +9,7 @@ def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(page, server)
     assert page.locator(".js-plotly-plot").count() >= 2
     assert page.get_by_text("Bernstein Lipschitz certificate (n=10)").count() + \
         page.locator("[data-testid='stDataFrame']").count() >= 1
-    shot(page, "bernstein_2d")
+    shot(page, "bernstein_2d", tour="bernstein")
     # QA: base, smoothed and zoom panels share size and layout; the zoom panel frames the radius circles
     sizes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].slice(0, 3).map(d => {
         const L = d._fullLayout; return [L.width, L.height, L._size.l, L._size.t, L._size.w, L._size.h,

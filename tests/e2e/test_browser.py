@@ -16,7 +16,7 @@ def test_every_page_opens_without_the_network(page, server):
     page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "data:", "blob:")) else None)
     for path, name in (("", "welcome"), ("models", "models"), ("boundaries", "boundaries")):
         open_page(page, server, path)
-        shot(page, f"page_{name}")
+        shot(page, f"page_{name}", tour="decision-boundaries" if name == "boundaries" else None)
     assert page.get_by_text("Base classifier f").count() >= 1
     nav = page.locator("[data-testid='stSidebarNav']").inner_text()
     assert nav.index("Welcome") < nav.index("Models") < nav.index("Per-input σ") < nav.index("Certification runs")
@@ -64,7 +64,7 @@ def test_drag_sigma_then_click_a_point(page, server):
     page.set_viewport_size({"width": 1600, "height": 1250})
     page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
     time.sleep(1.0)
-    shot(page, "boundaries_inspector")
+    shot(page, "boundaries_inspector", tour="point-inspector")
     page.set_viewport_size({"width": 1600, "height": 1000})
 
 def test_overlay_and_test_certificates(page, server):

@@ -7,27 +7,15 @@ docs/screenshots/tour-*.png (the README tour, docs/TOUR.md).
 """
 import os
 import re
-import shutil
 import time
 
-from browser_kit import ARTIFACTS, ROOT, no_exception, open_page, wait_idle
+from browser_kit import no_exception, open_page, shot, wait_idle
 from tests.test_report import make_store
 from ui import lessons
-
-TOUR = ROOT / "docs" / "screenshots"
-
 
 def idle(pg) -> None:
     wait_idle(pg, settle=1.0)
     no_exception(pg)
-
-
-def shot(pg, name: str) -> None:
-    path = ARTIFACTS / f"{name}.png"
-    pg.screenshot(path=str(path))
-    if os.environ.get("UPDATE_TOUR") == "1":
-        TOUR.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, TOUR / f"{name}.png")
 
 
 def href(pg) -> str:
@@ -56,12 +44,12 @@ def at_target(pg, step: lessons.Step) -> None:
 
 def test_lesson_buttons_reach_their_states(page, server):
     open_page(page, server, "lessons")
-    shot(page, "tour-lesson")
+    shot(page, "tour-lesson", tour="tour-lesson")
     page.get_by_role("button", name=re.compile("^Show me")).click()
     at_target(page, lessons.LESSON[0])
     page.set_viewport_size({"width": 1600, "height": 1150})                # room for the sidebar's lesson card
     time.sleep(0.5)
-    shot(page, "tour-lesson-step")
+    shot(page, "tour-lesson-step", tour="tour-lesson-step")
     page.set_viewport_size({"width": 1600, "height": 1000})
     # the sidebar card's Next (steps 1 -> 2), then back to the lesson and another step's own button (step 6,
     # another page); AppTest clicks every step's button (tests/test_app_lessons.py), this keeps the browser short
@@ -87,7 +75,7 @@ def test_presenter_mode_toggles(page, server):
     assert page.evaluate("getComputedStyle(document.documentElement).fontSize") == "21px"
     assert not page.locator(".st-key-resolution").is_visible()
     page.evaluate("document.querySelector(\"[data-testid=stMain]\")?.scrollTo(0, 0)")
-    shot(page, "tour-presenter")
+    shot(page, "tour-presenter", tour="tour-presenter")
     page.locator(".st-key-presenter label").click()
     idle(page)
     assert "present=1" not in href(page) and page.locator(".st-key-resolution").is_visible()
@@ -96,7 +84,7 @@ def test_presenter_mode_toggles(page, server):
 def test_glossary_opens(page, server):
     open_page(page, server, "glossary")
     assert page.locator("h3").filter(has_text=re.compile("^Certified radius$")).count() == 1
-    shot(page, "tour-glossary")
+    shot(page, "tour-glossary", tour="tour-glossary")
 
 
 def test_demo_report_downloads_and_renders_offline(page, server, tmp_path):
@@ -117,5 +105,5 @@ def test_demo_report_downloads_and_renders_offline(page, server, tmp_path):
     assert report.locator(".js-plotly-plot").count() == 3 and report.locator(".scatterlayer .trace").count() >= 3
     assert report.get_by_text("two interleaved half-moons").count() == 1 and not fetched
     report.set_viewport_size({"width": 1300, "height": 1000})
-    shot(report, "tour-report")
+    shot(report, "tour-report", tour="tour-report")
     report.close()

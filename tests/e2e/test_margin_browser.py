@@ -8,7 +8,7 @@ def test_sra_page_renders_three_analyses_and_reacts_to_the_region(page, server):
     page.get_by_text("Figure 1: three analyses at a point").wait_for(timeout=60_000)
     assert page.get_by_text("Lipschitz bound K").count() >= 1
     assert page.locator(".js-plotly-plot").count() >= 4  # three panels + curves (+ heatmap)
-    shot(page, "margin_page")
+    shot(page, "margin_page", tour="sra")
     # the 0-1 loss radio changes every verdict to compare with Γ = ½
     page.get_by_text("0-1 (Γ = ½)").click()
     wait_idle(page)

@@ -25,4 +25,4 @@ def test_paths_page_surfaces_audit_and_counterexample(page, server):
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
     no_exception(page)
     page.wait_for_timeout(1500)
-    shot(page, "paths_audit", full=True)
+    shot(page, "paths_audit", full=True, tour="scrfp-audit")

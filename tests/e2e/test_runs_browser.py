@@ -33,13 +33,13 @@ def test_start_watch_grow_and_download_tsv(page, server):
     page.get_by_text("cpu", exact=True).click()
     page.get_by_role("button", name=re.compile("Start")).click()
     page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
-    page.wait_for_function(f"() => {{ const m = document.querySelector(\"[data-testid='stMetricValue']\");"
-                           f" return m && parseInt(m.innerText) > 0; }}", timeout=120_000)
+    page.wait_for_function("() => { const m = document.querySelector(\"[data-testid='stMetricValue']\");"
+                           " return m && parseInt(m.innerText) > 0; }", timeout=120_000)
     first = _done(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)
-    shot(page, "runs_live", full=True)
+    shot(page, "runs_live", full=True, tour="runs-live")
     page.wait_for_function(f"() => parseInt({FIRST_METRIC}) > {first}", timeout=120_000)   # grows without a click
     assert _done(page) > first
     _wait_metric(page, "150/150")

@@ -9,7 +9,6 @@ import streamlit as st
 from cert_core.bernstein_plane import regression_demo
 from cert_core.data import BOX_2D
 from cert_core.metrics import certified_accuracy
-from cert_core.models import ModelLoadError
 from cert_core.zoo import ZOO
 from ui import bernstein_cache as bc
 from ui import bernstein_figures as bf
@@ -30,11 +29,7 @@ st.caption("Kao, Ko & Lu: replace a classifier head f on [0,1]^d by its Bernstei
 st.latex(r"B_n(f;x)=\sum_{k\in\{0..n\}^d} f\!\left(\tfrac{k}{n}\right)\prod_{j=1}^d \binom{n}{k_j}x_j^{k_j}"
          r"(1-x_j)^{n-k_j},\qquad R_{\rm sound}=\min_{c\neq a}\frac{B_n(f_a-f_c;x_0)}{\big\|\,n\max_k|\Delta_j"
          r"(f_a-f_c)(k)|\,\big\|_2}")
-try:
-    current = state.current_model()
-except (ModelLoadError, FileNotFoundError, ValueError) as exc:
-    st.error(f"The current model cannot be loaded: {exc}")
-    st.stop()
+current = state.current_model_or_stop()
 
 tab2d, tabimg, tabreg = st.tabs(["2D: smoothed regions and radii", "Images: the paper's pipeline",
                                  "Regression (Figure 7)"])

@@ -2,7 +2,6 @@
 import numpy as np
 import streamlit as st
 
-from cert_core.models import ModelLoadError
 from ui import router, cache, charts, explorer, presenter, state
 from ui.glossary import link
 from ui.figures import map_figure, radius_figure
@@ -18,11 +17,7 @@ st.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed c
            "blurring f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point and its "
            f"{link('certified radius')}.")
 
-try:
-    current = state.current_model()
-except (ModelLoadError, FileNotFoundError, ValueError) as exc:
-    st.error(f"The current model cannot be loaded: {exc}")
-    st.stop()
+current = state.current_model_or_stop()
 if not current.is_2d:
     st.error(f"**{current.label}** takes inputs of shape {current.loaded.input_shape}, not 2D points, so it "
              "has no decision boundary to draw here. Pick a 2D model (e.g. moons-mlp-s0.25) in the sidebar.",

@@ -4,7 +4,6 @@ import numpy as np
 import streamlit as st
 
 from cert_core.margin_train import LOSS_LABELS, LOSSES
-from cert_core.models import ModelLoadError
 from cert_core.zoo import ZOO
 from ui import margin_cache as mc
 from ui import margin_figures as mf
@@ -19,11 +18,7 @@ st.caption("Smoothed Robustness Analysis (Rodrigues Crespo & Teramae): the worst
            "the loss averaged over a noise ρ. Ω = {x} gives the average case, ρ = δ the worst case; with the "
            "margin loss it yields the margin smoothed certified radius (MSCR) of a Lipschitz network.")
 
-try:
-    current = state.current_model()
-except (ModelLoadError, FileNotFoundError, ValueError) as exc:
-    st.error(f"The current model cannot be loaded: {exc}")
-    st.stop()
+current = state.current_model_or_stop()
 sigma, shape = state.sigma(), current.loaded.input_shape
 
 # ---------------------------------------------------------------- Lipschitz constant of the current model

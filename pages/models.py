@@ -108,11 +108,7 @@ with tab_upload:
 
 # ---------------------------------------------------------------- current model
 with tab_current:
-    try:
-        current = state.current_model()
-    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
-        st.error(f"The current model cannot be loaded: {exc}")
-        st.stop()
+    current = state.current_model_or_stop()
     st.markdown(f"### {current.label}")
     st.caption(current.loaded.metadata.get("description", ""))
     if current.dataset is None:

@@ -199,6 +199,15 @@ def sigma() -> float:
     return float(st.session_state.get("sigma", DEFAULT_SIGMA))
 
 
+def current_model_or_stop() -> CurrentModel:
+    """The selected model, or a clear st.error and st.stop() when it cannot be loaded (pages call this)."""
+    try:
+        return current_model()
+    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
+        st.error(f"The current model cannot be loaded: {exc}")
+        st.stop()
+
+
 def current_model() -> CurrentModel:
     """The selected model; raises ModelLoadError/FileNotFoundError/ValueError with a clear message."""
     from ui import cache

@@ -16,7 +16,7 @@ def radii_table(at: AppTest):
     return next(t.value for t in at.table if "method" in t.value.columns)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def default() -> AppTest:
     at = page_test(PAGE, model_key="zoo:moons-mlp-s0.25")
     at.run()
@@ -30,9 +30,18 @@ def test_default_path_shows_maps_and_three_radii(default):
     rows = radii_table(at)
     assert list(rows["method"]) == ["Bernstein root-finding (n=10)", "Distance to Bernstein boundary (n=10)",
                                     "Bernstein Lipschitz certificate (n=10)"]
-    assert list(rows["kind"]) == ["upper bound", "exact", "certificate"]
-    exact = float(rows["radius"][1].split(" ± ")[0])
+    assert list(rows["kind"])[1:] == ["exact", "certificate"]
+    exact, _, error = rows["radius"][1].partition(" ± ")                # "0.412 ± 0.006" (no ± when exact)
+    exact, error = float(exact), float(error or 0)
     assert 0 < float(rows["radius"][2]) <= exact       # the sound radius is below the true distance
+    # Whether LM lands on a boundary point is numerically fragile (it moves with the torch release), so assert the
+    # invariant of each outcome rather than the branch: a boundary point bounds the distance from above; otherwise
+    # the number is labelled an estimate, with no claim either way.
+    root_kind, root_note = rows["kind"][0], rows["note"][0]
+    if root_kind == "upper bound":
+        assert float(rows["radius"][0]) >= exact - error and "LM boundary point" in root_note
+    else:
+        assert root_kind == "estimate" and "LM stopped off the boundary" in root_note
     assert "Press **Certify the subset**" in page_text(at)
 
 

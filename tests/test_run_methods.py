@@ -125,8 +125,10 @@ def test_bernstein_run_records_the_sound_radius_and_root_finding_apart(tmp_path)
     ex, r = store.examples(run), store.get(run)
     data = run_inputs.run_data(BERN)
     lib = certify_images(run_inputs.load_run_model(BERN.model).model, data.x[:5], data.y[:5], 4)   # independent path
-    np.testing.assert_allclose(ex.radius, lib.input_sound_radius, rtol=1e-9)
-    np.testing.assert_allclose(ex.root_radius, lib.input_root_radius, rtol=1e-6)
+    # Both paths evaluate the same float32 network, but on batches of other shapes: BLAS may choose other kernels
+    # (and torch releases other reduction orders), so they agree to float32 rounding (~1e-6 relative), not bitwise.
+    np.testing.assert_allclose(ex.radius, lib.input_sound_radius, rtol=1e-5)
+    np.testing.assert_allclose(ex.root_radius, lib.input_root_radius, rtol=1e-5)
     assert ex.prediction.tolist() == lib.prediction.tolist() and ex.correct.tolist() == lib.correct.tolist()
     assert np.all(ex.p_lower == -1.0) and np.all(np.isnan(ex.sigma)) and r.device == "cpu"
     assert f"L_G ≤ {lib.lipschitz_g:.4g}" in r.notes and r.name == "d3 Bernstein n=4"

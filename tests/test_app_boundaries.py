@@ -21,7 +21,7 @@ def _ok(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def fresh() -> AppTest:
     return _page()
 
@@ -65,6 +65,8 @@ def test_overlay_and_test_certificates(fresh):
 
 
 def test_certify_settings_change_the_certificate(fresh):
+    fresh.number_input(key="px").set_value(0.5)
+    fresh.number_input(key="py").set_value(0.2)
     fresh.number_input(key="n").set_value(1000)
     fresh.number_input(key="alpha").set_value(0.01)
     fresh.number_input(key="seed").set_value(3).run()

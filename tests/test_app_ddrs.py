@@ -10,7 +10,7 @@ PAGE = "pages/ddrs.py"
 
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def first_run() -> AppTest:
     at = page_test(PAGE, ddrs_res=100, ddrs_count=8, ddrs_ncert=500, ddrs_steps=5)
     at.run()

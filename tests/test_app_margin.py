@@ -11,7 +11,7 @@ PAGE = "pages/margin.py"
 
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def ortho() -> AppTest:
     at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100)
     at.run()
@@ -68,7 +68,6 @@ def test_image_model_skips_figure1_but_draws_curves():
 
 def test_model_without_a_lipschitz_bound_is_explained_not_a_crash():
     from cert_core.models import LoadedModel
-    from ui import state
     model = nn.Sequential(nn.Linear(2, 8), nn.GELU(), nn.Linear(8, 2)).eval()
     at = page_test(PAGE, )
     at.session_state["user_models"] = {"user:gelu": {"label": "gelu net", "dataset": None, "loaded": LoadedModel(
@@ -77,7 +76,6 @@ def test_model_without_a_lipschitz_bound_is_explained_not_a_crash():
     at.run()
     assert not at.exception
     assert "No Lipschitz bound for gelu net" in page_text(at) and "GELU" in page_text(at)
-    assert state is not None
 
 
 def test_inspector_rows_include_lipschitz_mcr_and_mscr():

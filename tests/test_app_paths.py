@@ -21,7 +21,7 @@ def _text(at: AppTest) -> str:
                                            *at.success])
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def first_run() -> AppTest:
     at = _page(paths_res=21, paths_count=3, paths_n=500)
     at.run()
@@ -40,13 +40,21 @@ def test_default_path_draws_ratios_surfaces_and_the_counterexample(first_run):
     assert "CERTIFY claims **R =" in text
 
 
+def _surfaces(at: AppTest) -> str:
+    """The plotly spec of the fixed/float surfaces figure."""
+    return next(c.proto.spec for c in at.get("plotly_chart") if "Z_float" in c.proto.spec)
+
+
 def test_eta_slider_and_region_change_the_surfaces(first_run):
     at = first_run
-    at.slider(key="paths_eta").set_value(1.0)
-    at.radio(key="paths_region").set_value("each pair {x, x'}")
-    at.run()
+    before = _surfaces(at)
+    at.slider(key="paths_eta").set_value(1.0).run()
     assert not at.exception
-    assert "η = 1" in " ".join(str(m.value) for m in at.markdown) or at.slider(key="paths_eta").value == 1.0
+    after_eta = _surfaces(at)
+    assert after_eta != before                                           # SC-RFP's repressed surface moves with η
+    at.radio(key="paths_region").set_value("each pair {x, x'}").run()
+    assert not at.exception
+    assert _surfaces(at) not in (before, after_eta)                      # another region, other float neurons
 
 
 def test_audit_button_reports_violation_rates(first_run):

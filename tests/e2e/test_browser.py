@@ -30,9 +30,23 @@ def test_old_per_input_sigma_link_lands_on_ddrs(page, server):
     assert re.search(r"/ddrs\?", page.url) and "sigma=0.3" in page.url, page.url
 
 
+def _presenter_looks(page) -> tuple[str, bool, bool]:
+    """(root font size, is the resolution widget visible, is the toolbar visible)."""
+    font = page.evaluate("getComputedStyle(document.documentElement).fontSize")
+    return (font, page.locator(".st-key-resolution").first.is_visible(),
+            page.locator("[data-testid='stToolbar']").first.is_visible())
+
+
 def test_presenter_mode_boundaries(page, server):
+    open_page(page, server, "boundaries?x=0.3&y=0.6")
+    assert _presenter_looks(page) == ("16px", True, True)              # an ordinary link: the normal page
+    page.set_viewport_size({"width": 1280, "height": 720})              # a projector
     open_page(page, server, "boundaries?present=1&x=0.3&y=0.6")
     no_exception(page)
+    # larger text, tuning controls hidden (their values kept), no toolbar; the toggle shows it is on
+    assert _presenter_looks(page) == ("21px", False, False)
+    assert page.get_by_role("switch", name="Presenter mode").is_checked()
+    assert "present=1" in page.url
     shot(page, "presenter_boundaries")
     page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
     time.sleep(1.0)

@@ -16,6 +16,10 @@ Per layer, ``spectral_norm`` returns two numbers:
   a factor rank^(1/2^(k+1)) of the truth (< 1.0001 for k = 16); otherwise the Schur bound
   sqrt(||A||_1 ||A||_inf) from absolute row and column sums, which is cheap but looser.
 
+Pools: an AvgPool2d is linear too; its bound is the norm of the operator the layer itself computes (its
+real divisors under padding, ``count_include_pad``, ``ceil_mode`` and ``divisor_override``), not of a
+kh*kw average. A MaxPool2d's constant is exactly sqrt(most windows holding one input pixel).
+
 Shapes: ``input_shape`` excludes the batch dimension, e.g. (2,) or (1, 8, 8).
 """
 from __future__ import annotations
@@ -24,6 +28,7 @@ import copy
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,6 +39,8 @@ from cert_core.validation import check_float, check_int
 MAX_DENSE = 1 << 23  # operators with at most this many entries get the tight Gram-iteration bound
 ROUNDING_SLACK = 1e-6  # relative inflation of every upper bound against floating-point error
 GRAM_STEPS = 16
+POOL_DENSE = 1 << 18  # a pool plane this small also gets the Gram bound: 16 squarings of <= 512^2 stay cheap
+POOL_POWER_STEPS = 50  # power steps for a pool's lower estimate (started from the constant image)
 
 
 @dataclass(frozen=True)
@@ -71,8 +78,8 @@ def _gram_bound(mat: torch.Tensor, steps: int = GRAM_STEPS) -> float:
     return 0.0 if f == 0.0 else math.exp((log_scale + math.log(f)) / 2 ** steps)
 
 
-def _power_iteration(op, adjoint, shape, tol, max_iter, generator) -> tuple[float, int, bool]:
-    v = torch.randn((1, *shape), generator=generator, dtype=torch.float64)
+def _power_iteration(op, adjoint, shape, tol, max_iter, generator, start=None) -> tuple[float, int, bool]:
+    v = torch.randn((1, *shape), generator=generator, dtype=torch.float64) if start is None else start
     v = v / v.norm()
     est, it = 0.0, 0
     for it in range(1, max_iter + 1):
@@ -179,23 +186,59 @@ def _flat_layers(model: nn.Module) -> list[nn.Module]:
     return out
 
 
-def _pool_bound(layer, averaging: bool) -> float:
-    """Each input lies in at most ceil(k/s) windows per axis; max is 1-Lipschitz per window, mean sqrt(1/n)."""
-    pair = (lambda v: (v, v) if isinstance(v, int) else tuple(v))
-    (kh, kw), stride = pair(layer.kernel_size), layer.stride if layer.stride is not None else layer.kernel_size
-    (sh, sw) = pair(stride)
-    dil = pair(getattr(layer, "dilation", 1))
-    overlap = math.ceil((dil[0] * (kh - 1) + 1) / sh) * math.ceil((dil[1] * (kw - 1) + 1) / sw)
-    if not averaging:
-        return math.sqrt(overlap)
-    return math.sqrt(overlap / (kh * kw))
+def _pair(v) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+def _coverage(in_len: int, out_len: int, k: int, s: int, p: int, d: int) -> int:
+    """Most windows any real input position lies in along one axis (out_len from torch: ceil_mode exact)."""
+    pos = np.arange(out_len)[:, None] * s - p + np.arange(k)[None, :] * d          # (out_len, k)
+    pos = pos[(pos >= 0) & (pos < in_len)]
+    return int(np.bincount(pos, minlength=in_len).max()) if pos.size else 0
+
+
+def _max_pool_bound(layer: nn.MaxPool2d, shape, out_shape) -> float:
+    """Exact: a max is 1-Lipschitz in its window's l_inf <= l_2 norm, so ||f(x) - f(y)||^2 <= sum_i c_i
+    (x_i - y_i)^2, c_i = windows holding pixel i (padding is -inf, never the max); a spike attains it."""
+    (kh, kw), (sh, sw) = _pair(layer.kernel_size), _pair(layer.stride or layer.kernel_size)
+    (ph, pw), (dh, dw) = _pair(layer.padding), _pair(layer.dilation)
+    return math.sqrt(_coverage(shape[-2], out_shape[-2], kh, sh, ph, dh)
+                     * _coverage(shape[-1], out_shape[-1], kw, sw, pw, dw))
+
+
+def _avg_pool_norm(layer: nn.AvgPool2d, shape, tol, max_iter) -> SpectralNorm:
+    """||A||_2 of the linear map A_wi = 1/d_w (i in window w), with the divisors d_w the layer itself uses
+    (padding, count_include_pad, ceil_mode, divisor_override of either sign), so no reading of those
+    options can go stale. Channels pool alike, so one (H, W) plane has the norm. Upper: Schur
+    sqrt(||A||_1 ||A||_inf), exact for uniform windows, or the Gram bound of a small plane if lower."""
+    plane = (1, *shape[-2:]) if len(shape) == 3 else tuple(shape)
+
+    def op(x):
+        return layer(x.double())
+
+    def adjoint(y):
+        x = torch.zeros((1, *plane), dtype=torch.float64, requires_grad=True)
+        with torch.enable_grad():
+            return torch.autograd.grad(op(x), x, grad_outputs=y)[0]
+    ones = torch.ones((1, *plane), dtype=torch.float64)
+    # An average's top singular vector is nearly constant: from ones a few steps get close, where 1000
+    # from noise would not converge (the top singular values cluster) and cost seconds.
+    est, it, ok = _power_iteration(op, adjoint, plane, tol, min(max_iter, POOL_POWER_STEPS), None, ones)
+    with torch.no_grad():
+        rows = op(ones)                                      # row sums; a row's entries share one sign
+    cols = adjoint(torch.ones_like(rows))                    # column sums; likewise
+    upper, method = math.sqrt(float(rows.abs().max()) * float(cols.abs().max())), "schur"
+    if math.prod(plane) * rows.numel() <= POOL_DENSE:
+        with torch.no_grad():
+            upper, method = min((upper, method), (_gram_bound(_dense(op, plane)), "gram"))
+    return SpectralNorm(est, max(upper, est) * (1 + ROUNDING_SLACK), it, ok, method)
 
 
 SUPPORTED = ("Linear", "BjorckLinear", "Conv2d", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "MaxPool2d",
              "AvgPool2d", "Flatten", "Normalize", "Identity", "Dropout", "BatchNorm (eval)")
 
 
-def _layer_bound(i, layer, shape, tol, max_iter) -> tuple[float, float, str]:
+def _layer_bound(i, layer, shape, out_shape, tol, max_iter) -> tuple[float, float, str]:
     if isinstance(layer, (nn.Linear, nn.Conv2d, BjorckLinear)):
         s = spectral_norm(layer, shape, tol=tol, max_iter=max_iter)
         return s.upper, s.estimate, f"spectral norm ({s.method} bound, {s.iterations} power steps)"
@@ -206,9 +249,12 @@ def _layer_bound(i, layer, shape, tol, max_iter) -> tuple[float, float, str]:
         return c, c, "max(1, |slope|)"
     if isinstance(layer, nn.Sigmoid):
         return 0.25, 0.25, "max derivative 1/4"
-    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-        c = _pool_bound(layer, isinstance(layer, nn.AvgPool2d))
-        return c, c, "sqrt(windows per input)" + (" / sqrt(window size)" if isinstance(layer, nn.AvgPool2d) else "")
+    if isinstance(layer, nn.MaxPool2d):
+        c = _max_pool_bound(layer, shape, out_shape)
+        return c, c, "sqrt(most windows holding one input)"
+    if isinstance(layer, nn.AvgPool2d):
+        s = _avg_pool_norm(layer, shape, tol, max_iter)
+        return s.upper, s.estimate, f"operator norm of the pool's own divisors ({s.method} bound)"
     if isinstance(layer, Normalize):
         c = float((1.0 / layer.std).max())
         return c, c, "1 / min std"
@@ -244,7 +290,7 @@ def layer_bounds(model: nn.Module, input_shape: tuple[int, ...], tol: float = 1e
             except Exception as exc:
                 raise ValueError(f"Layer {i} ({type(layer).__name__}) cannot take inputs of shape "
                                  f"{shape}: {exc}") from None
-            upper, est, note = _layer_bound(i, layer, shape, tol, max_iter)
+            upper, est, note = _layer_bound(i, layer, shape, tuple(x.shape[1:]), tol, max_iter)
             out.append(LayerBound(i, type(layer).__name__, shape, upper, est, note))
     return tuple(out)
 

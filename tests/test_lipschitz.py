@@ -72,6 +72,55 @@ def test_overlapping_pools_are_bounded_by_their_dense_norm():
         assert float(torch.linalg.matrix_norm(jac, ord=2)) <= b.upper + 1e-12
 
 
+def _pool_jacobian_norm(pool, shape, x):
+    """Largest singular value of the pool's Jacobian at x: the true operator norm for a (linear) average
+    pool; for a max pool, its local Lipschitz constant at x."""
+    jac = torch.autograd.functional.jacobian(lambda z: pool(z), x[None].double()).reshape(-1, math.prod(shape))
+    return float(torch.linalg.matrix_norm(jac, ord=2))
+
+
+AVG_POOLS = {  # each used to be bounded as a kh*kw average, below its true norm (reported -> true)
+    "count_include_pad=False": nn.AvgPool2d(2, padding=1, count_include_pad=False),      # 0.5 -> 1.0
+    "ceil_mode": nn.AvgPool2d(2, ceil_mode=True),                                         # 0.5 -> 1.0
+    "divisor_override": nn.AvgPool2d(2, divisor_override=1),                              # 0.5 -> 2.0
+    "negative divisor_override": nn.AvgPool2d(2, divisor_override=-1),
+    "overlap, no pad counted": nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+    "ceil_mode and padding": nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True),
+    "uniform": nn.AvgPool2d(2),
+}
+
+
+@pytest.mark.parametrize("dense", [True, False], ids=["gram", "schur"])
+@pytest.mark.parametrize("name", list(AVG_POOLS))
+def test_avg_pool_bound_is_never_below_the_true_operator_norm(name, dense, monkeypatch):
+    if not dense:
+        monkeypatch.setattr(lip, "POOL_DENSE", 0)  # the large-plane path: Schur only
+    pool, shape = AVG_POOLS[name], (2, 5, 5)
+    true = _pool_jacobian_norm(pool, shape, torch.zeros(shape))
+    (b,) = layer_bounds(nn.Sequential(pool), shape)
+    assert b.estimate <= true * (1 + 1e-9) <= b.upper * (1 + 1e-9)
+    if dense:  # the Gram bound is within rank^(1/2^17) < 1.0001 of the truth, plus the 1e-6 rounding slack
+        assert b.upper <= true * 1.001
+
+
+MAX_POOLS = {"ceil_mode": nn.MaxPool2d(2, ceil_mode=True), "padding": nn.MaxPool2d(3, stride=2, padding=1),
+             "dilation": nn.MaxPool2d(2, stride=1, dilation=2), "all three": nn.MaxPool2d(3, 2, 1, 2, ceil_mode=True),
+             "overlap": nn.MaxPool2d(3, stride=1)}
+
+
+@pytest.mark.parametrize("name", list(MAX_POOLS))
+def test_max_pool_bound_is_its_exact_lipschitz_constant(name):
+    pool, shape = MAX_POOLS[name], (1, 6, 6)
+    (b,) = layer_bounds(nn.Sequential(pool), shape)
+    spikes = []
+    for i in range(math.prod(shape)):  # a spike wins every window holding it: the local constant is sqrt(count)
+        x = torch.zeros(math.prod(shape))
+        x[i] = 1.0
+        spikes.append(_pool_jacobian_norm(pool, shape, x.reshape(shape)))
+    # both are sqrt of the same integer; the SVD of the spike's Jacobian may round a few ulps either way
+    assert b.upper == pytest.approx(max(spikes), rel=1e-12)
+
+
 def test_unsupported_layer_and_non_sequential_are_named():
     with pytest.raises(ValueError, match=r"Layer 1 \(GELU\) is not supported"):
         lipschitz_upper_bound(nn.Sequential(nn.Linear(2, 3), nn.GELU()), (2,))

@@ -31,7 +31,7 @@ from . import grid
 from .attacks import pgd, smoothed_pgd
 from .paths import ScRfpSmooth, activation_patterns, as_network, center_patterns, scrfp_forward
 from .smoothing import ABSTAIN, Smooth
-from .validation import check_float, check_int
+from .validation import check_finite_scores, check_float, check_int
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,7 @@ def _labels(net, points: np.ndarray, owners: np.ndarray, centres: torch.Tensor, 
                 clean = [p[rows] for p in clean_all]
                 logits = scrfp_forward(net, clean, z, eta)
             k = logits.shape[1]
+            check_finite_scores(logits, "grid points of a batch")         # these labels are the exact votes
             out.append(logits.argmax(1).numpy())
     return np.concatenate(out), k
 

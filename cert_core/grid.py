@@ -31,7 +31,7 @@ import torch
 from scipy import signal
 from scipy.stats import norm
 
-from cert_core.validation import check_float, check_int
+from cert_core.validation import check_finite_scores, check_float, check_int
 
 TRUNCATE = 4.0            # kernel half-width in sigmas; the padding covers it
 MIN_RESOLUTION = 8
@@ -126,9 +126,14 @@ def _scores(model: torch.nn.Module, points: torch.Tensor) -> torch.Tensor:
 
 
 def predict_points(model: torch.nn.Module, points: np.ndarray, batch_size: int = 262_144) -> np.ndarray:
-    """Base predictions argmax f(points) for points of shape (M, 2)."""
+    """Base predictions argmax f(points) for points of shape (M, 2); ``NonFiniteScoresError`` when f
+    gives NaN or ±inf scores (the smoothed maps count these labels as votes)."""
     pts = torch.as_tensor(np.asarray(points, dtype=np.float32))           # (M, 2)
-    out = [_scores(model, pts[s:s + batch_size]).argmax(1) for s in range(0, len(pts), batch_size)]
+    out = []
+    for s in range(0, len(pts), batch_size):
+        scores = _scores(model, pts[s:s + batch_size])                    # (B, K)
+        check_finite_scores(scores, "points of a batch")
+        out.append(scores.argmax(1))
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)  # (M,)
 
 

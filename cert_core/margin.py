@@ -30,7 +30,7 @@ from torch import nn
 
 from cert_core.models import Normalize
 from cert_core.orthogonal import BjorckLinear
-from cert_core.validation import check_float, check_int
+from cert_core.validation import check_finite_scores, check_float, check_int
 
 SQRT2 = math.sqrt(2.0)  # alpha_2 of Eq. 5-6: the margin of a K-Lipschitz map is sqrt(2) K-Lipschitz
 SOFTMAX_LIPSCHITZ = 0.5  # ||J_softmax||_2 <= 1/2: v^T (diag p - p p^T) v = Var_p(v) <= (max v - min v)^2 / 4 <= |v|^2 / 2
@@ -195,7 +195,9 @@ def smoothed_margin_mc(model, x, labels, sigma, n=1000, batch_size=10_000, gener
             for start in range(0, n, batch_size):
                 m = min(batch_size, n - start)
                 noise = torch.randn((m, *xi.shape), generator=generator, dtype=xi.dtype).to(xi.device)
-                vals.append(margin(model(xi[None] + sigma * noise), ci.repeat(m)))
+                logits = model(xi[None] + sigma * noise)                                  # (m, K)
+                check_finite_scores(logits, "noisy samples of a batch")  # an inf logit: an infinite radius
+                vals.append(margin(logits, ci.repeat(m)))
             v = torch.cat(vals)
             means.append(v.mean())
             stds.append(v.std())

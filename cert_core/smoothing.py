@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .stats import binomial_pvalue, gaussian_radius, lower_confidence_bound
-from .validation import check_float, check_int
+from .validation import check_finite_scores, check_float, check_int
 
 ABSTAIN = -1
 
@@ -127,6 +127,7 @@ class Smooth:
 
         The M·num noisy samples are enumerated input-major and evaluated ``batch_size`` at a time,
         so one forward batch may mix copies of several inputs; memory is O(batch_size) for any num.
+        Raises ``NonFiniteScoresError`` (a ValueError) when f returns NaN or ±inf scores on any sample.
         """
         batch_size = check_int(batch_size, "batch_size", "certify", low=1)
         self.model.eval()
@@ -161,6 +162,7 @@ class Smooth:
             raise ValueError(f"The model could not be evaluated on inputs of shape {tuple(batch.shape[1:])}: {error}") from None
         if scores.ndim != 2 or scores.shape[1] != self.num_classes:
             raise ValueError(f"The model must return scores of shape (B, {self.num_classes}). Got {tuple(scores.shape)} instead.")
+        check_finite_scores(scores, "noisy samples of a forward batch")  # a NaN row would vote for class 0
         return scores.argmax(dim=1)
 
     # ----------------------------------------------------------------- helpers

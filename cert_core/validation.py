@@ -4,6 +4,9 @@ Every public function of ``cert_core`` checks its arguments with these helpers, 
 argument always raises ``ValueError`` worded like scikit-learn's::
 
     The 'alpha' parameter of certify must be a float in (0, 1). Got 1.5 instead.
+
+A model's outputs are checked where they become votes: ``check_finite_scores`` raises
+``NonFiniteScoresError`` (a ``ValueError``) naming how many samples gave NaN or ±inf scores.
 """
 from __future__ import annotations
 
@@ -63,3 +66,27 @@ def check_choice(value, name: str, func: str, choices) -> str:
         options = ", ".join(repr(c) for c in choices)
         _fail(name, func, f"one of {options}", value)
     return value
+
+
+class NonFiniteScoresError(ValueError):
+    """A model returned NaN or ±inf class scores where its output is used as a vote or a margin.
+
+    Such a row is no vote for any class (torch's argmax picks the first NaN, so an all-NaN row would
+    count for class 0), and an infinite logit makes an infinite margin; a prediction or certificate
+    built on it would be silently wrong, so the counters raise this instead.
+    """
+
+
+def check_finite_scores(scores, total_name: str) -> None:
+    """Raise ``NonFiniteScoresError`` if the (B, K) tensor ``scores`` holds NaN or ±inf.
+
+    One ``isfinite().all()`` per batch; the offending rows are counted only on failure. ``total_name``
+    says what the B rows are, e.g. "noisy samples of a forward batch".
+    """
+    finite = scores.isfinite()
+    if not bool(finite.all()):
+        bad = int((~finite).reshape(len(scores), -1).any(dim=1).sum())
+        raise NonFiniteScoresError(
+            f"The model returned non-finite scores (NaN or ±inf) on {bad} of {len(scores)} {total_name}; "
+            "its vote there is undefined, so no prediction or certificate can be given. Check the model "
+            "on such inputs (overflow, log of 0, division by 0, NaN weights) or lower the noise level.")

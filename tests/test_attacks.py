@@ -104,3 +104,11 @@ def test_vulnerability_labels_the_constructed_case_float_vulnerable():
     assert rep.repression_gap[0] >= 0.0
     with pytest.raises(ValueError, match="'attack' parameter of vulnerability"):
         vulnerability(model, x, y, 0.3, "cw")
+
+
+def test_exact_audit_refuses_a_model_with_nan_scores():
+    model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 2))
+    with torch.no_grad():
+        model[2].bias[0] = float("nan")  # every score of class 0 is NaN: argmax would say class 0
+    with pytest.raises(ValueError, match=r"non-finite scores \(NaN or ±inf\) on (\d+) of \1 grid points"):
+        audit.exact_probabilities(model, np.array([[0.0, 0.0]]), 0.25)

@@ -130,3 +130,17 @@ def test_image_model_is_rejected_with_a_clear_message():
     image_model.input_shape = (1, 8, 8)
     with pytest.raises(ValueError, match=r"must take 2D points .* \(1, 8, 8\)"):
         grid.smoothed_probabilities(image_model, BOUNDS, 50, 0.5)
+
+
+def test_non_finite_scores_are_refused_not_counted_as_class_0():
+    from cert_core.validation import NonFiniteScoresError
+
+    class NanRight(torch.nn.Module):  # NaN scores right of x = 1: torch's argmax would call them class 0
+        def forward(self, x):
+            s = linear_model()(x)
+            return torch.where(x[:, :1] > 1.0, torch.full_like(s, float("nan")), s)
+
+    with pytest.raises(NonFiniteScoresError, match=r"non-finite scores \(NaN or ±inf\) on \d+ of \d+ points"):
+        grid.smoothed_probabilities(NanRight(), BOUNDS, 50, 0.5)
+    with pytest.raises(ValueError, match=r"on 5 of 10 points"):  # half the points lie right of x = 1
+        grid.monte_carlo_counts(NanRight(), [[0.0, 0.0]] * 5 + [[2.0, 0.0]] * 5, 1e-3, 1)

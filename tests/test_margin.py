@@ -159,3 +159,14 @@ def test_sra_point_analysis_on_a_linear_classifier():
     assert unsafe.worst_point[0] == pytest.approx(-0.1, abs=0.07)
     with pytest.raises(ValueError, match="'loss' parameter of analyse_point"):
         analyse_point(model, (0.0, 0.0), 0.1, 0.1, loss="hinge")
+
+
+def test_mscr_refuses_an_infinite_logit_instead_of_certifying_an_infinite_radius():
+    class InfOnSome(nn.Module):  # +inf for the label on 3 of 10 noisy samples: margin -inf, radius +inf
+        def forward(self, z):
+            out = torch.zeros(len(z), 2)
+            out[:3, 0] = float("inf")
+            return out
+
+    with pytest.raises(ValueError, match=r"non-finite scores \(NaN or ±inf\) on 3 of 10 noisy samples"):
+        smoothed_margin_mc(InfOnSome(), torch.zeros(1, 2), torch.tensor([0]), 0.1, n=10)

@@ -160,3 +160,32 @@ def test_bad_arguments_raise_value_error(smooth, call, match):
 def test_wrong_number_of_classes_is_reported():
     with pytest.raises(ValueError, match=r"scores of shape \(B, 3\)"):
         Smooth(Linear2(W, B), 3, 0.5).certify(torch.zeros(2), 5, 10, 0.1)
+
+
+class Broken(nn.Module):
+    """Linear2's scores, with ``value`` written into rows ``rows`` of every forward batch (the model
+    failing on some noisy samples): the count in the error is then known exactly."""
+
+    def __init__(self, value, rows):
+        super().__init__()
+        self.inner, self.value, self.rows = Linear2(W, B), value, rows
+
+    def forward(self, x):
+        s = self.inner(x).clone()
+        s[self.rows] = self.value
+        return s
+
+
+@pytest.mark.parametrize("value,rows,bad", [
+    (float("nan"), slice(None, None, 3), 334),              # all-NaN rows used to vote for class 0
+    (float("inf"), (slice(None, 37), 0), 37),
+    (float("-inf"), (slice(None, 37), 1), 37),
+])
+def test_non_finite_scores_raise_with_their_count(value, rows, bad):
+    from cert_core.validation import NonFiniteScoresError
+    smooth = Smooth(Broken(value, rows), 2, 0.5)
+    message = rf"non-finite scores \(NaN or ±inf\) on {bad} of 1000 noisy samples"
+    with pytest.raises(NonFiniteScoresError, match=message):
+        smooth.certify(torch.zeros(2), 1000, 1000, 0.01, batch_size=1000, generator=gen(0))
+    with pytest.raises(ValueError, match=message):  # a ValueError: the run worker records it as a failure
+        smooth.predict(torch.zeros(2), 1000, 0.01, batch_size=1000, generator=gen(0))

@@ -51,11 +51,16 @@ def lower_confidence_bound(n_a, n, alpha):
 
 
 def upper_confidence_bound(n_a, n, alpha):
-    """One-sided (1 − α) Clopper–Pearson upper bound: P(p ≤ bound) ≥ 1 − α (1 when n_a = n)."""
+    """One-sided (1 − α) Clopper–Pearson upper bound: P(p ≤ bound) ≥ 1 − α (1 when n_a = n).
+
+    Equals ``1 − lower_confidence_bound(n − n_a, n, α)``. Computed as the survival quantile
+    ``Beta.isf(α)``: ``ppf(1 − α)`` would round 1 − α first, off by 1e-7 at α = 1e-12 and vacuous (1)
+    below α ≈ 1e-17.
+    """
     alpha = check_float(alpha, "alpha", "upper_confidence_bound", 0, 1, True, True)
     a, m = _check_counts(n_a, n, "upper_confidence_bound")
     with np.errstate(invalid="ignore"):
-        bound = np.where(a < m, beta.ppf(1 - alpha, a + 1, np.maximum(m - a, 1)), 1.0)
+        bound = np.where(a < m, beta.isf(alpha, a + 1, np.maximum(m - a, 1)), 1.0)
     return _like(bound, n_a, n)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from .data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
+from .export import format_radius_down
 from .metrics import average_certified_radius, certified_accuracy
 from .models import LoadedModel, load_model
 from .runs import RunSpec, RunStore, default_store_path
@@ -195,7 +196,7 @@ def run(args, out=None) -> int:
 
 
 def _tsv_line(row: dict) -> str:
-    return (f"{row['idx']}\t{row['label']}\t{row['prediction']}\t{row['radius']:.4f}\t"
+    return (f"{row['idx']}\t{row['label']}\t{row['prediction']}\t{format_radius_down(row['radius'])}\t"
             f"{int(row['correct'])}\t{row['seconds']:.4f}")
 
 

@@ -8,6 +8,8 @@
 * ``to_cohen_tsv`` / ``parse_cohen_tsv`` / ``import_tsv`` — the TSV written by Cohen et al.'s
   ``certify.py`` (``idx label predict radius correct time``; time as seconds or H:MM:SS.ffffff).
 * ``to_csv`` — every stored column plus the run's parameters, for spreadsheets and pandas.
+* ``format_radius_down`` — the one way a certified radius is written as rounded text (TSV, CLI): rounded
+  DOWN, so a file never claims more than the certificate (to-nearest could add up to 5e-5).
 
 Every function takes the examples as the method certifies them (``run_methods.certified``: a ddrs run
 after its memory). The figure as standalone HTML is built in ``ui/`` (cert_core never imports plotly).
@@ -18,6 +20,7 @@ import csv
 import io
 import math
 from dataclasses import dataclass
+from decimal import ROUND_FLOOR, Context, Decimal
 
 import numpy as np
 from scipy.stats import norm
@@ -93,10 +96,26 @@ def paper_table(items, radii=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
     return rows
 
 
+def format_radius_down(radius: float, decimals: int = 4) -> str:
+    """``radius`` with ``decimals`` places, rounded toward -inf: read back, float(text) <= radius always.
+
+    The floor is taken in decimal on repr(radius), the shortest text that reads back as the same double
+    (so 0.3 is written 0.3000, not 0.2999 from its binary expansion); reading the floored text rounds to
+    the nearest double, which cannot pass ``radius``, itself the double nearest a value at or above it.
+    0 stays "0.0000"; inf and nan are written as Python writes them.
+    """
+    r = float(radius) + 0.0                               # -0.0 -> 0.0: no "-0.0000" for an abstention
+    if not math.isfinite(r):
+        return f"{r:.{decimals}f}"
+    step = Decimal(1).scaleb(-decimals)
+    return f"{Decimal(repr(r)).quantize(step, rounding=ROUND_FLOOR, context=Context(prec=400)):f}"  # any double fits
+
+
 def to_cohen_tsv(ex: Examples) -> str:
+    """Cohen et al.'s TSV, one line per example; radii rounded down (``format_radius_down``)."""
     lines = ["\t".join(COHEN_HEADER)]
     for i in range(len(ex)):
-        lines.append(f"{ex.idx[i]}\t{ex.label[i]}\t{ex.prediction[i]}\t{ex.radius[i]:.4f}\t"
+        lines.append(f"{ex.idx[i]}\t{ex.label[i]}\t{ex.prediction[i]}\t{format_radius_down(ex.radius[i])}\t"
                      f"{int(ex.correct[i])}\t{ex.seconds[i]:.4f}")
     return "\n".join(lines) + "\n"
 
@@ -161,8 +180,11 @@ def import_tsv(store: RunStore, text: str, name: str, sigma: float, n0: int = 10
                alpha: float = 0.001, model_label: str = "imported") -> int:
     """Store a Cohen et al. TSV as a finished run (status 'imported'); returns its id.
 
-    The TSV has no p_lower; for non-abstained rows it is recovered exactly from radius = σ Φ⁻¹(p_lower)
-    (so the given σ must be the one the TSV was certified with); abstentions keep −1 (unknown)."""
+    The TSV has no p_lower; for non-abstained rows it is set to Φ(radius / σ), the value consistent with
+    the WRITTEN radius (so the given σ must be the one the TSV was certified with); abstentions keep −1
+    (unknown). It is not the certified p̲_A: the radius was rounded on writing. From this app's TSVs
+    (rounded down) it is a lower bound on it; Cohen et al.'s certify.py rounds to nearest, so there it may
+    be slightly above. Radii, and everything computed from them, are taken as written."""
     sigma = check_float(sigma, "sigma", "import_tsv", 0, None, low_open=True)
     ex = parse_cohen_tsv(text)
     p_lower = np.where(ex.prediction >= 0, norm.cdf(ex.radius / sigma), -1.0)

@@ -64,3 +64,9 @@ def test_bad_model_file_is_reported(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["certify", "--model", str(bad), "--sigma", "0.25"])
     assert "error:" in capsys.readouterr().err
+
+
+def test_streamed_tsv_lines_round_radii_down():
+    from cert_core.cli import _tsv_line
+    row = dict(idx=3, label=1, prediction=1, radius=0.12345, correct=True, seconds=0.5)
+    assert _tsv_line(row) == "3\t1\t1\t0.1234\t1\t0.5000"   # to nearest it was 0.1235, above the certificate

@@ -47,7 +47,7 @@ def test_paper_table(filled):
     assert row["r = 0"] == 0.5 and row["r = 0.5"] == 0.25 and row["examples"] == "4/8" and row["σ"] == 0.5
 
 
-def test_tsv_round_trip_and_import_recovers_p_lower(filled):
+def test_tsv_round_trip_and_import_gives_p_lower_consistent_with_the_written_radius(filled):
     store, run, ex = filled
     text = to_cohen_tsv(ex)
     assert text.splitlines()[0] == "idx\tlabel\tpredict\tradius\tcorrect\ttime"
@@ -59,7 +59,32 @@ def test_tsv_round_trip_and_import_recovers_p_lower(filled):
     assert imported.status == "imported" and imported.done == imported.total == 4
     p = store.examples(new).p_lower
     np.testing.assert_allclose(p[[0, 1, 3]], ex.p_lower[[0, 1, 3]], atol=1e-4)   # radius = σ Φ⁻¹(p) inverted
+    assert np.all(p[[0, 1, 3]] <= ex.p_lower[[0, 1, 3]])    # from radii rounded down: never above the certified one
     assert p[2] == -1.0
+
+
+def test_format_radius_down_never_exceeds_the_radius():
+    from cert_core.export import format_radius_down
+    # to nearest, these were written 0.1235, 1.0000 and 2.0000: above the certificate
+    assert [format_radius_down(r) for r in (0.12345, 0.99999, 1.99995)] == ["0.1234", "0.9999", "1.9999"]
+    # exact decimals stay (0.3 is not written 0.2999 from its binary expansion); 0 stays 0
+    assert [format_radius_down(r) for r in (0.3, 2.5, 0.0, -0.0, 1e-9)] == ["0.3000", "2.5000", "0.0000", "0.0000", "0.0000"]
+    assert format_radius_down(float("inf")) == "inf"
+    radii = np.random.default_rng(0).exponential(0.5, 20_000)
+    back = np.array([float(format_radius_down(r)) for r in radii])
+    assert np.all(back <= radii) and np.all(radii - back < 1e-4 + 1e-15)  # 1e-15: one ulp of the subtraction
+
+
+def test_tsv_radii_are_rounded_down(tmp_path):
+    store = RunStore(tmp_path / "runs.sqlite")
+    radii = [0.12345, 0.99999, 0.3, 0.0, *np.random.default_rng(1).exponential(0.5, 200)]
+    run = store.create_run(SPEC, len(radii))
+    store.add_examples(run, [dict(idx=i, label=1, prediction=1 if r > 0 else -1, radius=r, p_lower=0.9,
+                                  correct=r > 0, base_prediction=1, seconds=0.1, rank=0) for i, r in enumerate(radii)])
+    ex = store.examples(run)
+    written = parse_cohen_tsv(to_cohen_tsv(ex)).radius
+    assert np.all(written <= ex.radius) and np.all(ex.radius - written < 1e-4 + 1e-15)
+    assert written[:4].tolist() == [0.1234, 0.9999, 0.3, 0.0]
 
 
 def test_parse_accepts_cohen_timedelta_and_orders_by_idx():

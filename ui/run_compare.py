@@ -140,7 +140,7 @@ def _import(store: RunStore) -> None:
         a, b = st.columns(2)
         name = a.text_input("Name", "imported run", key="imp_name", help="The run's name in the store.")
         sigma = b.number_input("σ it was certified with", 0.001, 100.0, 0.25, key="imp_sigma",
-                               help="The TSV does not record σ; it is needed to recover p̲_A from the radius.")
+                               help="The TSV does not record σ; it turns each (rounded) radius back into a p̲_A.")
         if st.button("Import", key="imp_go", disabled=upload is None):
             try:
                 run_id = import_tsv(store, upload.getvalue().decode("utf-8", "replace"), name, sigma)

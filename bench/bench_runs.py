@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from cert_core.export import summarize  # noqa: E402
-from cert_core.models import LoadedModel  # noqa: E402
-from cert_core.runs import RunSpec, RunStore  # noqa: E402
+from cert_core.runs.export import summarize  # noqa: E402
+from cert_core.models.bundles import LoadedModel  # noqa: E402
+from cert_core.runs.store import RunSpec, RunStore  # noqa: E402
 from cert_core.smoothing import Smooth  # noqa: E402
-from cert_core.worker import RunData, certify_chunks, resolve_device, run_shard  # noqa: E402
+from cert_core.runs.worker import RunData, certify_chunks, resolve_device, run_shard  # noqa: E402
 
 DIGITS = {"name": "digits", "seed": 0, "test_fraction": 0.3}
 
@@ -93,8 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     print(f"device {resolve_device(args.device)}, torch {torch.__version__}, threads {torch.get_num_threads()}")
     live_overhead(args)
-    from cert_core.data import load_digits
-    from cert_core.zoo import load_zoo_model
+    from cert_core.models.data import load_digits
+    from cert_core.models.zoo import load_zoo_model
     ds = load_digits()
     engine_vs_forward("digits-cnn", load_zoo_model("digits-cnn-s0.25").model, ds.x_test, ds.y_test, 10, args)
     import torchvision

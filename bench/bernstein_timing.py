@@ -6,10 +6,10 @@ import time
 import numpy as np
 import torch
 
-from cert_core.bottleneck import certify_images
-from cert_core.data import load_dataset
+from cert_core.methods.bernstein.images import certify_images
+from cert_core.models.data import load_dataset
 from cert_core.smoothing import Smooth
-from cert_core.zoo import load_zoo_model
+from cert_core.models.zoo import load_zoo_model
 
 m = int(sys.argv[1]) if len(sys.argv) > 1 else 30
 ds = load_dataset(name="digits", seed=0, test_fraction=0.3)

@@ -20,9 +20,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
-from cert_core.data import load_dataset  # noqa: E402
+from cert_core.models.data import load_dataset  # noqa: E402
 from cert_core.smoothing import Smooth  # noqa: E402
-from cert_core.zoo import load_zoo_model  # noqa: E402
+from cert_core.models.zoo import load_zoo_model  # noqa: E402
 
 
 def classic_certify(model, x, num_classes, sigma, n0, n, batch):

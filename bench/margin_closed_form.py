@@ -6,10 +6,10 @@ import time
 
 import torch
 
-from cert_core.lipschitz import layer_bounds
-from cert_core.margin import smoothed_margin_closed_form, smoothed_margin_mc
-from cert_core.models import ModelConfig, build_model
-from cert_core.zoo import load_zoo_model
+from cert_core.methods.lipschitz.bounds import layer_bounds
+from cert_core.methods.margin.radii import smoothed_margin_closed_form, smoothed_margin_mc
+from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.zoo import load_zoo_model
 
 torch.manual_seed(0)
 cases = {"2D ortho 32x2, K=3 (untrained)": (ModelConfig("ortho_mlp", (2,), 3, width=32, depth=2), None),

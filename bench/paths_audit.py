@@ -4,10 +4,10 @@
 """
 import time
 
-from cert_core import audit
-from cert_core.data import load_dataset
-from cert_core.vulnerability import vulnerability
-from cert_core.zoo import load_zoo_model
+from cert_core.methods.paths import audit
+from cert_core.models.data import load_dataset
+from cert_core.methods.paths.vulnerability import vulnerability
+from cert_core.models.zoo import load_zoo_model
 
 for name in ("moons-mlp-s0.25", "circles-mlp-s0.25"):
     loaded = load_zoo_model(name)

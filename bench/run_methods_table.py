@@ -7,11 +7,12 @@ import time
 
 import numpy as np
 
-from cert_core import run_inputs, run_methods
-from cert_core.export import paper_table
-from cert_core.runs import RunSpec, RunStore
-from cert_core.worker import run_shard
-from cert_core.zoo import load_zoo_model
+from cert_core.runs import inputs as run_inputs
+from cert_core.runs import engine as run_methods
+from cert_core.runs.export import paper_table
+from cert_core.runs.store import RunSpec, RunStore
+from cert_core.runs.worker import run_shard
+from cert_core.models.zoo import load_zoo_model
 
 M = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 RADII = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -20,8 +20,8 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from cert_core import grid  # noqa: E402
-from cert_core.data import BOX_2D  # noqa: E402
-from cert_core.zoo import load_zoo_model  # noqa: E402
+from cert_core.models.data import BOX_2D  # noqa: E402
+from cert_core.models.zoo import load_zoo_model  # noqa: E402
 
 SIGMAS = (0.1, 0.25, 0.5, 1.0, 1.5)
 MAX_SIGMA = 1.5

@@ -1,6 +1,6 @@
-"""``python -m cert_core``: see cert_core.cli."""
+"""``python -m cert_core``: see cert_core.runs.cli."""
 import sys
 
-from .cli import main
+from cert_core.runs.cli import main
 
 sys.exit(main())

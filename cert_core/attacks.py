@@ -8,7 +8,7 @@
   (forward = the network repressed relative to the query; its masks are piecewise constant in the
   query and carry no gradient, so the gradient is the straight-through one).
 
-An attack only proves a radius is *too large* when the found point is verified (``cert_core.audit``);
+An attack only proves a radius is *too large* when the found point is verified (``cert_core.methods.paths.audit``);
 it never proves a certificate sound. Shapes: x (B, *D), y (B,), logits (B, K).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .validation import check_choice, check_float, check_int
+from cert_core.validation import check_choice, check_float, check_int
 
 NORMS = ("linf", "l2")
 

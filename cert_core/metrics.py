@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import binom
 
-from .validation import check_float
+from cert_core.validation import check_float
 
 
 def _check_pair(radii, correct, func: str):

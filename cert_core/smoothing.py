@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .stats import binomial_pvalue, gaussian_radius, lower_confidence_bound
-from .validation import check_finite_scores, check_float, check_int
+from cert_core.stats import binomial_pvalue, gaussian_radius, lower_confidence_bound
+from cert_core.validation import check_finite_scores, check_float, check_int
 
 ABSTAIN = -1
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import beta, binomtest, norm
 
-from .validation import check_float, check_int
+from cert_core.validation import check_float, check_int
 
 
 def _check_counts(n_a, n, func: str):

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import streamlit as st
 
-from cert_core.bernstein_plane import regression_demo
-from cert_core.data import BOX_2D
+from cert_core.methods.bernstein.plane import regression_demo
+from cert_core.models.data import BOX_2D
 from cert_core.metrics import certified_accuracy
-from cert_core.zoo import ZOO
+from cert_core.models.zoo import ZOO
 from ui import bernstein_cache as bc
 from ui import bernstein_figures as bf
 from ui import cache, router, state, theme
@@ -116,7 +116,7 @@ def image_pipeline() -> None:
                 help="Natural accuracy of the unsmoothed model on the subset.")
     m[1].metric("Bernstein accuracy", f"{run.correct.mean():.1%}", help="Natural accuracy of argmax B_n(head)(G(I)).")
     m[2].metric("L_G (guaranteed)", f"{run.lipschitz_g:.4f}", help="Upper bound on G's l2 Lipschitz constant "
-                "(cert_core.lipschitz): spectral norms with a Gram-iteration certificate × the sigmoid's 1/4.")
+                "(cert_core.methods.lipschitz.bounds): spectral norms with a Gram-iteration certificate × the sigmoid's 1/4.")
     m[3].metric("Per example", f"{run.seconds_per_example * 1000:.0f} ms", help="LM root-finding + certificate.")
     st.caption(f"The paper assumes L_G = 1 for spectral-normalised layers (Eq. 4). Here the power-iteration "
                f"product is {run.lipschitz_g_estimate:.4f} and the guaranteed bound {run.lipschitz_g:.4f} — input "

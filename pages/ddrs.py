@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from cert_core import ddrs
-from cert_core.models import ModelLoadError
+from cert_core.methods.ddrs import sigma as ddrs
+from cert_core.models.bundles import ModelLoadError
 from ui import cache, ddrs_cache, ddrs_figures, router, state
 from ui.figures import png_uri, smoothed_image
 

@@ -3,8 +3,8 @@ margin certificates, and the robustness curves of margin-trained models (Rodrigu
 import numpy as np
 import streamlit as st
 
-from cert_core.margin_train import LOSS_LABELS, LOSSES
-from cert_core.zoo import ZOO
+from cert_core.methods.margin.train import LOSS_LABELS, LOSSES
+from cert_core.models.zoo import ZOO
 from ui import margin_cache as mc
 from ui import margin_figures as mf
 from ui import cache, router, state
@@ -138,7 +138,7 @@ else:
 st.subheader("Figure 2: the (d, σ_x) trade-off")
 heat = mc.heatmap_data()
 if heat is None:
-    st.info("The precomputed heatmap is missing; build it with `python -m cert_core.sra_heatmap`.")
+    st.info("The precomputed heatmap is missing; build it with `python -m cert_core.methods.margin.heatmap`.")
 else:
     metric = st.radio("Metric", heat["metrics"], key="sra_metric", horizontal=True,
                       help="Clean accuracy, margin AUC_CR (worst case), AUC_GN (noise), RS AUC_CR (smoothed).")

@@ -2,8 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from cert_core.data import DataError, TOY_DATASETS, load_csv, make_toy
-from cert_core.models import ModelLoadError, load_model
+from cert_core.models.data import DataError, TOY_DATASETS, load_csv, make_toy
+from cert_core.models.bundles import ModelLoadError, load_model
 from ui import router, cache, charts, hub, state
 
 ss = st.session_state

@@ -4,8 +4,10 @@ import streamlit as st
 import torch
 from torch import nn
 
-from cert_core import audit, grid, paths
-from cert_core.models import ModelLoadError
+from cert_core import grid
+from cert_core.methods.paths import audit
+from cert_core.methods.paths import neurons as paths
+from cert_core.models.bundles import ModelLoadError
 from ui import paths_cache as pc
 from ui import paths_figures as pf
 from ui import router, state

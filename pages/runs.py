@@ -7,12 +7,12 @@ import time
 import numpy as np
 import streamlit as st
 
-from cert_core import worker
-from cert_core.data import DataError, default_data_root
-from cert_core.export import summarize
+from cert_core.runs import worker
+from cert_core.models.data import DataError, default_data_root
+from cert_core.runs.export import summarize
 from cert_core.metrics import certified_accuracy
-from cert_core.models import ModelLoadError
-from cert_core.runs import RunStore
+from cert_core.models.bundles import ModelLoadError
+from cert_core.runs.store import RunStore
 from ui import cache, router, run_compare, run_figures, run_launch, run_views, state
 
 ss = st.session_state

@@ -43,7 +43,8 @@ def test_selected_point_shows_curve_and_trajectory(first_run):
 
 def test_a_rerun_with_the_same_inputs_recomputes_nothing(first_run, monkeypatch):
     """QA: the first load takes seconds; every heavy step must be cached on keys that repeat."""
-    from cert_core import ddrs, ddrs_grid
+    from cert_core.methods.ddrs import sigma as ddrs
+    from cert_core.methods.ddrs import plane as ddrs_grid
     calls = []
     for module, name in ((ddrs_grid, "sigma_star_maps"), (ddrs_grid, "radius_curve"), (ddrs, "optimize_sigma"),
                          (ddrs, "certify_at_sigma")):

@@ -67,7 +67,7 @@ def test_image_model_skips_figure1_but_draws_curves():
 
 
 def test_model_without_a_lipschitz_bound_is_explained_not_a_crash():
-    from cert_core.models import LoadedModel
+    from cert_core.models.bundles import LoadedModel
     model = nn.Sequential(nn.Linear(2, 8), nn.GELU(), nn.Linear(8, 2)).eval()
     at = page_test(PAGE, )
     at.session_state["user_models"] = {"user:gelu": {"label": "gelu net", "dataset": None, "loaded": LoadedModel(
@@ -80,7 +80,7 @@ def test_model_without_a_lipschitz_bound_is_explained_not_a_crash():
 
 def test_inspector_rows_include_lipschitz_mcr_and_mscr():
     from cert_core import grid
-    from cert_core.zoo import load_zoo_model
+    from cert_core.models.zoo import load_zoo_model
     from ui.inspector import InspectorContext, audit, run_providers
     model = load_zoo_model("moons-ortho-mcr-s0").model
     base = grid.evaluate_base(model, (-3, 3, -3, 3), 100, 1.5)

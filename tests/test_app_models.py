@@ -61,7 +61,7 @@ def test_unknown_model_in_a_link_falls_back_with_a_message():
 
 
 def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
-    from cert_core.zoo import ZOO
+    from cert_core.models.zoo import ZOO
     from ui import hub
     assert hub.card_text("MLP 64x3 on two half-moons, trained with Gaussian noise sigma=0.25") == \
         "MLP 64×3 on two half-moons"
@@ -71,7 +71,7 @@ def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
 
 
 def test_csv_scaling_reports_the_original_range_and_factor():
-    from cert_core.data import load_csv
+    from cert_core.models.data import load_csv
     from ui import hub
     raw = "\n".join(f"{x},{-x / 2},{int(x > 0)}" for x in range(-50, 51, 5)).encode()
     note = hub.csv_scaling(raw)

@@ -81,7 +81,7 @@ def test_image_model_uses_a_test_image_and_random_directions():
 
 def test_smooth_activation_model_gets_a_clear_message():
     from torch import nn
-    from cert_core.models import LoadedModel
+    from cert_core.models.bundles import LoadedModel
     model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2)).eval()
     loaded = LoadedModel(model, None, {"input_shape": [2], "num_classes": 2})
     at = _page(user_models={"user:tanh": {"label": "tanh net", "loaded": loaded, "dataset": None}},

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from apptest_kit import page_test, page_text
-from cert_core.runs import RunStore
+from cert_core.runs.store import RunStore
 
 PAGE = "pages/runs.py"
 TSV = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\t0.5\t1\t0.1\n3\t0\t-1\t0.0\t0\t0.1\n"
@@ -103,7 +103,7 @@ def test_bad_inputs_are_messages(store_path, tmp_path):
 
 
 def test_imported_tsv_shows_in_compare(store_path):
-    from cert_core.export import import_tsv
+    from cert_core.runs.export import import_tsv
     import_tsv(RunStore(store_path), TSV, "paper", sigma=0.5)
     at = page()
     at.run()

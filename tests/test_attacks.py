@@ -6,9 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from cert_core import attacks, audit, paths
+from cert_core import attacks
+from cert_core.methods.paths import audit
+from cert_core.methods.paths import neurons as paths
 from cert_core.smoothing import ABSTAIN
-from cert_core.vulnerability import vulnerability
+from cert_core.methods.paths.vulnerability import vulnerability
 
 
 def _linear():
@@ -69,8 +71,8 @@ def test_exact_scrfp_probabilities_match_monte_carlo():
 
 
 def test_cohen_passes_the_exact_audit_on_a_zoo_model():
-    from cert_core.data import load_dataset
-    from cert_core.zoo import load_zoo_model
+    from cert_core.models.data import load_dataset
+    from cert_core.models.zoo import load_zoo_model
     loaded = load_zoo_model("moons-mlp-s0.25")
     ds = load_dataset(**loaded.metadata["dataset"])
     res = audit.audit_2d(loaded.model, ds.x_test[:3], 2, 0.25, None, n=1000, resolution=15)

@@ -1,4 +1,4 @@
-"""cert_core.bernstein: closed-form identities, the defining sum, the memory guard, root-finding and the
+"""cert_core.methods.bernstein.polynomial: closed-form identities, the defining sum, the memory guard, root-finding and the
 sound Lipschitz certificate (audited against the exact grid distance to the Bernstein boundary)."""
 import itertools
 import math
@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.special import comb
 
-from cert_core import bernstein as B
+from cert_core.methods.bernstein import polynomial as B
 
 X = np.linspace(0, 1, 101)[:, None]          # (101, 1)
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from cert_core import bernstein as B
-from cert_core import bernstein_plane as P
-from cert_core.bottleneck import certify_images, pgd_upper_bound, split
-from cert_core.data import BOX_2D, load_dataset
-from cert_core.lipschitz import lipschitz_upper_bound
-from cert_core.models import ModelConfig, build_model, bundle_bytes, load_model
-from cert_core.zoo import load_zoo_model
+from cert_core.methods.bernstein import polynomial as B
+from cert_core.methods.bernstein import plane as P
+from cert_core.methods.bernstein.images import certify_images, pgd_upper_bound, split
+from cert_core.models.data import BOX_2D, load_dataset
+from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
+from cert_core.models.bundles import ModelConfig, build_model, bundle_bytes, load_model
+from cert_core.models.zoo import load_zoo_model
 
 
 @functools.lru_cache(maxsize=None)

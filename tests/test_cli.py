@@ -1,7 +1,7 @@
 """The headless CLI: Cohen et al.'s TSV, the summary, and argparse-style errors."""
 import pytest
 
-from cert_core.cli import main
+from cert_core.runs.cli import main
 
 
 def test_certify_writes_cohen_tsv_and_summary(tmp_path, capsys):
@@ -67,6 +67,6 @@ def test_bad_model_file_is_reported(tmp_path, capsys):
 
 
 def test_streamed_tsv_lines_round_radii_down():
-    from cert_core.cli import _tsv_line
+    from cert_core.runs.cli import _tsv_line
     row = dict(idx=3, label=1, prediction=1, radius=0.12345, correct=True, seconds=0.5)
     assert _tsv_line(row) == "3\t1\t1\t0.1234\t1\t0.5000"   # to nearest it was 0.1235, above the certificate

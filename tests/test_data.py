@@ -1,10 +1,10 @@
-"""Tests for cert_core.data: shapes, standardisation, seeding, spec round-trip, CSV errors, local-only torchvision."""
+"""Tests for cert_core.models.data: shapes, standardisation, seeding, spec round-trip, CSV errors, local-only torchvision."""
 import io
 
 import numpy as np
 import pytest
 
-from cert_core.data import (BOX_2D, TOY_DATASETS, DataError, Dataset, DatasetUnavailable, load_csv,
+from cert_core.models.data import (BOX_2D, TOY_DATASETS, DataError, Dataset, DatasetUnavailable, load_csv,
                             load_dataset, load_digits, load_torchvision, make_toy)
 
 

@@ -8,8 +8,8 @@ import torch
 from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
-from cert_core import ddrs
-from cert_core.ddrs import CertificationMemory, SigmaConfig, optimize_sigma, proxy_radius
+from cert_core.methods.ddrs import sigma as ddrs
+from cert_core.methods.ddrs.sigma import CertificationMemory, SigmaConfig, optimize_sigma, proxy_radius
 from cert_core.smoothing import ABSTAIN
 from cert_core.stats import exact_gaussian_radius
 

@@ -1,9 +1,11 @@
-"""Exact per-input σ maps in 2D (cert_core.ddrs_grid)."""
+"""Exact per-input σ maps in 2D (cert_core.methods.ddrs.plane)."""
 import numpy as np
 import pytest
 import torch
 
-from cert_core import ddrs, grid, ddrs_grid
+from cert_core import grid
+from cert_core.methods.ddrs import sigma as ddrs
+from cert_core.methods.ddrs import plane as ddrs_grid
 
 BOX = (-3.0, 3.0, -3.0, 3.0)
 

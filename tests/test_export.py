@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from cert_core.export import import_tsv, paper_table, parse_cohen_tsv, summarize, to_cohen_tsv, to_csv
-from cert_core.runs import RunSpec, RunStore
+from cert_core.runs.export import import_tsv, paper_table, parse_cohen_tsv, summarize, to_cohen_tsv, to_csv
+from cert_core.runs.store import RunSpec, RunStore
 
 SPEC = RunSpec({"zoo": "m"}, {"name": "moons"}, 0.5, n0=100, n=900, model_label="m", data_label="moons test")
 # idx, label, prediction, radius, base prediction, seconds
@@ -64,7 +64,7 @@ def test_tsv_round_trip_and_import_gives_p_lower_consistent_with_the_written_rad
 
 
 def test_format_radius_down_never_exceeds_the_radius():
-    from cert_core.export import format_radius_down
+    from cert_core.runs.export import format_radius_down
     # to nearest, these were written 0.1235, 1.0000 and 2.0000: above the certificate
     assert [format_radius_down(r) for r in (0.12345, 0.99999, 1.99995)] == ["0.1234", "0.9999", "1.9999"]
     # exact decimals stay (0.3 is not written 0.2999 from its binary expansion); 0 stays 0

@@ -8,10 +8,11 @@ import plotly.graph_objects as go
 import pytest
 from scipy.stats import norm
 
-from cert_core import ddrs_grid, grid
-from cert_core.data import BOX_2D
+from cert_core import grid
+from cert_core.methods.ddrs import plane as ddrs_grid
+from cert_core.models.data import BOX_2D
 from cert_core.stats import gaussian_radius, lower_confidence_bound
-from cert_core.zoo import ZOO, load_zoo_model
+from cert_core.models.zoo import ZOO, load_zoo_model
 from ui import glossary, lessons, presenter, state
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,11 +7,11 @@ import torch
 from scipy import stats
 from torch import nn
 
-from cert_core.lipschitz import lipschitz_upper_bound
-from cert_core.margin import (SOFTMAX_LIPSCHITZ, expected_max_normal, margin, mcr, mscr_certificate,
+from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
+from cert_core.methods.margin.radii import (SOFTMAX_LIPSCHITZ, expected_max_normal, margin, mcr, mscr_certificate,
                               propagate_moments, relu_moments, rs_radius_lower_bound, smoothed_margin_closed_form,
                               smoothed_margin_mc, theorem0_radius, zhen_probability)
-from cert_core.models import ModelConfig, build_model
+from cert_core.models.bundles import ModelConfig, build_model
 
 
 def test_margin_eq4_sign_and_value():
@@ -146,7 +146,7 @@ def test_zhen_probability_and_rs_lower_bound_eq8_eq9():
 
 def test_sra_point_analysis_on_a_linear_classifier():
     """Logits (x1, -x1): boundary x1 = 0, margin loss -2 x1 for class 0, linear so smoothing leaves it unchanged."""
-    from cert_core.sra import analyse_point
+    from cert_core.methods.margin.sra import analyse_point
     model = nn.Linear(2, 2, bias=False)
     with torch.no_grad():
         model.weight.copy_(torch.tensor([[1.0, 0.0], [-1.0, 0.0]]))

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from cert_core.data import make_toy
-from cert_core.lipschitz import lipschitz_upper_bound
-from cert_core.margin_train import LOSSES, MarginTrainConfig, margin_loss, train_margin
-from cert_core.models import ModelConfig, build_model, load_model
-from cert_core.robustness_metrics import (auc, linear_corruption_curve, margin_radii, noise_accuracy_curve,
+from cert_core.models.data import make_toy
+from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
+from cert_core.methods.margin.train import LOSSES, MarginTrainConfig, margin_loss, train_margin
+from cert_core.models.bundles import ModelConfig, build_model, load_model
+from cert_core.methods.margin.curves import (auc, linear_corruption_curve, margin_radii, noise_accuracy_curve,
                                           normalized_noise_accuracy, radius_survival)
-from cert_core.zoo import ZOO, TORCH_VERSION, build, load_zoo_model, zoo_path
+from cert_core.models.zoo import ZOO, TORCH_VERSION, build, load_zoo_model, zoo_path
 
 
 def _model(k=2):

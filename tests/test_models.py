@@ -1,4 +1,4 @@
-"""Tests for cert_core.models: architectures, normalisation, bundle round-trip, every bad file -> ModelLoadError."""
+"""Tests for cert_core.models.bundles: architectures, normalisation, bundle round-trip, every bad file -> ModelLoadError."""
 import io
 import pickle
 import zipfile
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from cert_core.models import (BUNDLE_FORMAT, LoadedModel, ModelConfig, ModelLoadError, Normalize, build_model,
+from cert_core.models.bundles import (BUNDLE_FORMAT, LoadedModel, ModelConfig, ModelLoadError, Normalize, build_model,
                               bundle_bytes, load_model, save_bundle)
 
 MLP = ModelConfig("mlp", (2,), 3, width=16, depth=2)

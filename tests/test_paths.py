@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from cert_core import paths
+from cert_core.methods.paths import neurons as paths
 from cert_core.smoothing import Smooth
 
 
@@ -25,7 +25,7 @@ def _cnn(seed=0):
 
 
 def _ortho(seed=0):
-    from cert_core.models import ModelConfig, build_model
+    from cert_core.models.bundles import ModelConfig, build_model
     return build_model(ModelConfig("ortho_mlp", (2,), 3, width=16, depth=2), seed=seed).eval()
 
 
@@ -196,14 +196,14 @@ def test_unsupported_models_name_the_layer():
 
 
 def test_zoo_models_parse():
-    from cert_core.zoo import load_zoo_model
+    from cert_core.models.zoo import load_zoo_model
     for name in ("moons-mlp-s0.25", "digits-cnn-s0.25", "moons-ortho-mscr-s0.2"):
         net = paths.as_network(load_zoo_model(name).model)
         assert any(isinstance(s, paths.MaxPool) for s in net.steps) == name.startswith("digits")
 
 
 def test_bjorck_layers_become_their_orthonormal_affine_map():
-    from cert_core.orthogonal import BjorckLinear
+    from cert_core.models.orthogonal import BjorckLinear
     model = _ortho()
     net = paths.as_network(model)
     linears = [s for s in net.steps if isinstance(s, nn.Linear)]

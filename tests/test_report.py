@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from cert_core.export import paper_table
-from cert_core.runs import RunSpec, RunStore
+from cert_core.runs.export import paper_table
+from cert_core.runs.store import RunSpec, RunStore
 from ui import report
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

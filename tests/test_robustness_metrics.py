@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
-from cert_core.data import load_dataset
+from cert_core.models.data import load_dataset
 from cert_core.metrics import average_certified_radius
-from cert_core.robustness_metrics import (ReportParams, cr_grid, largest_cohen_radius, margin_radii,
+from cert_core.methods.margin.curves import (ReportParams, cr_grid, largest_cohen_radius, margin_radii,
                                           robustness_report)
-from cert_core.lipschitz import lipschitz_upper_bound
+from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
 from cert_core.smoothing import Smooth
-from cert_core.zoo import load_zoo_model
+from cert_core.models.zoo import load_zoo_model
 
 PARAMS = ReportParams(radius_steps=101, sigma_steps=2, noise_samples=2, rs_n=200, rs_alpha=0.001)
 

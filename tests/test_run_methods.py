@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from cert_core import run_inputs, run_methods
-from cert_core.bottleneck import certify_images
-from cert_core.ddrs import memory_certify
-from cert_core.export import paper_table, summarize, to_csv
-from cert_core.runs import SCHEMA_VERSION, RunSpec, RunStore
-from cert_core.worker import Shard, run_shard, settle
+from cert_core.runs import inputs as run_inputs
+from cert_core.runs import engine as run_methods
+from cert_core.methods.bernstein.images import certify_images
+from cert_core.methods.ddrs.sigma import memory_certify
+from cert_core.runs.export import paper_table, summarize, to_csv
+from cert_core.runs.store import SCHEMA_VERSION, RunSpec, RunStore
+from cert_core.runs.worker import Shard, run_shard, settle
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
@@ -32,8 +33,8 @@ BERN = RunSpec({"zoo": "digits-bottleneck-d3-s0"}, DIGITS, 0.0, max_examples=5, 
                degree=4, model_label="d3")
 KILLER = """
 import os, signal, sys
-from cert_core.runs import RunStore
-from cert_core.worker import run_shard
+from cert_core.runs.store import RunStore
+from cert_core.runs.worker import run_shard
 store, chunks = RunStore(sys.argv[1]), []
 def on_rows(rows):
     chunks.append(rows)
@@ -205,12 +206,12 @@ def test_spec_json_per_method():
 
 
 def _fake_run(spec):
-    from cert_core.runs import Run
+    from cert_core.runs.store import Run
     return Run(1, "r", "", spec, 1, 1, "done", "cpu", "", "", {}, False, 0.0, None, None)
 
 
 def _one_row():
-    from cert_core.runs import Examples
+    from cert_core.runs.store import Examples
     one = lambda v, t=float: np.array([v], dtype=t)  # noqa: E731
     return Examples(one(0, np.int64), one(1, np.int64), one(1, np.int64), one(0.3), one(0.9), one(True, bool),
                     one(1, np.int64), one(0.1), one(0, np.int64), one(0.0), one(0.7), one(np.nan))

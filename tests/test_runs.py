@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from cert_core.runs import SCHEMA_VERSION, RunSpec, RunStore, default_store_path, pid_alive
+from cert_core.runs.store import SCHEMA_VERSION, RunSpec, RunStore, default_store_path, pid_alive
 
 SPEC = RunSpec({"zoo": "moons-mlp-s0.25"}, {"name": "moons"}, 0.25, n0=10, n=100, model_label="moons")
 
@@ -141,7 +141,7 @@ def test_two_processes_writing_at_once(store):
     (b"PK\x03\x04" + b"\0" * 40, "could not be read: it is damaged"),
 ])
 def test_bad_npz_is_a_clear_message_without_the_pickle_hint(tmp_path, content, message):
-    from cert_core.run_inputs import load_npz
+    from cert_core.runs.inputs import load_npz
     path = tmp_path / "bad.npz"
     path.write_bytes(content)
     with pytest.raises(ValueError, match=message) as info:
@@ -150,7 +150,7 @@ def test_bad_npz_is_a_clear_message_without_the_pickle_hint(tmp_path, content, m
 
 
 def test_object_arrays_in_an_npz_are_refused_never_unpickled(tmp_path):
-    from cert_core.run_inputs import load_npz
+    from cert_core.runs.inputs import load_npz
     path = tmp_path / "obj.npz"
     np.savez(path, x=np.array([{"a": 1}, None], dtype=object), y=np.array([0, 1]))
     with pytest.raises(ValueError, match="object .pickled. arrays, which are refused") as info:

@@ -1,11 +1,11 @@
-"""Tests for cert_core.train: learning, determinism, noise augmentation, (noisy) accuracy."""
+"""Tests for cert_core.models.train: learning, determinism, noise augmentation, (noisy) accuracy."""
 import numpy as np
 import pytest
 import torch
 
-from cert_core.data import make_toy
-from cert_core.models import ModelConfig, build_model
-from cert_core.train import TrainConfig, TrainResult, accuracy, noisy_accuracy, train_model
+from cert_core.models.data import make_toy
+from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.train import TrainConfig, TrainResult, accuracy, noisy_accuracy, train_model
 
 CONFIG = ModelConfig("mlp", (2,), 2, width=32, depth=2)
 

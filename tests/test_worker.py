@@ -13,10 +13,10 @@ import pytest
 import torch
 from torch import nn
 
-from cert_core import worker
-from cert_core.models import LoadedModel
-from cert_core.runs import RunSpec, RunStore
-from cert_core.worker import RunData, Shard, certify_with_backoff, device_lock, run_shard
+from cert_core.runs import worker
+from cert_core.models.bundles import LoadedModel
+from cert_core.runs.store import RunSpec, RunStore
+from cert_core.runs.worker import RunData, Shard, certify_with_backoff, device_lock, run_shard
 
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
 # n >= 8 * batch: one example per chunk, so each example is committed alone and its noise depends only
@@ -201,7 +201,7 @@ def test_two_ranks_merge_into_one_run(store, tmp_path):
 
 
 def test_rank_variables_are_checked(monkeypatch):
-    from cert_core.cli import main
+    from cert_core.runs.cli import main
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("RANK", "5")
     with pytest.raises(SystemExit):

@@ -5,8 +5,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import bernstein, bernstein_plane, grid
-from cert_core.bottleneck import certify_images, pgd_upper_bound, split
+from cert_core import grid
+from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.bernstein import plane as bernstein_plane
+from cert_core.methods.bernstein.images import certify_images, pgd_upper_bound, split
 from cert_core.metrics import certified_accuracy
 
 MAP_RESOLUTION = 201

@@ -10,12 +10,12 @@ import streamlit as st
 import torch
 
 from cert_core import grid
-from cert_core.data import Dataset, load_dataset
+from cert_core.models.data import Dataset, load_dataset
 from cert_core.metrics import certified_accuracy
-from cert_core.models import LoadedModel
+from cert_core.models.bundles import LoadedModel
 from cert_core.smoothing import Smooth
-from cert_core.train import noisy_accuracy
-from cert_core.zoo import load_zoo_model
+from cert_core.models.train import noisy_accuracy
+from cert_core.models.zoo import load_zoo_model
 from ui.inspector import InspectorContext, run_providers
 
 
@@ -125,7 +125,7 @@ def noise_curve(model_key: str, _model: torch.nn.Module, dataset_key: str, _x: n
 @st.cache_data(show_spinner=False, max_entries=64)
 def zoo_thumbnail(name: str, resolution: int = 90) -> np.ndarray | None:
     """Base predictions of a 2D zoo model on the standard view (None for image models)."""
-    from cert_core.data import BOX_2D
+    from cert_core.models.data import BOX_2D
     loaded = zoo_model(name)
     if loaded.input_shape != (2,):
         return None

@@ -1,4 +1,4 @@
-"""Cached cert_core.ddrs calls for the per-input σ page (keys are small hashables; models and big
+"""Cached cert_core.methods.ddrs.sigma calls for the per-input σ page (keys are small hashables; models and big
 arrays are passed with a leading underscore), plus the Table-1-style comparison."""
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import ddrs, ddrs_grid, grid
+from cert_core import grid
+from cert_core.methods.ddrs import sigma as ddrs
+from cert_core.methods.ddrs import plane as ddrs_grid
 from cert_core.metrics import average_certified_radius, certified_accuracy
 
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)

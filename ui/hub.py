@@ -10,10 +10,10 @@ import streamlit as st
 import torch
 
 from cert_core import grid
-from cert_core.data import BOX_2D, Dataset, _parse_rows   # the parser load_csv uses
-from cert_core.models import LoadedModel, ModelConfig, bundle_bytes, build_model
-from cert_core.train import TrainConfig, accuracy, train_model
-from cert_core.zoo import ZOO, ZooEntry
+from cert_core.models.data import BOX_2D, Dataset, _parse_rows   # the parser load_csv uses
+from cert_core.models.bundles import LoadedModel, ModelConfig, bundle_bytes, build_model
+from cert_core.models.train import TrainConfig, accuracy, train_model
+from cert_core.models.zoo import ZOO, ZooEntry
 from ui import cache, charts, state
 
 STATIC = {"staticPlot": True, "displayModeBar": False}
@@ -173,7 +173,7 @@ def _dataset_of(meta: dict) -> Dataset | None:
 
 def csv_scaling(raw: bytes) -> str:
     """How ``load_csv`` moved the points into the view (it centres them on their mean and scales so
-    that max |coord| = 2, see ``cert_core.data.standardise_2d``): the original ranges and the factor."""
+    that max |coord| = 2, see ``cert_core.models.data.standardise_2d``): the original ranges and the factor."""
     x, _ = _parse_rows(raw.decode("utf-8-sig"))                          # (N, 2), the file's numbers
     spread = float(np.abs(x - x.mean(axis=0)).max())
     factor = 2.0 / spread if spread > 0 else 1.0

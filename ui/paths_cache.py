@@ -1,4 +1,4 @@
-"""Cached cert_core.paths / audit / vulnerability calls for the activation-paths page.
+"""Cached cert_core.methods.paths.neurons / audit / vulnerability calls for the activation-paths page.
 
 Keys are small hashables (model key, floats, tuples); models and arrays are passed with a leading
 underscore so Streamlit does not hash them.
@@ -11,11 +11,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import audit, paths
-from cert_core.data import load_dataset
+from cert_core.methods.paths import audit
+from cert_core.methods.paths import neurons as paths
+from cert_core.models.data import load_dataset
 from cert_core.metrics import average_certified_radius, certified_accuracy
-from cert_core.vulnerability import vulnerability
-from cert_core.zoo import ZOO, load_zoo_model
+from cert_core.methods.paths.vulnerability import vulnerability
+from cert_core.models.zoo import ZOO, load_zoo_model
 
 
 @st.cache_data(show_spinner="Counting fixed neurons under noise…", max_entries=32)

@@ -10,7 +10,7 @@ fetched. It holds what a reader needs to trust the numbers:
   are correct *and* certified at radius ≥ r);
 * the certified-accuracy figure of the Compare view (``run_figures.accuracy_figure``, with the envelope
   over σ, Cohen et al. Fig. 7) and a radius histogram per run;
-* the paper-like table (``cert_core.export.paper_table``, the best value per radius in bold);
+* the paper-like table (``cert_core.runs.export.paper_table``, the best value per radius in bold);
 * the model's description and every setting (σ, n0, n, α, examples, device, seed, versions), plus the
   CLI command that reruns it.
 
@@ -25,9 +25,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from cert_core.export import paper_table, summarize
+from cert_core.runs.export import paper_table, summarize
 from cert_core.metrics import envelope as envelope_of
-from cert_core.zoo import ZOO, load_zoo_model
+from cert_core.models.zoo import ZOO, load_zoo_model
 from ui import run_figures
 
 DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)

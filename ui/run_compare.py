@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cert_core.export import import_tsv, paper_table, summarize, to_cohen_tsv, to_csv
+from cert_core.runs.export import import_tsv, paper_table, summarize, to_cohen_tsv, to_csv
 from cert_core.metrics import envelope
-from cert_core.runs import RunStore
+from cert_core.runs.store import RunStore
 from ui import report, run_figures
 from ui import run_views
 

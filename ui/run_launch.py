@@ -21,11 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cert_core import bernstein, worker
-from cert_core.bottleneck import split
-from cert_core.data import IMAGE_DATASETS, TOY_DATASETS
-from cert_core.models import bundle_bytes
-from cert_core.runs import RunSpec, RunStore
+from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.runs import worker
+from cert_core.methods.bernstein.images import split
+from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS
+from cert_core.models.bundles import bundle_bytes
+from cert_core.runs.store import RunSpec, RunStore
 
 OWN, MNIST, FASHION, CIFAR, NPZ = "The model's test split", "MNIST", "Fashion-MNIST", "CIFAR-10", "Uploaded .npz"
 DATA_CHOICES = (OWN, MNIST, FASHION, CIFAR, NPZ)

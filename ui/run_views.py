@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cert_core import run_inputs, run_methods
-from cert_core.runs import Examples, Run, RunSpec, RunStore
+from cert_core.runs import inputs as run_inputs
+from cert_core.runs import engine as run_methods
+from cert_core.runs.store import Examples, Run, RunSpec, RunStore
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cert_core.models import ModelLoadError
+from cert_core.models.bundles import ModelLoadError
 from ui import lessons, presenter, state
 
 

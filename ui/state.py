@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from cert_core.data import BOX_2D, Dataset, DataError
-from cert_core.models import LoadedModel, ModelLoadError
-from cert_core.zoo import ZOO
+from cert_core.models.data import BOX_2D, Dataset, DataError
+from cert_core.models.bundles import LoadedModel, ModelLoadError
+from cert_core.models.zoo import ZOO
 from ui import presenter
 
 DEFAULT_MODEL = "moons-mlp-s0.25"

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cert_core.orthogonal import BjorckLinear
+from cert_core.models.orthogonal import BjorckLinear
 from cert_core.validation import check_choice, check_int
 
 ARCHS = ("mlp", "cnn", "bottleneck", "ortho_mlp")
@@ -280,7 +280,7 @@ def _torch_load(data: bytes) -> dict:
         detail = f" (it references {found.group(1)})" if found else ""
         raise ModelLoadError("refused for safety: the file contains pickled Python objects or code that "
                              f"safe (weights_only) loading does not allow{detail}; save it as a bundle "
-                             "(cert_core.models.save_bundle) or as TorchScript instead") from None
+                             "(cert_core.models.bundles.save_bundle) or as TorchScript instead") from None
     except Exception as exc:  # damaged archives raise RuntimeError/EOFError/... from deep inside torch
         raise ModelLoadError(f"the PyTorch file could not be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict) or "format" not in payload:

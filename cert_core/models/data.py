@@ -114,7 +114,7 @@ def _blobs(n, k, noise, rng):
 
 
 def _toy_points(name, n, noise, seed, k):
-    from sklearn import datasets as skd  # local: keep `import cert_core.data` light
+    from sklearn import datasets as skd  # local: keep `import cert_core.models.data` light
     rng = np.random.default_rng(seed)
     if name == "moons":
         return skd.make_moons(n, noise=noise, random_state=seed)

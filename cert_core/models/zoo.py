@@ -1,7 +1,7 @@
 """The built-in model zoo: small base classifiers trained with Gaussian noise augmentation.
 
-``python -m cert_core.zoo build [--only NAME] [--out DIR]`` trains every entry and writes
-``assets/models/<name>.pt`` bundles (see ``cert_core.models``). The build is bit-for-bit reproducible
+``python -m cert_core.models.zoo build [--only NAME] [--out DIR]`` trains every entry and writes
+``assets/models/<name>.pt`` bundles (see ``cert_core.models.bundles``). The build is bit-for-bit reproducible
 on a given platform and torch version: data, initial weights, shuffling and noise are all seeded, the
 build runs single-threaded with deterministic algorithms, bundles are serialised through a buffer and
 carry no wall-clock time. Running it twice gives files with identical sha256.
@@ -18,12 +18,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from cert_core.data import load_dataset
-from cert_core.models import LoadedModel, ModelConfig, build_model, load_model, save_bundle
-from cert_core.margin_train import LOSS_LABELS, MarginTrainConfig, train_margin
-from cert_core.train import TrainConfig, train_model
+from cert_core.models.data import load_dataset
+from cert_core.models.bundles import LoadedModel, ModelConfig, build_model, load_model, save_bundle
+from cert_core.methods.margin.train import LOSS_LABELS, MarginTrainConfig, train_margin
+from cert_core.models.train import TrainConfig, train_model
 
-ASSET_DIR = pathlib.Path(__file__).resolve().parent.parent / "assets" / "models"
+ASSET_DIR = pathlib.Path(__file__).resolve().parents[2] / "assets" / "models"
 SIGMAS = (0.0, 0.25, 0.5)
 TORCH_VERSION = torch.__version__.split("+")[0]  # bytes are reproducible for one torch version
 CREATED = "cert-explorer zoo v1"  # fixed instead of a date, so rebuilds are byte-identical
@@ -126,7 +126,7 @@ def load_zoo_model(name) -> LoadedModel:
     """Load a built zoo model; ValueError lists the valid names, FileNotFoundError says how to build."""
     path = zoo_path(name)
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; build it with: python -m cert_core.zoo build --only {name}")
+        raise FileNotFoundError(f"{path} is missing; build it with: python -m cert_core.models.zoo build --only {name}")
     return load_model(path)
 
 
@@ -180,7 +180,7 @@ def build(names=None, out_dir=None) -> None:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cert_core.zoo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m cert_core.models.zoo", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="train the zoo and write the bundles")
     b.add_argument("--only", action="append", metavar="NAME", help="build only this entry (repeatable)")

@@ -11,7 +11,7 @@ it finishes and prints certified accuracy at a few radii and the ACR; ``predict`
 ``certify`` also records the run in the run store the app reads (``--store``, default
 ``$CERT_EXPLORER_RUNS`` or ``~/.local/share/cert_explorer/runs.sqlite``; ``--no-store`` skips it), so a
 headless run shows up on the app's runs page. An interrupted run is continued with
-``python -m cert_core.worker --store STORE --run ID``.
+``python -m cert_core.runs.worker --store STORE --run ID``.
 
 Sharding: under ``torchrun --nproc_per_node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR/PORT) rank 0 creates the run and broadcasts its id over a gloo process group;
@@ -32,15 +32,15 @@ import time
 import numpy as np
 import torch
 
-from .data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
-from .export import format_radius_down
-from .metrics import average_certified_radius, certified_accuracy
-from .models import LoadedModel, load_model
-from .runs import RunSpec, RunStore, default_store_path
-from .smoothing import Smooth
-from .worker import RunData, Shard, certify_chunks, run_shard
-from .worker import resolve_device as _resolve_device
-from .zoo import list_zoo, load_zoo_model
+from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
+from cert_core.runs.export import format_radius_down
+from cert_core.metrics import average_certified_radius, certified_accuracy
+from cert_core.models.bundles import LoadedModel, load_model
+from cert_core.runs.store import RunSpec, RunStore, default_store_path
+from cert_core.smoothing import Smooth
+from cert_core.runs.worker import RunData, Shard, certify_chunks, run_shard
+from cert_core.runs.worker import resolve_device as _resolve_device
+from cert_core.models.zoo import list_zoo, load_zoo_model
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("certify", "predict"):
         p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split")
-        p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.zoo list`) or bundle/TorchScript path")
+        p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`) or bundle/TorchScript path")
         p.add_argument("--dataset", choices=TOY_DATASETS + IMAGE_DATASETS, help="dataset (default: the model's own)")
         p.add_argument("--data-dir", help="local folder with MNIST/Fashion-MNIST/CIFAR-10 (never downloaded)")
         p.add_argument("--sigma", type=_float_in(0, math.inf, True, True), required=True, help="noise level σ > 0")
@@ -248,7 +248,7 @@ def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
 
 def _merged(store: RunStore, run_id: int, path) -> list[dict]:
     """All ranks' examples of the run, written as one TSV sorted by idx when ``path`` is given."""
-    from .export import to_cohen_tsv
+    from cert_core.runs.export import to_cohen_tsv
     ex = store.examples(run_id)
     if path:
         pathlib.Path(path).write_text(to_cohen_tsv(ex))
@@ -281,5 +281,5 @@ def main(argv=None) -> int:
         args.parser.error(str(error))  # exits 2 with the sub-command's usage line, like argparse
     except KeyboardInterrupt:
         print("interrupted; the lines written so far are complete and every finished example is in the run "
-              "store (continue with python -m cert_core.worker --store STORE --run ID)", file=sys.stderr)
+              "store (continue with python -m cert_core.runs.worker --store STORE --run ID)", file=sys.stderr)
         return 130

@@ -32,13 +32,13 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from . import bernstein
-from .bottleneck import Bottleneck, split
-from .ddrs import SigmaConfig, certify_at_sigma, memory_certify, optimize_sigma
-from .lipschitz import lipschitz_upper_bound
-from .run_inputs import RunData
-from .runs import Examples, RunSpec
-from .smoothing import Smooth
+from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.bernstein.images import Bottleneck, split
+from cert_core.methods.ddrs.sigma import SigmaConfig, certify_at_sigma, memory_certify, optimize_sigma
+from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
+from cert_core.runs.inputs import RunData
+from cert_core.runs.store import Examples, RunSpec
+from cert_core.smoothing import Smooth
 
 Note = Callable[[str], None]
 

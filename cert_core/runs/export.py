@@ -25,9 +25,9 @@ from decimal import ROUND_FLOOR, Context, Decimal
 import numpy as np
 from scipy.stats import norm
 
-from .metrics import average_certified_radius, certified_accuracy
-from .runs import BASE_COLUMNS, METHOD_COLUMNS, METHOD_FIELDS, Examples, Run, RunSpec, RunStore
-from .validation import check_float
+from cert_core.metrics import average_certified_radius, certified_accuracy
+from cert_core.runs.store import BASE_COLUMNS, METHOD_COLUMNS, METHOD_FIELDS, Examples, Run, RunSpec, RunStore
+from cert_core.validation import check_float
 
 COHEN_HEADER = ("idx", "label", "predict", "radius", "correct", "time")
 METHOD_NAMES = {"cohen": "Cohen (fixed σ)", "ddrs": "DDRS (σ*ₓ)", "bernstein": "Bernstein (sound)"}

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import load_dataset
-from .models import LoadedModel, load_model
-from .zoo import load_zoo_model
+from cert_core.models.data import load_dataset
+from cert_core.models.bundles import LoadedModel, load_model
+from cert_core.models.zoo import load_zoo_model
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What a certification run is: its model, data, method and parameters (``RunSpec``), stored as JSON in
-the run store (``cert_core.runs``) and enough for any worker to (re)start the run.
+the run store (``cert_core.runs.store``) and enough for any worker to (re)start the run.
 
-Methods (the engine is ``cert_core.run_methods``):
+Methods (the engine is ``cert_core.runs.engine``):
 
 * ``cohen`` — CERTIFY (Cohen, Rosenfeld & Kolter 2019, Section 3.2) at σ;
 * ``ddrs`` — OptimizeSigma (Alfarra et al. 2022, Algorithm 1) from σ0 = σ, CERTIFY at each σ*_x, and the
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from .validation import check_choice, check_float, check_int
+from cert_core.validation import check_choice, check_float, check_int
 
 METHODS = ("cohen", "ddrs", "bernstein")
 METHOD_FIELDS = {"cohen": (), "ddrs": ("steps", "lr", "n_opt", "memory"),   # RunSpec fields each method uses

@@ -1,6 +1,6 @@
 """The run store: certification runs and their examples in one SQLite file.
 
-A *run* is one certification method (``RunSpec.method``, see ``cert_core.run_spec``: Cohen et al.'s
+A *run* is one certification method (``RunSpec.method``, see ``cert_core.runs.spec``: Cohen et al.'s
 CERTIFY, data-dependent σ, Bernstein) applied to a selection of test examples. One row per run (model,
 data, parameters, device, status, timings, software versions) and one row per finished example (index,
 label, prediction, radius, p_lower, correct, base prediction, seconds, and the nullable per-method
@@ -39,8 +39,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from .run_spec import METHOD_FIELDS, METHODS, RunSpec  # noqa: F401 (API: cert_core.runs.RunSpec)
-from .validation import check_choice, check_int
+from cert_core.runs.spec import METHOD_FIELDS, METHODS, RunSpec  # noqa: F401 (API: cert_core.runs.store.RunSpec)
+from cert_core.validation import check_choice, check_int
 
 SCHEMA_VERSION = 2
 METHOD_COLUMNS = {"cohen": (), "ddrs": ("sigma",), "bernstein": ("root_radius",)}   # example columns it fills

@@ -2,7 +2,7 @@
 Bernstein; the engine is ``run_methods``) over its examples and commits each finished chunk to the run
 store at once.
 
-    python -m cert_core.worker --store runs.sqlite --run 7 [--run 8 ...]
+    python -m cert_core.runs.worker --store runs.sqlite --run 7 [--run 8 ...]
 
 The app starts this as a separate process (``launch``), so closing the tab, a crashed server or a
 killed worker loses no finished example; ``resume`` continues where the store says it stopped.
@@ -35,19 +35,19 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .models import LoadedModel
-from .run_inputs import RunData, load_npz, load_run_data, load_run_model, resolve_device  # noqa: F401 (API)
-from .run_methods import (Shard, certify_chunks, certify_with_backoff, chunk_seed, chunk_size,  # noqa: F401
+from cert_core.models.bundles import LoadedModel
+from cert_core.runs.inputs import RunData, load_npz, load_run_data, load_run_model, resolve_device  # noqa: F401 (API)
+from cert_core.runs.engine import (Shard, certify_chunks, certify_with_backoff, chunk_seed, chunk_size,  # noqa: F401
                           is_oom, run_chunks)
-from .runs import RunStore
-from .smoothing import Smooth  # noqa: F401 (API: worker.Smooth)
+from cert_core.runs.store import RunStore
+from cert_core.smoothing import Smooth  # noqa: F401 (API: worker.Smooth)
 
 try:
     import fcntl
 except ImportError:  # not on Windows: runs then share the GPU without a queue
     fcntl = None
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 class Cancelled(Exception):
@@ -193,7 +193,7 @@ def launch(store: RunStore, run_ids) -> subprocess.Popen:
     run_ids = [int(i) for i in run_ids]
     logs = store.path.parent / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "cert_core.worker", "--store", str(store.path)]
+    cmd = [sys.executable, "-m", "cert_core.runs.worker", "--store", str(store.path)]
     for i in run_ids:
         cmd += ["--run", str(i)]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])))
@@ -229,7 +229,7 @@ def cancel(store: RunStore, run_id: int) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cert_core.worker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m cert_core.runs.worker", description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="the run store file")
     parser.add_argument("--run", type=int, action="append", required=True, help="run id (repeatable)")
     args = parser.parse_args(argv)

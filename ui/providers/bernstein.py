@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from cert_core import bernstein_plane
+from cert_core.methods.bernstein import plane as bernstein_plane
 from ui.inspector import InspectorContext, RadiusRow, register_provider
 
 DEFAULT_DEGREE = 10

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from cert_core.ddrs import SigmaConfig, certify_at_sigma, optimize_sigma
+from cert_core.methods.ddrs.sigma import SigmaConfig, certify_at_sigma, optimize_sigma
 from cert_core.smoothing import ABSTAIN
 from ui.inspector import InspectorContext, RadiusRow, register_provider
 

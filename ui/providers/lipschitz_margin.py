@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from cert_core import margin as mg
-from cert_core.lipschitz import lipschitz_upper_bound
+from cert_core.methods.margin import radii as mg
+from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
 from ui.inspector import InspectorContext, RadiusRow, register_provider
 
 

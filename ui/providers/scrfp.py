@@ -3,7 +3,7 @@
 The number is Cohen et al.'s formula on SC-RFP's votes at the point. It is an "estimate" with
 sound=False: SC-RFP's base function f_x depends on x, so the radius certifies smooth(f_x) at x only,
 not the SC-RFP classifier at nearby points, which use their own f_{x'}. The row's note reports the
-nearest counterexample that an exact grid search inside the claimed ball finds (``cert_core.audit``).
+nearest counterexample that an exact grid search inside the claimed ball finds (``cert_core.methods.paths.audit``).
 η is ``ctx.extras["scrfp_eta"]`` or 0.25 (the paper's best repression rate, Table 5).
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from cert_core import audit
-from cert_core.paths import ScRfpSmooth, as_network
+from cert_core.methods.paths import audit
+from cert_core.methods.paths.neurons import ScRfpSmooth, as_network
 from cert_core.smoothing import ABSTAIN
 from ui.inspector import InspectorContext, RadiusRow, register_provider
 

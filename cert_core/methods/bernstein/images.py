@@ -2,7 +2,7 @@
 
 A bottleneck model (``ModelConfig(arch="bottleneck")``) is G -> Sigmoid -> head: a spectral-normalised
 feature extractor G maps an image to x0 = G(I) in [0, 1]^d, and the head classifies features. We
-Bernstein-smooth the head (``cert_core.bernstein``), certify x0 in feature space, and move radii to input
+Bernstein-smooth the head (``cert_core.methods.bernstein.polynomial``), certify x0 in feature space, and move radii to input
 space with Eq. 4: ||G(I) - G(I')||_2 <= L_G ||I - I'||_2, so a feature-space l2 certificate R gives the
 input-space certificate R / L_G.
 
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from cert_core import bernstein
-from cert_core.lipschitz import lipschitz_estimate, lipschitz_upper_bound
+from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.lipschitz.bounds import lipschitz_estimate, lipschitz_upper_bound
 from cert_core.validation import check_choice, check_int
 
 

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cert_core import bernstein, grid
+from cert_core import grid
+from cert_core.methods.bernstein import polynomial as bernstein
 from cert_core.validation import check_float, check_int
 
 

@@ -23,8 +23,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.stats import norm
 
-from . import grid
-from .validation import check_float, check_int
+from cert_core import grid
+from cert_core.validation import check_float, check_int
 
 
 def sigma_grid(sigma_min: float, sigma_max: float, count: int) -> np.ndarray:

@@ -24,8 +24,8 @@ import torch
 from scipy.stats import norm
 from torch import nn
 
-from .smoothing import ABSTAIN, Certificate, Smooth
-from .validation import check_float, check_int
+from cert_core.smoothing import ABSTAIN, Certificate, Smooth
+from cert_core.validation import check_float, check_int
 
 CLAMP = 0.02      # E_A, E_B clamped to [0.02, 0.98] as in the authors' code: keeps Φ⁻¹ finite
 

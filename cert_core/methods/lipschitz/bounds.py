@@ -32,8 +32,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from cert_core.models import Normalize
-from cert_core.orthogonal import BjorckLinear
+from cert_core.models.bundles import Normalize
+from cert_core.models.orthogonal import BjorckLinear
 from cert_core.validation import check_float, check_int
 
 MAX_DENSE = 1 << 23  # operators with at most this many entries get the tight Gram-iteration bound

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from cert_core.metrics import certified_accuracy
-from cert_core.train import accuracy, noisy_accuracy
+from cert_core.models.train import accuracy, noisy_accuracy
 from cert_core.validation import check_float, check_int
 
 
@@ -112,7 +112,7 @@ class RobustnessCurves:
 
 def margin_radii(model, x, y, lipschitz: float, batch_size: int = 4096) -> tuple[np.ndarray, np.ndarray]:
     """MCR (Eq. 6) of every test point, clipped at 0, and whether the base model is correct: (N,), (N,)."""
-    from cert_core.margin import mcr  # local: margin imports models, keep this module light to import
+    from cert_core.methods.margin.radii import mcr  # local: margin imports models, keep this module light to import
     xs = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     ys = torch.as_tensor(np.asarray(y), dtype=torch.int64)
     with torch.no_grad():

@@ -1,7 +1,7 @@
 """Figure 2 of the SRA paper in small: clean accuracy and AUCs over a (d, sigma_x) grid for the MSCR and Zhen
 losses, from short trainings of a 1-Lipschitz MLP on a 2D set. Precomputed (the app only reads the JSON):
 
-    python -m cert_core.sra_heatmap [--out assets/sra_heatmap_moons.json] [--epochs 30]
+    python -m cert_core.methods.margin.heatmap [--out assets/sra_heatmap_moons.json] [--epochs 30]
 
 Deterministic (seeded data, weights, shuffling and CERTIFY); ~1-2 minutes on one CPU core.
 """
@@ -13,13 +13,13 @@ import pathlib
 
 import torch
 
-from cert_core.data import load_dataset
-from cert_core.lipschitz import lipschitz_upper_bound
-from cert_core.margin_train import MarginTrainConfig, train_margin
-from cert_core.models import ModelConfig, build_model
-from cert_core.robustness_metrics import ReportParams, robustness_report
+from cert_core.models.data import load_dataset
+from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
+from cert_core.methods.margin.train import MarginTrainConfig, train_margin
+from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.methods.margin.curves import ReportParams, robustness_report
 
-DEFAULT_OUT = pathlib.Path(__file__).resolve().parent.parent / "assets" / "sra_heatmap_moons.json"
+DEFAULT_OUT = pathlib.Path(__file__).resolve().parents[3] / "assets" / "sra_heatmap_moons.json"
 DS = ({"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None})
 D_VALUES = (0.1, 0.2, 0.4, 0.8)
 SIGMA_VALUES = (0.05, 0.1, 0.2, 0.4)
@@ -56,7 +56,7 @@ def compute(epochs: int = 30) -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cert_core.sra_heatmap", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m cert_core.methods.margin.heatmap", description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(DEFAULT_OUT))
     parser.add_argument("--epochs", type=int, default=30)
     args = parser.parse_args(argv)

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cert_core.models import Normalize
-from cert_core.orthogonal import BjorckLinear
+from cert_core.models.bundles import Normalize
+from cert_core.models.orthogonal import BjorckLinear
 from cert_core.validation import check_finite_scores, check_float, check_int
 
 SQRT2 = math.sqrt(2.0)  # alpha_2 of Eq. 5-6: the margin of a K-Lipschitz map is sqrt(2) K-Lipschitz

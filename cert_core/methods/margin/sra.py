@@ -10,7 +10,7 @@ a region Omega(x) (here the l2 ball of radius eps) and a noise rho = N(0, sigma^
 
 ``analyse_point`` evaluates the maxima on a lattice of the ball and the expectations with ``n`` shared
 Gaussian samples (common random numbers): a NUMERICAL ILLUSTRATION, not a certificate (a lattice can miss a
-thin region and Monte Carlo has error). Certified radii for the same point come from ``cert_core.margin``.
+thin region and Monte Carlo has error). Certified radii for the same point come from ``cert_core.methods.margin.radii``.
 Shapes: points (P, 2), noise (n, 2).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cert_core.margin import margin
+from cert_core.methods.margin.radii import margin
 from cert_core.validation import check_choice, check_float, check_int
 
 GAMMA = {"zero_one": 0.5, "margin": 0.0}

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cert_core.data import Dataset
-from cert_core.margin import SQRT2, margin, propagate_moments, rs_radius_lower_bound, smoothed_margin_from_moments
-from cert_core.train import TrainResult, fit
+from cert_core.models.data import Dataset
+from cert_core.methods.margin.radii import SQRT2, margin, propagate_moments, rs_radius_lower_bound, smoothed_margin_from_moments
+from cert_core.models.train import TrainResult, fit
 from cert_core.validation import check_choice, check_float, check_int
 
 LOSSES = ("mscr", "mcr", "zhen", "mh", "sce", "sc_sce")

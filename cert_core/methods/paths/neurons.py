@@ -20,7 +20,7 @@ Implements Jiang, "On explaining neural network robustness with activation path"
 * Algorithm 1 (SC-RFP): layer by layer, units whose pattern at x + ε differs from x are float and their
   pre-activations are scaled by (1 − η). ``ScRfpSmooth`` runs Cohen et al.'s PREDICT/CERTIFY on it.
   NOT SOUND: the base function depends on x, so the radius certifies smooth(f_x) at x only, not the
-  SC-RFP classifier at nearby points (see ``cert_core.audit``).
+  SC-RFP classifier at nearby points (see ``cert_core.methods.paths.audit``).
 * A ``BjorckLinear`` (orthogonal) layer is affine at inference: it is materialised as an nn.Linear holding
   its orthonormalised weight, so 1-Lipschitz models decompose like any ReLU network.
 
@@ -35,9 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .orthogonal import BjorckLinear
-from .smoothing import Certificate, Smooth
-from .validation import check_choice, check_float, check_int
+from cert_core.models.orthogonal import BjorckLinear
+from cert_core.smoothing import Certificate, Smooth
+from cert_core.validation import check_choice, check_float, check_int
 
 AFFINE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.Flatten, nn.Identity,
           nn.Dropout, nn.AvgPool2d)
@@ -107,14 +107,14 @@ def _activation(module: nn.Module):
 
 
 def _is_affine(module: nn.Module) -> bool:
-    from .models import Normalize  # the zoo's in-model normalisation is an affine map
+    from cert_core.models.bundles import Normalize  # the zoo's in-model normalisation is an affine map
     return isinstance(module, AFFINE + (Normalize,))
 
 
 def _flat(model: nn.Module, prefix: str = ""):
     if isinstance(model, torch.jit.ScriptModule):
         raise ValueError("The 'model' parameter of activation paths cannot be a TorchScript model: its layers "
-                         "cannot be followed one by one. Load it as a bundle (cert_core.models.save_bundle).")
+                         "cannot be followed one by one. Load it as a bundle (cert_core.models.bundles.save_bundle).")
     if not isinstance(model, nn.Sequential):
         raise ValueError(f"The 'model' parameter of activation paths must be an nn.Sequential of Linear / Conv2d / "
                          f"BatchNorm / Flatten and ReLU / LeakyReLU / Hardtanh / MaxPool2d layers. Got "
@@ -183,7 +183,7 @@ def _materialise_bjorck(m: BjorckLinear) -> nn.Linear:
 
 def _linear_part(m: nn.Module, t: torch.Tensor) -> torch.Tensor:
     """The affine module without its bias (the same map on path values that carry no bias)."""
-    from .models import Normalize
+    from cert_core.models.bundles import Normalize
     if isinstance(m, nn.Linear):
         return F.linear(t, m.weight)
     if isinstance(m, (nn.Conv1d, nn.Conv2d)):

@@ -26,7 +26,9 @@ from cert_core.runs.export import summarize  # noqa: E402
 from cert_core.models.bundles import LoadedModel  # noqa: E402
 from cert_core.runs.store import RunSpec, RunStore  # noqa: E402
 from cert_core.smoothing import Smooth  # noqa: E402
-from cert_core.runs.worker import RunData, certify_chunks, resolve_device, run_shard  # noqa: E402
+from cert_core.methods.cohen.run import certify_chunks  # noqa: E402
+from cert_core.runs.inputs import RunData, resolve_device  # noqa: E402
+from cert_core.runs.worker import run_shard  # noqa: E402
 
 DIGITS = {"name": "digits", "seed": 0, "test_fraction": 0.3}
 

@@ -7,12 +7,15 @@ import time
 import numpy as np
 import streamlit as st
 
-from cert_core.runs import worker
-from cert_core.models.data import DataError, default_data_root
-from cert_core.runs.export import summarize
+from dataclasses import fields
+
 from cert_core.metrics import certified_accuracy
 from cert_core.models.bundles import ModelLoadError
-from cert_core.runs.store import RunStore
+from cert_core.models.data import DataError, default_data_root
+from cert_core.runs import worker
+from cert_core.runs.engine import RUN_METHODS, run_method
+from cert_core.runs.export import summarize
+from cert_core.runs.store import RunSpec, RunStore
 from ui import cache, router, run_compare, run_figures, run_launch, run_views, state
 
 ss = st.session_state
@@ -24,16 +27,8 @@ st.caption("CERTIFY (Cohen, Rosenfeld & Kolter 2019) on every selected test exam
            "noisy samples, bound its probability with n fresh ones, radius σ Φ⁻¹(p̲_A), abstain when p̲_A < ½ — "
            "at one σ, at a per-input σ\\*ₓ (DDRS), or Bernstein's deterministic certificate instead. "
            "Runs work in a background process and are saved: leaving the page or closing the tab does not stop them.")
-METHOD_HELP = ("Cohen et al.: CERTIFY at one σ. Per-input σ (Alfarra et al. 2022): OptimizeSigma (Algorithm 1) "
-               "picks σ\\*ₓ per example, CERTIFY at σ\\*ₓ, then the memory of Sec. 3.5 keeps the answers consistent. "
-               "Bernstein (Kao, Ko & Lu): a bottleneck model's head smoothed by a Bernstein polynomial, certified "
-               "by a sound Lipschitz radius through the computed L_G (Eq. 4).")
-SIGMA_LABELS = {
-    "cohen": ("σ (one or several)", "Noise levels, comma separated: one run per σ, certified one after another."),
-    "ddrs": ("σ₀ (one or several)", "Where OptimizeSigma starts (the paper: the training σ); one DDRS run per σ₀, "
-                                    "and the fixed-σ baseline when that box is ticked."),
-    "bernstein": ("σ for Cohen runs beside it", "Only with 'Also Cohen runs': one Cohen run per σ on the same "
-                                                "bottleneck model, to compare. Bernstein adds no noise.")}
+METHOD_HELP = " ".join(m.summary for m in RUN_METHODS.values())
+SPEC_DEFAULTS = {f.name: f.default for f in fields(RunSpec)}
 try:
     store = RunStore()
 except ValueError as exc:
@@ -65,43 +60,28 @@ def _data_choice(current):
 
 
 def _method_fields(method: str) -> None:
-    """The chosen method's own parameters (inside the start form)."""
-    if method == "ddrs":
-        d = st.columns(4)
-        d[0].number_input("K (steps)", 0, 1000, 20, key="rn_steps",
-                          help="Gradient-ascent steps of OptimizeSigma (Algorithm 1) on σ/2 (Φ⁻¹(E_A) − Φ⁻¹(E_B)).")
-        d[1].number_input("Learning rate", 0.0, 10.0, 0.05, 0.01, key="rn_lr", help="Step size of σ ← σ + α ∇σ R.")
-        d[2].number_input("n per step", 1, 100_000, 32, key="rn_nopt",
-                          help="Reparameterised Monte Carlo samples per step (Eq. 3).")
-        d[3].checkbox("Memory (Sec. 3.5)", True, key="rn_memory",
-                      help="Without it, CERTIFY at σ\\*ₓ certifies g with the fixed σ\\*ₓ only: no certificate of the "
-                           "data-dependent classifier (Súkeník et al. 2022). Applied in index order when reading.")
-        st.checkbox("Also a fixed-σ Cohen run at each σ₀ (the paper's Table 1)", True, key="rn_with_cohen",
-                    help="Same model, data, n0, n, α and seed at σ = σ₀: a row per method in the compare table.")
-    elif method == "bernstein":
-        d = st.columns(3)
-        d[0].number_input("Degree n", 1, 200, 8, key="rn_degree",
-                          help="Bernstein degree per feature axis: the head is evaluated on (n+1)^d lattice points.")
-        d[1].selectbox("Smooth", ("logits", "probabilities"), key="rn_smooth",
-                       help="Smooth the head's logits then softmax (the paper), or its probabilities.")
-        d[2].checkbox("Root-finding radius (not a certificate)", True, key="rn_root_finding",
-                      help="Algorithm 2's LM radius is stored beside the sound one; it is an upper-bound heuristic "
-                           "(a boundary point, not the nearest) and costs ~0.1-5 s per example.")
-        st.checkbox("Also Cohen runs at the σ values above", False, key="rn_with_cohen",
-                    help="Cohen et al. CERTIFY of the same bottleneck model with n0, n, α below, to compare.")
+    """The chosen method's own parameters (inside the start form), drawn from its FormFields."""
+    m = run_method(method)
+    if m.fields:
+        for column, f in zip(st.columns(len(m.fields)), m.fields):
+            default, key = SPEC_DEFAULTS[f.name], f"rn_{f.name}"
+            if f.choices:
+                column.selectbox(f.label, f.choices, index=f.choices.index(default), key=key, help=f.help)
+            elif isinstance(default, bool):
+                column.checkbox(f.label, default, key=key, help=f.help)
+            elif isinstance(default, int):
+                column.number_input(f.label, int(f.low), int(f.high), default, key=key, help=f.help)
+            else:
+                column.number_input(f.label, float(f.low), float(f.high), default, f.step, key=key, help=f.help)
+    if m.companion:
+        st.checkbox(m.companion.label, m.companion.default, key="rn_with_cohen", help=m.companion.help)
 
 
 def _params(method: str) -> run_launch.Params:
-    if method == "ddrs":
-        extra = (("steps", int(ss["rn_steps"])), ("lr", float(ss["rn_lr"])), ("n_opt", int(ss["rn_nopt"])),
-                 ("memory", bool(ss["rn_memory"])))
-    elif method == "bernstein":
-        extra = (("degree", int(ss["rn_degree"])), ("smooth", ss["rn_smooth"]),
-                 ("root_finding", bool(ss["rn_root_finding"])))
-    else:
-        extra = ()
-    with_cohen = bool(ss.get("rn_with_cohen")) and method != "cohen"
-    sigmas = run_launch.parse_sigmas(ss["rn_sigmas"], allow_empty=method == "bernstein" and not with_cohen)
+    m = run_method(method)
+    extra = tuple((f.name, type(SPEC_DEFAULTS[f.name])(ss[f"rn_{f.name}"])) for f in m.fields)
+    with_cohen = bool(ss.get("rn_with_cohen")) and m.companion is not None
+    sigmas = run_launch.parse_sigmas(ss["rn_sigmas"], allow_empty=not m.noisy and not with_cohen)
     return run_launch.Params(sigmas, int(ss["rn_n0"]), int(ss["rn_n"]), float(ss["rn_alpha"]), int(ss["rn_batch"]),
                              int(ss["rn_max"]), int(ss["rn_skip"]), ss["rn_device"], method=method,
                              method_params=extra, with_cohen=with_cohen)
@@ -120,7 +100,7 @@ def _start_form(current) -> None:
                      help="Used for the torchvision datasets only; the files must already be there.")
         a.file_uploader(".npz upload", type=["npz"], key="rn_npz",
                         help="Arrays x (N, ...) and y (N,) (or images/labels); uint8 images are scaled to [0, 1].")
-        label, tip = SIGMA_LABELS[method]
+        label, tip = run_method(method).sigma_field
         b.text_input(label, key="rn_sigmas", value=f"{state.sigma():g}", help=tip)
         b.number_input("Examples (at most)", 1, 1_000_000, 100, key="rn_max", help="How many test examples to certify.")
         b.number_input("Every k-th example", 1, 10_000, 1, key="rn_skip", help="Take every k-th test example (Cohen et al. used 20 on ImageNet).")
@@ -174,34 +154,19 @@ def _controls(run) -> None:
 
 
 def _method_panel(v, grid, curves) -> None:
-    """What the method adds to the live view: σ*ₓ and the memory (ddrs), the root-finding radius (bernstein)."""
-    spec, raw = v.run.spec, v.raw
+    """What the method adds to the live view (ddrs: σ*ₓ and the memory; bernstein: the root-finding radius)."""
+    spec, raw, m = v.run.spec, v.raw, run_method(v.run.spec.method)
     if v.problem:
         st.warning(v.problem, icon=":material/warning:")
-    if spec.method == "ddrs" and len(raw):
-        a, b, c = st.columns(3)
-        a.metric("Median σ*ₓ", f"{np.nanmedian(raw.sigma):.3f}",
-                 help=f"OptimizeSigma's σ per example, from σ₀ = {spec.sigma:g}.")
-        b.metric("σ*ₓ range", f"{np.nanmin(raw.sigma):.2f} – {np.nanmax(raw.sigma):.2f}",
-                 help="Smallest and largest σ\\*ₓ.")
-        if spec.memory:
-            c.metric("Memory changes", f"{int(v.changed.sum())}", help="Answers the memory relabelled (x inside an "
-                     "earlier region of another class) or shrank (regions of two classes would intersect).")
-            curves.append(run_figures.Curve("CERTIFY at σ*ₓ without memory (not a certificate)", grid,
-                                            certified_accuracy(raw.radius, raw.correct, grid), len(raw), v.run.total))
-        st.caption("CERTIFY at σ\\*ₓ is a statement about g smoothed with the fixed σ\\*ₓ only, so on its own it does "
-                   "not certify the data-dependent classifier (Súkeník et al. 2022). " + (
-                       "The memory (Sec. 3.5) queries the finished examples in index order: its answers are "
-                       "consistent with each other for exactly this query sequence, and depend on the order."
-                       if spec.memory else "**This run has no memory: its radii are not certificates.**"))
-    if spec.method == "bernstein" and len(raw):
-        if np.isfinite(raw.root_radius).any():
-            root = certified_accuracy(raw.root_radius, raw.correct, grid)
-            curves.append(run_figures.Curve("root-finding radius (Alg. 2, not a certificate)", grid, root,
-                                            len(raw), v.run.total))
-        st.caption("Radius: the sound Lipschitz radius of the Bernstein classifier in feature space divided by the "
-                   "computed bound L_G of the feature extractor (Eq. 4; see the notes). The root-finding radius finds "
-                   "*a* boundary point, so it only bounds the distance to the boundary from above.")
+    if not len(raw):
+        return
+    metrics = m.live_metrics(spec, raw, v.ex)
+    for column, metric in zip(st.columns(3) if metrics else (), metrics):
+        column.metric(metric.label, metric.value, help=metric.help)
+    for label, radii, correct in m.extra_curves(spec, raw, v.ex):
+        curves.append(run_figures.Curve(label, grid, certified_accuracy(radii, correct, grid), len(raw), v.run.total))
+    if m.caption(spec):
+        st.caption(m.caption(spec))
 
 
 def live_panel(run_id: int, was_active: bool) -> None:

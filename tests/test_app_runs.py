@@ -125,7 +125,7 @@ def test_ddrs_method_beside_fixed_sigma(store_path):
     at = page()
     at.run()
     start(at, rn_method="ddrs", rn_sigmas="0.25", rn_max=10, rn_n0=10, rn_n=200, rn_batch=400, rn_device="cpu",
-          rn_steps=4, rn_lr=0.1, rn_nopt=16)
+          rn_steps=4, rn_lr=0.1, rn_n_opt=16)
     assert not at.exception and not at.error, [e.value for e in at.error]
     store = RunStore(store_path)
     runs = sorted(store.list_runs(), key=lambda r: r.id)

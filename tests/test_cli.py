@@ -67,6 +67,18 @@ def test_bad_model_file_is_reported(tmp_path, capsys):
 
 
 def test_streamed_tsv_lines_round_radii_down():
-    from cert_core.runs.cli import _tsv_line
+    from cert_core.runs.export import cohen_tsv_line as _tsv_line
     row = dict(idx=3, label=1, prediction=1, radius=0.12345, correct=True, seconds=0.5)
     assert _tsv_line(row) == "3\t1\t1\t0.1234\t1\t0.5000"   # to nearest it was 0.1235, above the certificate
+
+
+def test_predict_abstain_rate_counts_abstentions_not_wrong_answers(tmp_path, capsys):
+    out = tmp_path / "p.tsv"      # the circles model on moons: many confident wrong answers, few abstentions
+    assert main(["predict", "--model", "circles-mlp-s0.25", "--dataset", "moons", "--sigma", "0.1", "--n", "200",
+                 "--max", "40", "--out", str(out)]) == 0
+    rows = [line.split("\t") for line in out.read_text().splitlines()[1:]]
+    abstained = sum(r[2] == "-1" for r in rows)
+    wrong = sum(r[2] != "-1" and r[3] == "0" for r in rows)
+    assert wrong > 0                                   # so "1 - accuracy" would be another number
+    summary = capsys.readouterr().out
+    assert f"abstain rate {abstained / len(rows):.4f}" in summary

@@ -21,7 +21,9 @@ from cert_core.methods.bernstein.images import certify_images
 from cert_core.methods.ddrs.sigma import memory_certify
 from cert_core.runs.export import paper_table, summarize, to_csv
 from cert_core.runs.store import SCHEMA_VERSION, RunSpec, RunStore
-from cert_core.runs.worker import Shard, run_shard, settle
+from cert_core.runs.chunks import Shard, with_backoff
+from cert_core.methods.ddrs.run import ddrs_rows, memory_changes
+from cert_core.runs.worker import run_shard, settle
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
@@ -74,7 +76,7 @@ def test_memory_is_applied_in_index_order_and_makes_answers_consistent(reference
     assert view.prediction.tolist() == [a.prediction for a in answers]
     assert view.radius.tolist() == [a.radius for a in answers]
     assert np.array_equal(view.correct, view.prediction == raw.label)
-    changed = run_methods.memory_changes(raw, view)
+    changed = memory_changes(raw, view)
     assert changed.any(), "dense 2D points: σ*ₓ balls of different classes overlap, the memory must act"
 
     pts = x[raw.idx].astype(np.float64)                  # the memory's own precision
@@ -230,7 +232,7 @@ def test_oom_backs_off_in_ddrs_too():
     notes = []
     xs = torch.zeros(4, 2)
     spec = RunSpec({"zoo": "x"}, MOONS, 0.5, n0=10, n=50, method="ddrs", steps=2, n_opt=16)
-    cols, batch = run_methods.with_backoff(lambda b: run_methods.ddrs_rows(OomAbove(), 2, xs, spec, b, 0),
+    cols, batch = with_backoff(lambda b: ddrs_rows(OomAbove(), 2, xs, spec, b, 0),
                                            256, "cpu", notes.append)
     assert batch == 32 and len(cols["sigma"]) == 4 and len(notes) == 3
     assert notes[0] == "Out of memory with batch 256 on cpu; continuing with batch 128."

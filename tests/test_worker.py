@@ -16,7 +16,11 @@ from torch import nn
 from cert_core.runs import worker
 from cert_core.models.bundles import LoadedModel
 from cert_core.runs.store import RunSpec, RunStore
-from cert_core.runs.worker import RunData, Shard, certify_with_backoff, device_lock, run_shard
+from cert_core.methods.cohen.run import certify_with_backoff
+from cert_core.runs.chunks import Shard
+from cert_core.runs.inputs import RunData, resolve_device
+from cert_core.runs.worker import device_lock, run_shard
+from cert_core.smoothing import Smooth
 
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
 # n >= 8 * batch: one example per chunk, so each example is committed alone and its noise depends only
@@ -134,10 +138,10 @@ def test_oom_at_batch_one_and_other_errors_fail_clearly(store):
     spec = RunSpec({"zoo": "fake"}, {"name": "fake"}, 0.5, n0=5, n=20, batch=8)
     xs = torch.zeros(2, 2)
     with pytest.raises(ValueError, match="Out of memory even with a batch of 1 on cpu"):
-        certify_with_backoff(worker.Smooth(OomAbove(0), 2, 0.5), xs, spec, 8, 0)
+        certify_with_backoff(Smooth(OomAbove(0), 2, 0.5), xs, spec, 8, 0)
     notes = []
     with pytest.raises(ValueError, match="shapes cannot be multiplied"):
-        certify_with_backoff(worker.Smooth(OomAbove(1, other_error=True), 2, 0.5), xs, spec, 8, 0, notes.append)
+        certify_with_backoff(Smooth(OomAbove(1, other_error=True), 2, 0.5), xs, spec, 8, 0, notes.append)
     assert notes == []                                   # only out-of-memory triggers the back-off
     data = RunData(np.zeros((3, 2), np.float32), np.zeros(3, np.int64), 2)
     run = store.create_run(RunSpec(**{**spec.__dict__, "device": "cpu"}), 3)
@@ -162,13 +166,13 @@ def test_gpu_slot_queues_a_second_run(tmp_path):
 
 
 def test_device_resolution():
-    assert worker.resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="must be auto, cpu, cuda or cuda:N"):
-        worker.resolve_device("tpu")
+        resolve_device("tpu")
     if not torch.cuda.is_available():
-        assert worker.resolve_device("auto", local_rank=3) == torch.device("cpu")
+        assert resolve_device("auto", local_rank=3) == torch.device("cpu")
         with pytest.raises(ValueError, match="no CUDA device"):
-            worker.resolve_device("cuda:1")
+            resolve_device("cuda:1")
 
 
 def free_port():

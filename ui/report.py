@@ -25,6 +25,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from cert_core.runs.engine import run_method
 from cert_core.runs.export import paper_table, summarize
 from cert_core.metrics import envelope as envelope_of
 from cert_core.models.zoo import ZOO, load_zoo_model
@@ -179,12 +180,12 @@ def _settings(items) -> str:
     for run, ex in items:
         sp = run.spec
         versions = ", ".join(f"{k} {v}" for k, v in sorted(run.versions.items())) or "–"
-        rows.append((f"#{run.id} {run.name}", getattr(sp, "method", "cohen"), sp.data_label or sp.data.get("name", ""), f"{sp.sigma:g}", sp.n0,
+        rows.append((f"#{run.id} {run.name}", sp.method, sp.data_label or sp.data.get("name", ""), f"{sp.sigma:g}", sp.n0,
                      f"{sp.n:,}", f"{sp.alpha:g}", sp.batch, f"{len(ex)}/{run.total}", sp.skip,
                      run.device or sp.device, sp.seed, run.status, _when(run.started), _when(run.finished), versions))
     head = "".join(f"<th class='l'>{f}</th>" for f in fields)
     body = "".join("<tr>" + "".join(f"<td class='l'>{_e(v)}</td>" for v in r) + "</tr>" for r in rows)
-    cli = [_cli(run) for run, _ in items if "zoo" in run.spec.model and getattr(run.spec, "method", "cohen") == "cohen"]
+    cli = [_cli(run) for run, _ in items if "zoo" in run.spec.model and run_method(run.spec.method).cli]
     note = ("<p class='note'>Rerun from a terminal (same engine, same seed, same numbers):</p>"
             + "".join(f"<p><code>{_e(c)}</code></p>" for c in cli)) if cli else ""
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"

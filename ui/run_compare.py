@@ -9,6 +9,7 @@ import streamlit as st
 
 from cert_core.runs.export import import_tsv, paper_table, summarize, to_cohen_tsv, to_csv
 from cert_core.metrics import envelope
+from cert_core.runs.engine import run_method
 from cert_core.runs.store import RunStore
 from ui import report, run_figures
 from ui import run_views
@@ -85,15 +86,9 @@ def _paper_table(data) -> None:
 
 
 def _method_columns(df: pd.DataFrame, v: run_views.RunView) -> pd.DataFrame:
-    """σ*ₓ and the answers before the memory (ddrs), the root-finding radius (bernstein)."""
-    spec, raw = v.run.spec, v.raw
-    if spec.method == "ddrs":
-        df["σ*ₓ"] = raw.sigma
-        if spec.memory:
-            df["prediction before memory"], df["radius before memory"] = raw.prediction, raw.radius
-            df["memory changed"] = v.changed
-    if spec.method == "bernstein":
-        df["root-finding radius (not a certificate)"] = raw.root_radius
+    """The method's own columns (ddrs: σ*ₓ and the answers before the memory; bernstein: the root-finding radius)."""
+    for name, column in run_method(v.run.spec.method).example_columns(v.run.spec, v.raw, v.ex).items():
+        df[name] = column
     return df
 
 

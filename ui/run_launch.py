@@ -21,17 +21,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cert_core.methods.bernstein import polynomial as bernstein
-from cert_core.runs import worker
-from cert_core.methods.bernstein.images import split
-from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS
 from cert_core.models.bundles import bundle_bytes
+from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS
+from cert_core.runs import worker
+from cert_core.runs.engine import RUN_METHODS, run_method
+from cert_core.runs.inputs import load_npz, load_run_data, resolve_device
 from cert_core.runs.store import RunSpec, RunStore
 
 OWN, MNIST, FASHION, CIFAR, NPZ = "The model's test split", "MNIST", "Fashion-MNIST", "CIFAR-10", "Uploaded .npz"
 DATA_CHOICES = (OWN, MNIST, FASHION, CIFAR, NPZ)
 TORCHVISION = {MNIST: "mnist", FASHION: "fashion_mnist", CIFAR: "cifar10"}
-METHOD_LABELS = {"cohen": "Cohen et al. (fixed σ)", "ddrs": "Per-input σ (DDRS)", "bernstein": "Bernstein (bottleneck)"}
+METHOD_LABELS = {name: m.label for name, m in RUN_METHODS.items()}
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,8 @@ class Params:
     device: str                 # auto / cpu / cuda
     seed: int = 0
     method: str = "cohen"       # RunSpec.method
-    method_params: tuple = ()   # (name, value) pairs of the method's RunSpec fields (METHOD_FIELDS)
-    with_cohen: bool = False    # ddrs: also a Cohen run at each σ0; bernstein: Cohen runs at ``sigmas``
+    method_params: tuple = ()   # (name, value) pairs of the method's RunSpec fields (RunMethod.fields)
+    with_cohen: bool = False    # also the method's companion Cohen runs (ddrs: at each σ0; bernstein: at ``sigmas``)
 
 
 def parse_sigmas(text: str, allow_empty: bool = False) -> tuple[float, ...]:
@@ -102,10 +102,10 @@ def npz_source(x: np.ndarray, y: np.ndarray, store: RunStore) -> dict:
 
 def upload_source(data: bytes, current, store: RunStore) -> tuple[dict, int]:
     """An uploaded .npz, checked against the model now (clear ValueError) and saved for the worker."""
-    worker.load_npz(io.BytesIO(data), current.loaded.input_shape)    # refuse a non-.npz before saving anything
+    load_npz(io.BytesIO(data), current.loaded.input_shape)    # refuse a non-.npz before saving anything
     path, sha = _save(store.path.parent / "data", data, ".npz")
     spec = {"name": "npz", "path": path, "sha256": sha}
-    return spec, len(worker.load_run_data(spec, current.loaded).y)
+    return spec, len(load_run_data(spec, current.loaded).y)
 
 
 def own_source(current, store: RunStore) -> tuple[dict, int]:
@@ -117,38 +117,20 @@ def own_source(current, store: RunStore) -> tuple[dict, int]:
     return npz_source(ds.x_test, ds.y_test, store), len(ds.y_test)   # e.g. an uploaded CSV: freeze it
 
 
-def check_bernstein(current, degree: int) -> None:
-    """A clear ValueError now (not in the worker) for a model without a bottleneck or too large a degree."""
-    parts = split(current.loaded.model)
-    k = int(current.num_classes)
-    if (degree + 1) ** parts.d * k > bernstein.MAX_LATTICE_VALUES:
-        best = bernstein.largest_degree(parts.d, k)
-        raise ValueError(f"Degree {degree} needs (n+1)^d·K = {(degree + 1) ** parts.d * k:,} head evaluations on "
-                         f"d = {parts.d} features; the largest degree that fits is {best}.")
-
-
 def specs(model: dict, current, data_spec: dict, data_label: str, params: Params) -> list[RunSpec]:
-    """The runs one start creates, in the order the worker certifies them."""
+    """The runs one start creates, in the order the worker certifies them (the method's ``plan``)."""
     common = dict(n0=params.n0, n=params.n, alpha=params.alpha, batch=params.batch, max_examples=params.max_examples,
                   skip=params.skip, device=params.device, seed=params.seed, model_label=current.label,
                   data_label=data_label)
-    extra = dict(params.method_params)
-    if params.method == "bernstein":
-        out = [RunSpec(model, data_spec, 0.0, method="bernstein", **{**common, **extra})]
-        return out + [RunSpec(model, data_spec, s, **common) for s in params.sigmas if params.with_cohen]
-    out = []
-    for sigma in params.sigmas:
-        if params.method == "ddrs" and params.with_cohen:
-            out.append(RunSpec(model, data_spec, sigma, **common))
-        out.append(RunSpec(model, data_spec, sigma, method=params.method, **{**common, **extra}))
-    return out
+    own = dict(common, method=params.method, **dict(params.method_params))
+    return [RunSpec(model, data_spec, sigma, **(common if companion else own))
+            for sigma, companion in run_method(params.method).plan(params.sigmas, params.with_cohen)]
 
 
 def start(store: RunStore, current, data_spec: dict, data_label: str, num_test: int, params: Params) -> list[int]:
     """Create the runs of one start (one group) and a worker process that certifies them in turn."""
-    worker.resolve_device(params.device, what="Device")          # fail here, not in the worker
-    if params.method == "bernstein":
-        check_bernstein(current, dict(params.method_params).get("degree", 8))
+    resolve_device(params.device, what="Device")                 # fail here, not in the worker
+    run_method(params.method).check_model(current.loaded.model, current.num_classes, dict(params.method_params))
     model = model_source(current, store)
     group = uuid.uuid4().hex[:8]
     ids = []

@@ -1,5 +1,5 @@
-"""The runs page's reading of stored runs as their methods certify them (``run_methods.certified``): a
-ddrs run's memory (Alfarra et al. 2022, Sec. 3.5) is applied over its finished examples in index order,
+"""The runs page's reading of stored runs as their methods certify them (``cert_core.runs.engine.certified``):
+e.g. a ddrs run's memory (Alfarra et al. 2022, Sec. 3.5) is applied over its finished examples in index order,
 which needs the run's test inputs (loaded once per run spec and cached)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from cert_core.runs import inputs as run_inputs
-from cert_core.runs import engine as run_methods
+from cert_core.runs.engine import certified, run_method
 from cert_core.runs.store import Examples, Run, RunSpec, RunStore
 
 
@@ -18,12 +18,7 @@ class RunView:
     run: Run
     raw: Examples            # the stored rows (ddrs: CERTIFY at σ*_x, before the memory)
     ex: Examples             # as the method certifies them (ddrs: after the memory)
-    problem: str = ""        # why the memory could not be applied (then ex is raw)
-
-    @property
-    def changed(self) -> np.ndarray:
-        """(m,) bool: answers the memory relabelled or shrank."""
-        return run_methods.memory_changes(self.raw, self.ex)
+    problem: str = ""        # why the method's reading could not be applied (then ex is raw)
 
 
 @st.cache_resource(show_spinner="Loading the run's test inputs for the memory…", max_entries=16)
@@ -34,16 +29,15 @@ def _inputs(spec_json: str) -> np.ndarray:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _certified(spec_json: str, run_id: int, done: int, _raw: Examples) -> Examples:
     spec = RunSpec.from_json(spec_json)
-    return run_methods.certified(spec, _raw, _inputs(spec_json))
+    return certified(spec, _raw, _inputs(spec_json))
 
 
 def view(store: RunStore, run: Run) -> RunView:
     """The run's examples, raw and certified; never raises (a problem is reported in ``problem``)."""
     raw = store.examples(run.id)
-    if run.spec.method != "ddrs" or not run.spec.memory or not len(raw):
-        return RunView(run, raw, raw)
+    if not run_method(run.spec.method).needs_inputs(run.spec) or not len(raw):
+        return RunView(run, raw, run_method(run.spec.method).certified(run.spec, raw))
     try:
         return RunView(run, raw, _certified(run.spec.to_json(), run.id, len(raw), raw))
     except (ValueError, OSError, FileNotFoundError) as exc:
-        return RunView(run, raw, raw, f"The memory could not be applied ({exc}); showing CERTIFY at σ\\*ₓ "
-                                      "without it, which is not a certificate.")
+        return RunView(run, raw, raw, run_method(run.spec.method).unreadable(run.spec, exc))

@@ -33,13 +33,16 @@ import numpy as np
 import torch
 
 from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
-from cert_core.runs.export import format_radius_down
+from cert_core.runs.export import COHEN_HEADER, cohen_tsv_line
 from cert_core.metrics import average_certified_radius, certified_accuracy
 from cert_core.models.bundles import LoadedModel, load_model
 from cert_core.runs.store import RunSpec, RunStore, default_store_path
-from cert_core.smoothing import Smooth
-from cert_core.runs.worker import RunData, Shard, certify_chunks, run_shard
-from cert_core.runs.worker import resolve_device as _resolve_device
+from cert_core.smoothing import ABSTAIN, Smooth
+from cert_core.methods.cohen.run import certify_chunks
+from cert_core.runs.chunks import Shard
+from cert_core.runs.inputs import RunData
+from cert_core.runs.inputs import resolve_device as _resolve_device
+from cert_core.runs.worker import run_shard
 from cert_core.models.zoo import list_zoo, load_zoo_model
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
@@ -171,7 +174,7 @@ def run(args, out=None) -> int:
     generator = torch.Generator(device=device).manual_seed(args.seed)
     indices = np.arange(0, len(dataset.y_test), args.skip)[: args.max]
     sink = open(args.out, "w") if args.out else None
-    radii, correct = [], []
+    radii, correct, abstained = [], [], []
     start = time.perf_counter()
     try:
         if sink:
@@ -186,18 +189,14 @@ def run(args, out=None) -> int:
                 label = int(dataset.y_test[i])
                 radii.append(0.0)
                 correct.append(p == label)
+                abstained.append(p == ABSTAIN)
                 if sink:
                     print(f"{i}\t{label}\t{p}\t{int(p == label)}\t{per:.4f}", file=sink, flush=True)
     finally:
         if sink:
             sink.close()
-    _summary(out, args, dataset, radii, correct, time.perf_counter() - start, device)
+    _summary(out, args, dataset, radii, correct, time.perf_counter() - start, device, abstained)
     return 0
-
-
-def _tsv_line(row: dict) -> str:
-    return (f"{row['idx']}\t{row['label']}\t{row['prediction']}\t{format_radius_down(row['radius'])}\t"
-            f"{int(row['correct'])}\t{row['seconds']:.4f}")
 
 
 def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
@@ -213,12 +212,12 @@ def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
     rows, start = [], time.perf_counter()
     try:
         if sink:
-            print("idx\tlabel\tpredict\tradius\tcorrect\ttime", file=sink, flush=True)
+            print("\t".join(COHEN_HEADER), file=sink, flush=True)
 
         def take(chunk):
             rows.extend(chunk)
             if sink:
-                print("\n".join(map(_tsv_line, chunk)), file=sink, flush=True)
+                print("\n".join(map(cohen_tsv_line, chunk)), file=sink, flush=True)
 
         if args.no_store:
             smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
@@ -255,7 +254,7 @@ def _merged(store: RunStore, run_id: int, path) -> list[dict]:
     return [dict(radius=float(r), correct=bool(c)) for r, c in zip(ex.radius, ex.correct)]
 
 
-def _summary(out, args, dataset, radii, correct, seconds, device) -> None:
+def _summary(out, args, dataset, radii, correct, seconds, device, abstained=()) -> None:
     m = len(radii)
     if m == 0:
         print(f"{args.command}: no examples were certified", file=out)
@@ -263,8 +262,7 @@ def _summary(out, args, dataset, radii, correct, seconds, device) -> None:
     print(f"{args.command} {args.model} on {dataset.name} test: {m} examples, σ={args.sigma:g}, "
           f"device={device}, {seconds:.1f} s", file=out)
     if args.command == "predict":
-        print(f"smoothed accuracy {np.mean(correct):.4f}  abstain rate "
-              f"{np.mean([not c for c in correct]) if m else 0:.4f}", file=out)
+        print(f"smoothed accuracy {np.mean(correct):.4f}  abstain rate {np.mean(abstained):.4f}", file=out)
         return
     acc = certified_accuracy(radii, correct, SUMMARY_RADII)
     print("radius    " + "  ".join(f"{r:>5.2f}" for r in SUMMARY_RADII), file=out)

@@ -11,7 +11,7 @@
 * ``format_radius_down`` — the one way a certified radius is written as rounded text (TSV, CLI): rounded
   DOWN, so a file never claims more than the certificate (to-nearest could add up to 5e-5).
 
-Every function takes the examples as the method certifies them (``run_methods.certified``: a ddrs run
+Every function takes the examples as the method certifies them (``cert_core.runs.engine.certified``: a ddrs run
 after its memory). The figure as standalone HTML is built in ``ui/`` (cert_core never imports plotly).
 """
 from __future__ import annotations
@@ -26,25 +26,21 @@ import numpy as np
 from scipy.stats import norm
 
 from cert_core.metrics import average_certified_radius, certified_accuracy
-from cert_core.runs.store import BASE_COLUMNS, METHOD_COLUMNS, METHOD_FIELDS, Examples, Run, RunSpec, RunStore
+from cert_core.runs.engine import run_method
+from cert_core.runs.store import BASE_COLUMNS, Examples, Run, RunSpec, RunStore
 from cert_core.validation import check_float
 
 COHEN_HEADER = ("idx", "label", "predict", "radius", "correct", "time")
-METHOD_NAMES = {"cohen": "Cohen (fixed σ)", "ddrs": "DDRS (σ*ₓ)", "bernstein": "Bernstein (sound)"}
 
 
 def samples_per_example(spec: RunSpec) -> float:
     """Forward passes per example: n0 + n (Cohen), plus (K + 1) n_opt for OptimizeSigma (ddrs), nan for
     Bernstein (its cost is the lattice and root-finding, not samples)."""
-    if spec.method == "bernstein":
-        return math.nan
-    return spec.n0 + spec.n + ((spec.steps + 1) * spec.n_opt if spec.method == "ddrs" else 0)
+    return run_method(spec.method).samples_per_example(spec)
 
 
 def method_name(spec: RunSpec) -> str:
-    if spec.method == "ddrs" and not spec.memory:
-        return "DDRS (σ*ₓ, no memory: not a certificate)"
-    return METHOD_NAMES[spec.method]
+    return run_method(spec.method).display_name(spec)
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ def paper_table(items, radii=(0.0, 0.25, 0.5, 0.75, 1.0)) -> list[dict]:
     rows = []
     for run, ex in items:
         s = summarize(run, ex, radii)
-        noisy = run.spec.method != "bernstein"
+        noisy = run_method(run.spec.method).noisy
         row = {"run": run.id, "name": run.name, "method": method_name(run.spec),
                "σ": run.spec.sigma if noisy else math.nan, "n": run.spec.n if noisy else math.nan,
                "α": run.spec.alpha if noisy else math.nan, "examples": f"{s.done}/{s.total}"}
@@ -111,12 +107,18 @@ def format_radius_down(radius: float, decimals: int = 4) -> str:
     return f"{Decimal(repr(r)).quantize(step, rounding=ROUND_FLOOR, context=Context(prec=400)):f}"  # any double fits
 
 
+def cohen_tsv_line(row: dict) -> str:
+    """One example (a row dict as the engine yields it) as a line of Cohen et al.'s TSV; radius rounded down."""
+    return (f"{row['idx']}\t{row['label']}\t{row['prediction']}\t{format_radius_down(row['radius'])}\t"
+            f"{int(row['correct'])}\t{row['seconds']:.4f}")
+
+
 def to_cohen_tsv(ex: Examples) -> str:
-    """Cohen et al.'s TSV, one line per example; radii rounded down (``format_radius_down``)."""
+    """Cohen et al.'s TSV, one line per example (``cohen_tsv_line``), sorted as stored."""
     lines = ["\t".join(COHEN_HEADER)]
     for i in range(len(ex)):
-        lines.append(f"{ex.idx[i]}\t{ex.label[i]}\t{ex.prediction[i]}\t{format_radius_down(ex.radius[i])}\t"
-                     f"{int(ex.correct[i])}\t{ex.seconds[i]:.4f}")
+        lines.append(cohen_tsv_line(dict(idx=ex.idx[i], label=ex.label[i], prediction=ex.prediction[i],
+                                         radius=ex.radius[i], correct=ex.correct[i], seconds=ex.seconds[i])))
     return "\n".join(lines) + "\n"
 
 
@@ -126,9 +128,10 @@ def to_csv(run: Run, ex: Examples) -> str:
     spec = run.spec
     params = {"run": run.id, "name": run.name, "model": spec.model_label, "data": spec.data_label,
               "sigma": spec.sigma, "n0": spec.n0, "n": spec.n, "alpha": spec.alpha}
-    if spec.method != "cohen":
-        params.update({"method": spec.method, **{k: getattr(spec, k) for k in METHOD_FIELDS[spec.method]}})
-    columns = BASE_COLUMNS + METHOD_COLUMNS[spec.method]
+    method = run_method(spec.method)
+    if method.fields:
+        params.update({"method": spec.method, **{f.name: getattr(spec, f.name) for f in method.fields}})
+    columns = BASE_COLUMNS + method.columns
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*params, *columns])
     for i in range(len(ex)):

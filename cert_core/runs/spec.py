@@ -1,12 +1,9 @@
 """What a certification run is: its model, data, method and parameters (``RunSpec``), stored as JSON in
 the run store (``cert_core.runs.store``) and enough for any worker to (re)start the run.
 
-Methods (the engine is ``cert_core.runs.engine``):
-
-* ``cohen`` — CERTIFY (Cohen, Rosenfeld & Kolter 2019, Section 3.2) at σ;
-* ``ddrs`` — OptimizeSigma (Alfarra et al. 2022, Algorithm 1) from σ0 = σ, CERTIFY at each σ*_x, and the
-  memory-based certification of Sec. 3.5 (``memory``);
-* ``bernstein`` — Bernstein smoothing of a bottleneck model's head (Kao, Ko & Lu), deterministic: σ = 0.
+``method`` names a registered run method (``cert_core.runs.engine.RUN_METHODS``: ``cohen``, ``ddrs``,
+``bernstein``); each reads its own fields below and validates what only it knows (a method without noise
+needs σ = 0).
 """
 from __future__ import annotations
 
@@ -15,11 +12,9 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from cert_core.runs.engine import RUN_METHODS, run_method
 from cert_core.validation import check_choice, check_float, check_int
 
-METHODS = ("cohen", "ddrs", "bernstein")
-METHOD_FIELDS = {"cohen": (), "ddrs": ("steps", "lr", "n_opt", "memory"),   # RunSpec fields each method uses
-                 "bernstein": ("degree", "smooth", "root_finding")}
 
 
 @dataclass(frozen=True)
@@ -35,10 +30,10 @@ class RunSpec:
     max_examples: int | None = None  # certify at most this many test examples
     skip: int = 1            # take every skip-th test example
     device: str = "auto"     # auto, cpu, cuda or cuda:N
-    seed: int = 0            # seeds the noise (per chunk, see run_methods.chunk_seed)
+    seed: int = 0            # seeds the noise (per chunk, see cert_core.runs.chunks.chunk_seed)
     model_label: str = ""    # what the user sees
     data_label: str = ""     # what the user sees
-    method: str = "cohen"    # one of METHODS (module docstring)
+    method: str = "cohen"    # a registered run method (module docstring)
     steps: int = 20          # ddrs: K gradient-ascent steps of OptimizeSigma (Algorithm 1)
     lr: float = 0.05         # ddrs: its learning rate α
     n_opt: int = 32          # ddrs: Monte Carlo samples per step
@@ -49,10 +44,10 @@ class RunSpec:
 
     def __post_init__(self):
         f = "RunSpec"
-        check_choice(self.method, "method", f, METHODS)
-        if self.method == "bernstein":
+        check_choice(self.method, "method", f, tuple(RUN_METHODS))
+        if not run_method(self.method).noisy:
             if self.sigma != 0:
-                raise ValueError(f"The 'sigma' parameter of RunSpec must be 0 for method 'bernstein' (it adds no "
+                raise ValueError(f"The 'sigma' parameter of RunSpec must be 0 for method '{self.method}' (it adds no "
                                  f"noise). Got {self.sigma!r} instead.")
         else:
             check_float(self.sigma, "sigma", f, 0, None, low_open=True)
@@ -77,16 +72,11 @@ class RunSpec:
 
     def describe(self) -> str:
         """The method and its parameters in a few words (run names, tables)."""
-        if self.method == "ddrs":
-            return (f"DDRS σ0={self.sigma:g} K={self.steps} lr={self.lr:g} n_opt={self.n_opt}"
-                    + ("" if self.memory else " no memory"))
-        if self.method == "bernstein":
-            return f"Bernstein n={self.degree}" + ("" if self.smooth == "logits" else " (probabilities)")
-        return f"σ={self.sigma:g}"
+        return run_method(self.method).describe(self)
 
     def to_json(self) -> str:
         """Other methods' fields are left out while at their defaults (a Cohen spec's JSON is unchanged)."""
-        others = {name for m, names in METHOD_FIELDS.items() if m != self.method for name in names}
+        others = {f.name for m in RUN_METHODS.values() if m.name != self.method for f in m.fields}
         defaults = {f.name: f.default for f in fields(self)}
         raw = {k: v for k, v in asdict(self).items() if k not in others or v != defaults[k]}
         return json.dumps(raw, sort_keys=True)

@@ -39,11 +39,10 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from cert_core.runs.spec import METHOD_FIELDS, METHODS, RunSpec  # noqa: F401 (API: cert_core.runs.store.RunSpec)
+from cert_core.runs.spec import RunSpec  # noqa: F401 (API: cert_core.runs.store.RunSpec)
 from cert_core.validation import check_choice, check_int
 
 SCHEMA_VERSION = 2
-METHOD_COLUMNS = {"cohen": (), "ddrs": ("sigma",), "bernstein": ("root_radius",)}   # example columns it fills
 STATUSES = ("queued", "running", "done", "cancelled", "interrupted", "failed", "imported")
 ACTIVE = ("queued", "running")
 STALE_AFTER = 30.0      # s without a heartbeat before a worker on another host counts as dead
@@ -126,7 +125,7 @@ class Examples:
 
 
 EXAMPLE_COLUMNS = tuple(f.name for f in fields(Examples))
-BASE_COLUMNS = EXAMPLE_COLUMNS[:10]      # every method fills these; the rest are per method (METHOD_COLUMNS)
+BASE_COLUMNS = EXAMPLE_COLUMNS[:10]      # every method fills these; the rest are per method (RunMethod.columns)
 _INSERTED = tuple(c for c in EXAMPLE_COLUMNS if c != "finished_at")
 
 

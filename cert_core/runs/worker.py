@@ -1,5 +1,5 @@
 """The certification worker: runs a run's method (CERTIFY of Cohen et al. 2019, data-dependent σ or
-Bernstein; the engine is ``run_methods``) over its examples and commits each finished chunk to the run
+Bernstein; the engine is ``cert_core.runs.engine``) over its examples and commits each finished chunk to the run
 store at once.
 
     python -m cert_core.runs.worker --store runs.sqlite --run 7 [--run 8 ...]
@@ -36,11 +36,10 @@ import numpy as np
 import torch
 
 from cert_core.models.bundles import LoadedModel
-from cert_core.runs.inputs import RunData, load_npz, load_run_data, load_run_model, resolve_device  # noqa: F401 (API)
-from cert_core.runs.engine import (Shard, certify_chunks, certify_with_backoff, chunk_seed, chunk_size,  # noqa: F401
-                          is_oom, run_chunks)
+from cert_core.runs.chunks import Shard
+from cert_core.runs.engine import run_chunks, run_method
+from cert_core.runs.inputs import RunData, load_run_data, load_run_model, resolve_device
 from cert_core.runs.store import RunStore
-from cert_core.smoothing import Smooth  # noqa: F401 (API: worker.Smooth)
 
 try:
     import fcntl
@@ -147,8 +146,8 @@ def _certify_run(store, run_id, shard, loaded, data, on_rows) -> None:
     loaded = loaded or load_run_model(spec.model)
     data = data or load_run_data(spec.data, loaded)
     device = resolve_device(spec.device, shard.local_rank, what="device")
-    if spec.method == "bernstein":
-        device = torch.device("cpu")           # the lattice contraction and LM are numpy
+    if run_method(spec.method).cpu_only:
+        device = torch.device("cpu")           # e.g. Bernstein: the lattice contraction and LM are numpy
 
     def wait(text):
         if text:

@@ -1,0 +1,59 @@
+"""Cohen et al.'s CERTIFY (ICML 2019, Section 3.2) at the run's σ over a test set, as a run method.
+
+Chunks are cut from the examples still to do (unchanged since the first version of the run store), each drawn
+from a generator seeded by ``chunk_seed(seed, first index)``; a batch that does not fit is halved and redrawn
+from the same seed, so the certificates do not depend on the batch that fit.
+
+Shapes: C examples in a chunk, D the input shape.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from cert_core.runs.chunks import Note, Shard, chunk_seed, chunk_size, clean_predictions, with_backoff
+from cert_core.runs.method import RunMethod
+from cert_core.smoothing import Smooth
+
+
+def certify_with_backoff(smooth: Smooth, xs: torch.Tensor, spec, batch: int, seed: int,
+                         on_note: Note = lambda text: None):
+    """certify_batch, halving ``batch`` on out-of-memory; returns (certificates, batch that fit)."""
+    def call(b):
+        generator = torch.Generator(device=xs.device).manual_seed(seed)    # every retry draws the same noise
+        return smooth.certify_batch(xs, spec.n0, spec.n, spec.alpha, b, generator)
+    return with_backoff(call, batch, xs.device, on_note)
+
+
+def certify_chunks(smooth: Smooth, data, indices, spec, device: torch.device,
+                   rank: int = 0, on_note: Note = lambda text: None) -> Iterator[list[dict]]:
+    """Certify ``indices`` of ``data`` chunk by chunk; yields one row dict per finished example."""
+    batch, indices = spec.batch, np.asarray(indices, dtype=np.int64)
+    step = chunk_size(spec.n, batch)
+    for lo in range(0, len(indices), step):
+        idx = indices[lo: lo + step]                                     # (C,)
+        xs = torch.from_numpy(data.x[idx]).to(device)                    # (C, *D)
+        certs, batch = certify_with_backoff(smooth, xs, spec, batch, chunk_seed(spec.seed, idx[0]), on_note)
+        base = clean_predictions(smooth.model, xs)                       # (C,) f(x)
+        yield [dict(idx=int(i), label=int(data.y[i]), prediction=c.prediction, radius=c.radius,
+                    p_lower=c.p_lower, correct=c.prediction == int(data.y[i]), base_prediction=int(b),
+                    seconds=c.seconds, rank=rank) for i, c, b in zip(idx, certs, base)]
+
+
+class CohenRun(RunMethod):
+    name = "cohen"
+    label = "Cohen et al. (fixed σ)"
+    table_name = "Cohen (fixed σ)"
+    summary = "Cohen et al.: CERTIFY at one σ."
+    sigma_field = ("σ (one or several)", "Noise levels, comma separated: one run per σ, certified one after another.")
+    cli = True
+
+    def run_chunks(self, loaded, data, spec, device, shard: Shard, done, on_note):
+        todo = [i for i in shard.take(spec.select(len(data.y))) if int(i) not in done]
+        smooth = Smooth(loaded.model.to(device), data.num_classes, spec.sigma)
+        yield from certify_chunks(smooth, data, todo, spec, device, shard.rank, on_note)
+
+
+COHEN = CohenRun()

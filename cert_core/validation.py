@@ -63,3 +63,11 @@ def check_choice(value, name: str, func: str, choices) -> str:
         options = ", ".join(repr(c) for c in choices)
         _fail(name, func, f"one of {options}", value)
     return value
+
+
+def byte_size(n: int) -> str:
+    """``n`` bytes for a message: '512 B', '38.0 KiB', '1.0 GiB' (limits are named in the units users see)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} B"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from cert_core.isolated import IsolatedTorchScript
 from cert_core.models import Normalize
 from cert_core.orthogonal import BjorckLinear
 from cert_core.validation import check_float, check_int
@@ -226,7 +227,7 @@ def layer_bounds(model: nn.Module, input_shape: tuple[int, ...], tol: float = 1e
                  max_iter: int = 1000) -> tuple[LayerBound, ...]:
     """Per-layer Lipschitz bounds of a Sequential model (nested Sequentials are flattened), in order."""
     func = "lipschitz_upper_bound"
-    if isinstance(model, torch.jit.ScriptModule) or not isinstance(model, nn.Sequential):
+    if isinstance(model, (torch.jit.ScriptModule, IsolatedTorchScript)) or not isinstance(model, nn.Sequential):
         raise ValueError(f"The 'model' parameter of {func} must be an nn.Sequential of supported layers. Got "
                          f"{type(model).__name__} instead (its layers cannot be inspected).")
     shape = _check_shape(input_shape, func)

@@ -9,8 +9,9 @@ A bundle is ``torch.save`` of a plain dict (loadable with ``weights_only=True``)
 
     {"format": "cert-explorer-bundle/1", "config": asdict(ModelConfig), "state_dict": {...}, "metadata": {...}}
 
-``load_model`` accepts bundles and TorchScript archives and turns every bad file into a
-``ModelLoadError`` whose message names the problem; pickles carrying code are refused.
+``load_model`` accepts bundles and turns every bad file into a ``ModelLoadError`` whose message names the
+problem; pickles carrying code are refused, and so is TorchScript (which is code) unless the caller
+trusts it, in which case it runs in a separate process (``cert_core.isolated``).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from cert_core.isolated import IsolatedModelError, IsolatedTorchScript
 from cert_core.orthogonal import BjorckLinear
 from cert_core.validation import byte_size, check_choice, check_int
 
@@ -230,7 +232,7 @@ class ModelLoadError(ValueError):
 @dataclass(frozen=True)
 class LoadedModel:
     model: nn.Module  # eval mode, CPU, float32
-    config: ModelConfig | None  # None for TorchScript
+    config: ModelConfig | None  # None for TorchScript (then ``model`` is an IsolatedTorchScript)
     metadata: dict  # name, dataset spec, sigma_train, accuracy, seed, created, description, ...
 
     @property
@@ -406,32 +408,46 @@ def _check_state(expected: dict[str, tuple[int, ...]], state) -> None:
             raise ModelLoadError(f"the weights contain NaN or infinite values (in {name!r})")
 
 
-def _check_finite(model: nn.Module) -> None:
-    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-        if t.is_floating_point() and not torch.isfinite(t).all():
-            raise ModelLoadError(f"the weights contain NaN or infinite values (in {name!r})")
+UNTRUSTED_TORCHSCRIPT = (
+    "refused for safety: this is a TorchScript archive, and TorchScript is code: loading it runs its "
+    "__setstate__ and every prediction runs its forward, which can write files or never return. Load it only "
+    "if you trust where it came from: in the app switch on 'Trust TorchScript files' beside the upload, on the "
+    "command line add --trust-torchscript, in Python call load_model(..., trust_torchscript=True). Trusted "
+    "TorchScript runs in a separate process with time and memory limits. A bundle "
+    "(cert_core.models.save_bundle) holds only weights and needs no trust.")
 
 
-def load_model(source, metadata: dict | None = None) -> LoadedModel:
+class UntrustedTorchScript(ModelLoadError):
+    """A TorchScript file was offered without ``trust_torchscript=True``; nothing in it was run."""
+
+
+def load_model(source, metadata: dict | None = None, trust_torchscript: bool = False) -> LoadedModel:
     """Load a bundle or a TorchScript archive from a path, bytes or a binary file object.
 
     Bundles are read with ``torch.load(weights_only=True)``: no code in the file is ever run. Before
     anything is decompressed or allocated, the file and the uncompressed size its zip directory declares
     must fit ``MAX_MODEL_BYTES``, and the config's model must fit ``MAX_PARAMETERS`` and match the file's
-    tensors (computed from the config, not by building it). A TorchScript model has no config; its
-    metadata is ``metadata`` (from the caller, may hold "input_shape" and "num_classes") or empty. Any
-    problem raises ``ModelLoadError``.
+    tensors (computed from the config, not by building it).
+
+    TorchScript is code, so it is refused (``UntrustedTorchScript``) unless ``trust_torchscript``; a trusted
+    archive is loaded and run in a separate process (``cert_core.isolated.IsolatedTorchScript``: time and
+    memory limits, no file writes where Linux Landlock is available); this process never calls
+    ``torch.jit.load``. It has no config; its metadata is ``metadata`` (from the caller, may hold
+    "input_shape" and "num_classes") or empty. Any problem raises ``ModelLoadError``.
     """
+    if not isinstance(trust_torchscript, bool):
+        raise ValueError(f"The 'trust_torchscript' parameter of load_model must be a bool. Got {trust_torchscript!r} "
+                         "instead.")
     data = _read_bytes(source)
     kind = _kind(data)
     if kind == "torchscript":
+        if not trust_torchscript:
+            raise UntrustedTorchScript(UNTRUSTED_TORCHSCRIPT)
         try:
-            model = torch.jit.load(io.BytesIO(data), map_location="cpu")
-        except Exception as exc:
-            raise ModelLoadError(f"the TorchScript archive could not be loaded ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-        _check_finite(model)
-        return LoadedModel(model.float().eval(), None, _plain(dict(metadata or {})))
+            model = IsolatedTorchScript(data)
+        except IsolatedModelError as exc:
+            raise ModelLoadError(f"the TorchScript archive could not be loaded in its isolated process: {exc}") from None
+        return LoadedModel(model, None, _plain(dict(metadata or {})))
     payload = _torch_load(data)
     config, shapes = _config_from(payload.get("config"))
     state = payload.get("state_dict")

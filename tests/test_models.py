@@ -92,16 +92,40 @@ def test_bundle_metadata_must_be_plain():
         bundle_bytes(_trained_like(), MLP, {"bad": object()})
 
 
-def test_torchscript_round_trip(tmp_path):
+def test_trusted_torchscript_round_trip_runs_in_its_own_process(tmp_path, monkeypatch):
+    from cert_core.isolated import IsolatedTorchScript
     model = _trained_like(CNN)
     path = tmp_path / "ts.pt"
     torch.jit.trace(model, torch.rand(1, 1, 8, 8)).save(str(path))
+    monkeypatch.setattr(torch.jit, "load", lambda *a, **k: pytest.fail("this process must never call torch.jit.load"))
     x = torch.rand(4, 1, 8, 8)
-    plain = load_model(path)
+    plain = load_model(path, trust_torchscript=True)
+    assert isinstance(plain.model, IsolatedTorchScript) and plain.model.pid is not None
     assert plain.config is None and plain.metadata == {} and plain.input_shape is None
     torch.testing.assert_close(plain.model(x), model(x))
-    described = load_model(path.read_bytes(), metadata={"input_shape": [1, 8, 8], "num_classes": 10})
+    described = load_model(path.read_bytes(), metadata={"input_shape": [1, 8, 8], "num_classes": 10},
+                           trust_torchscript=True)
     assert described.input_shape == (1, 8, 8) and described.num_classes == 10
+
+
+@pytest.mark.parametrize("hostile", ["SetstateWriter", "ForwardWriter", "SetstateLoop"])
+def test_untrusted_torchscript_is_refused_and_none_of_its_code_runs(tmp_path, monkeypatch, hostile):
+    from cert_core.models import UntrustedTorchScript
+    import hostile_kit
+    target = tmp_path / "runs.sqlite"
+    target.write_bytes(b"the run store")
+    cls = getattr(hostile_kit, hostile)
+    data = hostile_kit.archive(cls(str(target)) if "Writer" in hostile else cls())
+    monkeypatch.chdir(tmp_path)
+    for source in (data, io.BytesIO(data)):
+        with pytest.raises(UntrustedTorchScript, match="TorchScript is code.*--trust-torchscript"):
+            load_model(source)
+    assert target.read_bytes() == b"the run store" and sorted(p.name for p in tmp_path.iterdir()) == ["runs.sqlite"]
+
+
+def test_trust_torchscript_must_be_a_bool():
+    with pytest.raises(ValueError, match="The 'trust_torchscript' parameter of load_model must be a bool"):
+        load_model(b"", trust_torchscript="yes")
 
 
 class _Evil:

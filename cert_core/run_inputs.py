@@ -49,7 +49,9 @@ def load_run_model(spec: dict) -> LoadedModel:
     if "zoo" in spec:
         return load_zoo_model(spec["zoo"])
     if "path" in spec:
-        return load_model(spec["path"], metadata=spec.get("metadata"))
+        # the app or CLI records trust only for a TorchScript file the user trusted when starting the run
+        return load_model(spec["path"], metadata=spec.get("metadata"),
+                          trust_torchscript=spec.get("trust_torchscript") is True)
     raise ValueError(f"A run's model must name a zoo entry or a file. Got {spec!r} instead.")
 
 

@@ -136,7 +136,7 @@ class IsolatedTorchScript(nn.Module):
         except _Timeout:
             self._kill()
             raise IsolatedModelStopped(f"the TorchScript model did not {doing} within {seconds:g} s "
-                                     f"(IsolationLimits.{name}); its process was stopped") from None
+                                       f"(IsolationLimits.{name}); its process was stopped") from None
         except _Gone as exc:
             code = self._kill()
             raise IsolatedModelStopped(f"the TorchScript model's process stopped (exit code {code}){exc}") from None
@@ -173,7 +173,7 @@ class IsolatedTorchScript(nn.Module):
         except (_Timeout, _Gone):
             code = self._kill()
             raise IsolatedModelStopped(f"the isolated TorchScript process did not start (exit code {code}; "
-                                     f"IsolationLimits.start_timeout = {self.limits.start_timeout:g} s)") from None
+                                       f"IsolationLimits.start_timeout = {self.limits.start_timeout:g} s)") from None
         if got != b"R":
             self._kill()
             raise IsolatedModelStopped("the isolated TorchScript process did not start properly")

@@ -90,3 +90,11 @@ def check_finite_scores(scores, total_name: str) -> None:
             f"The model returned non-finite scores (NaN or ±inf) on {bad} of {len(scores)} {total_name}; "
             "its vote there is undefined, so no prediction or certificate can be given. Check the model "
             "on such inputs (overflow, log of 0, division by 0, NaN weights) or lower the noise level.")
+
+
+def byte_size(n: int) -> str:
+    """``n`` bytes for a message: '512 B', '38.0 KiB', '1.0 GiB' (limits are named in the units users see)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} B"

@@ -69,12 +69,19 @@ with tab_train:
 with tab_upload:
     up_model, up_csv = st.columns(2)
     with up_model:
-        st.markdown("**A model**: a bundle saved by this app, or a TorchScript file.")
+        st.markdown("**A model**: a bundle saved by this app, or a TorchScript file you trust.")
+        st.caption("A bundle is safe to load: it holds only weights, read with `torch.load(weights_only=True)`, "
+                   "so no code in it runs. TorchScript is code: it runs when loaded and on every prediction.")
+        trust = st.toggle("Trust TorchScript files", value=False, key="trust_ts",
+                          help="Off (default): TorchScript uploads are refused, since their code could write files "
+                               "or hang. On: a TorchScript file runs in a separate process with time and memory "
+                               "limits and, where Linux Landlock is available, no file writes; it can still read "
+                               "what this server can. Switch it on only for files whose author you trust.")
         file = st.file_uploader("Model file", type=["pt", "pth", "bundle", "zip"], key="up_model",
                                 help="A .pt bundle (config + weights + metadata) or a TorchScript archive.")
         if file is not None and ss.get("up_model_done") != file.file_id:
             try:
-                loaded = load_model(file.getvalue())
+                loaded = load_model(file.getvalue(), trust_torchscript=trust)
                 hub.select_uploaded(file.name, loaded)
                 ss["up_model_done"] = file.file_id
                 st.rerun()

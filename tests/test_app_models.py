@@ -1,6 +1,7 @@
 """AppTest of the Models page and the Welcome page: default path, zoo selection, training."""
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -78,3 +79,44 @@ def test_csv_scaling_reports_the_original_range_and_factor():
     assert "x₁ ∈ [-50, 50]" in note and "x₂ ∈ [-25, 25]" in note and "×0.04 " in note
     d = load_csv(raw)
     assert abs(abs(d.x_train).max() - 2) < 1e-5 or abs(abs(d.x_test).max() - 2) < 1e-5
+
+
+def test_torchscript_upload_is_refused_until_trusted_then_runs_isolated(tmp_path):
+    import hostile_kit
+    target = tmp_path / "runs.sqlite"
+    target.write_bytes(b"the run store")
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.switch_page("pages/models.py").run()
+    assert at.toggle(key="trust_ts").value is False                      # off by default
+    assert any("weights_only=True" in c.value for c in at.caption)        # the safe default, said beside it
+    at.file_uploader(key="up_model").upload("evil.pt", hostile_kit.archive(hostile_kit.SetstateWriter(str(target))))
+    at.run()
+    _ok(at)
+    assert any("TorchScript is code" in e.value and "Trust TorchScript files" in e.value for e in at.error)
+    assert not at.session_state["model_key"].startswith("user:") and target.read_bytes() == b"the run store"
+    at.toggle(key="trust_ts").set_value(True).run()
+    _ok(at)
+    assert at.session_state["model_key"].startswith("user:") and any("Loaded" in s.value for s in at.success)
+    loaded = at.session_state["user_models"][at.session_state["model_key"]]["loaded"]
+    assert loaded.input_shape == (2,) and loaded.num_classes == 2        # probed in its own process
+    if any("Landlock" in p for p in loaded.model.protections):
+        assert target.read_bytes() == b"the run store"
+
+
+def test_a_run_of_a_trusted_torchscript_model_stores_the_archive_and_the_trust(tmp_path):
+    import io
+    import torch
+    from cert_core.models.bundles import load_model
+    from cert_core.runs.inputs import load_run_model
+    from cert_core.runs.store import RunStore
+    from cert_core.models.zoo import load_zoo_model
+    from ui import run_launch, state
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.trace(load_zoo_model("moons-mlp-s0.25").model, torch.zeros(1, 2)), buf)
+    loaded = load_model(buf.getvalue(), metadata={"input_shape": [2], "num_classes": 2}, trust_torchscript=True)
+    current = state.CurrentModel("user:abc", "ts", loaded, None)
+    spec = run_launch.model_source(current, RunStore(tmp_path / "runs.sqlite"))
+    assert spec["trust_torchscript"] is True and Path(spec["path"]).read_bytes() == buf.getvalue()
+    assert load_run_model(spec).model.protections                          # the worker runs it isolated too
+    with pytest.raises(ValueError, match="TorchScript is code"):
+        load_run_model({k: v for k, v in spec.items() if k != "trust_torchscript"})

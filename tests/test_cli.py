@@ -82,3 +82,32 @@ def test_predict_abstain_rate_counts_abstentions_not_wrong_answers(tmp_path, cap
     assert wrong > 0                                   # so "1 - accuracy" would be another number
     summary = capsys.readouterr().out
     assert f"abstain rate {abstained / len(rows):.4f}" in summary
+
+
+def test_torchscript_is_refused_without_trust_and_none_of_its_code_runs(tmp_path, capsys, monkeypatch):
+    import hostile_kit
+    target = tmp_path / "runs.sqlite"
+    target.write_bytes(b"the run store")
+    for i, module in enumerate((hostile_kit.SetstateWriter(str(target)), hostile_kit.ForwardWriter(str(target)))):
+        path = tmp_path / f"model{i}.pt"
+        path.write_bytes(hostile_kit.archive(module))
+        with pytest.raises(SystemExit) as exit_info:
+            main(["predict", "--model", str(path), "--dataset", "moons", "--sigma", "0.25", "--n", "10"])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and "TorchScript is code" in err and "--trust-torchscript" in err
+    assert target.read_bytes() == b"the run store"
+
+
+def test_trusted_torchscript_certifies_in_its_own_process_and_a_resume_trusts_it(tmp_path, capsys):
+    import json
+    import sqlite3
+    import torch
+    from cert_core.models.zoo import load_zoo_model
+    path = tmp_path / "moons.pt"
+    torch.jit.trace(load_zoo_model("moons-mlp-s0.25").model, torch.zeros(1, 2)).save(str(path))
+    store = tmp_path / "r.sqlite"
+    assert main(["certify", "--model", str(path), "--trust-torchscript", "--dataset", "moons", "--sigma", "0.25",
+                 "--n0", "10", "--n", "50", "--max", "3", "--store", str(store)]) == 0
+    assert "cert acc" in capsys.readouterr().out
+    (spec,) = [json.loads(row[0]) for row in sqlite3.connect(store).execute("SELECT spec FROM runs")]
+    assert spec["model"] == {"path": str(path.resolve()), "trust_torchscript": True}

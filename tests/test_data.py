@@ -104,6 +104,8 @@ def test_csv_from_bytes_cannot_be_rebuilt_from_spec():
     ("1,2,0\n3,4,1\n5,6,0\n", "too few rows"),
     ("".join(f"{i},{i},0\n" for i in range(20)) + "1,1,1\n", "at least 2 rows"),
     ("", "too few rows"),
+    ("".join(f"1.7e308,{i},{i % 2}\n" for i in range(12)), r"span \[0, 1\.7e\+308\], which cannot be centred"),
+    ("".join(f"{i}e-310,0,{i % 2}\n" for i in range(12)), "overflows to infinity"),   # a subnormal spread
 ])
 def test_csv_bad_cases(text, message):
     with pytest.raises(DataError, match=message):

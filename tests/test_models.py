@@ -92,16 +92,40 @@ def test_bundle_metadata_must_be_plain():
         bundle_bytes(_trained_like(), MLP, {"bad": object()})
 
 
-def test_torchscript_round_trip(tmp_path):
+def test_trusted_torchscript_round_trip_runs_in_its_own_process(tmp_path, monkeypatch):
+    from cert_core.models.isolated import IsolatedTorchScript
     model = _trained_like(CNN)
     path = tmp_path / "ts.pt"
     torch.jit.trace(model, torch.rand(1, 1, 8, 8)).save(str(path))
+    monkeypatch.setattr(torch.jit, "load", lambda *a, **k: pytest.fail("this process must never call torch.jit.load"))
     x = torch.rand(4, 1, 8, 8)
-    plain = load_model(path)
+    plain = load_model(path, trust_torchscript=True)
+    assert isinstance(plain.model, IsolatedTorchScript) and plain.model.pid is not None
     assert plain.config is None and plain.metadata == {} and plain.input_shape is None
     torch.testing.assert_close(plain.model(x), model(x))
-    described = load_model(path.read_bytes(), metadata={"input_shape": [1, 8, 8], "num_classes": 10})
+    described = load_model(path.read_bytes(), metadata={"input_shape": [1, 8, 8], "num_classes": 10},
+                           trust_torchscript=True)
     assert described.input_shape == (1, 8, 8) and described.num_classes == 10
+
+
+@pytest.mark.parametrize("hostile", ["SetstateWriter", "ForwardWriter", "SetstateLoop"])
+def test_untrusted_torchscript_is_refused_and_none_of_its_code_runs(tmp_path, monkeypatch, hostile):
+    from cert_core.models.bundles import UntrustedTorchScript
+    import hostile_kit
+    target = tmp_path / "runs.sqlite"
+    target.write_bytes(b"the run store")
+    cls = getattr(hostile_kit, hostile)
+    data = hostile_kit.archive(cls(str(target)) if "Writer" in hostile else cls())
+    monkeypatch.chdir(tmp_path)
+    for source in (data, io.BytesIO(data)):
+        with pytest.raises(UntrustedTorchScript, match="TorchScript is code.*--trust-torchscript"):
+            load_model(source)
+    assert target.read_bytes() == b"the run store" and sorted(p.name for p in tmp_path.iterdir()) == ["runs.sqlite"]
+
+
+def test_trust_torchscript_must_be_a_bool():
+    with pytest.raises(ValueError, match="The 'trust_torchscript' parameter of load_model must be a bool"):
+        load_model(b"", trust_torchscript="yes")
 
 
 class _Evil:
@@ -199,3 +223,98 @@ def test_missing_path_and_text_mode(tmp_path):
         load_model(tmp_path / "nope.pt")
     with pytest.raises(ModelLoadError, match="text mode"):
         load_model(io.StringIO("abc"))
+
+
+# ---------------------------------------------------------------- small files that ask for huge allocations
+def _deflated(data: bytes) -> bytes:
+    """The same archive with every entry deflated: zeros shrink ~1000x, the declared sizes stay."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    return out.getvalue()
+
+
+def _no_torch_load(*args, **kwargs):
+    raise AssertionError("torch.load must not run on a refused file")
+
+
+def test_zip_bomb_bundle_is_refused_before_decompression(monkeypatch):
+    from cert_core.models import bundles as models
+    bomb = _deflated(_bad_state(lambda s: s.update(extra=torch.zeros(2**20))))   # 4 MiB of zeros inside
+    assert len(bomb) < 64 * 1024
+    monkeypatch.setattr(models, "MAX_MODEL_BYTES", 2**20)
+    monkeypatch.setattr(torch, "load", _no_torch_load)
+    with pytest.raises(ModelLoadError, match=r"declares 4\.0 MiB.*limit of 1\.0 MiB \(cert_core\.models\.bundles\.MAX_MODEL_BYTES\)"):
+        load_model(bomb)
+
+
+def test_a_deflated_bundle_under_the_limit_still_loads():
+    data = bundle_bytes(_trained_like(), MLP, {"name": "m"})
+    assert load_model(_deflated(data)).config == MLP
+
+
+@pytest.mark.parametrize("as_path", [True, False])
+def test_model_file_over_the_limit_is_refused_before_reading(monkeypatch, tmp_path, as_path):
+    from cert_core.models import bundles as models
+    data = bundle_bytes(_trained_like(), MLP, {})
+    monkeypatch.setattr(models, "MAX_MODEL_BYTES", 1024)
+    path = tmp_path / "m.pt"
+    path.write_bytes(data)
+    with pytest.raises(ModelLoadError, match=r"the model file is .*KiB, more than the limit of 1\.0 KiB"):
+        load_model(path if as_path else io.BytesIO(data))
+
+
+def _no_build(*args, **kwargs):
+    raise AssertionError("a refused bundle must not be built")
+
+
+@pytest.mark.parametrize("num_classes", [2 * 10**7, 10**9])
+def test_bundle_declaring_huge_num_classes_is_refused_without_building(monkeypatch, num_classes):
+    from cert_core.models import bundles as models
+    data = _payload(config={"arch": "mlp", "input_shape": (2,), "num_classes": num_classes, "width": 16, "depth": 2})
+    assert len(data) < 64 * 1024
+    for builder in ("_mlp_layers", "_cnn_layers", "_bottleneck_layers", "_ortho_mlp_layers"):
+        monkeypatch.setattr(models, builder, _no_build)
+    with pytest.raises(ModelLoadError, match=r"at most 50,000,000 parameters \(cert_core\.models\.bundles\.MAX_PARAMETERS\)"):
+        load_model(data)
+
+
+def test_shapes_are_compared_before_building(monkeypatch):
+    from cert_core.models import bundles as models
+    data = _payload(config={"arch": "mlp", "input_shape": (2,), "num_classes": 1000, "width": 16, "depth": 2})
+    monkeypatch.setattr(models, "_mlp_layers", _no_build)
+    with pytest.raises(ModelLoadError, match=r"shape mismatch 5\.weight: file \(3, 16\) vs model \(1000, 16\)"):
+        load_model(data)
+
+
+@pytest.mark.parametrize("config", [
+    MLP, CNN, ModelConfig("cnn", (3, 32, 32), 10, width=4, depth=3, mean=(0.5, 0.4, 0.3), std=(0.2, 0.2, 0.2)),
+    ModelConfig("mlp", (1, 8, 8), 4, width=5, depth=1, mean=(0.5,), std=(0.2,)),
+    ModelConfig("bottleneck", (1, 8, 8), 10, width=8, depth=2, features=3),
+    ModelConfig("ortho_mlp", (2,), 2, width=6, depth=3, mean=(0.0, 1.0), std=(1.0, 2.0)),
+])
+def test_parameter_shapes_match_the_built_model(config):
+    from cert_core.models.bundles import parameter_shapes
+    built = {k: tuple(v.shape) for k, v in build_model(config).state_dict().items()}
+    assert parameter_shapes(config) == built
+
+
+def test_build_model_refuses_a_config_over_the_budget():
+    with pytest.raises(ValueError, match="The 'config' parameter of build_model must describe at most"):
+        build_model(ModelConfig("mlp", (2,), 10**9))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (torch.zeros(16, 2, dtype=torch.complex64), "dense real floating-point tensors; '1.weight' is torch.complex64"),
+    (torch.zeros(16, 2, dtype=torch.int64), "'1.weight' is torch.int64"),
+])
+def test_non_real_weights_are_refused(bad, match):
+    with pytest.raises(ModelLoadError, match=match):
+        load_model(_bad_state(lambda s: s.update({"1.weight": bad})))
+
+
+def test_legacy_format_is_refused_before_loading(monkeypatch):
+    monkeypatch.setattr(torch, "load", _no_torch_load)
+    with pytest.raises(ModelLoadError, match="legacy \\(pre-1.6\\) format"):
+        load_model(_saved({"format": BUNDLE_FORMAT}, _use_new_zipfile_serialization=False))

@@ -159,3 +159,66 @@ def test_object_arrays_in_an_npz_are_refused_never_unpickled(tmp_path):
     np.savez(path, x=np.zeros((2, 3), np.uint8), y=np.array([0, 1]))        # and a good one still loads
     x, y = load_npz(str(path))
     assert x.shape == (2, 3) and x.dtype == np.float32 and y.tolist() == [0, 1]
+
+
+# ---------------------------------------------------------------- .npz bombs and odd arrays
+def _compressed(path, **arrays):
+    np.savez_compressed(path, **arrays)     # zeros deflate ~1000x: a small file declaring megabytes
+    return path
+
+
+@pytest.mark.parametrize("as_file", [False, True])        # a path (worker, CLI) or an upload's bytes (app)
+def test_npz_bomb_is_refused_before_decompression(tmp_path, monkeypatch, as_file):
+    import io
+    from cert_core.runs import inputs as run_inputs
+    path = _compressed(tmp_path / "bomb.npz", x=np.zeros((4096, 256), np.float32), y=np.zeros(4096, np.int64))
+    assert path.stat().st_size < 64 * 1024
+    monkeypatch.setattr(run_inputs, "MAX_NPZ_BYTES", 2**20)
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("np.load must not run on a refused .npz"))
+    with pytest.raises(ValueError, match=r"declare 4\.0 MiB uncompressed, more than the limit of 1\.0 MiB "
+                                         r"\(cert_core\.runs\.inputs\.MAX_NPZ_BYTES\)"):
+        run_inputs.load_npz(io.BytesIO(path.read_bytes()) if as_file else str(path))
+
+
+def test_unused_arrays_of_an_npz_are_never_decompressed(tmp_path, monkeypatch):
+    import io
+    import zipfile
+    from cert_core.runs import inputs as run_inputs
+    path = _compressed(tmp_path / "extra.npz", x=np.ones((3, 2), np.float32), y=np.array([0, 1, 1]),
+                       junk=np.zeros(2**22, np.uint8))
+    monkeypatch.setattr(run_inputs, "MAX_NPZ_BYTES", 2**20)      # the unused 4 MiB does not count
+    opened, real_open = [], zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(
+        getattr(name, "filename", name)) or real_open(self, name, *a, **k))
+    x, y = run_inputs.load_npz(io.BytesIO(path.read_bytes()))
+    assert x.shape == (3, 2) and y.tolist() == [0, 1, 1]
+    assert "junk.npy" not in opened and {"x.npy", "y.npy"} <= set(opened)
+
+
+@pytest.mark.parametrize("arrays, message", [
+    (dict(x=np.ones((3, 2), np.complex64), y=np.array([0, 1, 1])), "complex-valued .complex64.*imaginary part"),
+    (dict(x=np.array([["a", "b"]] * 3), y=np.array([0, 1, 1])), "must be real numbers .* Got dtype <U1"),
+    (dict(x=np.ones((3, 2)), y=np.array([0.0, 1.0, 1.0])), "integer labels y of shape .N,.*float64"),
+    (dict(x=np.ones((3, 2)), y=np.array([0, 1])), r"Got x \(3, 2\) and y \(2,\)"),
+    (dict(x=np.full((3, 2), 1e300), y=np.array([0, 1, 1])), "NaN or inf .or values beyond float32's range"),
+])
+def test_odd_npz_arrays_get_clear_messages(tmp_path, arrays, message):
+    from cert_core.runs.inputs import load_npz
+    np.savez(tmp_path / "odd.npz", **arrays)
+    with pytest.raises(ValueError, match=message):
+        load_npz(str(tmp_path / "odd.npz"))
+
+
+def test_npz_header_declaring_more_than_its_entry_is_damaged(tmp_path):
+    import io
+    import zipfile
+    from cert_core.runs.inputs import load_npz
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (1000, 1000)})
+    with zipfile.ZipFile(tmp_path / "liar.npz", "w") as z:
+        z.writestr("x.npy", header.getvalue() + bytes(64))
+        buf = io.BytesIO()
+        np.save(buf, np.zeros(1000, np.int64))
+        z.writestr("y.npy", buf.getvalue())
+    with pytest.raises(ValueError, match="could not be read: it is damaged"):
+        load_npz(str(tmp_path / "liar.npz"))

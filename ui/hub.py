@@ -14,6 +14,7 @@ from cert_core.models.data import BOX_2D, Dataset, _parse_rows   # the parser lo
 from cert_core.models.bundles import LoadedModel, ModelConfig, bundle_bytes, build_model
 from cert_core.models.train import TrainConfig, accuracy, train_model
 from cert_core.models.zoo import ZOO, ZooEntry
+from cert_core.models.isolated import IsolatedModelStopped
 from ui import cache, charts, state
 
 STATIC = {"staticPlot": True, "displayModeBar": False}
@@ -136,12 +137,15 @@ def render_trained(info: dict) -> None:
 
 
 def _probe(model: torch.nn.Module) -> dict:
-    """Input shape and class count of a TorchScript model, by trying common shapes."""
+    """Input shape and class count of a TorchScript model (run in its own process), by trying common shapes;
+    a model that hangs or dies is not tried again."""
     for shape in PROBE_SHAPES:
         try:
             with torch.no_grad():
                 out = model(torch.zeros((2, *shape)))
-        except Exception:
+        except IsolatedModelStopped as exc:
+            raise ValueError(str(exc)) from None
+        except Exception:       # this shape does not fit the model: try the next
             continue
         if isinstance(out, torch.Tensor) and out.ndim == 2 and out.shape[0] == 2 and out.shape[1] >= 2:
             return {"input_shape": list(shape), "num_classes": int(out.shape[1])}

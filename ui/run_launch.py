@@ -19,7 +19,6 @@ import uuid
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from cert_core.models.bundles import bundle_bytes
 from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS
@@ -86,11 +85,10 @@ def model_source(current, store: RunStore) -> dict:
         data = bundle_bytes(loaded.model, loaded.config, loaded.metadata)
         path, sha = _save(store.path.parent / "models", data, ".pt")
         return {"path": path, "sha256": sha}
-    buffer = io.BytesIO()
-    torch.jit.save(loaded.model, buffer)
-    path, sha = _save(store.path.parent / "models", buffer.getvalue(), ".pt")
-    return {"path": path, "sha256": sha, "metadata": {"input_shape": list(loaded.input_shape or ()),
-                                                      "num_classes": current.num_classes}}
+    # TorchScript: the archive as uploaded (the user trusted it to get here); the worker runs it isolated too
+    path, sha = _save(store.path.parent / "models", loaded.model.archive, ".pt")
+    return {"path": path, "sha256": sha, "trust_torchscript": True,
+            "metadata": {"input_shape": list(loaded.input_shape or ()), "num_classes": current.num_classes}}
 
 
 def npz_source(x: np.ndarray, y: np.ndarray, store: RunStore) -> dict:

@@ -9,8 +9,9 @@ A bundle is ``torch.save`` of a plain dict (loadable with ``weights_only=True``)
 
     {"format": "cert-explorer-bundle/1", "config": asdict(ModelConfig), "state_dict": {...}, "metadata": {...}}
 
-``load_model`` accepts bundles and TorchScript archives and turns every bad file into a
-``ModelLoadError`` whose message names the problem; pickles carrying code are refused.
+``load_model`` accepts bundles and turns every bad file into a ``ModelLoadError`` whose message names the
+problem; pickles carrying code are refused, and so is TorchScript (which is code) unless the caller
+trusts it, in which case it runs in a separate process (``cert_core.models.isolated``).
 """
 from __future__ import annotations
 
@@ -28,11 +29,15 @@ import torch
 from torch import nn
 
 from cert_core.models.orthogonal import BjorckLinear
-from cert_core.validation import check_choice, check_int
+from cert_core.validation import byte_size, check_choice, check_int
+from cert_core.models.isolated import IsolatedModelError, IsolatedTorchScript
 
 ARCHS = ("mlp", "cnn", "bottleneck", "ortho_mlp")
 ACTIVATIONS = ("relu", "leaky_relu")
 BUNDLE_FORMAT = "cert-explorer-bundle/1"
+# Budgets checked BEFORE anything is decompressed or allocated, so a small hostile file cannot cost gigabytes:
+MAX_MODEL_BYTES = 256 * 2**20  # a model file's size, and the uncompressed size its zip directory declares
+MAX_PARAMETERS = 50_000_000  # numbers in a built model (200 MB of float32); far above anything this app trains
 
 
 @dataclass(frozen=True)
@@ -149,12 +154,65 @@ def _config_dict(config: ModelConfig) -> dict:
     return raw
 
 
+def _linear(shapes: dict, i: int, d_in: int, d_out: int, spectral: bool = False) -> None:
+    weight = f"{i}.parametrizations.weight.original" if spectral else f"{i}.weight"
+    shapes[weight], shapes[f"{i}.bias"] = (d_out, d_in), (d_out,)
+    if spectral:  # the power iteration's vectors u (out) and v (in) are buffers of the parametrization
+        shapes[f"{i}.parametrizations.weight.0._u"], shapes[f"{i}.parametrizations.weight.0._v"] = (d_out,), (d_in,)
+
+
+def parameter_shapes(config: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The keys and shapes of ``build_model(config).state_dict()``, computed from the config alone.
+
+    Nothing is allocated, so a file's config is checked against ``MAX_PARAMETERS`` and against the tensors
+    the file holds before any model is built (tests keep this in step with the layer builders above).
+    """
+    _check_config(config)
+    c, shapes = config, {}
+    at = 0 if c.mean is None else 1  # a Normalize layer shifts every index by one
+    if c.mean is not None:
+        pad = (1,) * (len(c.input_shape) - 1)
+        shapes["0.mean"], shapes["0.std"] = (1, len(c.mean), *pad), (1, len(c.std), *pad)
+    if c.arch == "cnn":
+        channels, h, w = c.input_shape
+        for i in range(c.depth):  # Conv2d, activation, MaxPool2d per block
+            out = c.width * 2 ** i
+            shapes[f"{at + 3 * i}.weight"], shapes[f"{at + 3 * i}.bias"] = (out, channels, 3, 3), (out,)
+            channels, h, w = out, h // 2, w // 2
+        i = at + 3 * c.depth + 1  # after the Flatten
+        _linear(shapes, i, channels * h * w, 4 * c.width)
+        _linear(shapes, i + 2, 4 * c.width, c.num_classes)
+        return shapes
+    d, spectral = math.prod(c.input_shape), c.arch == "bottleneck"
+    for j in range(c.depth):  # Flatten, then (Linear, activation) per hidden layer
+        _linear(shapes, at + 1 + 2 * j, d, c.width, spectral)
+        d = c.width
+    i = at + 1 + 2 * c.depth
+    if spectral:  # Linear -> features, Sigmoid, Linear, activation, Linear
+        _linear(shapes, i, d, c.features, spectral=True)
+        _linear(shapes, i + 2, c.features, c.width)
+        _linear(shapes, i + 4, c.width, c.num_classes)
+    else:
+        _linear(shapes, i, d, c.num_classes)
+    return shapes
+
+
+def check_parameter_budget(shapes: dict[str, tuple[int, ...]], func: str = "build_model") -> int:
+    """The number of parameters and buffers in ``shapes``; ValueError naming the limit above ``MAX_PARAMETERS``."""
+    count = sum(math.prod(s) for s in shapes.values())
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"The 'config' parameter of {func} must describe at most {MAX_PARAMETERS:,} parameters "
+                         f"(cert_core.models.bundles.MAX_PARAMETERS). Got a model with {count:,} instead.")
+    return count
+
+
 def build_model(config: ModelConfig, seed: int | None = None) -> nn.Sequential:
     """A fresh model for ``config``: (B, *input_shape) -> (B, K) logits, float32, CPU, train mode.
 
     With ``seed`` the initial weights are a pure function of (config, seed) and the global RNG is untouched.
+    Raises ValueError, before allocating anything, for a config over ``MAX_PARAMETERS``.
     """
-    _check_config(config)
+    check_parameter_budget(parameter_shapes(config))
     if seed is not None:
         check_int(seed, "seed", "build_model", low=0)
         with torch.random.fork_rng(devices=[]):
@@ -174,7 +232,7 @@ class ModelLoadError(ValueError):
 @dataclass(frozen=True)
 class LoadedModel:
     model: nn.Module  # eval mode, CPU, float32
-    config: ModelConfig | None  # None for TorchScript
+    config: ModelConfig | None  # None for TorchScript (then ``model`` is an IsolatedTorchScript)
     metadata: dict  # name, dataset spec, sigma_train, accuracy, seed, created, description, ...
 
     @property
@@ -225,38 +283,60 @@ def save_bundle(model: nn.Module, config: ModelConfig, metadata: dict, dest) -> 
         dest.write(data)
 
 
+def _too_big(what: str, size: int, nothing: str = "nothing was loaded") -> ModelLoadError:
+    return ModelLoadError(f"refused: {what} {byte_size(size)}, more than the limit of "
+                          f"{byte_size(MAX_MODEL_BYTES)} (cert_core.models.bundles.MAX_MODEL_BYTES); {nothing}")
+
+
 def _read_bytes(source) -> bytes:
+    """The file's bytes, refused before reading when it is larger than ``MAX_MODEL_BYTES``."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
-    if isinstance(source, (str, os.PathLike)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
         try:
-            return pathlib.Path(source).read_bytes()
+            size = os.path.getsize(source)
+            if size > MAX_MODEL_BYTES:
+                raise _too_big("the model file is", size)
+            data = pathlib.Path(source).read_bytes()
         except OSError as exc:
             raise ModelLoadError(f"could not read model file {str(source)!r}: {exc.strerror or exc}") from None
-    if hasattr(source, "read"):
-        data = source.read()
+    elif hasattr(source, "read"):
+        data = source.read(MAX_MODEL_BYTES + 1)
         if isinstance(data, str):
             raise ModelLoadError("the file was opened in text mode; a model file must be read as binary")
-        return bytes(data)
-    raise ModelLoadError(f"expected a path, bytes or a binary file object, got {type(source).__name__}")
+        data = bytes(data)
+    else:
+        raise ModelLoadError(f"expected a path, bytes or a binary file object, got {type(source).__name__}")
+    if len(data) > MAX_MODEL_BYTES:
+        raise _too_big("the model file is", len(data))
+    return data
 
 
 def _kind(data: bytes) -> str:
-    """'bundle' (torch.save zip), 'torchscript', 'legacy' (pre-zip torch.save pickle), or raise."""
+    """'bundle' (torch.save zip) or 'torchscript', or raise; a zip whose directory declares more than
+    ``MAX_MODEL_BYTES`` uncompressed is refused here, before anything is decompressed."""
     if not data:
         raise ModelLoadError("the file is empty, not a PyTorch model file")
     if data.startswith(b"PK\x03\x04"):
         try:
-            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+            infos = zipfile.ZipFile(io.BytesIO(data)).infolist()   # reads only the central directory
         except zipfile.BadZipFile:
             raise ModelLoadError("the file is a damaged zip archive, not a loadable PyTorch file") from None
+        declared = sum(info.file_size for info in infos)
+        if declared > MAX_MODEL_BYTES:
+            raise _too_big("the zip archive declares", declared, "nothing was decompressed")
+        names = [info.filename for info in infos]
         if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
             return "torchscript"
         if any(n.endswith("data.pkl") for n in names):
             return "bundle"
         raise ModelLoadError("the file is a zip archive but not a PyTorch file (no data.pkl inside)")
     if data[:1] == b"\x80":
-        return "legacy"
+        # The pre-1.6 format allocates every storage at the size its pickle declares before reading it,
+        # so a few bytes can ask for gigabytes; torch.save has written the zip format since 2020.
+        raise ModelLoadError("refused for safety: the file is in PyTorch's legacy (pre-1.6) format, whose "
+                             "sizes cannot be checked before loading; save it again as a bundle "
+                             "(cert_core.models.bundles.save_bundle), which uses the zip format")
     looks = {b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image", b"%PDF": "a PDF", b"GIF8": "a GIF image"}
     what = next((v for k, v in looks.items() if data.startswith(k)), None)
     if what is None:
@@ -280,7 +360,7 @@ def _torch_load(data: bytes) -> dict:
         detail = f" (it references {found.group(1)})" if found else ""
         raise ModelLoadError("refused for safety: the file contains pickled Python objects or code that "
                              f"safe (weights_only) loading does not allow{detail}; save it as a bundle "
-                             "(cert_core.models.bundles.save_bundle) or as TorchScript instead") from None
+                             "(cert_core.models.bundles.save_bundle) instead") from None
     except Exception as exc:  # damaged archives raise RuntimeError/EOFError/... from deep inside torch
         raise ModelLoadError(f"the PyTorch file could not be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict) or "format" not in payload:
@@ -291,64 +371,90 @@ def _torch_load(data: bytes) -> dict:
     return payload
 
 
-def _config_from(raw) -> ModelConfig:
+def _config_from(raw) -> tuple[ModelConfig, dict[str, tuple[int, ...]]]:
+    """The bundle's config and the state-dict shapes it implies, checked against the parameter budget
+    arithmetically: no model is built yet."""
     try:
         fields = dict(raw)
         for key in ("input_shape", "mean", "std"):
             if fields.get(key) is not None:
                 fields[key] = tuple(fields[key])
         config = ModelConfig(**fields)
-        build_model(config)  # proves it builds
-        return config
+        shapes = parameter_shapes(config)
+        check_parameter_budget(shapes, "load_model")
+        return config, shapes
     except (TypeError, ValueError) as exc:
         raise ModelLoadError(f"the bundle's model config does not build: {exc}") from None
 
 
-def _load_state(model: nn.Module, state) -> None:
-    """Strict load with a message that lists missing/unexpected keys and shape mismatches."""
+def _check_state(expected: dict[str, tuple[int, ...]], state) -> None:
+    """Keys, shapes, dtypes and values of the file's tensors against the config's shapes, before building:
+    a message lists missing/unexpected keys and shape mismatches."""
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ModelLoadError("the bundle's state_dict is not a dict of tensors")
-    expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}"
-              for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {v}"
+              for k, v in expected.items() if k in state and tuple(state[k].shape) != v]
     if missing or unexpected or shapes:
         parts = [f"missing keys {missing}" if missing else "", f"unexpected keys {unexpected}" if unexpected else "",
                  f"shape mismatch {'; '.join(shapes)}" if shapes else ""]
         raise ModelLoadError("the state dict does not fit the architecture: " + ", ".join(p for p in parts if p))
-    model.load_state_dict(state)
-
-
-def _check_finite(model: nn.Module) -> None:
-    for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-        if t.is_floating_point() and not torch.isfinite(t).all():
+    for name, t in state.items():
+        if t.layout != torch.strided or not t.is_floating_point():   # complex is not floating point
+            raise ModelLoadError(f"the weights must be dense real floating-point tensors; {name!r} is "
+                                 f"{t.dtype} ({t.layout})")
+        if not torch.isfinite(t).all():
             raise ModelLoadError(f"the weights contain NaN or infinite values (in {name!r})")
 
 
-def load_model(source, metadata: dict | None = None) -> LoadedModel:
+UNTRUSTED_TORCHSCRIPT = (
+    "refused for safety: this is a TorchScript archive, and TorchScript is code: loading it runs its "
+    "__setstate__ and every prediction runs its forward, which can write files or never return. Load it only "
+    "if you trust where it came from: in the app switch on 'Trust TorchScript files' beside the upload, on the "
+    "command line add --trust-torchscript, in Python call load_model(..., trust_torchscript=True). Trusted "
+    "TorchScript runs in a separate process with time and memory limits. A bundle "
+    "(cert_core.models.bundles.save_bundle) holds only weights and needs no trust.")
+
+
+class UntrustedTorchScript(ModelLoadError):
+    """A TorchScript file was offered without ``trust_torchscript=True``; nothing in it was run."""
+
+
+def load_model(source, metadata: dict | None = None, trust_torchscript: bool = False) -> LoadedModel:
     """Load a bundle or a TorchScript archive from a path, bytes or a binary file object.
 
-    Bundles are read with ``torch.load(weights_only=True)``: no code in the file is ever run. A TorchScript
-    model has no config; its metadata is ``metadata`` (from the caller, may hold "input_shape" and
-    "num_classes") or empty. Any problem raises ``ModelLoadError``.
+    Bundles are read with ``torch.load(weights_only=True)``: no code in the file is ever run. Before
+    anything is decompressed or allocated, the file and the uncompressed size its zip directory declares
+    must fit ``MAX_MODEL_BYTES``, and the config's model must fit ``MAX_PARAMETERS`` and match the file's
+    tensors (computed from the config, not by building it).
+
+    TorchScript is code, so it is refused (``UntrustedTorchScript``) unless ``trust_torchscript``; a trusted
+    archive is loaded and run in a separate process (``cert_core.models.isolated.IsolatedTorchScript``: time and
+    memory limits, no file writes where Linux Landlock is available); this process never calls
+    ``torch.jit.load``. It has no config; its metadata is ``metadata`` (from the caller, may hold
+    "input_shape" and "num_classes") or empty. Any problem raises ``ModelLoadError``.
     """
+    if not isinstance(trust_torchscript, bool):
+        raise ValueError(f"The 'trust_torchscript' parameter of load_model must be a bool. Got {trust_torchscript!r} "
+                         "instead.")
     data = _read_bytes(source)
     kind = _kind(data)
     if kind == "torchscript":
+        if not trust_torchscript:
+            raise UntrustedTorchScript(UNTRUSTED_TORCHSCRIPT)
         try:
-            model = torch.jit.load(io.BytesIO(data), map_location="cpu")
-        except Exception as exc:
-            raise ModelLoadError(f"the TorchScript archive could not be loaded ({type(exc).__name__}: "
-                                 f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-        config, meta = None, _plain(dict(metadata or {}))
-    else:
-        payload = _torch_load(data)
-        config = _config_from(payload.get("config"))
-        model = build_model(config)
-        _load_state(model, payload.get("state_dict"))
-        meta = payload.get("metadata") or {}
-        if not isinstance(meta, dict):
-            raise ModelLoadError("the bundle's metadata is not a dict")
-    _check_finite(model)
+            model = IsolatedTorchScript(data)
+        except IsolatedModelError as exc:
+            raise ModelLoadError(f"the TorchScript archive could not be loaded in its isolated process: {exc}") from None
+        return LoadedModel(model, None, _plain(dict(metadata or {})))
+    payload = _torch_load(data)
+    config, shapes = _config_from(payload.get("config"))
+    state = payload.get("state_dict")
+    _check_state(shapes, state)
+    meta = payload.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise ModelLoadError("the bundle's metadata is not a dict")
+    model = build_model(config)      # the one build, after every check
+    model.load_state_dict(state)
     return LoadedModel(model.float().eval(), config, meta)

@@ -285,7 +285,19 @@ def load_csv(source, seed=0, test_fraction=0.3) -> Dataset:
     spec = {"name": "csv", "source": path, "sha256": hashlib.sha256(raw).hexdigest(),
             "seed": seed, "test_fraction": test_fraction}
     names = tuple(str(c) for c in classes)
-    return _build("csv", standardise_2d(x), y, seed, test_fraction, names, spec)
+    return _build("csv", _standardised_csv(x), y, seed, test_fraction, names, spec)
+
+
+def _standardised_csv(x: np.ndarray) -> np.ndarray:
+    """``standardise_2d`` of finite points whose mean or spread may still overflow (1.7e308 sums to inf, a
+    subnormal spread inverts to inf): refused rather than handed on as NaN/inf, which would be "certified"."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = standardise_2d(x)
+    if not np.isfinite(out).all():
+        raise DataError(f"the coordinates span [{x.min():.4g}, {x.max():.4g}], which cannot be centred and scaled "
+                        "in floating point (the arithmetic overflows to infinity); rescale them to a moderate "
+                        "range, e.g. values near 1")
+    return out
 
 
 def _load_csv_spec(source=None, sha256=None, seed=0, test_fraction=0.3) -> Dataset:

@@ -44,6 +44,7 @@ from cert_core.runs.inputs import RunData
 from cert_core.runs.inputs import resolve_device as _resolve_device
 from cert_core.runs.worker import run_shard
 from cert_core.models.zoo import list_zoo, load_zoo_model
+from cert_core.models.isolated import IsolatedModelError
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
 
@@ -79,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("certify", "predict"):
         p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split")
         p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`) or bundle/TorchScript path")
+        p.add_argument("--trust-torchscript", action="store_true",
+                       help="run a TorchScript --model file. TorchScript is code (it runs when loaded and on every "
+                            "prediction), so without this flag it is refused; with it, it runs in a separate process "
+                            "with time and memory limits (and no file writes where Linux Landlock is available). "
+                            "Only for files you trust. Bundles need no trust: they hold only weights")
         p.add_argument("--dataset", choices=TOY_DATASETS + IMAGE_DATASETS, help="dataset (default: the model's own)")
         p.add_argument("--data-dir", help="local folder with MNIST/Fashion-MNIST/CIFAR-10 (never downloaded)")
         p.add_argument("--sigma", type=_float_in(0, math.inf, True, True), required=True, help="noise level σ > 0")
@@ -100,10 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_model(spec: str) -> LoadedModel:
-    """A zoo name or a path to a bundle / TorchScript file."""
+def resolve_model(spec: str, trust_torchscript: bool = False) -> LoadedModel:
+    """A zoo name or a path to a bundle / TorchScript file (TorchScript only with ``trust_torchscript``)."""
     if pathlib.Path(spec).is_file():
-        return load_model(spec)
+        return load_model(spec, trust_torchscript=trust_torchscript)
     names = [e.name for e in list_zoo()]
     if spec in names:
         return load_zoo_model(spec)
@@ -138,9 +144,14 @@ def shard_from_env() -> Shard:
     return Shard(rank, world, local)
 
 
-def _model_spec(spec: str) -> dict:
+def _model_spec(spec: str, loaded: LoadedModel) -> dict:
     path = pathlib.Path(spec)
-    return {"path": str(path.resolve())} if path.is_file() else {"zoo": spec}
+    if not path.is_file():
+        return {"zoo": spec}
+    if loaded.config is None:
+        # TorchScript, which loaded only because --trust-torchscript was given: a resuming worker trusts it too
+        return {"path": str(path.resolve()), "trust_torchscript": True}
+    return {"path": str(path.resolve())}
 
 
 def _agree(shard: Shard, make):
@@ -161,7 +172,7 @@ def _agree(shard: Shard, make):
 
 def run(args, out=None) -> int:
     out = out or sys.stdout
-    loaded = resolve_model(args.model)
+    loaded = resolve_model(args.model, args.trust_torchscript)
     shard = shard_from_env() if args.command == "certify" else Shard()
     device = resolve_device(args.device, shard.local_rank)
     dataset = resolve_dataset(args, loaded)
@@ -201,7 +212,7 @@ def run(args, out=None) -> int:
 
 def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
     """CERTIFY every selected example (this rank's shard), streaming TSV lines and recording the run."""
-    spec = RunSpec(_model_spec(args.model), dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
+    spec = RunSpec(_model_spec(args.model, loaded), dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
     data = RunData(dataset.x_test, dataset.y_test, dataset.num_classes)
@@ -275,7 +286,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return run(args)
-    except (ValueError, FileNotFoundError, OSError) as error:
+    except (ValueError, FileNotFoundError, OSError, IsolatedModelError) as error:
         args.parser.error(str(error))  # exits 2 with the sub-command's usage line, like argparse
     except KeyboardInterrupt:
         print("interrupted; the lines written so far are complete and every finished example is in the run "

@@ -7,6 +7,7 @@ Shapes: N test examples of shape D.
 """
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ import torch
 from cert_core.models.data import load_dataset
 from cert_core.models.bundles import LoadedModel, load_model
 from cert_core.models.zoo import load_zoo_model
+from cert_core.validation import byte_size
 
 
 @dataclass(frozen=True)
@@ -47,38 +49,110 @@ def load_run_model(spec: dict) -> LoadedModel:
     if "zoo" in spec:
         return load_zoo_model(spec["zoo"])
     if "path" in spec:
-        return load_model(spec["path"], metadata=spec.get("metadata"))
+        # the app or CLI records trust only for a TorchScript file the user trusted when starting the run
+        return load_model(spec["path"], metadata=spec.get("metadata"),
+                          trust_torchscript=spec.get("trust_torchscript") is True)
     raise ValueError(f"A run's model must name a zoo entry or a file. Got {spec!r} instead.")
+
+
+MAX_NPZ_BYTES = 512 * 2**20   # x and y of an .npz as their zip entries declare them uncompressed, and x as float32
+_PAIRS = (("x", "y"), ("images", "labels"), ("x_test", "y_test"), ("X", "y"))
+_NUMBER_KINDS = "biuf"          # bool, int, uint, float: the dtypes x may have
 
 
 def load_npz(source, input_shape=None) -> tuple[np.ndarray, np.ndarray]:
     """Images and labels from an .npz (keys x/y, images/labels or x_test/y_test); uint8 is scaled to
-    [0, 1] and HWC images are transposed to CHW when that matches ``input_shape``."""
+    [0, 1] and HWC images are transposed to CHW when that matches ``input_shape``.
+
+    An upload is untrusted: nothing is unpickled, and only the two arrays used are read, after their zip
+    entries' declared sizes (at most ``MAX_NPZ_BYTES``) and .npy headers (real numbers, integer labels,
+    matching lengths) have been checked, so a small archive cannot expand into gigabytes.
+    """
     if not _is_zip(source):
         raise ValueError(f"This file is not a NumPy .npz archive (expected arrays x and y).{_NPZ_HINT}")
+    pos = source.tell() if hasattr(source, "read") else None
     try:
-        with np.load(source, allow_pickle=False) as npz:     # never pickle: an upload is untrusted
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        # NumPy's own message may suggest allow_pickle=True, which would run code from the file: never pass it on.
-        why = "it holds object (pickled) arrays, which are refused" if "pickle" in str(exc) else "it is damaged"
-        raise ValueError(f"The .npz archive could not be read: {why} (expected numeric arrays x and y)."
-                         f"{_NPZ_HINT}") from None
-    for xk, yk in (("x", "y"), ("images", "labels"), ("x_test", "y_test"), ("X", "y")):
-        if xk in arrays and yk in arrays:
-            x, y = arrays[xk], arrays[yk]
-            break
-    else:
-        raise ValueError(f"The .npz needs arrays named x and y (or images and labels). It has {sorted(arrays)}.")
-    if x.ndim < 2 or y.ndim != 1 or len(x) != len(y) or len(y) == 0 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"The .npz must hold x of shape (N, ...) and integer labels y of shape (N,). "
-                         f"Got x {x.shape} and y {y.shape} ({y.dtype}) instead.")
-    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+        with zipfile.ZipFile(source) as archive:
+            xk, yk = _checked_pair(archive)          # ValueErrors in the user's words pass through
+    except _UNREADABLE as exc:
+        raise _damaged(exc) from None
+    if pos is not None:
+        source.seek(pos)
+    try:
+        with np.load(source, allow_pickle=False) as npz:     # lazy: reads only the entries accessed
+            x, y = npz[xk], npz[yk]
+    except _UNREADABLE + (ValueError,) as exc:    # e.g. data shorter than its header says
+        raise _damaged(exc) from None
+    with np.errstate(over="ignore"):        # values beyond float32 become inf, refused just below
+        x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
     if input_shape is not None:
         x = _fit_shape(x, tuple(input_shape))
     if not np.isfinite(x).all():
-        raise ValueError("The .npz images contain NaN or inf.")
+        raise ValueError("The .npz images contain NaN or inf (or values beyond float32's range).")
     return x, y.astype(np.int64)
+
+
+class _Damaged(Exception):
+    """A header that NumPy itself would refuse (bad magic, unknown version, garbled dict)."""
+
+
+# zipfile: BadZipFile (bad CRC, ...), NotImplementedError (unknown compression), RuntimeError (encrypted)
+_UNREADABLE = (OSError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError, RuntimeError, _Damaged)
+
+
+def _damaged(exc: Exception) -> ValueError:
+    # NumPy's own message may suggest allow_pickle=True, which would run code from the file: never pass it on.
+    return ValueError(f"The .npz archive could not be read: it is damaged ({type(exc).__name__}) "
+                      f"(expected numeric arrays x and y).{_NPZ_HINT}")
+
+
+def _checked_pair(archive: zipfile.ZipFile) -> tuple[str, str]:
+    """The names of the x and y arrays, after checking their declared sizes and headers; ValueError
+    naming the problem (and the limit) otherwise."""
+    entries = {i.filename[:-4]: i for i in archive.infolist() if i.filename.endswith(".npy")}
+    xk, yk = next(((a, b) for a, b in _PAIRS if a in entries and b in entries), (None, None))
+    if xk is None:
+        raise ValueError(f"The .npz needs arrays named x and y (or images and labels). It has {sorted(entries)}.")
+    declared = entries[xk].file_size + entries[yk].file_size
+    if declared > MAX_NPZ_BYTES:
+        raise ValueError(f"The .npz arrays {xk} and {yk} declare {byte_size(declared)} uncompressed, more than the "
+                         f"limit of {byte_size(MAX_NPZ_BYTES)} (cert_core.runs.inputs.MAX_NPZ_BYTES); nothing was "
+                         "decompressed.")
+    (x_shape, x_dtype), (y_shape, y_dtype) = (_header(archive, entries[k], k) for k in (xk, yk))
+    if len(x_shape) < 2 or len(y_shape) != 1 or x_shape[0] != y_shape[0] or y_shape[0] == 0 \
+            or y_dtype.kind not in "iu":
+        raise ValueError(f"The .npz must hold x of shape (N, ...) and integer labels y of shape (N,). "
+                         f"Got x {x_shape} and y {y_shape} ({y_dtype}) instead.")
+    if math.prod(x_shape) * 4 > MAX_NPZ_BYTES:
+        raise ValueError(f"The .npz images {x_shape} take {byte_size(math.prod(x_shape) * 4)} as float32, more "
+                         f"than the limit of {byte_size(MAX_NPZ_BYTES)} (cert_core.runs.inputs.MAX_NPZ_BYTES).")
+    if x_dtype.kind == "c":
+        raise ValueError(f"The .npz images are complex-valued ({x_dtype}); inputs must be real numbers (the "
+                         "imaginary part would otherwise be silently dropped).")
+    if x_dtype.kind not in _NUMBER_KINDS:
+        raise ValueError(f"The .npz images must be real numbers (bool, int or float). Got dtype {x_dtype} instead.")
+    return xk, yk
+
+
+def _header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> tuple[tuple, np.dtype]:
+    """(shape, dtype) from an entry's .npy header, reading only its first bytes; refuses object arrays,
+    whose loading would need pickle, and headers whose data could not fit the entry."""
+    fmt = np.lib.format
+    try:
+        with archive.open(info) as f:
+            version = fmt.read_magic(f)
+            if version not in ((1, 0), (2, 0)):
+                raise _Damaged(f"npy version {version}")
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read(f)
+    except ValueError as exc:           # NumPy's words for a garbled header
+        raise _Damaged(str(exc)) from None
+    if dtype.hasobject:
+        raise ValueError("The .npz archive could not be read: it holds object (pickled) arrays, which are "
+                         f"refused (expected numeric arrays x and y).{_NPZ_HINT}")
+    if math.prod(shape) * dtype.itemsize > info.file_size:
+        raise _Damaged(f"{key} declares more data than its entry holds")
+    return tuple(shape), dtype
 
 
 _NPZ_HINT = " Save one with numpy.savez('data.npz', x=images, y=labels)."

@@ -34,6 +34,7 @@ from torch import nn
 
 from cert_core.models.bundles import Normalize
 from cert_core.models.orthogonal import BjorckLinear
+from cert_core.models.isolated import IsolatedTorchScript
 from cert_core.validation import check_float, check_int
 
 MAX_DENSE = 1 << 23  # operators with at most this many entries get the tight Gram-iteration bound
@@ -272,7 +273,7 @@ def layer_bounds(model: nn.Module, input_shape: tuple[int, ...], tol: float = 1e
                  max_iter: int = 1000) -> tuple[LayerBound, ...]:
     """Per-layer Lipschitz bounds of a Sequential model (nested Sequentials are flattened), in order."""
     func = "lipschitz_upper_bound"
-    if isinstance(model, torch.jit.ScriptModule) or not isinstance(model, nn.Sequential):
+    if isinstance(model, (torch.jit.ScriptModule, IsolatedTorchScript)) or not isinstance(model, nn.Sequential):
         raise ValueError(f"The 'model' parameter of {func} must be an nn.Sequential of supported layers. Got "
                          f"{type(model).__name__} instead (its layers cannot be inspected).")
     shape = _check_shape(input_shape, func)

@@ -38,6 +38,7 @@ from torch import nn
 from cert_core.models.orthogonal import BjorckLinear
 from cert_core.smoothing import Certificate, Smooth
 from cert_core.validation import check_choice, check_float, check_int
+from cert_core.models.isolated import IsolatedTorchScript
 
 AFFINE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.Flatten, nn.Identity,
           nn.Dropout, nn.AvgPool2d)
@@ -112,7 +113,7 @@ def _is_affine(module: nn.Module) -> bool:
 
 
 def _flat(model: nn.Module, prefix: str = ""):
-    if isinstance(model, torch.jit.ScriptModule):
+    if isinstance(model, (torch.jit.ScriptModule, IsolatedTorchScript)):
         raise ValueError("The 'model' parameter of activation paths cannot be a TorchScript model: its layers "
                          "cannot be followed one by one. Load it as a bundle (cert_core.models.bundles.save_bundle).")
     if not isinstance(model, nn.Sequential):
@@ -145,7 +146,8 @@ def as_network(model: nn.Module, dtype: torch.dtype | None = None) -> Network:
     if isinstance(model, Network):
         return model
     steps, names = [], []
-    if dtype is not None and isinstance(model, nn.Module) and not isinstance(model, torch.jit.ScriptModule):
+    if dtype is not None and isinstance(model, nn.Module) and not isinstance(
+            model, (torch.jit.ScriptModule, IsolatedTorchScript)):
         model = copy.deepcopy(model).to(dtype)
     for name, m in _flat(model):
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.running_mean is None:

@@ -8,7 +8,7 @@ import torch
 
 from cert_core.methods.lipschitz.bounds import layer_bounds
 from cert_core.methods.margin.radii import smoothed_margin_closed_form, smoothed_margin_mc
-from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.zoo import load_zoo_model
 
 torch.manual_seed(0)

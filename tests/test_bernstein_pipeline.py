@@ -13,7 +13,8 @@ from cert_core.methods.bernstein import plane as P
 from cert_core.methods.bernstein.images import certify_images, pgd_upper_bound, split
 from cert_core.models.data import BOX_2D, load_dataset
 from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
-from cert_core.models.bundles import ModelConfig, build_model, bundle_bytes, load_model
+from cert_core.models.architectures import ModelConfig, build_model
+from cert_core.models.bundles import bundle_bytes, load_model
 from cert_core.models.zoo import load_zoo_model
 
 

@@ -7,7 +7,7 @@ from torch import nn
 
 import cert_core.methods.lipschitz.bounds as lip
 from cert_core.methods.lipschitz.bounds import layer_bounds, lipschitz_upper_bound, spectral_norm, spectral_normalize
-from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.orthogonal import BjorckLinear, bjorck_orthonormalize, mean_row_dot, orthogonality_error
 
 

@@ -11,7 +11,7 @@ from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
 from cert_core.methods.margin.radii import (SOFTMAX_LIPSCHITZ, expected_max_normal, margin, mcr, mscr_certificate,
                               propagate_moments, relu_moments, rs_radius_lower_bound, smoothed_margin_closed_form,
                               smoothed_margin_mc, theorem0_radius, zhen_probability)
-from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.architectures import ModelConfig, build_model
 
 
 def test_margin_eq4_sign_and_value():

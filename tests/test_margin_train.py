@@ -8,7 +8,8 @@ import torch
 from cert_core.models.data import make_toy
 from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
 from cert_core.methods.margin.train import LOSSES, MarginTrainConfig, margin_loss, train_margin
-from cert_core.models.bundles import ModelConfig, build_model, load_model
+from cert_core.models.architectures import ModelConfig, build_model
+from cert_core.models.bundles import load_model
 from cert_core.methods.margin.curves import (auc, linear_corruption_curve, margin_radii, noise_accuracy_curve,
                                           normalized_noise_accuracy, radius_survival)
 from cert_core.models.zoo import ZOO, TORCH_VERSION, build, load_zoo_model, zoo_path

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from cert_core.models.bundles import (BUNDLE_FORMAT, LoadedModel, ModelConfig, ModelLoadError, Normalize, build_model,
-                              bundle_bytes, load_model, save_bundle)
+from cert_core.models.architectures import ModelConfig, Normalize, build_model
+from cert_core.models.bundles import BUNDLE_FORMAT, LoadedModel, ModelLoadError, bundle_bytes, load_model, save_bundle
 
 MLP = ModelConfig("mlp", (2,), 3, width=16, depth=2)
 CNN = ModelConfig("cnn", (1, 8, 8), 10, width=4, depth=2)
@@ -271,17 +271,17 @@ def _no_build(*args, **kwargs):
 
 @pytest.mark.parametrize("num_classes", [2 * 10**7, 10**9])
 def test_bundle_declaring_huge_num_classes_is_refused_without_building(monkeypatch, num_classes):
-    from cert_core.models import bundles as models
+    from cert_core.models import architectures as models
     data = _payload(config={"arch": "mlp", "input_shape": (2,), "num_classes": num_classes, "width": 16, "depth": 2})
     assert len(data) < 64 * 1024
     for builder in ("_mlp_layers", "_cnn_layers", "_bottleneck_layers", "_ortho_mlp_layers"):
         monkeypatch.setattr(models, builder, _no_build)
-    with pytest.raises(ModelLoadError, match=r"at most 50,000,000 parameters \(cert_core\.models\.bundles\.MAX_PARAMETERS\)"):
+    with pytest.raises(ModelLoadError, match=r"at most 50,000,000 parameters \(cert_core\.models\.architectures\.MAX_PARAMETERS\)"):
         load_model(data)
 
 
 def test_shapes_are_compared_before_building(monkeypatch):
-    from cert_core.models import bundles as models
+    from cert_core.models import architectures as models
     data = _payload(config={"arch": "mlp", "input_shape": (2,), "num_classes": 1000, "width": 16, "depth": 2})
     monkeypatch.setattr(models, "_mlp_layers", _no_build)
     with pytest.raises(ModelLoadError, match=r"shape mismatch 5\.weight: file \(3, 16\) vs model \(1000, 16\)"):
@@ -295,7 +295,7 @@ def test_shapes_are_compared_before_building(monkeypatch):
     ModelConfig("ortho_mlp", (2,), 2, width=6, depth=3, mean=(0.0, 1.0), std=(1.0, 2.0)),
 ])
 def test_parameter_shapes_match_the_built_model(config):
-    from cert_core.models.bundles import parameter_shapes
+    from cert_core.models.architectures import parameter_shapes
     built = {k: tuple(v.shape) for k, v in build_model(config).state_dict().items()}
     assert parameter_shapes(config) == built
 

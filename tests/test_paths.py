@@ -25,7 +25,7 @@ def _cnn(seed=0):
 
 
 def _ortho(seed=0):
-    from cert_core.models.bundles import ModelConfig, build_model
+    from cert_core.models.architectures import ModelConfig, build_model
     return build_model(ModelConfig("ortho_mlp", (2,), 3, width=16, depth=2), seed=seed).eval()
 
 

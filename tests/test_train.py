@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from cert_core.models.data import make_toy
-from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.train import TrainConfig, TrainResult, accuracy, noisy_accuracy, train_model
 
 CONFIG = ModelConfig("mlp", (2,), 2, width=32, depth=2)

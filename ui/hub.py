@@ -11,7 +11,8 @@ import torch
 
 from cert_core import grid
 from cert_core.models.data import BOX_2D, Dataset, _parse_rows   # the parser load_csv uses
-from cert_core.models.bundles import LoadedModel, ModelConfig, bundle_bytes, build_model
+from cert_core.models.architectures import ModelConfig, build_model
+from cert_core.models.bundles import LoadedModel, bundle_bytes
 from cert_core.models.train import TrainConfig, accuracy, train_model
 from cert_core.models.zoo import ZOO, ZooEntry
 from cert_core.models.isolated import IsolatedModelStopped

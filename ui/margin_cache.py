@@ -13,7 +13,7 @@ from cert_core.methods.margin import sra
 from cert_core.methods.lipschitz.bounds import layer_bounds
 from cert_core.methods.margin.radii import mcr, mscr_certificate, mscr_closed_form, smoothed_margin_mc
 from cert_core.methods.margin.train import MarginTrainConfig, train_margin
-from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.methods.margin.curves import ReportParams, robustness_report
 
 HEATMAP = pathlib.Path(__file__).resolve().parent.parent / "assets" / "sra_heatmap_moons.json"

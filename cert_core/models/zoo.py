@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 import torch
 
 from cert_core.models.data import load_dataset
-from cert_core.models.bundles import LoadedModel, ModelConfig, build_model, load_model, save_bundle
+from cert_core.models.architectures import ModelConfig, build_model
+from cert_core.models.bundles import LoadedModel, load_model, save_bundle
 from cert_core.methods.margin.train import LOSS_LABELS, MarginTrainConfig, train_margin
 from cert_core.models.train import TrainConfig, train_model
 

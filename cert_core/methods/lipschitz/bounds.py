@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cert_core.models.bundles import Normalize
+from cert_core.models.architectures import Normalize
 from cert_core.models.orthogonal import BjorckLinear
 from cert_core.models.isolated import IsolatedTorchScript
 from cert_core.validation import check_float, check_int

@@ -16,7 +16,7 @@ import torch
 from cert_core.models.data import load_dataset
 from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
 from cert_core.methods.margin.train import MarginTrainConfig, train_margin
-from cert_core.models.bundles import ModelConfig, build_model
+from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.methods.margin.curves import ReportParams, robustness_report
 
 DEFAULT_OUT = pathlib.Path(__file__).resolve().parents[3] / "assets" / "sra_heatmap_moons.json"

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cert_core.models.bundles import Normalize
+from cert_core.models.architectures import Normalize
 from cert_core.models.orthogonal import BjorckLinear
 from cert_core.validation import check_finite_scores, check_float, check_int
 

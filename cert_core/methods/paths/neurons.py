@@ -108,7 +108,7 @@ def _activation(module: nn.Module):
 
 
 def _is_affine(module: nn.Module) -> bool:
-    from cert_core.models.bundles import Normalize  # the zoo's in-model normalisation is an affine map
+    from cert_core.models.architectures import Normalize  # the zoo's in-model normalisation is an affine map
     return isinstance(module, AFFINE + (Normalize,))
 
 
@@ -185,7 +185,7 @@ def _materialise_bjorck(m: BjorckLinear) -> nn.Linear:
 
 def _linear_part(m: nn.Module, t: torch.Tensor) -> torch.Tensor:
     """The affine module without its bias (the same map on path values that carry no bias)."""
-    from cert_core.models.bundles import Normalize
+    from cert_core.models.architectures import Normalize
     if isinstance(m, nn.Linear):
         return F.linear(t, m.weight)
     if isinstance(m, (nn.Conv1d, nn.Conv2d)):

@@ -32,6 +32,7 @@ from scipy import signal
 from scipy.stats import norm
 
 from cert_core.validation import check_finite_scores, check_float, check_int
+from cert_core.tensors import model_device
 
 TRUNCATE = 4.0            # kernel half-width in sigmas; the padding covers it
 MIN_RESOLUTION = 8
@@ -114,8 +115,7 @@ def check_2d_model(model: torch.nn.Module, func: str) -> int:
 
 def _scores(model: torch.nn.Module, points: torch.Tensor) -> torch.Tensor:
     """Evaluate ``model`` in eval mode on float32 points placed on the model's device."""
-    param = next(iter(model.parameters()), None)
-    device = param.device if param is not None else torch.device("cpu")
+    device = model_device(model)
     was_training = model.training
     model.eval()
     try:

@@ -25,6 +25,7 @@ from torch import nn
 
 from cert_core.stats import binomial_pvalue, gaussian_radius, lower_confidence_bound
 from cert_core.validation import check_finite_scores, check_float, check_int
+from cert_core.tensors import model_device, model_dtype
 
 ABSTAIN = -1
 
@@ -167,10 +168,9 @@ class Smooth:
 
     # ----------------------------------------------------------------- helpers
     def _device_dtype(self, xs: torch.Tensor):
-        param = next(iter(self.model.parameters()), None) if isinstance(self.model, nn.Module) else None
-        if param is not None:
-            return param.device, param.dtype if param.dtype.is_floating_point else torch.float32
-        return xs.device, xs.dtype if xs.dtype.is_floating_point else torch.float32
+        """From the model's parameters, else from the input."""
+        return (model_device(self.model, xs.device),
+                model_dtype(self.model, xs.dtype if xs.dtype.is_floating_point else torch.float32))
 
     def _as_batch(self, x, func: str) -> torch.Tensor:
         x = _to_tensor(x, "x", func)

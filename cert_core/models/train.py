@@ -20,6 +20,7 @@ from torch import nn
 
 from cert_core.models.data import Dataset
 from cert_core.validation import check_float, check_int
+from cert_core.tensors import model_device
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,6 @@ def _check_train_config(config: TrainConfig) -> None:
     check_int(config.seed, "seed", func, low=0)
 
 
-def _device(model: nn.Module) -> torch.device:
-    p = next(iter(model.parameters()), None)
-    return p.device if p is not None else torch.device("cpu")
-
-
 def _as_tensor(a, device, dtype) -> torch.Tensor:
     return torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a, dtype=dtype).to(device)
 
@@ -69,7 +65,7 @@ def fit(model: nn.Module, dataset: Dataset, batch_loss, *, epochs: int, batch_si
     same (initial weights, data, loss) give bit-identical weights. A non-finite loss raises ValueError
     (with ``hint``) instead of silently training on NaN. Returns the clean accuracies; model in eval mode.
     """
-    device = _device(model)
+    device = model_device(model)
     x = _as_tensor(dataset.x_train, device, torch.float32)  # (N, *D)
     y = _as_tensor(dataset.y_train, device, torch.int64)  # (N,)
     shuffle_gen = torch.Generator().manual_seed(seed)
@@ -103,7 +99,7 @@ def train_model(model: nn.Module, dataset: Dataset, config: TrainConfig, progres
     model's. Deterministic on CPU for a fixed seed (see the module docstring).
     """
     _check_train_config(config)
-    device = _device(model)
+    device = model_device(model)
     noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -131,7 +127,7 @@ def _predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor
 def accuracy(model: nn.Module, x, y, batch_size: int = 1024) -> float:
     """Clean accuracy of ``model`` on x (N, *D), y (N,) (numpy or torch). Deterministic."""
     batch_size = check_int(batch_size, "batch_size", "accuracy", low=1)
-    device = _device(model)
+    device = model_device(model)
     x = _as_tensor(x, device, torch.float32)
     y = _as_tensor(y, device, torch.int64)
     if len(y) == 0:
@@ -149,7 +145,7 @@ def noisy_accuracy(model: nn.Module, x, y, sigmas, samples: int = 1, seed: int =
     samples = check_int(samples, "samples", func, low=1, high=10_000)
     seed = check_int(seed, "seed", func, low=0)
     sigmas = [check_float(s, "sigmas", func, low=0.0) for s in np.atleast_1d(np.asarray(sigmas, dtype=float))]
-    device = _device(model)
+    device = model_device(model)
     x = _as_tensor(x, device, torch.float32)  # (N, *D)
     y = _as_tensor(y, device, torch.int64)  # (N,)
     gen = torch.Generator(device=device).manual_seed(seed)

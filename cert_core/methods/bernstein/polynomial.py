@@ -44,6 +44,7 @@ from scipy.special import comb, softmax
 
 from cert_core import grid
 from cert_core.validation import check_choice, check_float, check_int
+from cert_core.tensors import model_device, model_dtype
 
 MAX_LATTICE_VALUES = 20_000_000   # (n+1)^d * K head outputs: 160 MB of float64
 MAX_DEGREE = 200                  # float64 binomials and powers stay exact enough up to here
@@ -161,13 +162,11 @@ def _points(x, d: int, func: str) -> np.ndarray:
 def head_function(head: torch.nn.Module, batch_size: int = 65_536) -> Callable[[np.ndarray], np.ndarray]:
     """Wrap a torch head (B, d) -> (B, K) as a numpy function, evaluated in eval mode without grad."""
     def f(points: np.ndarray) -> np.ndarray:
-        param = next(iter(head.parameters()), None)
-        device = param.device if param is not None else torch.device("cpu")
+        device, dtype = model_device(head), model_dtype(head)
         was = head.training
         head.eval()
         try:
             with torch.no_grad():
-                dtype = param.dtype if param is not None else torch.float32
                 pts = torch.as_tensor(points, dtype=dtype, device=device)
                 return torch.cat([head(pts[s:s + batch_size]).double().cpu()
                                   for s in range(0, len(pts), batch_size)]).numpy()

@@ -26,6 +26,7 @@ from torch import nn
 
 from cert_core.smoothing import ABSTAIN, Certificate, Smooth
 from cert_core.validation import check_float, check_int
+from cert_core.tensors import model_device
 
 CLAMP = 0.02      # E_A, E_B clamped to [0.02, 0.98] as in the authors' code: keeps Φ⁻¹ finite
 
@@ -81,11 +82,6 @@ class SigmaSearch:
     radii: np.ndarray             # (M, S + 1) the proxy radius R(σ_k), each from its own n samples
     prediction: np.ndarray        # (M,) c_A, the soft smoothed top class at σ_0 (kept fixed, Eq. 2)
     config: SigmaConfig
-
-
-def _model_device(model: nn.Module, xs: torch.Tensor) -> torch.device:
-    param = next(iter(model.parameters()), None) if isinstance(model, nn.Module) else None
-    return param.device if param is not None else xs.device
 
 
 def _as_inputs(xs, func: str) -> torch.Tensor:
@@ -151,7 +147,7 @@ def optimize_sigma(model: nn.Module, xs, config: SigmaConfig = SigmaConfig(), ba
     cfg = config.validated(func)
     batch_size = check_int(batch_size, "batch_size", func, 1)
     xs = _as_inputs(xs, func)
-    xs = xs.to(_model_device(model, xs))
+    xs = xs.to(model_device(model, xs.device))
     per = max(1, batch_size // cfg.n)
     was_training = model.training
     model.eval()

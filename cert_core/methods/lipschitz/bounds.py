@@ -36,6 +36,7 @@ from cert_core.models.architectures import Normalize
 from cert_core.models.orthogonal import BjorckLinear
 from cert_core.models.isolated import IsolatedTorchScript
 from cert_core.validation import check_float, check_int
+from cert_core.tensors import flat_layers, model_device, model_dtype
 
 MAX_DENSE = 1 << 23  # operators with at most this many entries get the tight Gram-iteration bound
 ROUNDING_SLACK = 1e-6  # relative inflation of every upper bound against floating-point error
@@ -180,13 +181,6 @@ def _check_shape(shape, func) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def _flat_layers(model: nn.Module) -> list[nn.Module]:
-    out = []
-    for m in model:
-        out.extend(_flat_layers(m) if isinstance(m, nn.Sequential) else [m])
-    return out
-
-
 def _pair(v) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else tuple(v)
 
@@ -279,12 +273,10 @@ def layer_bounds(model: nn.Module, input_shape: tuple[int, ...], tol: float = 1e
     shape = _check_shape(input_shape, func)
     check_float(tol, "tol", func, low=0.0, high=1.0, low_open=True)
     check_int(max_iter, "max_iter", func, low=1)
-    param = next(iter(model.parameters()), None)
-    x = torch.zeros((1, *shape), dtype=param.dtype if param is not None else torch.float32,
-                    device=param.device if param is not None else "cpu")
+    x = torch.zeros((1, *shape), dtype=model_dtype(model), device=model_device(model))
     out = []
     with torch.no_grad():
-        for i, layer in enumerate(_flat_layers(model)):
+        for i, layer in enumerate(flat_layers(model)):
             shape = tuple(x.shape[1:])
             try:
                 x = layer(x)
@@ -319,7 +311,7 @@ def spectral_normalize(model: nn.Module, input_shape: tuple[int, ...]) -> nn.Seq
     bounds = layer_bounds(model, input_shape)
     new = copy.deepcopy(model)
     with torch.no_grad():
-        for b, layer in zip(bounds, _flat_layers(new)):
+        for b, layer in zip(bounds, flat_layers(new)):
             if isinstance(layer, (nn.Linear, nn.Conv2d)) and b.upper > 0:
                 layer.weight.div_(b.upper)
     return new

@@ -31,6 +31,7 @@ from torch import nn
 from cert_core.models.architectures import Normalize
 from cert_core.models.orthogonal import BjorckLinear
 from cert_core.validation import check_finite_scores, check_float, check_int
+from cert_core.tensors import flat_layers
 
 SQRT2 = math.sqrt(2.0)  # alpha_2 of Eq. 5-6: the margin of a K-Lipschitz map is sqrt(2) K-Lipschitz
 SOFTMAX_LIPSCHITZ = 0.5  # ||J_softmax||_2 <= 1/2: v^T (diag p - p p^T) v = Var_p(v) <= (max v - min v)^2 / 4 <= |v|^2 / 2
@@ -119,7 +120,7 @@ def _layers(model):
     if not isinstance(model, nn.Sequential):
         raise ValueError(f"The 'model' parameter of propagate_moments must be an nn.Sequential. "
                          f"Got {type(model).__name__} instead.")
-    return [m for layer in model for m in (_layers(layer) if isinstance(layer, nn.Sequential) else [layer])]
+    return flat_layers(model)
 
 
 def _top_two_incorrect(mean, var, labels):

@@ -33,6 +33,7 @@ from scipy.stats import norm
 
 from cert_core.validation import check_finite_scores, check_float, check_int
 from cert_core.tensors import model_device
+from cert_core.smoothing import Smooth
 
 TRUNCATE = 4.0            # kernel half-width in sigmas; the padding covers it
 MIN_RESOLUTION = 8
@@ -333,22 +334,15 @@ def boundary_distance(scores: np.ndarray, view: GridView, point, cls: int) -> Bo
 
 def monte_carlo_counts(model: torch.nn.Module, points, sigma: float, n: int,
                        generator: torch.Generator | None = None, batch_size: int = 100_000) -> np.ndarray:
-    """Counts of f(p + eps) = k over n Gaussian samples per point (the PREDICT picture).  # (M, K)"""
+    """Counts of f(p + eps) = k over n Gaussian samples per point (the PREDICT picture).  # (M, K)
+
+    The very sampler certificates use (``Smooth.sample_counts``), so the Monte Carlo check against the exact
+    maps validates the code that certifies, not a twin of it."""
     sigma = check_float(sigma, "sigma", "monte_carlo_counts", 0, None, low_open=True)
     n = check_int(n, "n", "monte_carlo_counts", 1, None)
     k = check_2d_model(model, "monte_carlo_counts")
     pts = torch.as_tensor(np.asarray(points, dtype=np.float32)).reshape(-1, 2)   # (M, 2)
-    counts = np.zeros((len(pts), k), dtype=np.int64)
-    per = max(1, batch_size // n)
-    for s in range(0, len(pts), per):
-        chunk = pts[s:s + per]                                            # (m, 2)
-        noise = torch.randn((len(chunk), n, 2), generator=generator) * sigma
-        labels = predict_points(model, (chunk[:, None, :] + noise).reshape(-1, 2).numpy())
-        labels = torch.as_tensor(labels).reshape(len(chunk), n)
-        offsets = torch.arange(len(chunk))[:, None] * k
-        counts[s:s + per] = torch.bincount((labels + offsets).ravel(), minlength=len(chunk) * k) \
-            .reshape(len(chunk), k).numpy()
-    return counts
+    return Smooth(model, k, sigma).sample_counts(pts, n, batch_size, generator).cpu().numpy()
 
 
 def discretisation_error(view: GridView, sigma: float) -> float:

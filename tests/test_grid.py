@@ -142,5 +142,5 @@ def test_non_finite_scores_are_refused_not_counted_as_class_0():
 
     with pytest.raises(NonFiniteScoresError, match=r"non-finite scores \(NaN or ±inf\) on \d+ of \d+ points"):
         grid.smoothed_probabilities(NanRight(), BOUNDS, 50, 0.5)
-    with pytest.raises(ValueError, match=r"on 5 of 10 points"):  # half the points lie right of x = 1
+    with pytest.raises(ValueError, match=r"on 5 of 10 noisy samples"):  # half the points lie right of x = 1
         grid.monte_carlo_counts(NanRight(), [[0.0, 0.0]] * 5 + [[2.0, 0.0]] * 5, 1e-3, 1)

@@ -75,8 +75,3 @@ def certified_accuracy_lower_bound(radii, correct, radius_grid, alpha: float, de
     wrong = binom.ppf(1 - delta, m, alpha)
     return np.clip(certified_accuracy(radii, correct, radius_grid) - wrong / m, 0.0, None)
 
-
-def summary_radii(max_radius: float, steps: int = 101) -> np.ndarray:
-    """A default radius grid 0 … max_radius for curves."""
-    max_radius = check_float(max_radius, "max_radius", "summary_radii", 0, None, low_open=True)
-    return np.linspace(0.0, max_radius, steps)

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cert_core.models.isolated_child import HEADER
+from cert_core.models.isolated_child import HEADER, read_exact
 
 _ROOT = pathlib.Path(__file__).resolve().parents[2]        # the repo root: so the child can import cert_core
 _PASSED_ENV = ("PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -236,15 +236,10 @@ def _write_all(fd: int, data: bytes, deadline: float) -> None:
 
 
 def _read_exact(fd: int, n: int, deadline: float) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        _wait(fd, select.POLLIN, deadline)
-        chunk = os.read(fd, min(n - got, 1 << 20))
-        if not chunk:
-            raise _Gone
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+    try:
+        return read_exact(fd, n, lambda: _wait(fd, select.POLLIN, deadline))
+    except EOFError:
+        raise _Gone from None
 
 
 def _read_frame(fd: int, deadline: float, limit: int) -> tuple[bytes, bytes]:

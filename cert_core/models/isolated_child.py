@@ -53,9 +53,12 @@ def send(fd: int, kind: bytes, payload: bytes) -> None:
         data = data[os.write(fd, data):]
 
 
-def _read_exact(fd: int, n: int) -> bytes:
+def read_exact(fd: int, n: int, wait=lambda: None) -> bytes:
+    """``n`` bytes from ``fd``, calling ``wait()`` before each read (the parent waits with a deadline there);
+    EOFError when the other side closed the pipe first. Shared by the child and its parent."""
     chunks, got = [], 0
     while got < n:
+        wait()
         chunk = os.read(fd, min(n - got, 1 << 20))
         if not chunk:
             raise EOFError
@@ -65,8 +68,8 @@ def _read_exact(fd: int, n: int) -> bytes:
 
 
 def receive(fd: int) -> tuple[bytes, bytes]:
-    kind, n = HEADER.unpack(_read_exact(fd, HEADER.size))
-    return kind, _read_exact(fd, n)
+    kind, n = HEADER.unpack(read_exact(fd, HEADER.size))
+    return kind, read_exact(fd, n)
 
 
 # ---------------------------------------------------------------------- lowering this process's powers

@@ -47,6 +47,11 @@ from cert_core.models.zoo import list_zoo, load_zoo_model
 from cert_core.models.isolated import IsolatedModelError
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+# torchrun's own parser accepts any prefix of its options, so `--n` (--nnodes, --node-rank, ...) and `--max`
+# (--max-restarts) stop it before our program starts; every other flag passes through unchanged.
+TORCHRUN_NOTE = ("Under torchrun, write --num-samples (or --n-samples) for --n and --max-examples for --max: "
+                 "torchrun reads --n and --max as prefixes of its own options and stops. Every other flag is "
+                 "passed through as written.")
 
 
 def _positive_int(text: str) -> int:
@@ -75,10 +80,11 @@ def _float_in(low: float, high: float, low_open: bool, high_open: bool):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cert_core", description="Certify or predict with a Gaussian-smoothed classifier.")
+    parser = argparse.ArgumentParser(prog="python -m cert_core", epilog=TORCHRUN_NOTE,
+                                     description="Certify or predict with a Gaussian-smoothed classifier.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("certify", "predict"):
-        p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split")
+        p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split", epilog=TORCHRUN_NOTE)
         p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`) or bundle/TorchScript path")
         p.add_argument("--trust-torchscript", action="store_true",
                        help="run a TorchScript --model file. TorchScript is code (it runs when loaded and on every "
@@ -90,10 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--sigma", type=_float_in(0, math.inf, True, True), required=True, help="noise level σ > 0")
         if name == "certify":
             p.add_argument("--n0", type=_positive_int, default=100, help="selection samples")
-        p.add_argument("--n", type=_positive_int, default=100_000 if name == "certify" else 1_000, help="estimation samples")
+        n_default = 100_000 if name == "certify" else 1_000
+        p.add_argument("--n", type=_positive_int, default=n_default,
+                       help=f"{'estimation' if name == 'certify' else 'noisy'} samples (default {n_default}); "
+                            "under torchrun spell it --num-samples")
+        p.add_argument("--num-samples", "--n-samples", dest="n", type=_positive_int, default=argparse.SUPPRESS,
+                       help="the same as --n, spelled so that torchrun passes it through")
         p.add_argument("--alpha", type=_float_in(0, 1, True, True), default=0.001, help="failure probability")
         p.add_argument("--batch", type=_positive_int, default=1000, help="noisy samples per forward pass")
-        p.add_argument("--max", type=_positive_int, default=None, help="certify at most this many examples")
+        p.add_argument("--max", type=_positive_int, default=None,
+                       help="certify at most this many examples; under torchrun spell it --max-examples")
+        p.add_argument("--max-examples", dest="max", type=_positive_int, default=argparse.SUPPRESS,
+                       help="the same as --max, spelled so that torchrun passes it through")
         p.add_argument("--skip", type=_positive_int, default=1, help="take every k-th test example")
         p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
         p.add_argument("--seed", type=int, default=0, help="seed of the noise generator")

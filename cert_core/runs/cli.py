@@ -13,16 +13,17 @@ it finishes and prints certified accuracy at a few radii and the ACR; ``predict`
 headless run shows up on the app's runs page. An interrupted run is continued with
 ``python -m cert_core.runs.worker --store STORE --run ID``.
 
-Sharding: under ``torchrun --nproc_per_node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
-LOCAL_RANK, MASTER_ADDR/PORT) rank 0 creates the run and broadcasts its id over a gloo process group;
-rank r certifies every WORLD_SIZE-th selected example on ``cuda:LOCAL_RANK`` (or the CPU) into that
-same run; after a barrier rank 0 writes the merged TSV and the summary. Across nodes the store file
-must be on a shared file system with working POSIX locks.
+Sharding: under ``torchrun --nproc-per-node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
+LOCAL_RANK, MASTER_ADDR/PORT) every rank joins a gloo process group; rank 0 alone opens the run store,
+hands out chunks cut from the whole selection (work stealing) and records the rows the other ranks send
+back over the process group (``cert_core.runs.distributed``); each rank certifies on ``cuda:LOCAL_RANK``
+(or the CPU). Rank 0 writes the TSV sorted by idx and the summary. No rank but 0 touches a file, so
+several machines need no shared file system. Under torchrun spell ``--n`` as ``--num-samples`` and
+``--max`` as ``--max-examples`` (torchrun reads the short ones as prefixes of its own options).
 """
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
 import os
 import pathlib
@@ -38,11 +39,13 @@ from cert_core.metrics import average_certified_radius, certified_accuracy
 from cert_core.models.bundles import LoadedModel, load_model
 from cert_core.runs.store import RunSpec, RunStore, default_store_path
 from cert_core.smoothing import ABSTAIN, Smooth
-from cert_core.methods.cohen.run import certify_chunks
-from cert_core.runs.chunks import Shard
+from cert_core.methods.cohen.run import certify_chunks, example_seeds
+from cert_core.noise import example_generators
+from cert_core.runs.chunks import Shard, chunk_size, planned_chunks
+from cert_core.runs.distributed import agree, certify_shared
 from cert_core.runs.inputs import RunData
 from cert_core.runs.inputs import resolve_device as _resolve_device
-from cert_core.runs.worker import run_shard
+from cert_core.runs.worker import owning, run_shard
 from cert_core.models.zoo import list_zoo, load_zoo_model
 from cert_core.models.isolated import IsolatedModelError
 
@@ -168,22 +171,6 @@ def _model_spec(spec: str, loaded: LoadedModel) -> dict:
     return {"path": str(path.resolve())}
 
 
-def _agree(shard: Shard, make):
-    """``make()`` on rank 0, broadcast to every rank (gloo: works for CPU and GPU ranks alike)."""
-    if shard.world_size == 1:
-        return make()
-    import torch.distributed as dist
-    if not dist.is_initialized():
-        if not os.environ.get("MASTER_ADDR") or not os.environ.get("MASTER_PORT"):
-            raise ValueError(f"WORLD_SIZE={shard.world_size} is set but MASTER_ADDR/MASTER_PORT are not; "
-                             "start the ranks with torchrun")
-        dist.init_process_group("gloo", rank=shard.rank, world_size=shard.world_size,
-                                timeout=datetime.timedelta(days=7))   # a barrier may wait for slow shards
-    box = [make() if shard.rank == 0 else None]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
 def run(args, out=None) -> int:
     out = out or sys.stdout
     loaded = resolve_model(args.model, args.trust_torchscript)
@@ -196,7 +183,6 @@ def run(args, out=None) -> int:
         return _certify(args, out, loaded, dataset, device, shard)
     model = loaded.model.to(device)
     smooth = Smooth(model, dataset.num_classes, args.sigma)
-    generator = torch.Generator(device=device).manual_seed(args.seed)
     indices = np.arange(0, len(dataset.y_test), args.skip)[: args.max]
     sink = open(args.out, "w") if args.out else None
     radii, correct, abstained = [], [], []
@@ -208,7 +194,8 @@ def run(args, out=None) -> int:
             idx = indices[lo: lo + 64]
             xs = torch.from_numpy(dataset.x_test[idx]).to(device)
             t0 = time.perf_counter()
-            preds = smooth.predict_batch(xs, args.n, args.alpha, args.batch, generator)
+            generators = example_generators(example_seeds(args.seed, idx), device)   # noise keyed by (seed, idx)
+            preds = smooth.predict_batch(xs, args.n, args.alpha, args.batch, generators)
             per = (time.perf_counter() - t0) / len(idx)
             for i, p in zip(idx, preds):
                 label = int(dataset.y_test[i])
@@ -225,15 +212,15 @@ def run(args, out=None) -> int:
 
 
 def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
-    """CERTIFY every selected example (this rank's shard), streaming TSV lines and recording the run."""
+    """CERTIFY every selected example, streaming TSV lines and recording the run (one process), or over
+    torchrun's ranks with rank 0 owning the store and writing the merged TSV (``cert_core.runs.distributed``)."""
     spec = RunSpec(_model_spec(args.model, loaded), dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
     data = RunData(dataset.x_test, dataset.y_test, dataset.num_classes)
-    if args.no_store and shard.world_size > 1:
-        raise ValueError("sharded runs merge through the run store; drop --no-store")
-    stream = args.out and shard.world_size == 1
-    sink = open(args.out, "w") if stream else None
+    if shard.world_size > 1:
+        return _certify_shared(args, out, loaded, dataset, device, shard, spec, data)
+    sink = open(args.out, "w") if args.out else None
     rows, start = [], time.perf_counter()
     try:
         if sink:
@@ -250,17 +237,10 @@ def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
                 take(chunk)
         else:
             store = RunStore(args.store)
-            total = len(spec.select(len(data.y)))
-            run_id = _agree(shard, lambda: store.create_run(spec, total, name=args.name, status="running"))
+            run_id = store.create_run(spec, len(spec.select(len(data.y))), name=args.name, status="running")
             status = run_shard(store, run_id, shard, loaded, data, on_rows=take)
             if status == "failed":
                 raise ValueError(store.get(run_id).error)
-            if shard.world_size > 1:
-                import torch.distributed as dist
-                dist.barrier()
-                if shard.rank != 0:
-                    return 0
-                rows = _merged(store, run_id, args.out)
             print(f"run {run_id} ({status}) recorded in {store.path}", file=out)
     finally:
         if sink:
@@ -270,13 +250,39 @@ def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
     return 0
 
 
-def _merged(store: RunStore, run_id: int, path) -> list[dict]:
-    """All ranks' examples of the run, written as one TSV sorted by idx when ``path`` is given."""
-    from cert_core.runs.export import to_cohen_tsv
-    ex = store.examples(run_id)
-    if path:
-        pathlib.Path(path).write_text(to_cohen_tsv(ex))
-    return [dict(radius=float(r), correct=bool(c)) for r, c in zip(ex.radius, ex.correct)]
+def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunSpec, data: RunData) -> int:
+    """torchrun: rank 0 alone opens the store (no other rank touches a file) and hands out chunks cut from the
+    whole selection; every rank certifies; rank 0 records all rows and writes the TSV sorted by idx."""
+    select = spec.select(len(data.y))
+    store = RunStore(args.store) if shard.rank == 0 and not args.no_store else None
+    run_id = agree(shard, lambda: store and store.create_run(spec, len(select), name=args.name, status="running"))
+    smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
+
+    def certify(idx):
+        return certify_chunks(smooth, data, idx, spec, device, shard.rank)
+
+    if shard.rank != 0:
+        certify_shared(shard, [], certify, lambda rows: None)
+        return 0
+    rows, start = [], time.perf_counter()
+
+    def take(chunk):
+        if store is not None:
+            store.add_examples(run_id, chunk)            # committed: survives any crash from here on
+        rows.extend(chunk)
+
+    step = max(1, min(chunk_size(spec.n, spec.batch), math.ceil(len(select) / (4 * shard.world_size))))
+    chunks = planned_chunks(select, step, Shard(), set())        # at least ~4 per rank, to share the work
+    with owning(store, run_id, device, shard.world_size) as should_stop:
+        certify_shared(shard, chunks, certify, take, should_stop)
+    rows.sort(key=lambda r: r["idx"])
+    if args.out:
+        pathlib.Path(args.out).write_text("\n".join(["\t".join(COHEN_HEADER), *map(cohen_tsv_line, rows)]) + "\n")
+    if store is not None:
+        print(f"run {run_id} ({store.get(run_id).status}) recorded in {store.path}", file=out)
+    _summary(out, args, dataset, [r["radius"] for r in rows], [r["correct"] for r in rows],
+             time.perf_counter() - start, device)
+    return 0
 
 
 def _summary(out, args, dataset, radii, correct, seconds, device, abstained=()) -> None:

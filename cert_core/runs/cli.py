@@ -36,7 +36,8 @@ import torch
 from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
 from cert_core.runs.export import COHEN_HEADER, cohen_tsv_line
 from cert_core.metrics import average_certified_radius, certified_accuracy
-from cert_core.models.bundles import LoadedModel, load_model
+from cert_core.models.bundles import LoadedModel
+from cert_core.models.checkpoints import COHEN_SOURCE, load_model_file
 from cert_core.runs.store import RunSpec, RunStore, default_store_path
 from cert_core.smoothing import ABSTAIN, Smooth
 from cert_core.methods.cohen.run import certify_chunks, example_seeds
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("certify", "predict"):
         p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split", epilog=TORCHRUN_NOTE)
-        p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`) or bundle/TorchScript path")
+        p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`), a bundle, a Cohen et al. "
+                            "checkpoint.pth.tar (arch cifar_resnet20/110 or resnet50) or a TorchScript path")
         p.add_argument("--trust-torchscript", action="store_true",
                        help="run a TorchScript --model file. TorchScript is code (it runs when loaded and on every "
                             "prediction), so without this flag it is refused; with it, it runs in a separate process "
@@ -126,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_model(spec: str, trust_torchscript: bool = False) -> LoadedModel:
     """A zoo name or a path to a bundle / TorchScript file (TorchScript only with ``trust_torchscript``)."""
     if pathlib.Path(spec).is_file():
-        return load_model(spec, trust_torchscript=trust_torchscript)
+        return load_model_file(spec, trust_torchscript)
     names = [e.name for e in list_zoo()]
     if spec in names:
         return load_zoo_model(spec)
@@ -165,6 +167,8 @@ def _model_spec(spec: str, loaded: LoadedModel) -> dict:
     path = pathlib.Path(spec)
     if not path.is_file():
         return {"zoo": spec}
+    if loaded.metadata.get("source") == COHEN_SOURCE:
+        return {"path": str(path.resolve()), "checkpoint": "cohen"}
     if loaded.config is None:
         # TorchScript, which loaded only because --trust-torchscript was given: a resuming worker trusts it too
         return {"path": str(path.resolve()), "trust_torchscript": True}

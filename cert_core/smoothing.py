@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from cert_core.noise import ExampleStreams
 from cert_core.stats import binomial_pvalue, gaussian_radius, lower_confidence_bound
 from cert_core.validation import check_finite_scores, check_float, check_int
 from cert_core.tensors import model_device, model_dtype
@@ -76,7 +78,7 @@ class Smooth:
         return self.predict_batch(self._as_batch(x, "predict"), n, alpha, batch_size, generator)[0]
 
     def predict_batch(self, xs, n: int, alpha: float, batch_size: int = 1000,
-                      generator: torch.Generator | None = None) -> list[int]:
+                      generator: torch.Generator | Sequence[torch.Generator] | None = None) -> list[int]:
         """PREDICT for each of M inputs (M, *D), sampled together in shared forward batches."""
         xs = self._check_inputs(xs, "predict_batch")
         n = check_int(n, "n", "predict", low=1)
@@ -96,12 +98,13 @@ class Smooth:
         return self.certify_batch(self._as_batch(x, "certify"), n0, n, alpha, batch_size, generator)[0]
 
     def certify_batch(self, xs, n0: int, n: int, alpha: float, batch_size: int = 1000,
-                      generator: torch.Generator | None = None) -> list[Certificate]:
+                      generator: torch.Generator | Sequence[torch.Generator] | None = None) -> list[Certificate]:
         """CERTIFY for M inputs (M, *D) at once; each result has the same distribution as ``certify``.
 
         All n0 selection samples of all inputs are drawn first, then all n estimation samples, so
         selection and estimation use independent noise exactly as in the paper. ``seconds`` is the
-        batch's time divided by M. Same generator seed and batch_size give identical results.
+        batch's time divided by M. Same generator seed and batch_size give identical results; with one
+        generator per input (a list of M), input j's certificate depends only on ``generator[j]``'s seed.
         """
         xs = self._check_inputs(xs, "certify_batch")
         n0 = check_int(n0, "n0", "certify", low=1)
@@ -123,11 +126,14 @@ class Smooth:
 
     # ----------------------------------------------------------------- sampling
     def sample_counts(self, xs: torch.Tensor, num: int, batch_size: int = 1000,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
+                      generator: torch.Generator | Sequence[torch.Generator] | None = None) -> torch.Tensor:
         """Votes of f on ``num`` noisy copies of each input: (M, K) int64 on the model's device.
 
         The M·num noisy samples are enumerated input-major and evaluated ``batch_size`` at a time,
         so one forward batch may mix copies of several inputs; memory is O(batch_size) for any num.
+        ``generator`` is one ``torch.Generator`` for all inputs, or a sequence of M generators: input j's
+        noise then comes only from ``generator[j]`` (``cert_core.noise``), so its votes do not depend on
+        ``batch_size`` or on the other inputs of the call.
         Raises ``NonFiniteScoresError`` (a ValueError) when f returns NaN or ±inf scores on any sample.
         """
         batch_size = check_int(batch_size, "batch_size", "certify", low=1)
@@ -138,12 +144,19 @@ class Smooth:
         counts = torch.zeros(m * k, dtype=torch.long, device=device)
         total = m * num
         steps = torch.arange(min(batch_size, total), device=device)   # reused: fewer ops per batch
+        streams = None
+        if isinstance(generator, (list, tuple)):
+            if len(generator) != m:
+                raise ValueError(f"The 'generator' parameter of certify must be one torch.Generator or one per input "
+                                 f"({m}). Got {len(generator)} instead.")
+            streams = ExampleStreams(generator, num, xs.shape[1:], device, dtype)
         with torch.inference_mode():
             for start in range(0, total, batch_size):
                 size = min(batch_size, total - start)
                 owner = (steps[:size] + start).div_(num, rounding_mode="floor")             # (B,)
-                noisy = torch.add(xs[owner], self._noise((size, *xs.shape[1:]), generator, device, dtype),
-                                  alpha=self.sigma)                                           # (B, *D)
+                noise = (streams.take(start, size) if streams is not None
+                         else self._noise((size, *xs.shape[1:]), generator, device, dtype))      # (B, *D)
+                noisy = torch.add(xs[owner], noise, alpha=self.sigma)                        # (B, *D)
                 labels = self._classify(noisy)                                               # (B,)
                 counts += torch.bincount(owner.mul_(k).add_(labels), minlength=m * k)
         return counts.view(m, k)

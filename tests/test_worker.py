@@ -17,7 +17,6 @@ from cert_core.runs import worker
 from cert_core.models.bundles import LoadedModel
 from cert_core.runs.store import RunSpec, RunStore
 from cert_core.methods.cohen.run import certify_with_backoff
-from cert_core.runs.chunks import Shard
 from cert_core.runs.inputs import RunData, resolve_device
 from cert_core.runs.worker import device_lock, run_shard
 from cert_core.smoothing import Smooth
@@ -194,7 +193,8 @@ def test_two_ranks_merge_into_one_run(store, tmp_path):
     (run,) = store.list_runs()
     ex = store.examples(run.id)
     assert run.status == "done" and ex.idx.tolist() == list(range(20))
-    assert ex.rank.tolist() == [i % 2 for i in range(20)]              # every 2nd example per rank
+    assert set(ex.rank.tolist()) <= {0, 1}                             # chunks go to whichever rank asks
+    assert "Certified by 2 torchrun ranks" in run.notes
     assert "cert acc" in outs[0] and "cert acc" not in outs[1]
     lines = (tmp_path / "merged.tsv").read_text().splitlines()
     assert [int(line.split("\t")[0]) for line in lines[1:]] == list(range(20))

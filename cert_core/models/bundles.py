@@ -94,7 +94,7 @@ def _too_big(what: str, size: int, nothing: str = "nothing was loaded") -> Model
                           f"{byte_size(MAX_MODEL_BYTES)} (cert_core.models.bundles.MAX_MODEL_BYTES); {nothing}")
 
 
-def _read_bytes(source) -> bytes:
+def read_model_bytes(source) -> bytes:
     """The file's bytes, refused before reading when it is larger than ``MAX_MODEL_BYTES``."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
@@ -118,7 +118,7 @@ def _read_bytes(source) -> bytes:
     return data
 
 
-def _kind(data: bytes) -> str:
+def file_kind(data: bytes) -> str:
     """'bundle' (torch.save zip) or 'torchscript', or raise; a zip whose directory declares more than
     ``MAX_MODEL_BYTES`` uncompressed is refused here, before anything is decompressed."""
     if not data:
@@ -244,8 +244,8 @@ def load_model(source, metadata: dict | None = None, trust_torchscript: bool = F
     if not isinstance(trust_torchscript, bool):
         raise ValueError(f"The 'trust_torchscript' parameter of load_model must be a bool. Got {trust_torchscript!r} "
                          "instead.")
-    data = _read_bytes(source)
-    kind = _kind(data)
+    data = read_model_bytes(source)
+    kind = file_kind(data)
     if kind == "torchscript":
         if not trust_torchscript:
             raise UntrustedTorchScript(UNTRUSTED_TORCHSCRIPT)

@@ -13,16 +13,17 @@ it finishes and prints certified accuracy at a few radii and the ACR; ``predict`
 headless run shows up on the app's runs page. An interrupted run is continued with
 ``python -m cert_core.runs.worker --store STORE --run ID``.
 
-Sharding: under ``torchrun --nproc_per_node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
-LOCAL_RANK, MASTER_ADDR/PORT) rank 0 creates the run and broadcasts its id over a gloo process group;
-rank r certifies every WORLD_SIZE-th selected example on ``cuda:LOCAL_RANK`` (or the CPU) into that
-same run; after a barrier rank 0 writes the merged TSV and the summary. Across nodes the store file
-must be on a shared file system with working POSIX locks.
+Sharding: under ``torchrun --nproc-per-node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
+LOCAL_RANK, MASTER_ADDR/PORT) every rank joins a gloo process group; rank 0 alone opens the run store,
+hands out chunks cut from the whole selection (work stealing) and records the rows the other ranks send
+back over the process group (``cert_core.runs.distributed``); each rank certifies on ``cuda:LOCAL_RANK``
+(or the CPU). Rank 0 writes the TSV sorted by idx and the summary. No rank but 0 touches a file, so
+several machines need no shared file system. Under torchrun spell ``--n`` as ``--num-samples`` and
+``--max`` as ``--max-examples`` (torchrun reads the short ones as prefixes of its own options).
 """
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
 import os
 import pathlib
@@ -35,18 +36,26 @@ import torch
 from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
 from cert_core.runs.export import COHEN_HEADER, cohen_tsv_line
 from cert_core.metrics import average_certified_radius, certified_accuracy
-from cert_core.models.bundles import LoadedModel, load_model
+from cert_core.models.bundles import LoadedModel
+from cert_core.models.checkpoints import COHEN_SOURCE, load_model_file
 from cert_core.runs.store import RunSpec, RunStore, default_store_path
 from cert_core.smoothing import ABSTAIN, Smooth
-from cert_core.methods.cohen.run import certify_chunks
-from cert_core.runs.chunks import Shard
+from cert_core.methods.cohen.run import certify_chunks, example_seeds
+from cert_core.noise import example_generators
+from cert_core.runs.chunks import Shard, chunk_size, planned_chunks
+from cert_core.runs.distributed import agree, certify_shared
 from cert_core.runs.inputs import RunData
 from cert_core.runs.inputs import resolve_device as _resolve_device
-from cert_core.runs.worker import run_shard
+from cert_core.runs.worker import owning, run_shard
 from cert_core.models.zoo import list_zoo, load_zoo_model
 from cert_core.models.isolated import IsolatedModelError
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+# torchrun's own parser accepts any prefix of its options, so `--n` (--nnodes, --node-rank, ...) and `--max`
+# (--max-restarts) stop it before our program starts; every other flag passes through unchanged.
+TORCHRUN_NOTE = ("Under torchrun, write --num-samples (or --n-samples) for --n and --max-examples for --max: "
+                 "torchrun reads --n and --max as prefixes of its own options and stops. Every other flag is "
+                 "passed through as written.")
 
 
 def _positive_int(text: str) -> int:
@@ -75,11 +84,13 @@ def _float_in(low: float, high: float, low_open: bool, high_open: bool):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cert_core", description="Certify or predict with a Gaussian-smoothed classifier.")
+    parser = argparse.ArgumentParser(prog="python -m cert_core", epilog=TORCHRUN_NOTE,
+                                     description="Certify or predict with a Gaussian-smoothed classifier.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("certify", "predict"):
-        p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split")
-        p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`) or bundle/TorchScript path")
+        p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split", epilog=TORCHRUN_NOTE)
+        p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`), a bundle, a Cohen et al. "
+                            "checkpoint.pth.tar (arch cifar_resnet20/110 or resnet50) or a TorchScript path")
         p.add_argument("--trust-torchscript", action="store_true",
                        help="run a TorchScript --model file. TorchScript is code (it runs when loaded and on every "
                             "prediction), so without this flag it is refused; with it, it runs in a separate process "
@@ -90,10 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--sigma", type=_float_in(0, math.inf, True, True), required=True, help="noise level σ > 0")
         if name == "certify":
             p.add_argument("--n0", type=_positive_int, default=100, help="selection samples")
-        p.add_argument("--n", type=_positive_int, default=100_000 if name == "certify" else 1_000, help="estimation samples")
+        n_default = 100_000 if name == "certify" else 1_000
+        p.add_argument("--n", type=_positive_int, default=n_default,
+                       help=f"{'estimation' if name == 'certify' else 'noisy'} samples (default {n_default}); "
+                            "under torchrun spell it --num-samples")
+        p.add_argument("--num-samples", "--n-samples", dest="n", type=_positive_int, default=argparse.SUPPRESS,
+                       help="the same as --n, spelled so that torchrun passes it through")
         p.add_argument("--alpha", type=_float_in(0, 1, True, True), default=0.001, help="failure probability")
         p.add_argument("--batch", type=_positive_int, default=1000, help="noisy samples per forward pass")
-        p.add_argument("--max", type=_positive_int, default=None, help="certify at most this many examples")
+        p.add_argument("--max", type=_positive_int, default=None,
+                       help="certify at most this many examples; under torchrun spell it --max-examples")
+        p.add_argument("--max-examples", dest="max", type=_positive_int, default=argparse.SUPPRESS,
+                       help="the same as --max, spelled so that torchrun passes it through")
         p.add_argument("--skip", type=_positive_int, default=1, help="take every k-th test example")
         p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
         p.add_argument("--seed", type=int, default=0, help="seed of the noise generator")
@@ -109,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
 def resolve_model(spec: str, trust_torchscript: bool = False) -> LoadedModel:
     """A zoo name or a path to a bundle / TorchScript file (TorchScript only with ``trust_torchscript``)."""
     if pathlib.Path(spec).is_file():
-        return load_model(spec, trust_torchscript=trust_torchscript)
+        return load_model_file(spec, trust_torchscript)
     names = [e.name for e in list_zoo()]
     if spec in names:
         return load_zoo_model(spec)
@@ -148,26 +167,12 @@ def _model_spec(spec: str, loaded: LoadedModel) -> dict:
     path = pathlib.Path(spec)
     if not path.is_file():
         return {"zoo": spec}
+    if loaded.metadata.get("source") == COHEN_SOURCE:
+        return {"path": str(path.resolve()), "checkpoint": "cohen"}
     if loaded.config is None:
         # TorchScript, which loaded only because --trust-torchscript was given: a resuming worker trusts it too
         return {"path": str(path.resolve()), "trust_torchscript": True}
     return {"path": str(path.resolve())}
-
-
-def _agree(shard: Shard, make):
-    """``make()`` on rank 0, broadcast to every rank (gloo: works for CPU and GPU ranks alike)."""
-    if shard.world_size == 1:
-        return make()
-    import torch.distributed as dist
-    if not dist.is_initialized():
-        if not os.environ.get("MASTER_ADDR") or not os.environ.get("MASTER_PORT"):
-            raise ValueError(f"WORLD_SIZE={shard.world_size} is set but MASTER_ADDR/MASTER_PORT are not; "
-                             "start the ranks with torchrun")
-        dist.init_process_group("gloo", rank=shard.rank, world_size=shard.world_size,
-                                timeout=datetime.timedelta(days=7))   # a barrier may wait for slow shards
-    box = [make() if shard.rank == 0 else None]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
 
 
 def run(args, out=None) -> int:
@@ -182,7 +187,6 @@ def run(args, out=None) -> int:
         return _certify(args, out, loaded, dataset, device, shard)
     model = loaded.model.to(device)
     smooth = Smooth(model, dataset.num_classes, args.sigma)
-    generator = torch.Generator(device=device).manual_seed(args.seed)
     indices = np.arange(0, len(dataset.y_test), args.skip)[: args.max]
     sink = open(args.out, "w") if args.out else None
     radii, correct, abstained = [], [], []
@@ -194,7 +198,8 @@ def run(args, out=None) -> int:
             idx = indices[lo: lo + 64]
             xs = torch.from_numpy(dataset.x_test[idx]).to(device)
             t0 = time.perf_counter()
-            preds = smooth.predict_batch(xs, args.n, args.alpha, args.batch, generator)
+            generators = example_generators(example_seeds(args.seed, idx), device)   # noise keyed by (seed, idx)
+            preds = smooth.predict_batch(xs, args.n, args.alpha, args.batch, generators)
             per = (time.perf_counter() - t0) / len(idx)
             for i, p in zip(idx, preds):
                 label = int(dataset.y_test[i])
@@ -211,15 +216,15 @@ def run(args, out=None) -> int:
 
 
 def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
-    """CERTIFY every selected example (this rank's shard), streaming TSV lines and recording the run."""
+    """CERTIFY every selected example, streaming TSV lines and recording the run (one process), or over
+    torchrun's ranks with rank 0 owning the store and writing the merged TSV (``cert_core.runs.distributed``)."""
     spec = RunSpec(_model_spec(args.model, loaded), dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
     data = RunData(dataset.x_test, dataset.y_test, dataset.num_classes)
-    if args.no_store and shard.world_size > 1:
-        raise ValueError("sharded runs merge through the run store; drop --no-store")
-    stream = args.out and shard.world_size == 1
-    sink = open(args.out, "w") if stream else None
+    if shard.world_size > 1:
+        return _certify_shared(args, out, loaded, dataset, device, shard, spec, data)
+    sink = open(args.out, "w") if args.out else None
     rows, start = [], time.perf_counter()
     try:
         if sink:
@@ -236,17 +241,10 @@ def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
                 take(chunk)
         else:
             store = RunStore(args.store)
-            total = len(spec.select(len(data.y)))
-            run_id = _agree(shard, lambda: store.create_run(spec, total, name=args.name, status="running"))
+            run_id = store.create_run(spec, len(spec.select(len(data.y))), name=args.name, status="running")
             status = run_shard(store, run_id, shard, loaded, data, on_rows=take)
             if status == "failed":
                 raise ValueError(store.get(run_id).error)
-            if shard.world_size > 1:
-                import torch.distributed as dist
-                dist.barrier()
-                if shard.rank != 0:
-                    return 0
-                rows = _merged(store, run_id, args.out)
             print(f"run {run_id} ({status}) recorded in {store.path}", file=out)
     finally:
         if sink:
@@ -256,13 +254,39 @@ def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
     return 0
 
 
-def _merged(store: RunStore, run_id: int, path) -> list[dict]:
-    """All ranks' examples of the run, written as one TSV sorted by idx when ``path`` is given."""
-    from cert_core.runs.export import to_cohen_tsv
-    ex = store.examples(run_id)
-    if path:
-        pathlib.Path(path).write_text(to_cohen_tsv(ex))
-    return [dict(radius=float(r), correct=bool(c)) for r, c in zip(ex.radius, ex.correct)]
+def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunSpec, data: RunData) -> int:
+    """torchrun: rank 0 alone opens the store (no other rank touches a file) and hands out chunks cut from the
+    whole selection; every rank certifies; rank 0 records all rows and writes the TSV sorted by idx."""
+    select = spec.select(len(data.y))
+    store = RunStore(args.store) if shard.rank == 0 and not args.no_store else None
+    run_id = agree(shard, lambda: store and store.create_run(spec, len(select), name=args.name, status="running"))
+    smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
+
+    def certify(idx):
+        return certify_chunks(smooth, data, idx, spec, device, shard.rank)
+
+    if shard.rank != 0:
+        certify_shared(shard, [], certify, lambda rows: None)
+        return 0
+    rows, start = [], time.perf_counter()
+
+    def take(chunk):
+        if store is not None:
+            store.add_examples(run_id, chunk)            # committed: survives any crash from here on
+        rows.extend(chunk)
+
+    step = max(1, min(chunk_size(spec.n, spec.batch), math.ceil(len(select) / (4 * shard.world_size))))
+    chunks = planned_chunks(select, step, Shard(), set())        # at least ~4 per rank, to share the work
+    with owning(store, run_id, device, shard.world_size) as should_stop:
+        certify_shared(shard, chunks, certify, take, should_stop)
+    rows.sort(key=lambda r: r["idx"])
+    if args.out:
+        pathlib.Path(args.out).write_text("\n".join(["\t".join(COHEN_HEADER), *map(cohen_tsv_line, rows)]) + "\n")
+    if store is not None:
+        print(f"run {run_id} ({store.get(run_id).status}) recorded in {store.path}", file=out)
+    _summary(out, args, dataset, [r["radius"] for r in rows], [r["correct"] for r in rows],
+             time.perf_counter() - start, device)
+    return 0
 
 
 def _summary(out, args, dataset, radii, correct, seconds, device, abstained=()) -> None:

@@ -48,6 +48,9 @@ def resolve_device(spec: str, local_rank: int = 0, what: str = "--device") -> to
 def load_run_model(spec: dict) -> LoadedModel:
     if "zoo" in spec:
         return load_zoo_model(spec["zoo"])
+    if "path" in spec and spec.get("checkpoint") == "cohen":
+        from cert_core.models.checkpoints import load_cohen_checkpoint
+        return load_cohen_checkpoint(spec["path"])
     if "path" in spec:
         # the app or CLI records trust only for a TorchScript file the user trusted when starting the run
         return load_model(spec["path"], metadata=spec.get("metadata"),

@@ -6,17 +6,19 @@ store at once.
 
 The app starts this as a separate process (``launch``), so closing the tab, a crashed server or a
 killed worker loses no finished example; ``resume`` continues where the store says it stopped.
-Examples are certified ``chunk_size`` at a time (Cohen: ``Smooth.certify_batch``); each chunk's noise
-comes from a generator seeded by ``(seed, first index)``, so certificates are independent across
-chunks and a resumed or sharded run draws the same noise per chunk as an uninterrupted one would.
+Examples are certified ``chunk_size`` at a time (Cohen: ``Smooth.certify_batch``); a Cohen example's
+noise comes from its own generator seeded by ``(seed, idx)`` (ddrs: a chunk's, by its first index), so a
+resumed or sharded run draws the same noise per example as an uninterrupted one would.
 
 GPU sharing: a run on ``cuda:N`` first takes one of ``$CERT_EXPLORER_GPU_SLOTS`` (default 1) file
 locks of that device next to the store (the kernel drops a dead process's lock), so concurrent runs
 queue instead of running out of memory. If a forward batch still does not fit, the batch size is
 halved and the chunk retried, with a note on the run (``certify_with_backoff``).
 
-Sharding: rank r of W certifies every W-th example of the selection (position % W == r; ddrs and
-bernstein: every W-th chunk) into the same run; the primary key (run, idx) merges ranks without duplicates.
+Sharding (workers sharing one store on one machine): rank r of W certifies every W-th example of the
+selection (position % W == r; ddrs and bernstein: every W-th chunk) into the same run; the primary key
+(run, idx) merges ranks without duplicates. The CLI under torchrun does not share the store: rank 0 owns
+it (``owning``) and the other ranks send rows over the process group (``cert_core.runs.distributed``).
 """
 from __future__ import annotations
 
@@ -128,6 +130,30 @@ def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: Load
         beat.done.set()
         status = _stop(store, run_id, shard.rank, outcome, error, settle_run)
     return status
+
+
+@contextlib.contextmanager
+def owning(store: RunStore | None, run_id: int | None, device, ranks: int = 1):
+    """Rank 0 of a torchrun job holds the run (worker entry, heartbeat, status) while every rank certifies;
+    yields ``should_stop()`` (the run's cancel flag). ``store`` None: nothing is recorded."""
+    if store is None:
+        yield lambda: False
+        return
+    store.register_worker(run_id, 0, 1)
+    store.update(run_id, status="running", device=str(device), versions=versions(device), started=time.time())
+    store.add_note(run_id, f"Certified by {ranks} torchrun ranks; rank 0 kept the run store.")
+    beat = _Heartbeat(store)
+    beat.start()
+    outcome, error = "interrupted", ""
+    try:
+        yield lambda: store.get(run_id).cancel_requested
+        outcome = "finished"
+    except (ValueError, OSError, RuntimeError) as exc:
+        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        beat.done.set()
+        _stop(store, run_id, 0, outcome, error, True)
 
 
 def _stop(store, run_id, rank, outcome, error, settle_run) -> str:

@@ -1,30 +1,41 @@
 """Cohen et al.'s CERTIFY (ICML 2019, Section 3.2) at the run's σ over a test set, as a run method.
 
-Chunks are cut from the examples still to do (unchanged since the first version of the run store), each drawn
-from a generator seeded by ``chunk_seed(seed, first index)``; a batch that does not fit is halved and redrawn
-from the same seed, so the certificates do not depend on the batch that fit.
+An example's noise depends only on (seed, its index): example i draws from its own generator seeded by
+``chunk_seed(seed, i)`` (``cert_core.noise``) inside the shared forward batches, so one process, K ranks,
+any batch size, any cut into chunks and a resume give identical certificates. A batch that does not fit is
+halved and the chunk redrawn from the same seeds.
 
 Shapes: C examples in a chunk, D the input shape.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 
+from cert_core.noise import example_generators
 from cert_core.runs.chunks import Note, Shard, chunk_seed, chunk_size, clean_predictions, with_backoff
 from cert_core.runs.method import RunMethod
 from cert_core.smoothing import Smooth
 
 
-def certify_with_backoff(smooth: Smooth, xs: torch.Tensor, spec, batch: int, seed: int,
+def certify_with_backoff(smooth: Smooth, xs: torch.Tensor, spec, batch: int, seeds: int | Sequence[int],
                          on_note: Note = lambda text: None):
-    """certify_batch, halving ``batch`` on out-of-memory; returns (certificates, batch that fit)."""
-    def call(b):
-        generator = torch.Generator(device=xs.device).manual_seed(seed)    # every retry draws the same noise
+    """certify_batch, halving ``batch`` on out-of-memory; returns (certificates, batch that fit).
+    ``seeds``: one per example (its own noise stream), or one int for a generator shared by the chunk."""
+    def call(b):                                # every retry draws the same noise
+        if np.ndim(seeds) == 0:
+            generator = torch.Generator(device=xs.device).manual_seed(int(seeds))
+        else:
+            generator = example_generators(seeds, xs.device)
         return smooth.certify_batch(xs, spec.n0, spec.n, spec.alpha, b, generator)
     return with_backoff(call, batch, xs.device, on_note)
+
+
+def example_seeds(seed: int, idx) -> list[int]:
+    """The seed of each example's noise: a function of (run seed, example index) only."""
+    return [chunk_seed(seed, int(i)) for i in idx]
 
 
 def certify_chunks(smooth: Smooth, data, indices, spec, device: torch.device,
@@ -35,7 +46,7 @@ def certify_chunks(smooth: Smooth, data, indices, spec, device: torch.device,
     for lo in range(0, len(indices), step):
         idx = indices[lo: lo + step]                                     # (C,)
         xs = torch.from_numpy(data.x[idx]).to(device)                    # (C, *D)
-        certs, batch = certify_with_backoff(smooth, xs, spec, batch, chunk_seed(spec.seed, idx[0]), on_note)
+        certs, batch = certify_with_backoff(smooth, xs, spec, batch, example_seeds(spec.seed, idx), on_note)
         base = clean_predictions(smooth.model, xs)                       # (C,) f(x)
         yield [dict(idx=int(i), label=int(data.y[i]), prediction=c.prediction, radius=c.radius,
                     p_lower=c.p_lower, correct=c.prediction == int(data.y[i]), base_prediction=int(b),

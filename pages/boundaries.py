@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import router, cache, charts, explorer, presenter, state
+from ui import cache, charts, explorer, navigation, presenter, router, state
 from ui.glossary import link
 from ui.figures import map_figure, radius_figure
 from ui.inspector import InspectorContext, audit
@@ -12,7 +12,7 @@ POINT_CHOICES = ("training data", "test data", "test certificates", "none")
 ss = st.session_state
 
 router.guard()
-st.title("Decision boundaries")
+st.title(navigation.BOUNDARIES.title)
 st.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
            "blurring f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point and its "
            f"{link('certified radius')}.")
@@ -22,7 +22,7 @@ if not current.is_2d:
     st.error(f"**{current.label}** takes inputs of shape {current.loaded.input_shape}, not 2D points, so it "
              "has no decision boundary to draw here. Pick a 2D model (e.g. moons-mlp-s0.25) in the sidebar.",
              icon=":material/error:")
-    st.page_link("pages/models.py", label="Browse the 2D models", icon=":material/hub:")
+    st.page_link(navigation.MODELS.file, label="Browse the 2D models", icon=navigation.MODELS.icon)
     st.stop()
 
 # ---------------------------------------------------------------- controls

@@ -4,14 +4,14 @@ import streamlit as st
 
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.models.bundles import ModelLoadError
-from ui import cache, ddrs_cache, ddrs_figures, router, state
+from ui import cache, ddrs_cache, ddrs_figures, navigation, router, state
 from ui.figures import png_uri, smoothed_image
 
 router.guard()
 ss = st.session_state
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
-st.title("Per-input σ")
+st.title(navigation.DDRS.title)
 st.caption("Data-dependent smoothing (Alfarra, Bibi, Torr & Ghanem, 2022): pick for each input the σ that "
            "maximises its radius. The sidebar's σ is σ₀, the starting point and the fixed-σ baseline.")
 

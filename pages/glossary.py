@@ -1,15 +1,10 @@
 """Glossary: every term the pages use, with its formula, where it appears and related terms."""
-import pathlib
-
 import streamlit as st
 
-from ui import glossary, router
-from ui.lessons import PAGE_TITLES
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from ui import glossary, navigation, router
 
 router.guard()
-st.title("Glossary")
+st.title(navigation.GLOSSARY.title)
 st.caption("Terms used across the app. Underlined terms on other pages link here; hover them for the one-line "
            "definition.")
 query = st.text_input("Search", key="glossary_q", placeholder="e.g. radius, σ, sound",
@@ -21,15 +16,12 @@ st.markdown(" · ".join(f"[{t.name}](#{t.slug})" for t in terms))
 
 
 def _pages(term) -> None:
-    pages = [p for p in term.pages if p != glossary.PAGE and (ROOT / p).exists()]
+    pages = [p for p in term.pages if p is not navigation.GLOSSARY]
     if not pages:
         return
     cols = st.columns(min(len(pages), 4))
-    for col, path in zip(cols * 2, pages):
-        try:
-            col.page_link(path, label=PAGE_TITLES.get(path, path), icon=":material/arrow_outward:")
-        except st.errors.StreamlitAPIException:      # a page not registered in app.py
-            pass
+    for col, page in zip(cols * 2, pages):
+        col.page_link(page.file, label=page.title, icon=":material/arrow_outward:")
 
 
 for term in terms:

@@ -1,7 +1,7 @@
 """Welcome: what certified robustness is, in a few sentences, and where to start."""
 import streamlit as st
 
-from ui import router
+from ui import navigation, router
 
 router.guard()
 st.title("Certified Robustness Explorer")
@@ -22,21 +22,21 @@ c1, c2 = st.columns(2)
 with c1, st.container(border=True):
     st.markdown("**1 · Drag σ and watch the boundary smooth out**  \nBase and smoothed regions side by side; "
                 "click any point to see its noise cloud, votes and certified radius.")
-    st.page_link("pages/boundaries.py", label="Open the decision boundaries", icon=":material/blur_on:",
+    st.page_link(navigation.BOUNDARIES.file, label="Open the decision boundaries", icon=navigation.BOUNDARIES.icon,
                  help="The 2D explorer: exact smoothing, certificates and their ground truth.")
 with c2, st.container(border=True):
     st.markdown("**2 · Pick, train or upload a model**  \nBrowse the zoo, train a small network with noise "
                 "augmentation, or bring your own bundle, TorchScript file or CSV of points.")
-    st.page_link("pages/models.py", label="Open the model hub", icon=":material/hub:",
+    st.page_link(navigation.MODELS.file, label="Open the model hub", icon=navigation.MODELS.icon,
                  help="Zoo, training, uploads and how the current model copes with noise.")
 
 with st.container(border=True):
     st.markdown("**New to this? Take the six-step lesson** — from what a certificate promises to where papers go "
                 "wrong; each step opens the exact view it talks about. Terms are explained in the glossary.")
     a, b = st.columns(2)
-    a.page_link("pages/lessons.py", label="Start the lesson", icon=":material/cast_for_education:",
+    a.page_link(navigation.LESSONS.file, label="Start the lesson", icon=navigation.LESSONS.icon,
                 help="A guided tour for a class: text, formula, a prompt and a button per step.")
-    b.page_link("pages/glossary.py", label="Open the glossary", icon=":material/menu_book:",
+    b.page_link(navigation.GLOSSARY.file, label="Open the glossary", icon=navigation.GLOSSARY.icon,
                 help="Every term the pages use, with its formula.")
 
 st.caption("The sidebar's model and σ apply to every page, and the address bar always holds a link that "

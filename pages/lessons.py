@@ -1,13 +1,10 @@
 """Lesson: randomized smoothing in six steps, each with a button that opens the exact view it talks about."""
-import pathlib
-
 import streamlit as st
 
 from ui import lessons, router
 
 ss = st.session_state
 STEPS = lessons.LESSON
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 router.guard()
 st.title("Lesson: certified robustness by randomized smoothing")
@@ -43,14 +40,9 @@ with body:
                  icon=":material/play_circle:", help="Opens that page with this model, σ and point (the sidebar's "
                  "model and σ change accordingly; any other page keeps its own settings)."):
         lessons.go(i)
-    also = [p for p in step.also if (ROOT / p).exists()]
-    if also:
-        cols = st.columns(len(also))
-        for col, path in zip(cols, also):
-            try:
-                col.page_link(path, label=f"Also: {lessons.PAGE_TITLES.get(path, path)}", icon=":material/open_in_new:")
-            except st.errors.StreamlitAPIException:      # a page not (yet) registered in app.py
-                pass
+    if step.also:
+        for col, page in zip(st.columns(len(step.also)), step.also):
+            col.page_link(page.file, label=f"Also: {page.title}", icon=":material/open_in_new:")
     if step.source:
         st.caption(f"Source: {step.source}")
     a, _, b = st.columns([1, 2, 1])

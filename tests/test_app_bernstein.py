@@ -4,8 +4,9 @@ a non-2D model, the image pipeline (computed L_G, memory guard, a model with no 
 import pytest
 from apptest_kit import page_test, page_text, dataframe_with
 from streamlit.testing.v1 import AppTest
+from ui import navigation
 
-PAGE = "pages/bernstein.py"
+PAGE = navigation.BERNSTEIN
 
 
 

@@ -3,6 +3,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from ui import navigation
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -20,7 +22,7 @@ def test_welcome_page_explains_and_links():
 
 def test_models_page_zoo_train_and_current_model():
     at = AppTest.from_file(APP, default_timeout=180)
-    at.switch_page("pages/models.py").run()
+    at.switch_page(navigation.MODELS.file).run()
     _ok(at)
     assert not at.error
     assert at.button(key="use_moons-mlp-s0.25").disabled          # the current model's card
@@ -45,7 +47,7 @@ def test_models_page_zoo_train_and_current_model():
 def test_models_page_with_an_image_model_still_works():
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["model"] = "digits-cnn-s0.25"
-    at.switch_page("pages/models.py").run()
+    at.switch_page(navigation.MODELS.file).run()
     _ok(at)
     assert at.selectbox(key="model_key").value == "zoo:digits-cnn-s0.25"
     assert not at.error

@@ -1,13 +1,13 @@
-"""Certified Robustness Explorer: the router.
+"""Certified Robustness Explorer: the router, run for every page and every deep link.
 
-Page config, the shared sidebar (current model + sigma) and navigation over the page registry (``ui/navigation.py``).
-Run with ``streamlit run app.py``.
+Page config, the shared sidebar (current model + sigma), the URL state and navigation over the page registry
+(``ui/navigation.py``). Run with ``streamlit run app.py``.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from ui import navigation, router, sidebar, state
+from ui import navigation, sidebar, state
 
 # an emoji favicon: a ":material/...:" page_icon is fetched from fonts.gstatic.com (no favicon offline),
 # whereas the pages' ":material/...:" icons come from the font Streamlit bundles and need no network
@@ -16,7 +16,6 @@ st.set_page_config(page_title="Certified Robustness Explorer", page_icon="ðŸ›¡ï¸
 
 problems = state.init_from_url()
 page = st.navigation(navigation.sections())     # every page, title and URL: ui/navigation.py
-router.mark_routed()
 sidebar.render()
 for message in problems:
     st.error(message, icon=":material/link_off:")

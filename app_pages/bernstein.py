@@ -12,7 +12,7 @@ from cert_core.metrics import certified_accuracy
 from cert_core.models.zoo import ZOO
 from ui import bernstein_cache as bc
 from ui import bernstein_figures as bf
-from ui import cache, navigation, router, state, theme
+from ui import cache, navigation, state, theme
 from ui.inspector import describe
 from ui.providers.bernstein import rows as bernstein_rows
 
@@ -21,7 +21,6 @@ BOTTLENECKS = tuple(e.name for e in ZOO if e.config.arch == "bottleneck")
 STYLES = {"upper bound": (theme.VERMILLION, "dash"), "estimate": (theme.VERMILLION, "dash"),
           "exact": (theme.BLACK, "solid"), "certificate": (theme.GREEN, "dot")}
 
-router.guard()
 st.title(navigation.BERNSTEIN.title)
 st.caption("Kao, Ko & Lu: replace a classifier head f on [0,1]^d by its Bernstein polynomial, the expectation of "
            "f at the binomial lattice — deterministic smoothing, no sampling. The paper's radius comes from "

@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import cache, charts, explorer, navigation, presenter, router, state
+from ui import cache, charts, explorer, navigation, presenter, state
 from ui.glossary import link
 from ui.figures import map_figure, radius_figure
 from ui.inspector import InspectorContext, audit
@@ -11,7 +11,6 @@ RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
 ss = st.session_state
 
-router.guard()
 st.title(navigation.BOUNDARIES.title)
 st.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
            "blurring f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point and its "

@@ -4,10 +4,9 @@ import streamlit as st
 
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.models.bundles import ModelLoadError
-from ui import cache, ddrs_cache, ddrs_figures, navigation, router, state
+from ui import cache, ddrs_cache, ddrs_figures, navigation, state
 from ui.figures import png_uri, smoothed_image
 
-router.guard()
 ss = st.session_state
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 

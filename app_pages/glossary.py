@@ -1,9 +1,8 @@
 """Glossary: every term the pages use, with its formula, where it appears and related terms."""
 import streamlit as st
 
-from ui import glossary, navigation, router
+from ui import glossary, navigation
 
-router.guard()
 st.title(navigation.GLOSSARY.title)
 st.caption("Terms used across the app. Underlined terms on other pages link here; hover them for the one-line "
            "definition.")

@@ -1,9 +1,8 @@
 """Welcome: what certified robustness is, in a few sentences, and where to start."""
 import streamlit as st
 
-from ui import navigation, router
+from ui import navigation
 
-router.guard()
 st.title("Certified Robustness Explorer")
 st.markdown(
     "A classifier is **robust** at a point if no small perturbation changes its answer. An attack can only "

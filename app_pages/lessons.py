@@ -1,12 +1,11 @@
 """Lesson: randomized smoothing in six steps, each with a button that opens the exact view it talks about."""
 import streamlit as st
 
-from ui import lessons, router
+from ui import lessons
 
 ss = st.session_state
 STEPS = lessons.LESSON
 
-router.guard()
 st.title("Lesson: certified robustness by randomized smoothing")
 st.caption("Six short steps from the lecture to the research papers. Each **Show me** button opens the page, "
            "model, σ and point the step talks about — the same view a shared link opens — and the sidebar keeps "

@@ -7,12 +7,11 @@ from cert_core.methods.margin.train import LOSS_LABELS, LOSSES
 from cert_core.models.zoo import ZOO
 from ui import margin_cache as mc
 from ui import margin_figures as mf
-from ui import cache, navigation, router, state
+from ui import cache, navigation, state
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 ss = st.session_state
 
-router.guard()
 st.title(navigation.MARGIN.title)
 st.caption("Smoothed Robustness Analysis (Rodrigues Crespo & Teramae): the worst loss inside a region Ω(x) of "
            "the loss averaged over a noise ρ. Ω = {x} gives the average case, ρ = δ the worst case; with the "

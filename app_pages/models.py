@@ -4,12 +4,11 @@ import streamlit as st
 
 from cert_core.models.data import DataError, TOY_DATASETS, load_csv, make_toy
 from cert_core.models.bundles import ModelLoadError, load_model
-from ui import cache, charts, hub, navigation, router, state
+from ui import cache, charts, hub, navigation, state
 
 ss = st.session_state
 NOISE_SIGMAS = tuple(np.round(np.linspace(0, 1.5, 16), 2))
 
-router.guard()
 st.title(navigation.MODELS.title)
 tab_zoo, tab_train, tab_upload, tab_current = st.tabs(
     [":material/apps: Zoo", ":material/model_training: Train", ":material/upload: Upload",

@@ -10,13 +10,12 @@ from cert_core.methods.paths import neurons as paths
 from cert_core.models.bundles import ModelLoadError
 from ui import paths_cache as pc
 from ui import paths_figures as pf
-from ui import navigation, router, state
+from ui import navigation, state
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0)
 ss = st.session_state
 
-router.guard()
 st.title(navigation.PATHS.title)
 st.caption("Jiang, *On explaining neural network robustness with activation path*: neurons whose activation "
            "pattern changes between x and x + ε are **float** (Definition 3); f splits exactly into the paths through "

@@ -13,12 +13,11 @@ from cert_core.runs.export import summarize
 from cert_core.metrics import certified_accuracy
 from cert_core.models.bundles import ModelLoadError
 from cert_core.runs.store import RunStore
-from ui import cache, router, run_compare, run_figures, run_launch, run_views, state
+from ui import cache, run_compare, run_figures, run_launch, run_views, state
 
 ss = st.session_state
 POLL_SECONDS = 1.0
 
-router.guard()
 st.title("Certification runs")
 st.caption("CERTIFY (Cohen, Rosenfeld & Kolter 2019) on every selected test example: select the class with n0 "
            "noisy samples, bound its probability with n fresh ones, radius σ Φ⁻¹(p̲_A), abstain when p̲_A < ½ — "

@@ -1,6 +1,8 @@
 """The router's contract, checked on the navigation app.py really builds: it is the page registry (every page,
 its title, icon, URL and section, in order), every page file is served at /<its stem>, the old /per-input-sigma
-link is a hidden redirect, and a page run on its own gets app.py's sidebar (its guard)."""
+link is a hidden redirect, and a deep-linked page gets app.py's sidebar -- because there is no legacy pages/
+folder that Streamlit would run page by page (ui/navigation.py explains; a real browser checks the same in
+tests/e2e/test_browser.py)."""
 import pathlib
 
 import pytest
@@ -60,10 +62,16 @@ def test_old_per_input_sigma_link_is_a_hidden_redirect(navigation_pages):
     assert navigation.BY_KEY[navigation.OLD_PER_INPUT_SIGMA.redirect] is navigation.DDRS
 
 
+def test_no_legacy_pages_folder():
+    # a pages/ folder next to app.py makes Streamlit run its files on their own at a deep link (no sidebar)
+    assert not (ROOT / "pages").exists() and navigation.FOLDER != "pages"
+
+
 @pytest.mark.parametrize("page", [navigation.GLOSSARY, navigation.HOME], ids=lambda p: p.key)
 def test_a_deep_linked_page_gets_the_shared_sidebar(page):
-    # AppTest, like a deep link before st.navigation has run, runs the page file first: its guard must run app.py
+    # AppTest resets Streamlit's legacy pages/ switch before every run, as a fresh server does before a deep link:
+    # with a pages/ folder it would run the page file alone; here app.py must run and route to the page
     at = page_test(page, timeout=120)
     at.run()
     assert not at.exception
-    assert at.selectbox(key="model_key").value.startswith("zoo:")           # app.py's sidebar ran (router.guard)
+    assert at.selectbox(key="model_key").value.startswith("zoo:")           # app.py's sidebar ran

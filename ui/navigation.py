@@ -3,7 +3,12 @@
 app.py builds ``st.navigation`` from ``sections()``; lessons, the glossary, ``st.page_link`` / ``st.switch_page``
 calls and the tests name pages by these constants (``navigation.DDRS.file``, ``navigation.DDRS.title``), so no
 other module spells a page path or a page title. A page's key is its file's stem and its URL path
-(``pages/ddrs.py`` at ``/ddrs``); the default page is served at ``/``.
+(``app_pages/ddrs.py`` at ``/ddrs``); the default page is served at ``/``.
+
+The folder is ``app_pages/``, not ``pages/``: Streamlit still treats a ``pages/`` folder next to the main script
+as a legacy multipage app, and until ``st.navigation`` has run in the server process a deep link such as
+``/boundaries`` runs that page file alone -- without app.py's sidebar and URL state (AppTest does the same on
+every run). With no ``pages/`` folder every request runs app.py, which routes to the page.
 """
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import Literal
 
 import streamlit as st
 
-FOLDER = "pages"                  # next to app.py
+FOLDER = "app_pages"              # next to app.py; never "pages" (see above)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from cert_core.methods.bernstein.plane import regression_demo
 from cert_core.models.data import BOX_2D
 from cert_core.metrics import certified_accuracy
 from cert_core.models.zoo import ZOO
-from ui import bernstein_cache as bc
-from ui import bernstein_figures as bf
+from ui.bernstein import cache as bc
+from ui.bernstein import figures as bf
 from ui import cache, navigation, state, theme
 from ui.inspector import describe
-from ui.providers.bernstein import rows as bernstein_rows
+from ui.bernstein.provider import rows as bernstein_rows
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 BOTTLENECKS = tuple(e.name for e in ZOO if e.config.arch == "bottleneck")

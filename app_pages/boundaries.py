@@ -2,9 +2,11 @@
 import numpy as np
 import streamlit as st
 
-from ui import cache, charts, explorer, navigation, presenter, state
+from ui import cache, navigation, presenter, state
+from ui.boundaries import explorer
+from ui.boundaries.figures import map_figure, radius_figure
 from ui.glossary import link
-from ui.figures import map_figure, radius_figure
+from ui.models import figures as charts
 from ui.inspector import InspectorContext, audit
 
 RESOLUTIONS = (100, 150, 200, 300, 400)

@@ -5,8 +5,8 @@ import streamlit as st
 
 from cert_core.methods.margin.train import LOSS_LABELS, LOSSES
 from cert_core.models.zoo import ZOO
-from ui import margin_cache as mc
-from ui import margin_figures as mf
+from ui.margin import cache as mc
+from ui.margin import figures as mf
 from ui import cache, navigation, state
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})

@@ -4,7 +4,9 @@ import streamlit as st
 
 from cert_core.models.data import DataError, TOY_DATASETS, load_csv, make_toy
 from cert_core.models.bundles import ModelLoadError, load_model
-from ui import cache, charts, hub, navigation, state
+from ui import cache, navigation, state
+from ui.models import figures as charts
+from ui.models import hub
 
 ss = st.session_state
 NOISE_SIGMAS = tuple(np.round(np.linspace(0, 1.5, 16), 2))

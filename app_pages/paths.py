@@ -8,8 +8,8 @@ from cert_core import grid
 from cert_core.methods.paths import audit
 from cert_core.methods.paths import neurons as paths
 from cert_core.models.bundles import ModelLoadError
-from ui import paths_cache as pc
-from ui import paths_figures as pf
+from ui.paths import cache as pc
+from ui.paths import figures as pf
 from ui import navigation, state
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})

@@ -64,7 +64,7 @@ def test_unknown_model_in_a_link_falls_back_with_a_message():
 
 def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
     from cert_core.models.zoo import ZOO
-    from ui import hub
+    from ui.models import hub
     assert hub.card_text("MLP 64x3 on two half-moons, trained with Gaussian noise sigma=0.25") == \
         "MLP 64×3 on two half-moons"
     assert hub.card_text("MLP on moons, MSCR loss d=0.3, sigma_x=0.2").endswith("σ_x=0.2")
@@ -74,7 +74,7 @@ def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
 
 def test_csv_scaling_reports_the_original_range_and_factor():
     from cert_core.models.data import load_csv
-    from ui import hub
+    from ui.models import hub
     raw = "\n".join(f"{x},{-x / 2},{int(x > 0)}" for x in range(-50, 51, 5)).encode()
     note = hub.csv_scaling(raw)
     assert "x₁ ∈ [-50, 50]" in note and "x₂ ∈ [-25, 25]" in note and "×0.04 " in note

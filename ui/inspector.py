@@ -5,8 +5,8 @@ boundaries page builds one context for the clicked point, runs every registered 
 ``order`` and shows each returned row in the radius table and as a circle on the inspector's map.
 A provider returns None when it does not apply (e.g. a Lipschitz bound for a model without one).
 
-Adding a method (Bernstein, Lipschitz/margin, per-input sigma, SC-RFP, ...) needs no page edit:
-drop a module into ``ui/providers/`` that registers its function::
+Adding a method (Bernstein, Lipschitz/margin, per-input sigma, SC-RFP, ...) needs no page edit: its page
+slice ``ui/<page>/`` gets a ``provider.py`` that registers its function::
 
     from ui.inspector import RadiusRow, register_provider
 
@@ -16,7 +16,7 @@ drop a module into ``ui/providers/`` that registers its function::
         return RadiusRow("Bernstein root-finding", r, prediction=..., kind="estimate",
                          sound=False, note="finds a boundary point, not the nearest one")
 
-Every module in ``ui/providers`` is imported on first use. A provider that raises does not break
+Every ``ui/<page>/provider.py`` is imported on first use. A provider that raises does not break
 the page: ``run_providers`` turns the exception into a message. Rows are audited against the ground
 truth (the exact distance to the smoothed boundary): a "certificate" claiming more is flagged.
 
@@ -29,6 +29,7 @@ truth (the exact distance to the smoothed boundary): a "certificate" claiming mo
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import pkgutil
 from dataclasses import dataclass, field
@@ -122,12 +123,13 @@ def register_provider(fn: Callable | None = None, *, order: int = 100, name: str
     return wrap(fn) if fn is not None else wrap
 
 
-def discover(package: str = "ui.providers") -> None:
-    """Import every module of ``package`` so their ``@register_provider`` calls run."""
+def discover(package: str = "ui") -> None:
+    """Import the ``provider`` module of every page slice ``package.<page>`` so its ``@register_provider`` calls run."""
     global _DISCOVERED
     pkg = importlib.import_module(package)
     for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{package}.{info.name}")
+        if info.ispkg and importlib.util.find_spec(f"{package}.{info.name}.provider") is not None:
+            importlib.import_module(f"{package}.{info.name}.provider")
     _DISCOVERED = True
 
 

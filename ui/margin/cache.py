@@ -16,7 +16,7 @@ from cert_core.methods.margin.train import MarginTrainConfig, train_margin
 from cert_core.models.bundles import ModelConfig, build_model
 from cert_core.methods.margin.curves import ReportParams, robustness_report
 
-HEATMAP = pathlib.Path(__file__).resolve().parent.parent / "assets" / "sra_heatmap_moons.json"
+HEATMAP = pathlib.Path(__file__).resolve().parents[2] / "assets" / "sra_heatmap_moons.json"
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from cert_core.grid import GridView
 from ui import theme
-from ui.figures import Circle, base_image, png_uri
+from ui.boundaries.figures import Circle, base_image, png_uri
 
 
 def noise_cloud(point, samples: np.ndarray, sample_labels: np.ndarray, local_labels: np.ndarray,

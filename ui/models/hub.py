@@ -14,7 +14,8 @@ from cert_core.models.data import BOX_2D, Dataset, _parse_rows   # the parser lo
 from cert_core.models.bundles import LoadedModel, ModelConfig, bundle_bytes, build_model
 from cert_core.models.train import TrainConfig, accuracy, train_model
 from cert_core.models.zoo import ZOO, ZooEntry
-from ui import cache, charts, state
+from ui import cache, state
+from ui.models import figures as charts
 
 STATIC = {"staticPlot": True, "displayModeBar": False}
 PROBE_SHAPES = ((2,), (1, 8, 8), (1, 28, 28), (3, 32, 32))

@@ -3,10 +3,11 @@ import numpy as np
 import streamlit as st
 
 from ui import cache, navigation, presenter, state
+from ui.boundaries import cache as bcache
 from ui.boundaries import explorer
+from ui.boundaries import figures
 from ui.boundaries.figures import map_figure, radius_figure
 from ui.glossary import link
-from ui.models import figures as charts
 from ui.inspector import InspectorContext, audit
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
@@ -49,8 +50,8 @@ except ValueError as exc:
     st.error(f"The maps cannot be computed: {exc}")
     st.stop()
 view, base_labels = base.view, base.crop()
-radius = cache.radius_map(current.key, probs, view_bounds, resolution, sigma)
-abstain_p = cache.abstain_threshold(n, alpha)
+radius = bcache.radius_map(current.key, probs, view_bounds, resolution, sigma)
+abstain_p = bcache.abstain_threshold(n, alpha)
 names = current.class_names
 
 points = marks = None
@@ -71,7 +72,7 @@ point = state.selected_point()
 rows, errors, cert = [], [], None
 if point is not None:
     ctx = InspectorContext(current.model, current.num_classes, point, sigma, base, probs, n0, n, alpha, seed)
-    rows, errors, cert = cache.inspect(current.key, ctx, point, sigma, resolution, n0, n, alpha, seed)
+    rows, errors, cert = bcache.inspect(current.key, ctx, point, sigma, resolution, n0, n, alpha, seed)
 
 
 def _clicked(key: str) -> None:
@@ -154,18 +155,18 @@ else:
     left, right = st.columns([1.1, 1])
     local = explorer.local_bounds(point, sigma, rows, view)
     from cert_core.grid import make_view, predict_points
-    samples = cache.noise_samples(point, sigma, 600, seed)
+    samples = bcache.noise_samples(point, sigma, 600, seed)
     with left:
         show_all = st.toggle(f"Show all {len(rows)} circles", key="all_circles",
                              help="Off: the Monte Carlo certificate, its exact version and the two true distances. "
                                   "On: one circle per table row (the table's 'circle' column names each style).")
-        st.plotly_chart(charts.noise_cloud(point, samples, predict_points(current.model, samples),
-                                           cache.local_base(current.key, current.model, local, 240),
+        st.plotly_chart(figures.noise_cloud(point, samples, predict_points(current.model, samples),
+                                           bcache.local_base(current.key, current.model, local, 240),
                                            make_view(local, 240), explorer.cloud_circles(rows, show_all),
                                            names, sigma),
                         key="cloud", theme=None, config={"displayModeBar": False})
     with right:
-        st.plotly_chart(charts.vote_histogram(cert.counts, names, n, cert.p_lower, cert.prediction, cert.counts0),
+        st.plotly_chart(figures.vote_histogram(cert.counts, names, n, cert.p_lower, cert.prediction, cert.counts0),
                         key="votes", theme=None, config={"displayModeBar": False})
     st.dataframe(explorer.table(rows), hide_index=True, width="stretch", height="content", key="radii",
                  column_config={"note": st.column_config.TextColumn("note", width="large")})
@@ -191,13 +192,13 @@ with tab_mc:
                 type="primary"):
         ss["mc_request"] = (current.key, sigma, size, mc_n, resolution, seed)
     if ss.get("mc_request") == (current.key, sigma, size, mc_n, resolution, seed):
-        mc = cache.monte_carlo_check(current.key, current.model, base, view_bounds, resolution, state.SIGMA_MAX,
+        mc = bcache.monte_carlo_check(current.key, current.model, base, view_bounds, resolution, state.SIGMA_MAX,
                                      sigma, size, mc_n, seed)
         inside = mc.within.mean()
         a.metric("Inside 3 standard errors", f"{inside:.0%}", help="Expected ≈ 99.7% if the exact map is right.")
         a.metric("Largest |z|", f"{np.abs(mc.z).max():.2f}",
                  help="Largest deviation in binomial standard errors (grid error ignored).")
-        b.plotly_chart(charts.monte_carlo_agreement(mc.exact, mc.estimate, mc.se, mc.slack, mc_n),
+        b.plotly_chart(figures.monte_carlo_agreement(mc.exact, mc.estimate, mc.se, mc.slack, mc_n),
                        key="mc_fig", theme=None, config={"displaylogo": False})
     else:
         b.info("Press **Run the check** to estimate p_A by sampling and compare it with the convolved map.")

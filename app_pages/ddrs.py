@@ -5,9 +5,9 @@ import streamlit as st
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.models.bundles import ModelLoadError
 from ui import cache, navigation, state
-from ui.boundaries.figures import png_uri, smoothed_image
 from ui.ddrs import cache as ddrs_cache
 from ui.ddrs import figures as ddrs_figures
+from ui.images import png_uri, smoothed_image
 
 ss = st.session_state
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})

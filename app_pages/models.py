@@ -4,7 +4,8 @@ import streamlit as st
 
 from cert_core.models.data import DataError, TOY_DATASETS, load_csv, make_toy
 from cert_core.models.bundles import ModelLoadError, load_model
-from ui import cache, navigation, state
+from ui import navigation, state
+from ui.models import cache as models_cache
 from ui.models import figures as charts
 from ui.models import hub
 
@@ -117,6 +118,6 @@ with tab_current:
     else:
         d = current.dataset
         hub.accuracy_metrics(current)
-        acc = cache.noise_curve(current.key, current.model, current.dataset_key, d.x_test, d.y_test, NOISE_SIGMAS)
+        acc = models_cache.noise_curve(current.key, current.model, current.dataset_key, d.x_test, d.y_test, NOISE_SIGMAS)
         st.plotly_chart(charts.noise_accuracy(NOISE_SIGMAS, acc, current.loaded.metadata.get("sigma_train"),
                                               state.sigma()), key="noise_curve", theme=None, config={"displaylogo": False})

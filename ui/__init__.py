@@ -2,7 +2,7 @@
 
 Two levels. Modules at the top of ``ui`` are app-wide and any page may use them: ``navigation`` (the page
 registry), ``state`` (current model, sigma, point, URL), ``sidebar``, ``theme`` (palette, fonts), ``presenter``,
-``cache`` (cached calls several pages share), ``inspector`` (the
+``cache`` (cached calls several pages share), ``images`` (region maps as PNG), ``inspector`` (the
 certificate-provider protocol), ``glossary`` and ``lessons``; the runs page's ``run_*`` and ``report``.
 A package ``ui/<page>/`` is one page's slice -- ``cache`` (its cached calls), ``figures`` (pure functions
 returning go.Figure) and ``provider`` (its rows in the point inspector, discovered by ``inspector``) -- and is

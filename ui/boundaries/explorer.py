@@ -11,7 +11,8 @@ import numpy as np
 from cert_core import grid
 from cert_core.smoothing import ABSTAIN
 from ui import theme
-from ui.boundaries.figures import Circle, MapSpec, base_image, lattice_points, png_uri, smoothed_image
+from ui.boundaries.figures import Circle, MapSpec
+from ui.images import base_image, lattice_points, png_uri, smoothed_image
 from ui.inspector import RadiusRow, describe
 
 

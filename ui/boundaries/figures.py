@@ -1,91 +1,26 @@
-"""Pure figure builders for the 2D maps: numpy in, ``go.Figure`` out (no Streamlit here).
+"""Pure figure builders for the decision-boundaries page: numpy in, ``go.Figure`` out (no Streamlit here).
 
-Region maps are drawn as one PNG per map (a layout image in data coordinates): a 300 x 300 map
-then costs ~30 kB instead of megabytes of heatmap JSON, so dragging sigma stays instant. Clicks are
-caught by a transparent lattice of scatter points, which also carries the hover read-out.
+The two clickable maps (regions as PNG from ``ui.images``, data, test marks, the selected point and its
+circles), the exact radius heatmap, and the inspector's noise cloud, vote histogram and Monte Carlo check.
 """
 from __future__ import annotations
 
-import base64
-import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from PIL import Image
 
 from cert_core.grid import GridView
 from ui import theme
+from ui.images import base_image, png_uri
 
-WHITE = np.array([255, 255, 255], dtype=np.float64)
 STATUS_STYLE = {   # test-set marks: symbol, colour, legend label (open symbols take the colour as line)
     "certified": ("circle", theme.DARK, "certified at r"),
     "not certified": ("circle-open", theme.DARK, "correct, radius < r"),
     "abstain": ("diamond-open", "#5A5A5A", "abstains"),
     "wrong": ("x-thin-open", theme.VERMILLION, "wrong"),
 }
-
-
-# ----------------------------------------------------------------------------- images
-def boundary_mask(labels: np.ndarray) -> np.ndarray:
-    """Pixels whose right or upper neighbour has another label (a 1-pixel boundary line)."""  # (R, R)
-    m = np.zeros(labels.shape, dtype=bool)
-    m[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    m[:-1, :] |= labels[:-1, :] != labels[1:, :]
-    return m
-
-
-def stripes(shape: tuple[int, int], period: int = 8, width: int = 3) -> np.ndarray:
-    """Diagonal hatching, for regions that must read as 'no answer' even in greyscale."""
-    i, j = np.indices(shape)
-    return (i + j) % period < width
-
-
-def class_tints(labels: np.ndarray, strength: np.ndarray | float) -> np.ndarray:
-    """RGB of each pixel: its class colour mixed with white by ``strength`` in [0, 1]."""  # (R, R, 3)
-    colors = np.array([theme.hex_rgb(theme.class_color(k)) for k in range(int(labels.max()) + 1)], float)
-    s = np.broadcast_to(np.asarray(strength, dtype=float), labels.shape)[..., None]
-    return WHITE * (1 - s) + colors[labels] * s
-
-
-def base_image(labels: np.ndarray) -> np.ndarray:
-    rgb = class_tints(labels, 0.42)
-    rgb[boundary_mask(labels)] = theme.hex_rgb(theme.DARK)
-    return rgb.astype(np.uint8)
-
-
-def smoothed_image(probs: np.ndarray, abstain_p: float | None = None,
-                   base_labels: np.ndarray | None = None) -> np.ndarray:
-    """Top class tinted by confidence; p_A < 1/2 hatched dark grey; p_A < ``abstain_p`` hatched light.
-
-    ``base_labels`` adds the base boundary as a dotted line (the overlay view).
-    """
-    k = probs.shape[0]
-    labels = probs.argmax(0)
-    p_a = probs.max(0)
-    confidence = np.clip((p_a - 1 / k) / (1 - 1 / k), 0, 1)
-    rgb = class_tints(labels, 0.15 + 0.55 * confidence)
-    hatch = stripes(labels.shape)
-    if abstain_p is not None:
-        band = (p_a < abstain_p) & hatch
-        rgb[band] = 0.55 * rgb[band] + 0.45 * np.array(theme.hex_rgb(theme.GREY))
-    never = (p_a < 0.5) & hatch
-    rgb[never] = theme.hex_rgb("#5A5A5A")
-    rgb[boundary_mask(labels)] = theme.hex_rgb(theme.DARK)
-    if base_labels is not None:
-        i, j = np.indices(labels.shape)
-        dotted = boundary_mask(base_labels) & ((i + j) // 3 % 2 == 0)
-        rgb[dotted] = theme.hex_rgb(theme.BLACK)
-    return rgb.astype(np.uint8)
-
-
-def png_uri(rgb: np.ndarray, upscale: int = 2) -> str:
-    """A data URI of ``rgb`` (row 0 = lowest y) as PNG, flipped so north is up."""
-    img = np.repeat(np.repeat(rgb[::-1], upscale, 0), upscale, 1)
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, format="PNG", optimize=False, compress_level=3)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 # ----------------------------------------------------------------------------- the map
@@ -110,7 +45,6 @@ class MapSpec:
     circles: tuple[Circle, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()          # extra legend swatches: (label, colour)
     height: int = theme.MAP_SIZE
-    extras: dict = field(default_factory=dict)
 
 
 def map_figure(spec: MapSpec) -> go.Figure:
@@ -196,16 +130,6 @@ def _add_selected(fig, point, circles) -> None:
                              hovertemplate="selected (%{x:.3f}, %{y:.3f})<extra></extra>"))
 
 
-def lattice_points(view: GridView, per_axis: int = 61) -> tuple[np.ndarray, np.ndarray]:
-    """Click targets on a coarse lattice, and the map pixel (i, j) under each."""
-    xmin, xmax, ymin, ymax = view.bounds
-    gx, gy = np.meshgrid(np.linspace(xmin, xmax, per_axis), np.linspace(ymin, ymax, per_axis))
-    pts = np.stack([gx.ravel(), gy.ravel()], 1)                           # (L, 2)
-    hx, hy = view.spacing
-    ij = np.stack([np.rint((pts[:, 1] - ymin) / hy), np.rint((pts[:, 0] - xmin) / hx)], 1).astype(int)
-    return pts, ij
-
-
 # ----------------------------------------------------------------------------- radius heatmap
 def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=None,
                   max_pixels: int = 150) -> go.Figure:
@@ -230,4 +154,92 @@ def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=Non
     fig.update_layout(**theme.base_layout(
         title=dict(text=f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (contours every σ)",
                    x=0.5, xanchor="center", font_size=19), height=theme.MAP_SIZE, showlegend=False))
+    return fig
+
+
+# ----------------------------------------------------------------------------- the inspector's charts
+def noise_cloud(point, samples: np.ndarray, sample_labels: np.ndarray, local_labels: np.ndarray,
+                local_view: GridView, circles: tuple[Circle, ...], class_names, sigma: float) -> go.Figure:
+    """PREDICT in one picture: noisy copies of the point, coloured by the base classifier's vote."""
+    xmin, xmax, ymin, ymax = local_view.bounds
+    fig = go.Figure()
+    fig.add_layout_image(source=png_uri(base_image(local_labels), upscale=2), xref="x", yref="y", x=xmin,
+                         y=ymax, sizex=xmax - xmin, sizey=ymax - ymin, sizing="stretch", layer="below",
+                         opacity=0.75)
+    for k, name in enumerate(class_names):
+        sel = sample_labels == k
+        if sel.any():
+            fig.add_trace(go.Scatter(x=samples[sel, 0], y=samples[sel, 1], mode="markers",
+                                     name=f"f votes {name} ({sel.sum()})", hoverinfo="skip",
+                                     marker=dict(size=6, color=theme.class_color(k), opacity=0.85,
+                                                 line=dict(color="white", width=0.6))))
+    px, py = point
+    for c in circles:
+        if math.isfinite(c.radius) and c.radius > 0:
+            fig.add_shape(type="circle", x0=px - c.radius, x1=px + c.radius, y0=py - c.radius,
+                          y1=py + c.radius, line=dict(color=c.color, width=3, dash=c.dash),
+                          showlegend=True, name=f"{c.name}: {c.radius:.3f}")
+    fig.add_trace(go.Scatter(x=[px], y=[py], mode="markers", name="x", showlegend=False, hoverinfo="skip",
+                             marker=dict(symbol="star", size=20, color=theme.YELLOW,
+                                         line=dict(color=theme.BLACK, width=2))))
+    fig.update_xaxes(range=[xmin, xmax], constrain="domain", showgrid=False, zeroline=False, title_text="x₁")
+    fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain",
+                     showgrid=False, zeroline=False, title_text="x₂")
+    entries = len(class_names) + sum(1 for c in circles if math.isfinite(c.radius) and c.radius > 0)
+    fig.update_layout(**theme.base_layout(   # grow with the legend so the square plot keeps its size
+        title=dict(text=f"Noise cloud x + N(0, σ²I), σ = {sigma:g}", x=0.5, xanchor="center", font_size=19),
+        height=470 + 22 * entries, legend=dict(orientation="h", y=-0.16, x=0.5, xanchor="center",
+                                                yanchor="top", font_size=14)))
+    return fig
+
+
+def vote_histogram(counts, class_names, n: int, p_lower: float, prediction: int, counts0=None) -> go.Figure:
+    """Votes of f among the n estimation samples, with the n/2 line CERTIFY must clear.
+
+    CERTIFY (Cohen et al., 2019, Alg. 2) picks c_A from the n₀ *selection* votes ``counts0`` and
+    only then bounds p_A with the n estimation votes, so c_A need not be the tallest bar here: the
+    subtitle says which class was picked and why."""
+    counts = np.asarray(counts)
+    colors = [theme.class_color(k) for k in range(len(counts))]
+    fig = go.Figure(go.Bar(x=list(class_names), y=counts, marker_color=colors, text=[f"{c:,}" for c in counts],
+                           textposition="outside", textfont_size=16,
+                           hovertemplate="%{x}: %{y:,} votes<extra></extra>"))
+    fig.add_hline(y=n / 2, line=dict(color=theme.DARK, dash="dash", width=2),
+                  annotation_text="n/2", annotation_position="top left", annotation_font_size=15)
+    verdict = "abstains" if prediction < 0 else f"predicts {class_names[prediction]}"
+    picked = ""
+    if counts0 is not None and len(counts0):
+        c_a = int(np.argmax(counts0))
+        picked = (f"<br><sup>c_A = {class_names[c_a]}, picked by the n₀ = {int(np.sum(counts0)):,} selection "
+                  f"samples ({int(counts0[c_a]):,} votes)</sup>")
+    fig.update_yaxes(range=[0, n * 1.15], title_text="votes", tickformat=",")
+    fig.update_layout(**theme.base_layout(
+        title=dict(text=f"Votes of f on n = {n:,} noisy copies<br><sup>p̲_A = {p_lower:.4f} → CERTIFY {verdict}"
+                        f"</sup>{picked}", x=0.5, xanchor="center", font_size=19),
+        margin=dict(l=10, r=10, b=10, t=105 if picked else 60), height=theme.MAP_SIZE - 120, showlegend=False,
+        bargap=0.35))
+    return fig
+
+
+def monte_carlo_agreement(exact, estimate, se, slack: float, n: int) -> go.Figure:
+    """Convolved p_A against its Monte Carlo estimate, with the 3-standard-error band."""
+    within = np.abs(estimate - exact) <= 3 * se + slack
+    p = np.linspace(0, 1, 201)
+    band = 3 * np.sqrt(np.maximum(p * (1 - p), 0.25 / n) / n) + slack
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=np.r_[p, p[::-1]], y=np.r_[p + band, (p - band)[::-1]], fill="toself",
+                             fillcolor="rgba(86,180,233,0.25)", line=dict(width=0), name="± 3 SE + grid error",
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color=theme.DARK, dash="dash"),
+                             name="agreement", hoverinfo="skip"))
+    for mask, name, color, symbol in ((within, "inside", theme.BLUE, "circle"),
+                                      (~within, "outside", theme.VERMILLION, "x")):
+        fig.add_trace(go.Scatter(x=exact[mask], y=estimate[mask], mode="markers", name=f"{name} ({mask.sum()})",
+                                 marker=dict(color=color, size=9, symbol=symbol),
+                                 hovertemplate="exact %{x:.4f}<br>Monte Carlo %{y:.4f}<extra></extra>"))
+    lo = float(min(exact.min(), estimate.min(), 0.5)) - 0.02
+    fig.update_xaxes(range=[lo, 1.01], title_text="p_A from the convolution (exact)")
+    fig.update_yaxes(range=[lo, 1.01], title_text=f"p_A from {n:,} samples", scaleanchor="x", scaleratio=1)
+    fig.update_layout(**theme.base_layout(height=480, title=dict(text="Monte Carlo vs exact", font_size=18),
+                                          legend=dict(orientation="h", y=-0.18, x=0.5, xanchor="center")))
     return fig

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from cert_core.methods.ddrs.sigma import Counterexample, MemoryAnswer
 from cert_core.grid import GridView
 from ui import theme
-from ui.boundaries.figures import lattice_points
+from ui.images import lattice_points
 
 
 HEAT_HEIGHT = 500                                  # px: the three maps share height, margins and so plot area

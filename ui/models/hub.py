@@ -15,6 +15,7 @@ from cert_core.models.bundles import LoadedModel, ModelConfig, bundle_bytes, bui
 from cert_core.models.train import TrainConfig, accuracy, train_model
 from cert_core.models.zoo import ZOO, ZooEntry
 from ui import cache, state
+from ui.models import cache as models_cache
 from ui.models import figures as charts
 
 STATIC = {"staticPlot": True, "displayModeBar": False}
@@ -41,7 +42,7 @@ def render_card(entry: ZooEntry) -> None:
         st.markdown(f"**{entry.name}**")
         st.error(str(exc))
         return
-    labels = cache.zoo_thumbnail(entry.name)
+    labels = models_cache.zoo_thumbnail(entry.name)
     if labels is not None:
         data = cache.dataset_from_spec(json.dumps(entry.dataset_spec, sort_keys=True))
         fig = charts.thumbnail(labels, grid.make_view(BOX_2D, labels.shape[0]), (data.x_test, data.y_test))

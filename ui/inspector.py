@@ -34,7 +34,7 @@ import math
 import pkgutil
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Hashable, Literal
 
 import numpy as np
 import torch
@@ -43,7 +43,6 @@ from cert_core import grid
 from cert_core.smoothing import Certificate, Smooth
 
 Kind = Literal["certificate", "exact", "upper bound", "estimate"]
-KINDS = ("certificate", "exact", "upper bound", "estimate")
 
 
 @dataclass(frozen=True)
@@ -72,11 +71,17 @@ class InspectorContext:
     alpha: float = 0.001              # CERTIFY failure probability
     seed: int = 0                     # seeds every sampling provider
     batch_size: int = 10_000          # forward batch for sampling
-    extras: dict = field(default_factory=dict)   # free slot for later providers (e.g. per-input sigma)
+    _shared: dict = field(default_factory=dict, init=False, repr=False)   # see shared()
 
     @property
     def view(self) -> grid.GridView:
         return self.base.view
+
+    def shared(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per context: the providers of one method share an expensive value this way."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     def generator(self, salt: int = 0) -> torch.Generator:
         """A fresh seeded generator, so each provider's randomness is reproducible on its own."""

@@ -5,7 +5,7 @@ classifier of degree n on the view (mapped isotropically onto [0,1]^2; radii are
 * the exact distance to the Bernstein boundary, from a fine grid;
 * the sound Lipschitz certificate from the lattice forward differences.
 
-The degree is ``ctx.extras["bernstein_degree"]`` (the Bernstein page's slider sets it) or 10.
+The inspector uses degree 10 (``DEFAULT_DEGREE``); the Bernstein page has its own degree slider.
 """
 from __future__ import annotations
 
@@ -19,13 +19,11 @@ GRID_RESOLUTION = 401
 
 
 def radii(ctx: InspectorContext) -> tuple[int, bernstein_plane.PlaneRadii]:
-    """Computed once per context (the three providers share it through ``ctx.extras``)."""
-    n = int(ctx.extras.get("bernstein_degree", DEFAULT_DEGREE))
-    key = ("_bernstein_radii", n)
-    if key not in ctx.extras:
-        poly = bernstein_plane.fit_plane(ctx.model, ctx.view.bounds, n)
-        ctx.extras[key] = bernstein_plane.plane_radii(poly, ctx.view.bounds, ctx.point, GRID_RESOLUTION)
-    return n, ctx.extras[key]
+    """Computed once per context (the three providers share it)."""
+    def compute() -> bernstein_plane.PlaneRadii:
+        poly = bernstein_plane.fit_plane(ctx.model, ctx.view.bounds, DEFAULT_DEGREE)
+        return bernstein_plane.plane_radii(poly, ctx.view.bounds, ctx.point, GRID_RESOLUTION)
+    return DEFAULT_DEGREE, ctx.shared("bernstein_radii", compute)
 
 
 def rows(n: int, r: bernstein_plane.PlaneRadii) -> list[RadiusRow]:

@@ -15,15 +15,9 @@ from ui.inspector import InspectorContext, RadiusRow, register_provider
 SALT = 7          # the provider's own seeded stream (see InspectorContext.generator)
 
 
-def sigma_config(ctx: InspectorContext) -> SigmaConfig:
-    """The optimiser's settings: the page may put a SigmaConfig in ctx.extras["ddrs"]."""
-    cfg = ctx.extras.get("ddrs")
-    return cfg if isinstance(cfg, SigmaConfig) else SigmaConfig(sigma0=ctx.sigma)
-
-
 @register_provider(order=60, name="ddrs_sigma_star")
 def sigma_star_row(ctx: InspectorContext) -> RadiusRow:
-    cfg = sigma_config(ctx)
+    cfg = SigmaConfig(sigma0=ctx.sigma)          # Algorithm 1's defaults, from the sidebar's σ
     x = torch.tensor([ctx.point], dtype=torch.float32)                      # (1, 2)
     gen = ctx.generator(SALT)
     search = optimize_sigma(ctx.model, x, cfg, ctx.batch_size, gen)

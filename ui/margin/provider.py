@@ -14,13 +14,13 @@ from ui.inspector import InspectorContext, RadiusRow, register_provider
 
 
 def _lipschitz(ctx: InspectorContext) -> float | None:
-    key = "lipschitz_bound"
-    if key not in ctx.extras:
+    """The network's Lipschitz bound K, computed once per context (the four rows share it)."""
+    def compute() -> float | None:
         try:
-            ctx.extras[key] = lipschitz_upper_bound(ctx.model, (2,))
+            return lipschitz_upper_bound(ctx.model, (2,))
         except ValueError:
-            ctx.extras[key] = None  # unsupported layers: the rows below do not apply
-    return ctx.extras[key]
+            return None  # unsupported layers: the rows below do not apply
+    return ctx.shared("lipschitz_bound", compute)
 
 
 def _k_note(k: float) -> str:

@@ -10,7 +10,7 @@ import streamlit as st
 import torch
 
 from cert_core import grid
-from cert_core.models.data import BOX_2D, Dataset, _parse_rows   # the parser load_csv uses
+from cert_core.models.data import BOX_2D, Dataset, parse_csv_rows
 from cert_core.models.bundles import LoadedModel, ModelConfig, bundle_bytes, build_model
 from cert_core.models.train import TrainConfig, accuracy, train_model
 from cert_core.models.zoo import ZOO, ZooEntry
@@ -176,7 +176,7 @@ def _dataset_of(meta: dict) -> Dataset | None:
 def csv_scaling(raw: bytes) -> str:
     """How ``load_csv`` moved the points into the view (it centres them on their mean and scales so
     that max |coord| = 2, see ``cert_core.models.data.standardise_2d``): the original ranges and the factor."""
-    x, _ = _parse_rows(raw.decode("utf-8-sig"))                          # (N, 2), the file's numbers
+    x, _ = parse_csv_rows(raw.decode("utf-8-sig"))                          # (N, 2), the file's numbers
     spread = float(np.abs(x - x.mean(axis=0)).max())
     factor = 2.0 / spread if spread > 0 else 1.0
     (a, c), (b, d) = x.min(axis=0), x.max(axis=0)

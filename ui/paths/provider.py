@@ -4,7 +4,7 @@ The number is Cohen et al.'s formula on SC-RFP's votes at the point. It is an "e
 sound=False: SC-RFP's base function f_x depends on x, so the radius certifies smooth(f_x) at x only,
 not the SC-RFP classifier at nearby points, which use their own f_{x'}. The row's note reports the
 nearest counterexample that an exact grid search inside the claimed ball finds (``cert_core.methods.paths.audit``).
-η is ``ctx.extras["scrfp_eta"]`` or 0.25 (the paper's best repression rate, Table 5).
+The inspector uses η = 0.25 (``DEFAULT_ETA``, the paper's best repression rate, Table 5).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def scrfp_row(ctx: InspectorContext) -> RadiusRow | None:
         as_network(ctx.model)
     except ValueError:
         return None  # SC-RFP needs a piecewise-linear network (e.g. not Björck layers or smooth activations)
-    eta = float(ctx.extras.get("scrfp_eta", DEFAULT_ETA))
+    eta = DEFAULT_ETA
     smooth = ScRfpSmooth(ctx.model, ctx.num_classes, ctx.sigma, eta)
     x = torch.tensor(ctx.point, dtype=torch.float32)
     cert = smooth.certify(x, ctx.n0, ctx.n, ctx.alpha, ctx.batch_size, ctx.generator(SALT))

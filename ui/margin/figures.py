@@ -77,3 +77,36 @@ def heatmaps(data: dict, metric: str) -> go.Figure:
         fig.update_yaxes(title_text="d", type="category", row=1, col=i + 1)
     fig.update_layout(height=400, margin=dict(l=60, r=10, t=70, b=50), font=dict(size=14), title=metric)
     return fig
+
+
+def figure1_panels(labels: np.ndarray, extent: tuple, a, p) -> list[tuple[str, go.Figure, str]]:
+    """Figure 1 at ``p`` (a PointParams) from its analysis ``a``: the average-case, worst-case and smoothed
+    panels, each with its markdown verdict against Condition 1's Γ."""
+    cloud = np.random.default_rng(0).standard_normal((300, 2)) * p.sigma                    # (300, 2) offsets
+    panels = [("Average case", 0.0, cloud, p.point, a.average, None, "E_ρ(x) T"),
+              ("Worst case", p.eps, None, p.point, a.worst, a.worst_point, "max_Ω T"),
+              ("Smoothed (SRA)", p.eps, cloud, a.smoothed_point, a.smoothed, a.smoothed_point, "max_Ω E_ρ T")]
+    out = []
+    for title, eps, noise, noise_at, value, mark, formula in panels:
+        safe = a.safe(value)
+        verdict = (f"{formula} = **{value:.3f}** {'<' if safe else '≥'} Γ = {a.gamma:g} → "
+                   f"{'safe' if safe else '**not safe**'}")
+        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark), verdict))
+    return out
+
+
+RADIUS_HELP = {"MCR (Eq. 6)": "Guarantee for the base classifier.",
+               "MSCR, Monte Carlo (Eq. 5)": "Guarantee (prob. 0.999) for the mean-logit smoothed classifier; for the "
+                                            "majority vote only if outputs are symmetric (Prop. 3)."}
+ESTIMATE_HELP = "Estimate under the paper's normality assumption: no guarantee."
+
+
+def layer_rows(layers) -> list[dict]:
+    """The per-layer Lipschitz bounds as table rows."""
+    return [{"layer": f"{b.index} {b.name}", "input": str(b.input_shape), "upper bound": f"{b.upper:.5g}",
+             "power iteration": f"{b.estimate:.5g}", "how": b.note} for b in layers]
+
+
+def auc_rows(reports: dict) -> list[dict]:
+    """One row per model: the areas under its Appendix B curves."""
+    return [{"model": name, **{key: f"{v:.3f}" for key, v in rep.aucs.items()}} for name, rep in reports.items()]

@@ -1,16 +1,11 @@
 """Activation paths: float neurons, fixed and float path surfaces, SC-RFP and its soundness audit (Jiang)."""
 import numpy as np
 import streamlit as st
-import torch
-from torch import nn
 
-from cert_core import grid
-from cert_core.methods.paths import audit
-from cert_core.methods.paths import neurons as paths
-from cert_core.models.bundles import ModelLoadError
+from ui import navigation, state
 from ui.paths import cache as pc
 from ui.paths import figures as pf
-from ui import navigation, state
+from ui.paths import views
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0)
@@ -22,41 +17,7 @@ st.caption("Jiang, *On explaining neural network robustness with activation path
            "fixed neurons only (Z_fixed, affine over the region) and the rest (Z_float, Theorem 1). SC-RFP represses "
            "float pre-activations by (1 − η) inside smoothing (Algorithm 1) — and its claimed radius is not sound.")
 
-
-def constructed_section() -> None:
-    st.subheader("Why the SC-RFP radius is not a certificate")
-    model, x, eta = audit.constructed_network(), np.array([0.3, 0.0]), 1.0
-    cohen, scrfp = pc.audit_pair("constructed", model, 2, (0.3, 0.0), x[None], 0.25, eta, 2000, 0.001, 25, 0,
-                                 True)
-    c, s = cohen.points[0], scrfp.points[0]
-    bounds = (-1.2, 1.2, -1.2, 1.2)
-    labels = grid.base_predictions(model, bounds, 121)
-    left, right = st.columns([1, 1.1])
-    left.plotly_chart(pf.audit_figure(bounds, labels, x, c.radius, s.radius, s.counterexample, eta,
-                                      "A 2-neuron ReLU net, σ = 0.25"), key="paths_constructed", **PLOT)
-    right.markdown(
-        "f = [0, −ReLU(x₁) + ReLU(−x₁) − 0.05]: class 1 exactly when x₁ < −0.05 (shaded). SC-RFP's base function "
-        "**depends on the input**: around x = (0.3, 0) the neuron that switches on for x₁ < 0 is float and is removed "
-        f"(η = 1), so f_x says class 0 everywhere and CERTIFY claims **R = {s.radius:.2f}**. But SC-RFP at "
-        f"x' = ({s.counterexample[0]:.2f}, {s.counterexample[1]:.2f}), at distance **{s.distance:.2f}**, uses its "
-        f"own f_x' and predicts class **{s.counter_prediction}** (exact probabilities, margin {s.margin:.2f}).\n\n"
-        "Theorem 3 reuses Cohen et al.'s Neyman–Pearson argument, which needs **one** base function for every "
-        "point of the ball; SC-RFP has a different one at each point, so its radius certifies smooth(f_x) at x "
-        f"only. Cohen et al.'s radius here, **{c.radius:.2f}**, passes the same exact audit "
-        f"({c.checked} points searched, no violation).")
-
-
-try:
-    current = state.current_model()
-    net = paths.as_network(current.model)
-except (ModelLoadError, FileNotFoundError) as exc:
-    st.error(f"The current model cannot be loaded: {exc}")
-    constructed_section()
-    st.stop()
-except ValueError as exc:
-    st.error(f"Activation paths need a piecewise-linear network: {exc}", icon=":material/block:")
-    constructed_section()
-    st.stop()
+current, net = views.network_or_stop()
 model, sigma, data, names = current.model, state.sigma(), current.dataset, current.class_names
 eta = st.slider("Repression η (SC-RFP)", 0.0, 1.0, 0.25, 0.05, key="paths_eta",
                 help="Algorithm 1 multiplies the pre-activation of every float neuron of x + ε by (1 − η). "
@@ -64,17 +25,14 @@ eta = st.slider("Repression η (SC-RFP)", 0.0, 1.0, 0.25, 0.05, key="paths_eta",
 
 # ---------------------------------------------------------------- the centre x
 if current.is_2d:
-    picked = state.selected_point()
-    center = np.array(picked if picked is not None else (data.x_test[0] if data is not None else (0.0, 0.0)),
-                      dtype=np.float32)
-    where = "the selected point" if picked is not None else "the first test point (select one on Decision boundaries)"
+    center, where = pc.plane_center(state.selected_point(), data)
 elif data is not None:
     idx = st.number_input("Test image", 0, len(data.x_test) - 1, 0, key="paths_index",
                           help="The image x at the centre of the slice, the float-neuron region and the audit.")
     center, where = data.x_test[int(idx)].astype(np.float32), f"test image {int(idx)}"
 else:
     st.info(f"No test data: {current.dataset_note}. The constructed counterexample does not need any.")
-    constructed_section()
+    views.constructed_section()
     st.stop()
 st.markdown(f"**x** = {where}" + (f" ({center[0]:.3f}, {center[1]:.3f})" if current.is_2d else "") +
             f" · σ = {sigma:g} (sidebar) · model **{current.label}**")
@@ -95,20 +53,12 @@ with tabs[0]:
                            key="paths_heat", **PLOT)
         right.caption("Bright: many neurons change pattern under noise — near the decision boundaries and the "
                       "hyperplanes of the first layer.")
-    linears = [s for s in net.steps if isinstance(s, nn.Linear)]
-    mlp = all(isinstance(s, (nn.Linear, nn.Flatten, paths.Activation)) for s in net.steps)
-    if mlp and max(l.out_features for l in linears) <= 64 and linears[0].in_features <= 64:
+    widths = pc.diagram_widths(net)
+    if widths is not None:
         r = st.slider("Radius r of the region B(x, r)", 0.01, 1.0, 0.1, 0.01, key="paths_ball",
                       help="The network diagram marks the neurons that float somewhere in this ball "
                            "(x and 256 points drawn uniformly in it).")
-        gen = torch.Generator().manual_seed(0)
-        d = torch.randn((256, *center.shape), generator=gen)
-        d = d / d.flatten(1).norm(dim=1).view(-1, *[1] * center.ndim)
-        u = torch.rand((256,) + (1,) * center.ndim, generator=gen) ** (1 / center.size)
-        region = torch.as_tensor(center) + r * u * d                               # uniform in the ball
-        masks = paths.float_neurons(model, torch.as_tensor(center), region, "set")
-        widths = [linears[0].in_features] + [l.out_features for l in linears]
-        floating = [m[0].flatten().numpy() for m in masks]
+        floating = pc.floating_in_ball(model, center, r)
         st.plotly_chart(pf.network_figure(widths, floating, names), key="paths_net", **PLOT)
         st.caption(f"Region R = B(x, {r:g}): {sum(int(f.sum()) for f in floating)} of "
                    f"{sum(len(f) for f in floating)} hidden neurons float. Every path through a vermillion neuron is a "
@@ -128,10 +78,8 @@ with tabs[1]:
     how = "plane" if current.is_2d else st.radio("Directions", ("random orthogonal", "gradient and random"),
                                                  key="paths_dirs", horizontal=True,
                                                  help="u, v spanning the slice through the image x.")
-    dirs = np.eye(2, dtype=np.float32) if current.is_2d else pc.directions(model, center, how, 0)
-    sf = pc.surfaces(current.key, model, tuple(np.round(center.ravel()[:8], 4)) + (float(center.sum()),), center,
-                     dirs, how, float(half), int(res), int(cls), "set" if region.startswith("the whole") else
-                     "pairwise", float(eta))
+    sf = pc.surfaces(current.key, model, pc.SurfaceParams.at(center, how, float(half), int(res), int(cls),
+                     "set" if region.startswith("the whole") else "pairwise", float(eta)))
     axes = ("x₁ − x₁(x)", "x₂ − x₂(x)") if current.is_2d else ("s along u", "t along v")
     st.plotly_chart(pf.surfaces_figure(sf, eta, f"f_{cls}", axes), key="paths_surf", **PLOT)
     st.caption(f"{sf.float_ratio:.1%} of the neurons float over this region. f = Z_fixed + Z_float holds to "
@@ -154,37 +102,8 @@ with tabs[2]:
         st.info("Press **Run the audit** to certify the test points with Cohen et al. and SC-RFP and search every "
                 "claimed ball for a point where the same classifier changes its answer.", icon=":material/search:")
     else:
-        xs, ys = data.x_test[:count], data.y_test[:count]
-        cohen, scrfp = pc.audit_pair(current.key, model, current.num_classes, (current.dataset_key, count), xs,
-                                     sigma, eta, int(n), float(alpha), 17, 0, current.is_2d)
-        both = pc.certify_both(current.key, model, current.num_classes, current.dataset_key, xs, ys, sigma, eta,
-                               int(n), float(alpha), 0)
-        radii = np.linspace(0, max(max(v[0].max() for v in both.values()), 1e-3) * 1.05, 200)
-        left, right = st.columns(2)
-        left.plotly_chart(pf.accuracy_figure(radii, {k: pc.curve(v[0], v[1], radii) for k, v in both.items()}),
-                          key="paths_acc", **PLOT)
-        right.dataframe([{"method": r.method, "search": r.search, "certified": r.certified,
-                          "violations": r.violations, "violation rate": f"{r.violation_rate:.0%}",
-                          "ACR": round(both[k][2], 3)} for r, k in zip((cohen, scrfp), both)],
-                        hide_index=True, key="paths_audit_table")
-        worst = scrfp.worst()
-        if worst is None:
-            right.success(f"No counterexample found for SC-RFP (η = {eta:g}) on these points — not a proof of "
-                          "soundness (try a larger η or more points).", icon=":material/search_off:")
-        else:
-            right.error(f"SC-RFP claims radius {worst.radius:.3f} at test point {worst.index}, yet predicts class "
-                        f"{worst.counter_prediction} at distance {worst.distance:.3f}.", icon=":material/gpp_bad:")
-            if current.is_2d:
-                x0 = xs[worst.index]
-                b = (x0[0] - 1.3 * worst.radius, x0[0] + 1.3 * worst.radius, x0[1] - 1.3 * worst.radius,
-                     x0[1] + 1.3 * worst.radius)
-                right.plotly_chart(pf.audit_figure(b, grid.base_predictions(model, b, 101), x0,
-                                                   cohen.points[worst.index].radius, worst.radius,
-                                                   worst.counterexample, eta, "The counterexample (shading: f)"),
-                                   key="paths_cex", **PLOT)
-        if cohen.violations:
-            st.error("Cohen et al.'s certificate failed the audit on some point: this happens with probability ≤ α "
-                     "per point; rerun with another seed.", icon=":material/warning:")
+        audit = pc.audit_test_points(current, pc.AuditParams(int(count), sigma, float(eta), int(n), float(alpha)))
+        views.audit_results(current, audit)
 
 # ---------------------------------------------------------------- vulnerability (Table 1)
 with tabs[3]:
@@ -206,4 +125,4 @@ with tabs[3]:
                    "An adversarial example is float-neuron vulnerable when Z_fixed(x_adv) still gives the label "
                    "(removing the float paths between x and x_adv repairs it), else Lipschitz vulnerable.")
 
-constructed_section()
+views.constructed_section()

@@ -11,10 +11,13 @@ import numpy as np
 import streamlit as st
 import torch
 
+from torch import nn
+
+from cert_core import grid
 from cert_core.methods.paths import audit
 from cert_core.methods.paths import neurons as paths
 from cert_core.models.data import load_dataset
-from cert_core.metrics import average_certified_radius, certified_accuracy
+from cert_core.metrics import average_certified_radius
 from cert_core.methods.paths.vulnerability import vulnerability
 from cert_core.models.zoo import ZOO, load_zoo_model
 
@@ -54,14 +57,32 @@ class Surfaces:
     float_ratio: float     # float neurons of the region, fraction
 
 
+@dataclass(frozen=True)
+class SurfaceParams:
+    center: tuple[float, ...]     # x, flattened: a 2D point or every pixel of a test image (the whole input)
+    shape: tuple[int, ...]        # x's shape
+    how: str                      # directions u, v: "plane" (the axes), "random orthogonal", "gradient and random"
+    half: float                   # the slice spans x + s u + t v with |s|, |t| <= half
+    resolution: int               # grid points per axis
+    cls: int                      # the logit f_k drawn
+    region: str                   # float neurons of "set" (the whole slice) or "pairwise" ({x, x'})
+    eta: float                    # SC-RFP repression
+
+    @classmethod
+    def at(cls_, center: np.ndarray, *args) -> "SurfaceParams":
+        return cls_(tuple(np.asarray(center, dtype=np.float32).ravel().tolist()), tuple(center.shape), *args)
+
+
 @st.cache_data(show_spinner="Decomposing f into fixed and float paths…", max_entries=32)
-def surfaces(model_key: str, _model, center_key: tuple, _center: np.ndarray, _dirs: np.ndarray, dirs_key: str,
-             half: float, resolution: int, cls: int, region: str, eta: float) -> Surfaces:
+def surfaces(model_key: str, _model, p: SurfaceParams) -> Surfaces:
     """Figure 6 on the plane x + s u + t v, |s|, |t| ≤ half."""
+    center = np.array(p.center, dtype=np.float32).reshape(p.shape)
+    dirs = np.eye(2, dtype=np.float32) if p.how == "plane" else directions(_model, center, p.how, 0)
+    half, resolution, cls, region, eta = p.half, p.resolution, p.cls, p.region, p.eta
     s = np.linspace(-half, half, resolution)
     gs, gt = np.meshgrid(s, s)
-    c = torch.as_tensor(_center, dtype=torch.float64)
-    u, v = (torch.as_tensor(d, dtype=torch.float64) for d in _dirs)
+    c = torch.as_tensor(center, dtype=torch.float64)
+    u, v = (torch.as_tensor(d, dtype=torch.float64) for d in dirs)
     flat = c.flatten()[None] + torch.as_tensor(gs.ravel())[:, None] * u.flatten()[None] \
         + torch.as_tensor(gt.ravel())[:, None] * v.flatten()[None]
     pts = flat.view(-1, *c.shape)                                                  # (R², *D)
@@ -72,6 +93,14 @@ def surfaces(model_key: str, _model, center_key: tuple, _center: np.ndarray, _di
     return Surfaces(s, s, d.output[:, cls].numpy().reshape(shape), d.fixed[:, cls].numpy().reshape(shape),
                     d.float[:, cls].numpy().reshape(shape), rep[:, cls].numpy().reshape(shape),
                     float(d.float_ratio.mean()))
+
+
+def plane_center(picked, data) -> tuple[np.ndarray, str]:
+    """x on the plane: the selected point, else the first test point (else the origin), and how to call it."""
+    if picked is not None:
+        return np.array(picked, dtype=np.float32), "the selected point"
+    center = np.array(data.x_test[0] if data is not None else (0.0, 0.0), dtype=np.float32)
+    return center, "the first test point (select one on Decision boundaries)"
 
 
 def directions(model, x: np.ndarray, how: str, seed: int) -> np.ndarray:
@@ -87,6 +116,79 @@ def directions(model, x: np.ndarray, how: str, seed: int) -> np.ndarray:
     u = r1 / r1.norm()
     v = r2 - (r2 * u).sum() * u
     return torch.stack([u, v / v.norm()]).numpy()
+
+
+def diagram_widths(net: paths.Network) -> list[int] | None:
+    """Layer widths of a small MLP (input first) whose neurons fit in a diagram; None otherwise."""
+    linears = [s for s in net.steps if isinstance(s, nn.Linear)]
+    mlp = all(isinstance(s, (nn.Linear, nn.Flatten, paths.Activation)) for s in net.steps)
+    if not mlp or max(lin.out_features for lin in linears) > 64 or linears[0].in_features > 64:
+        return None
+    return [linears[0].in_features] + [lin.out_features for lin in linears]
+
+
+def floating_in_ball(model, center: np.ndarray, r: float, count: int = 256) -> list[np.ndarray]:
+    """The hidden neurons that float somewhere in B(x, r): x and ``count`` points drawn uniformly in the ball."""
+    gen = torch.Generator().manual_seed(0)
+    d = torch.randn((count, *center.shape), generator=gen)
+    d = d / d.flatten(1).norm(dim=1).view(-1, *[1] * center.ndim)
+    u = torch.rand((count,) + (1,) * center.ndim, generator=gen) ** (1 / center.size)
+    region = torch.as_tensor(center) + r * u * d                               # uniform in the ball
+    masks = paths.float_neurons(model, torch.as_tensor(center), region, "set")
+    return [m[0].flatten().numpy() for m in masks]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def labels(model_key: str, _model, bounds: tuple, resolution: int) -> np.ndarray:
+    return grid.base_predictions(_model, bounds, resolution)                  # (R, R)
+
+
+@dataclass(frozen=True)
+class Constructed:
+    """Section 'Why the SC-RFP radius is not a certificate': the 2-neuron net of audit.constructed_network."""
+    cohen: audit.PointAudit
+    scrfp: audit.PointAudit
+    labels: np.ndarray            # (121, 121) its classes on BOUNDS
+    x: tuple = (0.3, 0.0)
+    eta: float = 1.0
+    sigma: float = 0.25
+    bounds: tuple = (-1.2, 1.2, -1.2, 1.2)
+
+
+@st.cache_data(show_spinner=False)
+def constructed() -> Constructed:
+    model, c = audit.constructed_network(), Constructed
+    cohen, scrfp = audit_pair("constructed", model, 2, c.x, np.array([c.x]), c.sigma, c.eta, 2000, 0.001, 25, 0,
+                              True)
+    return Constructed(cohen.points[0], scrfp.points[0], grid.base_predictions(model, c.bounds, 121))
+
+
+@dataclass(frozen=True)
+class AuditParams:
+    count: int                    # the first test points, audited and certified
+    sigma: float
+    eta: float                    # SC-RFP repression
+    n: int                        # CERTIFY estimation samples (n0 = 100)
+    alpha: float
+
+
+@dataclass(frozen=True)
+class Audit:
+    params: AuditParams
+    cohen: audit.AuditResult      # the same points and search for both methods
+    scrfp: audit.AuditResult
+    both: dict                    # {method: (radii, correct, ACR)} on the same points
+
+
+def audit_test_points(current, p: AuditParams) -> Audit:
+    """Cohen et al. vs SC-RFP on the current model's first test points: the soundness audit (2D: an exact grid
+    search inside every claimed ball; images: PGD verified with PREDICT) and both certified accuracy curves."""
+    xs, ys = current.dataset.x_test[:p.count], current.dataset.y_test[:p.count]
+    cohen, scrfp = audit_pair(current.key, current.model, current.num_classes, (current.dataset_key, p.count), xs,
+                              p.sigma, p.eta, p.n, p.alpha, 17, 0, current.is_2d)
+    both = certify_both(current.key, current.model, current.num_classes, current.dataset_key, xs, ys, p.sigma, p.eta,
+                        p.n, p.alpha, 0)
+    return Audit(p, cohen, scrfp, both)
 
 
 @st.cache_data(show_spinner="Certifying and auditing (exact search inside every claimed ball)…", max_entries=16)
@@ -112,10 +214,6 @@ def certify_both(model_key: str, _model, num_classes: int, data_key: str, _x: np
         correct = np.array([c.prediction for c in certs]) == np.asarray(_y)
         out[name] = (radii, correct, float(average_certified_radius(radii, correct)))
     return out
-
-
-def curve(radii: np.ndarray, correct: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    return certified_accuracy(radii, correct, grid)
 
 
 def siblings(label: str) -> list[str]:

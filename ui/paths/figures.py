@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cert_core.metrics import certified_accuracy
 from ui import theme
 
 LAYER_COLORS = (theme.BLUE, theme.ORANGE, theme.GREEN, theme.PURPLE, theme.SKY, theme.VERMILLION, theme.YELLOW)
@@ -159,3 +160,22 @@ def accuracy_figure(grid_r: np.ndarray, curves: dict) -> go.Figure:
                                                                  font_size=18),
                                           legend=dict(orientation="h", y=-0.2, x=0.5, xanchor="center")))
     return fig
+
+
+def audit_accuracy_figure(both: dict) -> go.Figure:
+    """Certified accuracy of both methods on the same points: ``both`` = {name: (radii, correct, ACR)}."""
+    grid_r = np.linspace(0, max(max(v[0].max() for v in both.values()), 1e-3) * 1.05, 200)
+    return accuracy_figure(grid_r, {name: certified_accuracy(v[0], v[1], grid_r) for name, v in both.items()})
+
+
+def audit_rows(cohen, scrfp, both: dict) -> list[dict]:
+    """The audit table: per method, how many points were certified, how many balls hold a counterexample."""
+    return [{"method": r.method, "search": r.search, "certified": r.certified, "violations": r.violations,
+             "violation rate": f"{r.violation_rate:.0%}", "ACR": round(both[k][2], 3)}
+            for r, k in zip((cohen, scrfp), both)]
+
+
+def window(center, radius: float, scale: float = 1.3) -> tuple[float, float, float, float]:
+    """The square of half-width ``scale`` × ``radius`` around ``center`` (xmin, xmax, ymin, ymax)."""
+    h = scale * radius
+    return (center[0] - h, center[0] + h, center[1] - h, center[1] + h)

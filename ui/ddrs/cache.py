@@ -12,6 +12,7 @@ from cert_core import grid
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.methods.ddrs import plane as ddrs_grid
 from cert_core.metrics import average_certified_radius, certified_accuracy
+from ui.cache import certify_test_set
 
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 TABLE_COLUMNS = {"method": st.column_config.TextColumn("method", width="large"),
@@ -87,3 +88,80 @@ def comparison(rows: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[dict]:
         row["ACR"] = round(average_certified_radius(radius, correct), 3)
         out.append(row)
     return out
+
+
+@dataclass(frozen=True)
+class PageParams:
+    sigma0: float                     # the sidebar's σ: OptimizeSigma's start and the fixed-σ baseline
+    sigma_range: tuple[float, float]  # σ searched for σ*(x) by the exact maps
+    count: int                        # σ values in that range (one exact Gaussian convolution each)
+    resolution: int                   # pixels per axis of the exact maps
+    steps: int                        # K, gradient-ascent steps of OptimizeSigma (Algorithm 1)
+    lr: float                         # its step size
+    n_opt: int                        # its Monte Carlo samples per step
+    n_cert: int                       # CERTIFY samples at σ*ₓ
+    alpha: float
+    order: str                        # the memory's query order: "test order" | "reversed" | "shuffled"
+    seed: int
+
+    @property
+    def config(self) -> tuple:
+        """OptimizeSigma's settings, as ``ddrs.SigmaConfig(*config)`` takes them."""
+        return (self.sigma0, self.steps, self.lr, self.n_opt, 0.01, ddrs.CLAMP)
+
+
+@dataclass(frozen=True)
+class PointStudy:
+    cls: int                          # the class at σ₀
+    sigmas: np.ndarray                # (60,) σ grid of the exact curve
+    curve: np.ndarray                 # (60,) exact R(σ) for cls
+    search: ddrs.SigmaSearch          # OptimizeSigma's path from σ₀
+    exact: np.ndarray                 # (K + 1,) exact R along that path
+    distance: float                   # to the σ₀-smoothed boundary (the map's pixel under the point)
+
+    @property
+    def claimed(self) -> float:
+        """The largest per-input σ radius at the point: OptimizeSigma's or the grid's best."""
+        return max(float(self.exact[-1]), float(self.curve.max()))
+
+
+def point_study(model_key: str, model, base: grid.BaseMap, maps_: ddrs_grid.SigmaStarMaps, p: PageParams,
+                point: tuple) -> PointStudy:
+    """The exact R(σ) curve at the point, OptimizeSigma's path on it, and the distance it must not exceed."""
+    cls, sigmas, r = curve(model_key, base, p.resolution, point, p.sigma0, p.sigma_range)
+    search = search_at(model_key, model, point, p.config, p.seed)
+    exact = exact_at(model_key, base, p.resolution, point, cls, tuple(search.sigmas[0]))
+    view = base.view
+    i = int(np.rint((point[1] - view.bounds[2]) / view.spacing[1]))
+    j = int(np.rint((point[0] - view.bounds[0]) / view.spacing[0]))
+    return PointStudy(cls, sigmas, r, search, exact, float(maps_.distance[i, j]))
+
+
+@dataclass(frozen=True)
+class MemoryStudy:
+    answers: list[ddrs.MemoryAnswer]  # one per test point, in input order
+    memory: ddrs.CertificationMemory
+    table: list[dict]                 # Table 1: fixed σ, per-input σ without and with the memory
+
+    @property
+    def relabelled(self) -> int:
+        return sum(a.case == "relabelled" for a in self.answers)
+
+
+def memory_study(current, p: PageParams) -> MemoryStudy:
+    """Per-input σ* + CERTIFY on the test set, answered through the memory in the chosen order, next to Cohen's
+    fixed σ₀ (the same n, α and seed)."""
+    data = current.dataset
+    dd = dd_test_set(current.key, current.model, current.num_classes, current.dataset_key, data.x_test, p.config,
+                     100, p.n_cert, p.alpha, p.seed)
+    fixed = certify_test_set(current.key, current.model, current.num_classes, current.dataset_key, data.x_test,
+                             data.y_test, p.sigma0, 100, p.n_cert, p.alpha, p.seed)
+    answers, memory = ddrs.memory_certify(data.x_test, dd.prediction, dd.radius,
+                                          query_order(len(data.x_test), p.order, p.seed))
+    y = data.y_test
+    table = comparison({
+        f"Cohen, fixed σ = {p.sigma0:g}": (fixed.radius, fixed.prediction == y),
+        "per-input σ*, no memory (not sound)": (dd.radius, dd.prediction == y),
+        f"per-input σ* + memory ({p.order})": (np.array([a.radius for a in answers]),
+                                               np.array([a.prediction for a in answers]) == y)})
+    return MemoryStudy(answers, memory, table)

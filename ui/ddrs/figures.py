@@ -187,3 +187,23 @@ def counterexample_figure(cex: Counterexample) -> go.Figure:
                                                      x=0.5, xanchor="center", font_size=18)))
     _legend_below(fig, rows=3, height=540)
     return fig
+
+
+def three_maps(view: GridView, mp, sigma0: float, sigma_max: float, point=None) -> dict[str, go.Figure]:
+    """The fixed-σ₀ radius, σ*(x) and R*(x) maps (``mp``: SigmaStarMaps), keyed by their chart keys."""
+    zmax = float(np.nanmax(mp.radius_star)) or 1.0
+    return {"ddrs_fixed": heat_map(view, mp.radius0, f"Fixed σ₀ = {sigma0:g}: exact radius", "radius", zmax, point),
+            "ddrs_sigma": heat_map(view, mp.sigma_star, "σ*(x): the radius-maximising σ", "σ*", sigma_max, point,
+                                   colorscale="Viridis", log=True),
+            "ddrs_rstar": heat_map(view, mp.radius_star, "R*(x) = max over σ of R(x; σ)", "radius", zmax, point,
+                                   violation=mp.violation)}
+
+
+def point_rows(study, sigma0: float) -> list[dict]:
+    """The point's radii (``study``: PointStudy): at σ₀, at OptimizeSigma's σ*, the grid's best, the distance."""
+    best = int(np.argmax(study.curve))
+    return [{"what": "exact radius at σ₀", "σ": f"{sigma0:g}", "radius": f"{study.exact[0]:.3f}"},
+            {"what": "OptimizeSigma σ* (exact radius there)", "σ": f"{study.search.sigma[0]:.3f}",
+             "radius": f"{study.exact[-1]:.3f}"},
+            {"what": "best σ on the grid", "σ": f"{study.sigmas[best]:.3f}", "radius": f"{study.curve.max():.3f}"},
+            {"what": "distance to the σ₀-smoothed boundary", "σ": "—", "radius": f"{study.distance:.3f}"}]

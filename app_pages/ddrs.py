@@ -8,7 +8,6 @@ from ui.ddrs import figures as ddrs_figures
 from ui.ddrs import views
 from ui.images import png_uri, smoothed_image
 
-ss = st.session_state
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
 st.title(navigation.DDRS.title)
@@ -57,15 +56,9 @@ except ValueError as exc:
     st.stop()
 view, point = base.view, state.selected_point()
 
-
-def _clicked(key: str) -> None:
-    hits = ((ss.get(key) or {}).get("selection") or {}).get("points") or []
-    if hits:
-        state.set_point(hits[0]["x"], hits[0]["y"])
-
-
 for col, (key, fig) in zip(st.columns(3), ddrs_figures.three_maps(view, mp, sigma0, s_range[1], point).items()):
-    col.plotly_chart(fig, key=key, on_select=lambda k=key: _clicked(k), selection_mode="points", **PLOT)
+    col.plotly_chart(fig, key=key, on_select=lambda k=key: state.select_from_chart(k), selection_mode="points",
+                     **PLOT)
 st.caption("Click any map to inspect a point. Outlined in vermillion on the R* map: pixels whose R* ball reaches a "
            "point the same data-dependent classifier labels differently — there R* is not a certificate.")
 m = st.columns(4)

@@ -1,5 +1,5 @@
-"""Cached calls of the decision-boundaries page: the radius map, the abstain threshold, the inspector's rows,
-noise samples and the Monte Carlo check. Keys are small hashables; models, contexts and big arrays are passed
+"""Cached calls of the decision-boundaries page: the exact maps, the points shown on them, the inspector's rows,
+the noise cloud and the Monte Carlo check. Keys are small hashables; models, contexts and big arrays are passed
 with a leading underscore so Streamlit does not hash them."""
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import torch
 
 from cert_core import grid
 from cert_core.stats import lower_confidence_bound
+from ui import cache, state
+from ui.boundaries import explorer
+from ui.cache import certify_test_set
 from ui.inspector import InspectorContext, run_providers
 
 
@@ -79,3 +82,65 @@ def monte_carlo_check(model_key: str, _model: torch.nn.Module, _base: grid.BaseM
     estimate = counts[np.arange(len(pts)), top] / n
     se = np.sqrt(np.maximum(exact * (1 - exact), 0.25 / n) / n)
     return MonteCarloCheck(pts, exact, estimate, se, grid.discretisation_error(_base.view, sigma))
+
+
+@dataclass(frozen=True)
+class CertifyParams:
+    n0: int                   # CERTIFY selection samples
+    n: int                    # CERTIFY estimation samples
+    alpha: float              # failure probability
+    seed: int
+
+
+@dataclass(frozen=True, eq=False)
+class Maps:
+    """The exact maps of the view at one σ: f on the padded grid, g's class probabilities and radius."""
+    base: grid.BaseMap
+    probs: np.ndarray         # (K, R, R) exact smoothed probabilities
+    radius: np.ndarray        # (R, R) exact certified radius
+    abstain_p: float          # CERTIFY abstains below this p_A with the chosen n and α
+
+    @property
+    def view(self) -> grid.GridView:
+        return self.base.view
+
+
+def maps(current, sigma: float, resolution: int, c: CertifyParams) -> Maps:
+    """Cached: f once per model and resolution, then one blur per σ (so the σ slider is instant)."""
+    base = cache.base_map(current.key, current.model, state.VIEW, resolution, state.SIGMA_MAX)
+    probs = cache.smoothed(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma)
+    return Maps(base, probs, radius_map(current.key, probs, state.VIEW, resolution, sigma),
+                abstain_threshold(c.n, c.alpha))
+
+
+def shown_points(current, show: str, sigma: float, c: CertifyParams):
+    """The map's data points (x, labels), or the test set's certification (1,000 samples each), or neither."""
+    data = current.dataset
+    if data is None or show == "none":
+        return None, None
+    if show == "test certificates":
+        return None, certify_test_set(current.key, current.model, current.num_classes, current.dataset_key,
+                                      data.x_test, data.y_test, sigma, c.n0, 1000, c.alpha, c.seed)
+    return ((data.x_train, data.y_train) if show == "training data" else (data.x_test, data.y_test)), None
+
+
+def inspect_point(current, m: Maps, point: tuple, sigma: float, c: CertifyParams):
+    """Every provider's row at the point, the providers' errors and Cohen's certificate (cached per settings)."""
+    ctx = InspectorContext(current.model, current.num_classes, point, sigma, m.base, m.probs, c.n0, c.n, c.alpha,
+                           c.seed)
+    return inspect(current.key, ctx, point, sigma, m.view.resolution, c.n0, c.n, c.alpha, c.seed)
+
+
+@dataclass(frozen=True, eq=False)
+class Cloud:
+    samples: np.ndarray       # (600, 2) x + N(0, σ²I)
+    votes: np.ndarray         # (600,) f's class at each sample
+    labels: np.ndarray        # (240, 240) f around the point
+    view: grid.GridView       # the window: the noise and every finite circle
+
+
+def cloud(current, point: tuple, sigma: float, seed: int, rows, view: grid.GridView) -> Cloud:
+    local = explorer.local_bounds(point, sigma, rows, view)
+    samples = noise_samples(point, sigma, 600, seed)
+    return Cloud(samples, grid.predict_points(current.model, samples), local_base(current.key, current.model, local,
+                                                                                 240), grid.make_view(local, 240))

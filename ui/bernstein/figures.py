@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from cert_core.metrics import certified_accuracy
 from ui import theme
 
 
@@ -107,3 +108,48 @@ def regression(demo, degrees) -> go.Figure:
     fig.update_xaxes(title="x")
     fig.update_yaxes(title="y")
     return fig
+
+
+STYLES = {"upper bound": (theme.VERMILLION, "dash"), "estimate": (theme.VERMILLION, "dash"),
+          "exact": (theme.BLACK, "solid"), "certificate": (theme.GREEN, "dot")}
+
+
+def plane_maps(s, p, num_classes: int, class_names) -> dict[str, go.Figure]:
+    """Figure 3 for a PlaneStudy ``s`` at PlaneParams ``p``: the model, B_n with the zoomed area outlined, and the
+    zoom with one circle per radius (a few hundredths of the box: drawn on the whole box they hide under the
+    marker), keyed by their chart keys."""
+    circles = [(r.radius / 6, r.method, *STYLES[r.kind]) for r in s.rows]
+    zoom = f"Zoom ×{1 / (s.window[1] - s.window[0]):.0f}: the radii (unit box)"
+    return {"bern_base_map": regions(s.base, num_classes, "Base classifier on [0,1]²", point=s.u,
+                                     class_names=class_names),
+            "bern_smooth_map": regions(s.smoothed, num_classes, f"Bernstein-smoothed, n = {p.n}", lattice_n=p.n,
+                                       point=s.u, window=s.window, class_names=class_names),
+            "bern_zoom_map": regions(s.zoom, num_classes, zoom, lattice_n=p.n, point=s.u, circles=circles,
+                                     class_names=class_names, extent=s.window)}
+
+
+def pipeline_figure(run, grid_r: np.ndarray, eps: tuple, pgd: np.ndarray) -> go.Figure:
+    """Certified accuracy in input space of an ImageRun: the sound certificate, the paper's root-finding radius
+    (L_G = 1) and root-finding / L_G, with PGD's upper bound (Figure 5)."""
+    curves = {
+        "sound certificate / L_G (ours)": (certified_accuracy(run.input_sound_radius, run.correct, grid_r),
+                                           theme.GREEN, "solid"),
+        "paper: root-finding radius, L_G = 1 (no guarantee)": (
+            certified_accuracy(np.nan_to_num(run.root_radius), run.correct & run.on_boundary, grid_r),
+            theme.VERMILLION, "dash"),
+        "root-finding / L_G (no guarantee)": (
+            certified_accuracy(np.nan_to_num(run.input_root_radius), run.correct & run.on_boundary, grid_r),
+            theme.ORANGE, "dot"),
+    }
+    fig = certified_curves(grid_r, curves, "Certified accuracy in input space (l2)", "input radius")
+    fig.add_scatter(x=eps, y=pgd, mode="lines+markers", name="PGD upper bound (Figure 5)",
+                    line=dict(color=theme.BLACK, dash="dashdot", width=3))
+    return fig
+
+
+def run_rows(run) -> list[dict]:
+    """One table row per certified example of an ImageRun."""
+    return [{"label": int(run.labels[i]), "base": int(run.base_prediction[i]), "Bernstein": int(run.prediction[i]),
+             "root radius (features)": f"{run.root_radius[i]:.4f}", "LM on boundary": bool(run.on_boundary[i]),
+             "sound radius (features)": f"{run.sound_radius[i]:.4f}",
+             "sound radius (input)": f"{run.input_sound_radius[i]:.4f}"} for i in range(len(run.labels))]

@@ -5,17 +5,19 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from ui.navigation import Page
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
-def page_test(page: str, query: dict | None = None, timeout: float = 240, **state) -> AppTest:
-    """An AppTest of the whole app (router + sidebar) switched to ``page``, not yet run."""
+def page_test(page: Page, query: dict | None = None, timeout: float = 240, **state) -> AppTest:
+    """An AppTest of the whole app (router + sidebar) switched to ``page`` (ui/navigation.py), not yet run."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     for key, value in state.items():
         at.session_state[key] = value
     for key, value in (query or {}).items():
         at.query_params[key] = value
-    at.switch_page(page)
+    at.switch_page(page.file)
     return at
 
 

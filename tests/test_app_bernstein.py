@@ -4,8 +4,9 @@ a non-2D model, the image pipeline (computed L_G, memory guard, a model with no 
 import pytest
 from apptest_kit import page_test, page_text, dataframe_with
 from streamlit.testing.v1 import AppTest
+from ui import navigation
 
-PAGE = "pages/bernstein.py"
+PAGE = navigation.BERNSTEIN
 
 
 
@@ -89,7 +90,7 @@ def test_regression_demo_and_an_empty_choice(default):
 def test_zoom_window_shows_every_radius_and_stays_in_the_box():
     """QA: radii of ~0.025 were invisible under the marker on [0,1]²; the zoom panel must frame them."""
     import numpy as np
-    from ui import bernstein_figures as bf
+    from ui.bernstein import figures as bf
     x0, x1, y0, y1 = bf.zoom_window((0.55, 0.58), [0.027, 0.024, 0.007, float("inf")])
     assert np.isclose(x1 - x0, y1 - y0) and x1 - x0 < 0.2                  # square, and really zoomed
     assert x0 < 0.55 - 0.027 and x1 > 0.55 + 0.027 and y0 < 0.58 - 0.027 and y1 > 0.58 + 0.027

@@ -3,8 +3,9 @@
 import pytest
 from apptest_kit import page_test, page_text
 from streamlit.testing.v1 import AppTest
+from ui import navigation
 
-PAGE = "pages/boundaries.py"
+PAGE = navigation.BOUNDARIES
 
 
 def _page(query=None, **state) -> AppTest:

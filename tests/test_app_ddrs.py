@@ -3,8 +3,9 @@
 import pytest
 from apptest_kit import page_test, page_text, dataframe_with
 from streamlit.testing.v1 import AppTest
+from ui import navigation
 
-PAGE = "pages/ddrs.py"
+PAGE = navigation.DDRS
 
 
 

@@ -5,22 +5,21 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui import lessons, presenter
+from ui import lessons, navigation, presenter
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TITLES = {"pages/boundaries.py": "Decision boundaries", "pages/ddrs.py": "Per-input σ"}
 
 
-def app(page: str = "pages/lessons.py") -> AppTest:
+def app(page: navigation.Page = navigation.LESSONS) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
-    at.switch_page(page)
+    at.switch_page(page.file)
     return at.run()
 
 
 def assert_at_target(at: AppTest, step: lessons.Step) -> None:
     t = step.target
     assert not at.exception, at.exception
-    assert at.title[0].value == TITLES[t.page]
+    assert at.title[0].value == t.page.title
     assert {k: v for k, v in at.query_params.items() if k != "present"} == t.query
     assert at.session_state["model_key"] == f"zoo:{t.model}" and at.session_state["sigma"] == t.sigma
     assert at.session_state["point"] == t.point
@@ -60,7 +59,7 @@ def test_sidebar_card_next_and_back_keep_presenter_mode():
 
 
 def test_presenter_toggle_injects_css_and_url():
-    at = app("pages/boundaries.py")
+    at = app(navigation.BOUNDARIES)
     assert "present" not in at.query_params and not at.get("html")
     at.toggle(key=presenter.KEY).set_value(True).run()
     assert not at.exception and at.query_params["present"] == "1"
@@ -87,7 +86,7 @@ def test_previous_and_next():
 
 
 def test_glossary_page_search_and_no_match():
-    at = app("pages/glossary.py")
+    at = app(navigation.GLOSSARY)
     assert not at.exception and at.title[0].value == "Glossary"
     assert len(at.subheader) >= 20
     at.text_input(key="glossary_q").set_value("memory").run()

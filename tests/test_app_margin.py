@@ -5,8 +5,9 @@ import pytest
 from apptest_kit import page_test, page_text
 from streamlit.testing.v1 import AppTest
 from torch import nn
+from ui import navigation
 
-PAGE = "pages/margin.py"
+PAGE = navigation.MARGIN
 
 
 

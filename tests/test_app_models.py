@@ -4,6 +4,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui import navigation
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
@@ -21,7 +23,7 @@ def test_welcome_page_explains_and_links():
 
 def test_models_page_zoo_train_and_current_model():
     at = AppTest.from_file(APP, default_timeout=180)
-    at.switch_page("pages/models.py").run()
+    at.switch_page(navigation.MODELS.file).run()
     _ok(at)
     assert not at.error
     assert at.button(key="use_moons-mlp-s0.25").disabled          # the current model's card
@@ -46,7 +48,7 @@ def test_models_page_zoo_train_and_current_model():
 def test_models_page_with_an_image_model_still_works():
     at = AppTest.from_file(APP, default_timeout=120)
     at.query_params["model"] = "digits-cnn-s0.25"
-    at.switch_page("pages/models.py").run()
+    at.switch_page(navigation.MODELS.file).run()
     _ok(at)
     assert at.selectbox(key="model_key").value == "zoo:digits-cnn-s0.25"
     assert not at.error
@@ -63,7 +65,7 @@ def test_unknown_model_in_a_link_falls_back_with_a_message():
 
 def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
     from cert_core.models.zoo import ZOO
-    from ui import hub
+    from ui.models import hub
     assert hub.card_text("MLP 64x3 on two half-moons, trained with Gaussian noise sigma=0.25") == \
         "MLP 64×3 on two half-moons"
     assert hub.card_text("MLP on moons, MSCR loss d=0.3, sigma_x=0.2").endswith("σ_x=0.2")
@@ -73,7 +75,7 @@ def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
 
 def test_csv_scaling_reports_the_original_range_and_factor():
     from cert_core.models.data import load_csv
-    from ui import hub
+    from ui.models import hub
     raw = "\n".join(f"{x},{-x / 2},{int(x > 0)}" for x in range(-50, 51, 5)).encode()
     note = hub.csv_scaling(raw)
     assert "x₁ ∈ [-50, 50]" in note and "x₂ ∈ [-25, 25]" in note and "×0.04 " in note
@@ -86,7 +88,7 @@ def test_torchscript_upload_is_refused_until_trusted_then_runs_isolated(tmp_path
     target = tmp_path / "runs.sqlite"
     target.write_bytes(b"the run store")
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/models.py").run()
+    at.switch_page(navigation.MODELS.file).run()
     assert at.toggle(key="trust_ts").value is False                      # off by default
     assert any("weights_only=True" in c.value for c in at.caption)        # the safe default, said beside it
     at.file_uploader(key="up_model").upload("evil.pt", hostile_kit.archive(hostile_kit.SetstateWriter(str(target))))

@@ -3,16 +3,17 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from ui import navigation
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGE = "pages/paths.py"
+PAGE = navigation.PATHS
 
 
 def _page(**state) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=300)
     for k, v in state.items():
         at.session_state[k] = v
-    at.switch_page(PAGE)
+    at.switch_page(PAGE.file)
     return at
 
 

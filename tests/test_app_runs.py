@@ -7,8 +7,9 @@ import pytest
 
 from apptest_kit import page_test, page_text
 from cert_core.runs.store import RunStore
+from ui import navigation
 
-PAGE = "pages/runs.py"
+PAGE = navigation.RUNS
 TSV = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n0\t1\t1\t0.5\t1\t0.1\n3\t0\t-1\t0.0\t0\t0.1\n"
 
 

@@ -13,10 +13,9 @@ from cert_core.methods.ddrs import plane as ddrs_grid
 from cert_core.models.data import BOX_2D
 from cert_core.stats import gaussian_radius, lower_confidence_bound
 from cert_core.models.zoo import ZOO, load_zoo_model
-from ui import glossary, lessons, presenter, state
+from ui import glossary, lessons, navigation, presenter, state
 
 ROOT = Path(__file__).resolve().parents[1]
-APP_PAGES = set(re.findall(r'st\.Page\("([^"]+)"', (ROOT / "app.py").read_text()))
 
 
 def exact_p(model: str, point, sigma: float, resolution: int = 150) -> np.ndarray:
@@ -28,7 +27,7 @@ def test_six_steps_each_a_valid_shared_link():
     assert len(lessons.LESSON) == 6
     for step in lessons.LESSON:
         t = step.target
-        assert t.page in APP_PAGES and (ROOT / t.page).exists()
+        assert t.page in navigation.PAGES and (ROOT / t.page.file).exists()
         assert t.model in {e.name for e in ZOO}
         assert state.SIGMA_MIN <= t.sigma <= state.SIGMA_MAX and round(t.sigma, 2) == t.sigma
         assert t.point is not None and BOX_2D[0] <= t.point[0] <= BOX_2D[1] and BOX_2D[2] <= t.point[1] <= BOX_2D[3]
@@ -36,7 +35,7 @@ def test_six_steps_each_a_valid_shared_link():
         assert t.query == {"model": t.model, "sigma": f"{t.sigma:g}", "x": f"{t.point[0]:.3f}",
                            "y": f"{t.point[1]:.3f}"}
         assert step.title and step.text and step.formula and step.try_this
-        assert all(p in lessons.PAGE_TITLES for p in step.also)
+        assert all(p in navigation.PAGES and (ROOT / p.file).exists() for p in step.also)
 
 
 def test_step1_point_has_a_large_certificate():
@@ -106,7 +105,7 @@ def test_glossary_links_resolve_and_slugs_are_unique():
     for term in glossary.TERMS:
         for other in term.see:
             glossary.find(other)
-        assert all((ROOT / p).exists() for p in term.pages if p != "pages/paths.py")
+        assert all(p in navigation.PAGES and (ROOT / p.file).exists() for p in term.pages)
     text = " ".join(s.text for s in lessons.LESSON)
     for target in re.findall(r"\]\(glossary#([a-z0-9-]+) ", text):
         assert target in glossary.BY_SLUG

@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from cert_core.runs.export import paper_table
 from cert_core.runs.store import RunSpec, RunStore
-from ui import report
+from ui import navigation, report
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 # (label, prediction, radius, correct): certified accuracy at r=0.25 is 2/5 for run A
@@ -77,7 +77,7 @@ def test_compare_tab_has_the_report_button(tmp_path, monkeypatch):
     monkeypatch.setenv("CERT_EXPLORER_RUNS", str(tmp_path / "r.sqlite"))
     make_store(tmp_path / "r.sqlite")
     at = AppTest.from_file(APP, default_timeout=120)
-    at.switch_page("pages/runs.py")
+    at.switch_page(navigation.RUNS.file)
     at.run()
     assert not at.exception
     labels = [b.proto.label for b in at.get("download_button")]

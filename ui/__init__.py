@@ -1,7 +1,10 @@
-"""Streamlit/Plotly glue shared by the pages: state, caching, figures, the point inspector.
+"""Streamlit/Plotly glue for the pages; cert_core stays free of Streamlit and Plotly.
 
-cert_core stays free of Streamlit and Plotly; everything UI-specific lives here. Modules:
-``theme`` (palette, fonts), ``state`` (current model, sigma, point, URL), ``cache`` (cached
-cert_core calls), ``figures`` / ``charts`` (pure functions returning go.Figure), ``inspector``
-(the certificate-provider registry) and ``providers`` (built-in providers, auto-discovered).
+Two levels. Modules at the top of ``ui`` are app-wide and any page may use them: ``navigation`` (the page
+registry), ``state`` (current model, sigma, point, URL), ``sidebar``, ``theme`` (palette, fonts), ``presenter``,
+``cache`` (cached calls several pages share), ``images`` (region maps as PNG), ``inspector`` (the
+certificate-provider protocol), ``glossary`` and ``lessons``; the runs page's ``run_*`` and ``report``.
+A package ``ui/<page>/`` is one page's slice -- ``cache`` (its cached calls), ``figures`` (pure functions
+returning go.Figure) and ``provider`` (its rows in the point inspector, discovered by ``inspector``) -- and is
+imported by that page only (and by ``inspector`` for its provider).
 """

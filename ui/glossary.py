@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PAGE = "pages/glossary.py"
-URL_PATH = "glossary"
+from ui import navigation
+from ui.navigation import Page
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Term:
     short: str                      # one line: hover text of every link
     body: str                       # a few sentences of markdown
     latex: str = ""                 # an optional formula
-    pages: tuple[str, ...] = ()     # page files where the term is used
+    pages: tuple[Page, ...] = ()    # pages where the term is used (ui/navigation.py)
     see: tuple[str, ...] = ()       # names of related terms
     source: str = ""                # the paper that defines it
 
@@ -33,8 +33,8 @@ def slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-B, D, M, S, R, BE = ("pages/boundaries.py", "pages/ddrs.py", "pages/margin.py", "pages/glossary.py",
-                     "pages/runs.py", "pages/bernstein.py")
+B, D, M, R, BE = (navigation.BOUNDARIES, navigation.DDRS, navigation.MARGIN, navigation.RUNS,
+                  navigation.BERNSTEIN)
 COHEN = "Cohen, Rosenfeld & Kolter (2019); the lecture 'Certifiable Robustness'"
 TERMS: tuple[Term, ...] = (
     Term("Certificate", "A proof that the prediction cannot change within a radius of the input.",
@@ -142,7 +142,7 @@ def find(name: str) -> Term:
 
 def href(name: str) -> str:
     """Relative URL of the entry (works under any base path): 'glossary#certified-radius'."""
-    return f"{URL_PATH}#{find(name).slug}"
+    return f"{navigation.GLOSSARY.url_path}#{find(name).slug}"
 
 
 def link(name: str, text: str | None = None) -> str:

@@ -5,8 +5,8 @@ boundaries page builds one context for the clicked point, runs every registered 
 ``order`` and shows each returned row in the radius table and as a circle on the inspector's map.
 A provider returns None when it does not apply (e.g. a Lipschitz bound for a model without one).
 
-Adding a method (Bernstein, Lipschitz/margin, per-input sigma, SC-RFP, ...) needs no page edit:
-drop a module into ``ui/providers/`` that registers its function::
+Adding a method (Bernstein, Lipschitz/margin, per-input sigma, SC-RFP, ...) needs no page edit: its page
+slice ``ui/<page>/`` gets a ``provider.py`` that registers its function::
 
     from ui.inspector import RadiusRow, register_provider
 
@@ -16,7 +16,7 @@ drop a module into ``ui/providers/`` that registers its function::
         return RadiusRow("Bernstein root-finding", r, prediction=..., kind="estimate",
                          sound=False, note="finds a boundary point, not the nearest one")
 
-Every module in ``ui/providers`` is imported on first use. A provider that raises does not break
+Every ``ui/<page>/provider.py`` is imported on first use. A provider that raises does not break
 the page: ``run_providers`` turns the exception into a message. Rows are audited against the ground
 truth (the exact distance to the smoothed boundary): a "certificate" claiming more is flagged.
 
@@ -29,11 +29,12 @@ truth (the exact distance to the smoothed boundary): a "certificate" claiming mo
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import pkgutil
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Hashable, Literal
 
 import numpy as np
 import torch
@@ -42,7 +43,6 @@ from cert_core import grid
 from cert_core.smoothing import Certificate, Smooth
 
 Kind = Literal["certificate", "exact", "upper bound", "estimate"]
-KINDS = ("certificate", "exact", "upper bound", "estimate")
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,17 @@ class InspectorContext:
     alpha: float = 0.001              # CERTIFY failure probability
     seed: int = 0                     # seeds every sampling provider
     batch_size: int = 10_000          # forward batch for sampling
-    extras: dict = field(default_factory=dict)   # free slot for later providers (e.g. per-input sigma)
+    _shared: dict = field(default_factory=dict, init=False, repr=False)   # see shared()
 
     @property
     def view(self) -> grid.GridView:
         return self.base.view
+
+    def shared(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per context: the providers of one method share an expensive value this way."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     def generator(self, salt: int = 0) -> torch.Generator:
         """A fresh seeded generator, so each provider's randomness is reproducible on its own."""
@@ -122,12 +128,13 @@ def register_provider(fn: Callable | None = None, *, order: int = 100, name: str
     return wrap(fn) if fn is not None else wrap
 
 
-def discover(package: str = "ui.providers") -> None:
-    """Import every module of ``package`` so their ``@register_provider`` calls run."""
+def discover(package: str = "ui") -> None:
+    """Import the ``provider`` module of every page slice ``package.<page>`` so its ``@register_provider`` calls run."""
     global _DISCOVERED
     pkg = importlib.import_module(package)
     for info in pkgutil.iter_modules(pkg.__path__):
-        importlib.import_module(f"{package}.{info.name}")
+        if info.ispkg and importlib.util.find_spec(f"{package}.{info.name}.provider") is not None:
+            importlib.import_module(f"{package}.{info.name}.provider")
     _DISCOVERED = True
 
 

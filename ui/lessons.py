@@ -15,16 +15,14 @@ import streamlit as st
 
 from ui import state
 from ui.glossary import link
+from ui.navigation import BERNSTEIN, BOUNDARIES, DDRS, LESSONS, MARGIN, PATHS, RUNS, Page
 
-PAGE_TITLES = {"pages/boundaries.py": "Decision boundaries", "pages/ddrs.py": "Per-input σ",
-               "pages/margin.py": "Smoothed robustness (SRA)", "pages/bernstein.py": "Bernstein smoothing",
-               "pages/runs.py": "Certification runs", "pages/paths.py": "Activation paths"}
 ACTIVE = "lesson_step"            # session key: the step whose target was opened last (sidebar card)
 
 
 @dataclass(frozen=True)
 class Target:
-    page: str                                   # page file registered in app.py
+    page: Page                                  # from the page registry (ui/navigation.py)
     model: str                                  # zoo name
     sigma: float                                # in [state.SIGMA_MIN, state.SIGMA_MAX]
     point: tuple[float, float] | None = None    # inside state.VIEW
@@ -39,7 +37,7 @@ class Target:
 
     def describe(self) -> str:
         where = f", point ({self.point[0]:g}, {self.point[1]:g})" if self.point else ""
-        return f"{PAGE_TITLES.get(self.page, self.page)} · {self.model} · σ = {self.sigma:g}{where}"
+        return f"{self.page.title} · {self.model} · σ = {self.sigma:g}{where}"
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ class Step:
     formula: str                                # LaTeX for st.latex
     try_this: str                               # what to do once the target is open
     target: Target
-    also: tuple[str, ...] = ()                  # further pages to open (state unchanged)
+    also: tuple[Page, ...] = ()                 # further pages to open (state unchanged)
     source: str = ""                            # where the formula comes from
 
 
@@ -62,7 +60,7 @@ LESSON: tuple[Step, ...] = (
          r"\forall\,\delta,\ \|\delta\|_2 \le R:\quad g(x+\delta) = g(x)\qquad\text{with probability} \ge 1-\alpha",
          "The black circle is the Monte Carlo certificate, the other the exact distance to the smoothed boundary: "
          "the certificate never crosses a boundary. Click closer to the gap between the moons and watch both shrink.",
-         Target("pages/boundaries.py", "moons-mlp-s0.25", 0.25, (0.3, 0.6)),
+         Target(BOUNDARIES, "moons-mlp-s0.25", 0.25, (0.3, 0.6)),
          source="Lecture, definition of ε-robustness; Cohen et al. (2019), Theorem 1"),
     Step("Noise and votes",
          f"g(x) is computed by adding Gaussian noise to x many times and letting the {link('base classifier f')} "
@@ -73,7 +71,7 @@ LESSON: tuple[Step, ...] = (
          r"R = \sigma\,\Phi^{-1}(\underline{p_A})",
          "Here p_A is about 0.74. Look at the noise cloud and the vote bars; then lower n (estimation) from "
          "10 000 to 1 000: p̲_A drops and the radius shrinks, although the classifier did not change.",
-         Target("pages/boundaries.py", "moons-mlp-s0.25", 0.25, (1.0, 0.5)),
+         Target(BOUNDARIES, "moons-mlp-s0.25", 0.25, (1.0, 0.5)),
          source="Cohen et al. (2019), PREDICT and CERTIFY (Section 3.2)"),
     Step("The σ trade-off",
          f"The {link('noise level σ')} is a knob between accuracy and robustness. The radius is proportional "
@@ -82,8 +80,8 @@ LESSON: tuple[Step, ...] = (
          r"R \le \sigma\,\Phi^{-1}\!\left(\alpha^{1/n}\right)\quad(\text{all } n \text{ votes for } c_A)",
          "Drag σ in the sidebar down to 0.12, then up to 1.0. Small σ keeps the arms but certifies tiny circles; "
          "large σ certifies big circles far out and greys out the centre.",
-         Target("pages/boundaries.py", "spirals-mlp-s0.25", 0.5, (1.5, -0.5)),
-         also=("pages/runs.py",), source="Cohen et al. (2019), Section 4 and Table 2; lecture, 'Experiments'"),
+         Target(BOUNDARIES, "spirals-mlp-s0.25", 0.5, (1.5, -0.5)),
+         also=(RUNS,), source="Cohen et al. (2019), Section 4 and Table 2; lecture, 'Experiments'"),
     Step("Why the radius is σΦ⁻¹(p_A)",
          f"A {link('Lipschitz constant')} L turns a margin into a radius (Theorem 0), but deep networks have "
          f"huge L. Smoothing helps: whatever f is, the map x ↦ Φ⁻¹(p_c(x)) of the smoothed probabilities is "
@@ -93,8 +91,8 @@ LESSON: tuple[Step, ...] = (
          "In the inspector's table compare three numbers: the Monte Carlo radius σΦ⁻¹(p̲_A), the exact "
          "σ/2(Φ⁻¹(p_A) − Φ⁻¹(p_B)) and the true distance to the smoothed boundary. Theorem 0 on the raw network "
          "gives a far smaller radius.",
-         Target("pages/boundaries.py", "moons-mlp-s0.25", 0.5, (-0.5, 0.5)),
-         also=("pages/margin.py",), source="Lecture, Theorem 0 and the 1/σ-Lipschitz proof of Theorem 1"),
+         Target(BOUNDARIES, "moons-mlp-s0.25", 0.5, (-0.5, 0.5)),
+         also=(MARGIN,), source="Lecture, Theorem 0 and the 1/σ-Lipschitz proof of Theorem 1"),
     Step("Beyond one σ",
          f"One σ for all inputs is a compromise. {link('Per-input σ (DDRS)', 'Data-dependent smoothing')} picks "
          f"for each x the σ that maximises its radius. Other papers replace sampling by "
@@ -104,8 +102,8 @@ LESSON: tuple[Step, ...] = (
          "Here the fixed σ = 0.25 certifies 1.0 (its cap, 4σ); the R(σ) curve peaks near σ* ≈ 0.4 at R* ≈ 1.43, "
          "still below the true distance ≈ 1.48. Compare the σ*(x) and R*(x) maps with the fixed-σ map, then open "
          "the Bernstein and SRA pages for deterministic and margin certificates.",
-         Target("pages/ddrs.py", "moons-mlp-s0.25", 0.25, (-0.2, 1.8)),
-         also=("pages/bernstein.py", "pages/margin.py", "pages/paths.py"),
+         Target(DDRS, "moons-mlp-s0.25", 0.25, (-0.2, 1.8)),
+         also=(BERNSTEIN, MARGIN, PATHS),
          source="Alfarra et al. (2022), Alg. 1; Kao, Ko & Lu; Rodrigues Crespo & Teramae"),
     Step("Soundness pitfalls",
          f"A radius is only a certificate if the theorem's assumptions hold for the classifier you deploy. "
@@ -116,8 +114,8 @@ LESSON: tuple[Step, ...] = (
          r"\ \Rightarrow\ \text{not a certificate}",
          "At this point σ* = 1.5 claims a radius ≈ 2.2, but a point of the other class lies ≈ 1.6 away: the "
          "page flags it in red. Scroll down to the stripe counterexample and the memory's order dependence.",
-         Target("pages/ddrs.py", "moons-mlp-s0.25", 0.25, (1.9, -1.4)),
-         also=("pages/bernstein.py",),
+         Target(DDRS, "moons-mlp-s0.25", 0.25, (1.9, -1.4)),
+         also=(BERNSTEIN,),
          source="Súkeník, Kuvshinov & Günnemann (2022); Alfarra et al. (2022) Sec. 3.5; Kao, Ko & Lu Eq. 9–10"),
 )
 
@@ -125,7 +123,7 @@ LESSON: tuple[Step, ...] = (
 def go(index: int) -> None:
     """Open step ``index``'s target with its model, σ and point (through the shared-link mechanism)."""
     st.session_state[ACTIVE] = index
-    state.follow_link(LESSON[index].target.page, LESSON[index].target.query)
+    state.follow_link(LESSON[index].target.page.file, LESSON[index].target.query)
 
 
 def sidebar_card() -> None:
@@ -138,7 +136,7 @@ def sidebar_card() -> None:
         st.markdown(f"**Lesson {index + 1}/{len(LESSON)} · {step.title}**  \n:material/lightbulb: {step.try_this}")
         a, b, c = st.columns([1.1, 1, 0.5])
         if a.button("Lesson", key="lesson_back", icon=":material/arrow_back:", help="Back to the lesson text."):
-            st.switch_page("pages/lessons.py", query_params=st.query_params.to_dict())
+            st.switch_page(LESSONS.file, query_params=st.query_params.to_dict())
         if index + 1 < len(LESSON) and b.button("Next", key="lesson_next", icon=":material/arrow_forward:",
                                                 help=f"Step {index + 2}: {LESSON[index + 1].title}"):
             go(index + 1)

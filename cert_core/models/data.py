@@ -230,7 +230,7 @@ def _read_source(source) -> tuple[bytes, str | None]:
     raise DataError(f"expected a path, bytes or a file-like object, got {type(source).__name__}")
 
 
-def parse_rows(text: str) -> tuple[np.ndarray, np.ndarray]:
+def parse_csv_rows(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``x1,x2,label`` -> points (N, 2) float64 and raw integer labels (N,)."""
     rows = [r for r in csv.reader(io.StringIO(text)) if any(f.strip() for f in r)]
     if rows and not _is_number(rows[0][0]):  # a header: its first field is not a number
@@ -274,7 +274,7 @@ def load_csv(source, seed=0, test_fraction=0.3) -> Dataset:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DataError("the file is not UTF-8 text; expected a CSV with columns x1,x2,label") from None
-    x, labels = parse_rows(text)
+    x, labels = parse_csv_rows(text)
     if len(labels) < MIN_CSV_ROWS:
         raise DataError(f"too few rows: need at least {MIN_CSV_ROWS} data rows, got {len(labels)}")
     classes, y, counts = np.unique(labels, return_inverse=True, return_counts=True)

@@ -1,9 +1,13 @@
 """Helpers shared by the real-browser tests (the fixtures live in conftest.py)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import shutil
+import socket
+import subprocess
+import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -14,6 +18,36 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking", "--no-first-run"]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+@contextlib.contextmanager
+def serve(log_path: pathlib.Path):
+    """``streamlit run app.py`` on a free port of 127.0.0.1, its output in ``log_path``; yields the base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def clean_log(log_path: pathlib.Path) -> None:
+    """The server's log holds no traceback and no warning."""
+    text = log_path.read_text()
+    assert "Traceback" not in text and "WARNING" not in text.upper().replace("WARNINGS", ""), text
 
 
 def wait_idle(pg, settle: float = 1.5, timeout: float = 180) -> None:
@@ -39,11 +73,6 @@ def open_page(pg, server: str, path: str) -> None:
     pg.goto(f"{server}/{path}", timeout=90_000)
     pg.wait_for_selector(IDLE, timeout=180_000)
     wait_idle(pg)
-    # A deep link that is the server's very first request may flash Streamlit's "Page not found"
-    # dialog before st.navigation has registered the pages; the router then shows the right page.
-    if pg.locator("[role='dialog']").count():
-        pg.keyboard.press("Escape")
-        wait_idle(pg, settle=0.5)
     no_exception(pg)
 
 

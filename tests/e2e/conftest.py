@@ -6,14 +6,10 @@ warnings for the whole session. Skips when /usr/bin/chromium is missing; never d
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
-from browser_kit import ARGS, ARTIFACTS, CHROMIUM, ROOT
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, clean_log, serve
 
 
 def pytest_collection_modifyitems(items):
@@ -25,34 +21,12 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(pytest.mark.skip(reason=f"{CHROMIUM} is not installed"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def server():
-    port = _free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log_path = ARTIFACTS / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
-    text = log_path.read_text()
-    assert "Traceback" not in text and "WARNING" not in text.upper().replace("WARNINGS", ""), text
+    with serve(log_path) as url:
+        yield url
+    clean_log(log_path)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import no_exception, open_page, shot, wait_idle
+from browser_kit import ARTIFACTS, clean_log, no_exception, open_page, serve, shot, wait_idle
+from ui import navigation
 
 
 def test_every_page_opens_without_the_network(page, server):
@@ -28,6 +29,23 @@ def test_old_per_input_sigma_link_lands_on_ddrs(page, server):
     open_page(page, server, "per-input-sigma?sigma=0.3")
     wait_idle(page)
     assert re.search(r"/ddrs\?", page.url) and "sigma=0.3" in page.url, page.url
+
+
+def test_deep_links_are_routed_on_a_fresh_server(page):
+    # each link is the very first request of its own server: app.py must run (sidebar, URL state) and route to
+    # the page; a legacy pages/ folder would make Streamlit run the page file alone (ui/navigation.py)
+    for path, title, query in (("boundaries?x=0.3&y=0.6", navigation.BOUNDARIES.title, "&x=0.300&y=0.600"),
+                               ("ddrs", navigation.DDRS.title, "?model=moons-mlp-s0.25&sigma=0.25")):
+        log_path = ARTIFACTS / f"server_{path.split('?')[0]}.log"
+        with serve(log_path) as fresh:
+            open_page(page, fresh, path)
+            shot(page, f"deep_link_{path.split('?')[0]}")
+            assert page.locator("[role='dialog']").count() == 0                        # no "Page not found"
+            assert page.locator("h1").first.inner_text().strip() == title
+            model = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
+            assert model.first.locator("input").input_value() == "moons-mlp-s0.25"        # the shared sidebar ran
+            assert query in page.evaluate("location.href")                             # and app.py's URL state
+        clean_log(log_path)
 
 
 def _presenter_looks(page) -> tuple[str, bool, bool]:

@@ -36,8 +36,7 @@ def at_target(pg, step: lessons.Step) -> None:
     idle(pg)
     query = dict(kv.split("=") for kv in href(pg).split("?", 1)[1].split("&"))
     assert {k: v for k, v in query.items() if k != "present"} == t.query
-    title = lessons.PAGE_TITLES[t.page]
-    assert pg.locator("h1").first.inner_text().strip() == title
+    assert pg.locator("h1").first.inner_text().strip() == t.page.title
     card = pg.locator(".st-key-lesson_card")
     assert card.get_by_text(step.try_this[:40]).count() == 1
 

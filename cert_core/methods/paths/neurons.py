@@ -200,8 +200,8 @@ def _linear_part(m: nn.Module, t: torch.Tensor) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------ patterns and neurons
-def _forward_patterns(net: Network, x: torch.Tensor):
-    """f(x) and the pattern of every neuron layer at x."""          # (B, K), [(B, *U)]
+def forward_patterns(net: Network, x: torch.Tensor):
+    """f(x) and the pattern of every neuron layer at x, for a network from ``as_network``."""   # (B, K), [(B, *U)]
     patterns, h = [], x
     with torch.no_grad():
         for s in net.steps:
@@ -214,7 +214,7 @@ def _forward_patterns(net: Network, x: torch.Tensor):
 def activation_patterns(model, x: torch.Tensor) -> list[torch.Tensor]:
     """Definition 1: the pattern of each neuron layer at each input.   x (B, *D) -> [(B, *U)] integer."""
     net = as_network(model)
-    return _forward_patterns(net, _inputs(x, net, "activation_patterns"))[1]
+    return forward_patterns(net, _inputs(x, net, "activation_patterns"))[1]
 
 
 def float_neurons(model, center: torch.Tensor, points: torch.Tensor, region: str = "set") -> list[torch.Tensor]:
@@ -227,8 +227,8 @@ def float_neurons(model, center: torch.Tensor, points: torch.Tensor, region: str
     net = as_network(model)
     pts = _inputs(points, net, "float_neurons")
     c = _inputs(center, net, "float_neurons", single=True)
-    pc = _forward_patterns(net, c)[1]
-    pp = _forward_patterns(net, pts)[1]
+    pc = forward_patterns(net, c)[1]
+    pp = forward_patterns(net, pts)[1]
     masks = [a != b for a, b in zip(pc, pp)]                            # [(N, *U)]
     return masks if region == "pairwise" else [m.any(0, keepdim=True) for m in masks]
 
@@ -255,8 +255,8 @@ def fixed_ratio(model, xs: torch.Tensor, sigma: float, samples: int = 32,
     m = xs.shape[0]
     noisy = xs.repeat_interleave(samples, 0)
     noisy = noisy + sigma * torch.randn(noisy.shape, generator=generator, dtype=noisy.dtype).to(noisy.device)
-    pc = _forward_patterns(net, xs)[1]
-    pn = _forward_patterns(net, noisy)[1]
+    pc = forward_patterns(net, xs)[1]
+    pn = forward_patterns(net, noisy)[1]
     same = [(b.view(m, samples, -1) == a.view(m, 1, -1)).double() for a, b in zip(pc, pn)]  # [(M, S, U)]
     per_layer = tuple(float(s.mean()) for s in same)
     fixed = torch.cat(same, dim=2)                                                       # (M, S, ΣU)
@@ -313,7 +313,7 @@ def decompose(model, center: torch.Tensor, points: torch.Tensor, region: str = "
     net = as_network(model, dtype)
     masks = float_neurons(net, center, points, region)
     pts = _inputs(points, net, "decompose")
-    out, own = _forward_patterns(net, pts)
+    out, own = forward_patterns(net, pts)
     z_fixed, z_float = path_sums(net, pts, own, [~m for m in masks])
     total = sum(m.flatten(1).sum(1) for m in masks) / sum(m[0].numel() for m in masks)
     return Decomposition(out, z_fixed, z_float, tuple(masks), total.to(dtype))
@@ -332,7 +332,7 @@ def jacobian(model, x: torch.Tensor) -> torch.Tensor:
 def center_patterns(model, center: torch.Tensor, batched: bool = False) -> list[torch.Tensor]:
     """The clean patterns of SC-RFP's centre x (D), or of one centre per row (N, *D) when ``batched``."""
     net = as_network(model)
-    return _forward_patterns(net, _inputs(center, net, "scrfp_forward", single=not batched))[1]  # [(1|N, *U)]
+    return forward_patterns(net, _inputs(center, net, "scrfp_forward", single=not batched))[1]  # [(1|N, *U)]
 
 
 def scrfp_forward(model, center, noisy: torch.Tensor, eta: float) -> torch.Tensor:

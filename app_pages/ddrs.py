@@ -1,0 +1,113 @@
+"""Per-input σ: data-dependent randomized smoothing (Alfarra et al., 2022) and why certifying it is delicate."""
+import numpy as np
+import streamlit as st
+
+from ui import cache, navigation, state
+from ui.ddrs import cache as ddrs_cache
+from ui.ddrs import figures as ddrs_figures
+from ui.ddrs import views
+from ui.images import png_uri, smoothed_image
+
+PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
+
+st.title(navigation.DDRS.title)
+st.caption("Data-dependent smoothing (Alfarra, Bibi, Torr & Ghanem, 2022): pick for each input the σ that "
+           "maximises its radius. The sidebar's σ is σ₀, the starting point and the fixed-σ baseline.")
+
+current = views.current_2d_or_stop()
+
+# ---------------------------------------------------------------- controls
+sigma0, names = state.sigma(), current.class_names
+c = st.columns([1.6, 1, 1, 1, 1])
+s_range = c[0].slider("σ searched for σ*(x)", state.SIGMA_MIN, state.SIGMA_MAX, (0.05, state.SIGMA_MAX), 0.01,
+                      key="ddrs_range", help="The exact maps try every σ of a geometric grid in this range.")
+count = c[1].select_slider("σ values", (8, 16, 24, 32, 48), 24, key="ddrs_count",
+                           help="Grid points in the σ range: one exact Gaussian convolution each.")
+resolution = c[2].select_slider("Resolution", (100, 150, 200, 300), 150, key="ddrs_res",
+                                help="Pixels per axis of the exact maps.")
+steps = c[3].number_input("K (steps)", 0, 200, 20, key="ddrs_steps",
+                          help="Gradient-ascent steps of OptimizeSigma (Algorithm 1).")
+lr = c[4].number_input("Learning rate α", 0.0, 5.0, 0.05, 0.01, key="ddrs_lr",
+                       help="Step size of σ ← σ + α ∇σ R in Algorithm 1.")
+c = st.columns([1, 1, 1, 1, 1])
+n_opt = c[0].number_input("n per step", 1, 4096, 32, key="ddrs_n",
+                          help="Monte Carlo samples per step of Algorithm 1 (the paper uses 1 on CIFAR-10).")
+n_cert = c[1].select_slider("CERTIFY samples n", (500, 1000, 2000, 5000, 10000), 1000, key="ddrs_ncert",
+                            help="Estimation samples of CERTIFY at σ*ₓ for each test point.")
+alpha = c[2].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="ddrs_alpha",
+                          help="Failure probability of each CERTIFY.")
+order_how = c[3].radio("Query order", ("test order", "reversed", "shuffled"), key="ddrs_order", horizontal=True,
+                       help="The order in which the memory sees the test points; its answers depend on it.")
+seed = c[4].number_input("seed", 0, 1_000_000, 0, key="ddrs_seed", help="Seeds the optimiser and CERTIFY.")
+if s_range[0] >= s_range[1]:
+    st.error("The σ range must not be empty: move the right handle above the left one.")
+    st.stop()
+p = ddrs_cache.PageParams(sigma0, tuple(s_range), count, resolution, int(steps), float(lr), int(n_opt), int(n_cert),
+                          float(alpha), order_how, int(seed))
+
+# ---------------------------------------------------------------- the three maps
+try:   # seconds the first time (cached after: the same inputs rerun instantly), so say what is happening
+    with st.spinner(f"Computing the exact maps: the model on a {resolution}×{resolution} grid, then one Gaussian "
+                    f"blur per σ ({count} values of σ)…", show_time=True):
+        base = cache.base_map(current.key, current.model, state.VIEW, resolution, state.SIGMA_MAX)
+        mp = ddrs_cache.maps(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma0, s_range, count)
+except ValueError as exc:
+    st.error(f"The maps cannot be computed: {exc}")
+    st.stop()
+view, point = base.view, state.selected_point()
+
+for col, (key, fig) in zip(st.columns(3), ddrs_figures.three_maps(view, mp, sigma0, s_range[1], point).items()):
+    col.plotly_chart(fig, key=key, on_select=lambda k=key: state.select_from_chart(k), selection_mode="points",
+                     **PLOT)
+st.caption("Click any map to inspect a point. Outlined in vermillion on the R* map: pixels whose R* ball reaches a "
+           "point the same data-dependent classifier labels differently — there R* is not a certificate.")
+m = st.columns(4)
+m[0].metric("Mean radius, fixed σ₀", f"{mp.radius0.clip(0).mean():.3f}", help="Over the pixels of the view.")
+m[1].metric("Mean R*", f"{mp.radius_star.clip(0).mean():.3f}", help="The same, with the best σ per pixel.")
+m[2].metric("Median σ*", f"{np.median(mp.sigma_star):.3f}", help="σ* varies over the plane: large far from "
+            "the boundary, small next to it.")
+m[3].metric("View where R* is false", f"{mp.violation_fraction:.1%}",
+            help="Pixels whose R* ball contains a point of another class of the same data-dependent classifier "
+                 "(its prediction equals the σ₀-smoothed one, Eq. 2): outlined in vermillion on the R* map.")
+
+# ---------------------------------------------------------------- a point
+st.subheader("At a point")
+if point is None:
+    st.info("Click a map to see the exact R(σ) curve there and the path of OptimizeSigma on it.",
+            icon=":material/ads_click:")
+else:
+    at = ddrs_cache.point_study(current.key, current.model, base, mp, p, point)
+    left, right = st.columns([1.4, 1])
+    left.plotly_chart(ddrs_figures.curve_figure(at.sigmas, at.curve, at.search.sigmas[0], at.exact,
+                                                at.search.radii[0], sigma0, names[at.cls]), key="ddrs_curve", **PLOT)
+    right.markdown(f"**Point** ({point[0]:.3f}, {point[1]:.3f}) · class at σ₀: **{names[at.cls]}**")
+    right.dataframe(ddrs_figures.point_rows(at, sigma0), hide_index=True, key="ddrs_point_table")
+    if at.claimed > at.distance + max(view.spacing):
+        right.error("Here the per-input σ radius is larger than the distance to a point the same data-dependent "
+                    "classifier labels differently: it is not a certificate.", icon=":material/gpp_bad:")
+    right.caption("The Decision boundaries page's inspector also draws the σ* circle next to the fixed-σ ones.")
+
+# ---------------------------------------------------------------- the memory on the test set
+st.subheader("Memory-based certification of the test set")
+data = current.dataset
+if data is None:
+    st.info(f"No test set: {current.dataset_note}.")
+else:
+    mem = ddrs_cache.memory_study(current, p)
+    left, right = st.columns([1.2, 1], vertical_alignment="center")
+    image = png_uri(smoothed_image(cache.smoothed(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma0)))
+    left.plotly_chart(ddrs_figures.memory_figure(view, image, data.x_test, mem.answers, names), key="ddrs_memory",
+                      **PLOT)
+    k = right.columns(3)
+    k[0].metric("Conflicts", mem.memory.conflicts, help="Queries the memory changed (relabelled or shrunk).")
+    k[1].metric("Relabelled", mem.relabelled, help="Inside an earlier region of another class: answer taken from it.")
+    k[2].metric("Shrunk", mem.memory.conflicts - mem.relabelled,
+                help="Region cut back to stay disjoint from other classes.")
+    right.markdown("Each query is certified at its own σ*ₓ; the memory then keeps the certified regions of all "
+                   "classes disjoint, in the order the queries arrive (Alfarra et al., Sec. 3.5).")
+    # full width below the figure: the paper's Table 1 has a column per radius, too many for half the page
+    st.dataframe(mem.table, hide_index=True, key="ddrs_table", width="stretch", column_config=ddrs_cache.TABLE_COLUMNS)
+    st.caption(f"Certified accuracy (%) at each radius and ACR, {len(data.y_test)} test points, n = {n_cert:,}, "
+               f"α = {alpha:g} (like the paper's Table 1). Change the query order to see the memory's answers move.")
+
+views.soundness_section()

@@ -1,0 +1,146 @@
+"""Cached calls of the decision-boundaries page: the exact maps, the points shown on them, the inspector's rows,
+the noise cloud and the Monte Carlo check. Keys are small hashables; models, contexts and big arrays are passed
+with a leading underscore so Streamlit does not hash them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from cert_core import grid
+from cert_core.stats import lower_confidence_bound
+from ui import cache, state
+from ui.boundaries import explorer
+from ui.cache import certify_test_set
+from ui.inspector import InspectorContext, run_providers
+
+
+@st.cache_data(show_spinner="Certifying the point…", max_entries=256)
+def inspect(model_key: str, _ctx: InspectorContext, point: tuple, sigma: float, resolution: int,
+            n0: int, n: int, alpha: float, seed: int):
+    """Rows of every provider, their errors, and the MC certificate (for the histogram)."""
+    rows, errors = run_providers(_ctx)
+    return rows, errors, _ctx.certificate
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def noise_samples(point: tuple, sigma: float, count: int, seed: int) -> np.ndarray:
+    gen = torch.Generator().manual_seed(seed)
+    return (torch.tensor(point) + sigma * torch.randn((count, 2), generator=gen)).numpy()   # (count, 2)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def radius_map(model_key: str, _probs: np.ndarray, bounds: tuple, resolution: int, sigma: float) -> np.ndarray:
+    return grid.exact_radius(_probs, sigma)                                 # (R, R)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def local_base(model_key: str, _model: torch.nn.Module, bounds: tuple, resolution: int = 160) -> np.ndarray:
+    return grid.base_predictions(_model, bounds, resolution)                # (r, r)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def abstain_threshold(n: int, alpha: float) -> float:
+    """Smallest p_A at which CERTIFY's lower bound p̲_A clears 1/2 with n samples (it abstains below)."""
+    n_a = np.arange(n // 2, n + 1)
+    ok = np.atleast_1d(lower_confidence_bound(n_a, np.full_like(n_a, n), alpha)) >= 0.5
+    return float(n_a[np.argmax(ok)] / n) if ok.any() else 1.0
+
+
+@dataclass(frozen=True)
+class MonteCarloCheck:
+    points: np.ndarray       # (M, 2) coarse grid
+    exact: np.ndarray        # (M,) convolved p of the exact top class
+    estimate: np.ndarray     # (M,) Monte Carlo frequency of that class
+    se: np.ndarray           # (M,) binomial standard error at the exact p
+    slack: float             # grid discretisation bound on the convolved value
+
+    @property
+    def z(self) -> np.ndarray:
+        return (self.estimate - self.exact) / np.maximum(self.se, 1e-12)
+
+    @property
+    def within(self) -> np.ndarray:
+        return np.abs(self.estimate - self.exact) <= 3 * self.se + self.slack
+
+
+@st.cache_data(show_spinner="Sampling the Monte Carlo check…", max_entries=32)
+def monte_carlo_check(model_key: str, _model: torch.nn.Module, _base: grid.BaseMap, bounds: tuple,
+                      resolution: int, max_sigma: float, sigma: float, size: int, n: int,
+                      seed: int) -> MonteCarloCheck:
+    xmin, xmax, ymin, ymax = bounds
+    inset = 0.5 * (xmax - xmin) / size
+    gx, gy = np.meshgrid(np.linspace(xmin + inset, xmax - inset, size),
+                         np.linspace(ymin + inset, ymax - inset, size))
+    pts = np.stack([gx.ravel(), gy.ravel()], 1)                             # (M, 2)
+    exact_all = np.stack([grid.probabilities_at(_base, p, sigma) for p in pts])   # (M, K)
+    top = exact_all.argmax(1)
+    counts = grid.monte_carlo_counts(_model, pts, sigma, n, torch.Generator().manual_seed(seed))
+    exact = exact_all[np.arange(len(pts)), top]
+    estimate = counts[np.arange(len(pts)), top] / n
+    se = np.sqrt(np.maximum(exact * (1 - exact), 0.25 / n) / n)
+    return MonteCarloCheck(pts, exact, estimate, se, grid.discretisation_error(_base.view, sigma))
+
+
+@dataclass(frozen=True)
+class CertifyParams:
+    n0: int                   # CERTIFY selection samples
+    n: int                    # CERTIFY estimation samples
+    alpha: float              # failure probability
+    seed: int
+
+
+@dataclass(frozen=True, eq=False)
+class Maps:
+    """The exact maps of the view at one σ: f on the padded grid, g's class probabilities and radius."""
+    base: grid.BaseMap
+    probs: np.ndarray         # (K, R, R) exact smoothed probabilities
+    radius: np.ndarray        # (R, R) exact certified radius
+    abstain_p: float          # CERTIFY abstains below this p_A with the chosen n and α
+
+    @property
+    def view(self) -> grid.GridView:
+        return self.base.view
+
+
+def maps(current, sigma: float, resolution: int, c: CertifyParams) -> Maps:
+    """Cached: f once per model and resolution, then one blur per σ (so the σ slider is instant)."""
+    base = cache.base_map(current.key, current.model, state.VIEW, resolution, state.SIGMA_MAX)
+    probs = cache.smoothed(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma)
+    return Maps(base, probs, radius_map(current.key, probs, state.VIEW, resolution, sigma),
+                abstain_threshold(c.n, c.alpha))
+
+
+def shown_points(current, show: str, sigma: float, c: CertifyParams):
+    """The map's data points (x, labels), or the test set's certification (1,000 samples each), or neither."""
+    data = current.dataset
+    if data is None or show == "none":
+        return None, None
+    if show == "test certificates":
+        return None, certify_test_set(current.key, current.model, current.num_classes, current.dataset_key,
+                                      data.x_test, data.y_test, sigma, c.n0, 1000, c.alpha, c.seed)
+    return ((data.x_train, data.y_train) if show == "training data" else (data.x_test, data.y_test)), None
+
+
+def inspect_point(current, m: Maps, point: tuple, sigma: float, c: CertifyParams):
+    """Every provider's row at the point, the providers' errors and Cohen's certificate (cached per settings)."""
+    ctx = InspectorContext(current.model, current.num_classes, point, sigma, m.base, m.probs, c.n0, c.n, c.alpha,
+                           c.seed)
+    return inspect(current.key, ctx, point, sigma, m.view.resolution, c.n0, c.n, c.alpha, c.seed)
+
+
+@dataclass(frozen=True, eq=False)
+class Cloud:
+    samples: np.ndarray       # (600, 2) x + N(0, σ²I)
+    votes: np.ndarray         # (600,) f's class at each sample
+    labels: np.ndarray        # (240, 240) f around the point
+    view: grid.GridView       # the window: the noise and every finite circle
+
+
+def cloud(current, point: tuple, sigma: float, seed: int, rows, view: grid.GridView) -> Cloud:
+    local = explorer.local_bounds(point, sigma, rows, view)
+    samples = noise_samples(point, sigma, 600, seed)
+    return Cloud(samples, grid.predict_points(current.model, samples), local_base(current.key, current.model, local,
+                                                                                 240), grid.make_view(local, 240))

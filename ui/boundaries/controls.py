@@ -1,0 +1,54 @@
+"""The decision-boundaries page's inspector inputs: the point's x₁ / x₂ boxes (and their callback) and CERTIFY's
+n, n₀, α and seed, laid out for presenter mode too."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import presenter, state
+
+MESSAGE = "_typed_msg"        # session key: why a typed value was refused (shown once, then dropped)
+
+
+def typed() -> None:
+    """Typed coordinates: select the point; an emptied box clears the selection; a value outside the
+    view is refused with a message and the box goes back to the inspected point."""
+    ss = st.session_state
+    x, y = ss.get("px"), ss.get("py")
+    for name, key, v, (lo, hi) in (("x₁", "px", x, state.VIEW[:2]), ("x₂", "py", y, state.VIEW[2:])):
+        if v is not None and not lo <= v <= hi:
+            ss[MESSAGE] = f"{name} = {v:g} is outside the view [{lo:g}, {hi:g}]; type a value in that range."
+            old = state.selected_point()
+            ss[key] = None if old is None else old[0 if key == "px" else 1]
+            return
+    if x is None or y is None:
+        if state.selected_point() is not None:     # an emptied box: nothing is inspected any more
+            ss.pop("point", None)
+            ss["px"] = ss["py"] = None
+        return
+    state.set_point(x, y)
+
+
+def point_inputs(point, view) -> None:
+    """The inspector's inputs under its heading; the page reads n, n₀, α and the seed from the session."""
+    ss = st.session_state
+    if point is not None and "px" not in ss:
+        ss["px"], ss["py"] = point
+    # x₁ and x₂ get wide boxes (in presenter mode the root font is larger); n₀, α and the seed are
+    # hidden by presenter mode, so they move to a row of their own there instead of leaving gaps
+    wide = presenter.active()
+    i = st.columns([1.3, 1.3, 1.2] if wide else [1.3, 1.3, 1, 1, 1, 1])
+    tuning = st.columns(3) if wide else i[3:]
+    for col, label, key, lo, hi in ((i[0], "x₁", "px", *view.bounds[:2]), (i[1], "x₂", "py", *view.bounds[2:])):
+        col.number_input(label, None, None, None, 0.05, format="%.3f", key=key, on_change=typed,
+                         placeholder="click map", help=f"Coordinate of the point to inspect, in [{lo:g}, {hi:g}]. "
+                                                       "Empty it to clear the selection.")
+    i[2].number_input("n (estimation)", 100, 200_000, 10_000, 1000, key="n",
+                      help="Fresh noise samples CERTIFY uses to bound p_A; more samples give a larger radius.")
+    tuning[0].number_input("n₀ (selection)", 10, 10_000, 100, 10, key="n0",
+                           help="Noise samples CERTIFY uses to guess the top class.")
+    tuning[1].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="alpha",
+                           help="Failure probability: the certificate holds with probability at least 1 − α.")
+    tuning[2].number_input("seed", 0, 1_000_000, 0, key="seed",
+                           help="Seeds the noise, so a link reproduces the numbers.")
+    if MESSAGE in ss:
+        st.warning(ss.pop(MESSAGE), icon=":material/error:")

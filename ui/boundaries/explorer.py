@@ -1,0 +1,127 @@
+"""Glue for the decision-boundaries page: turns cached arrays into figure specs and table rows.
+
+Pure functions (numpy + figure specs), so the page stays a short list of widgets and calls.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cert_core import grid
+from cert_core.smoothing import ABSTAIN
+from ui import theme
+from ui.boundaries.figures import Circle, MapSpec
+from ui.images import base_image, lattice_points, png_uri, smoothed_image
+from ui.inspector import RadiusRow, describe
+
+
+def lattice(view: grid.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
+            classifier: str) -> tuple[np.ndarray, np.ndarray]:
+    """Click targets with a hover read-out of the map underneath them."""
+    pts, ij = lattice_points(view)
+    p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
+    top, p_a = p.argmax(0), p.max(0)
+    names = np.asarray(class_names, dtype=object)[top]
+    if classifier == "base":
+        text = [f"({x:.2f}, {y:.2f})<br>f: <b>{n}</b><br><i>click to inspect</i>"
+                for (x, y), n in zip(pts, names)]
+    else:
+        r = radius[ij[:, 0], ij[:, 1]]
+        text = [f"({x:.2f}, {y:.2f})<br>g: <b>{n}</b> · p_A = {pa:.3f}<br>exact radius {rr:.3f}"
+                f"<br><i>click to inspect</i>" for (x, y), n, pa, rr in zip(pts, names, p_a, r)]
+    return pts, np.array(text, dtype=object)
+
+
+def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    return (labels[None] == np.arange(k)[:, None, None]).astype(np.float32)   # (K, R, R)
+
+
+def circles(rows: list[RadiusRow]) -> tuple[Circle, ...]:
+    """One circle per row, styled by the row's position (so a style always means the same row)."""
+    out = []
+    for i, r in enumerate(rows):
+        color, dash = theme.circle_style(i)
+        out.append(Circle(r.radius, r.method, color, dash))
+    return tuple(out)
+
+
+# the circles a first look needs: the claim, its exact version and the two truths
+KEY_ROWS = ("Monte Carlo CERTIFY", "Exact Cohen radius", "Distance to smoothed boundary",
+            "Distance to base boundary")
+
+
+def cloud_circles(rows: list[RadiusRow], show_all: bool) -> tuple[Circle, ...]:
+    """The noise cloud's circles: the key rows, or every row."""
+    return tuple(c for c in circles(rows) if show_all or c.name in KEY_ROWS)
+
+
+def table(rows: list[RadiusRow]) -> list[dict]:
+    """The inspector table: each row's description plus the style of its circle (matches the legend)."""
+    return [{"method": r.method, "circle": theme.describe_style(c.color, c.dash), **describe(r)}
+            for r, c in zip(rows, circles(rows))]
+
+
+def test_status(prediction: np.ndarray, y: np.ndarray, radius: np.ndarray, r: float) -> np.ndarray:
+    """'certified' (correct and radius >= r), 'not certified', 'abstain' or 'wrong' per test point."""
+    status = np.full(len(y), "not certified", dtype=object)
+    status[(prediction == y) & (radius >= r)] = "certified"
+    status[prediction == ABSTAIN] = "abstain"
+    status[(prediction != ABSTAIN) & (prediction != y)] = "wrong"
+    return status
+
+
+def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, overlay: bool,
+              points, marks, selected, rows) -> list[MapSpec]:
+    """One spec (overlay) or two (base | smoothed) for the current settings."""
+    k = probs.shape[0]
+    legend = [("p_A < ½", "#5A5A5A"), (f"p_A < {abstain_p:.3f}: abstains", "#B4B4B4")]
+    if k == 2:
+        legend = legend[1:]
+    # the maps show the claim and the truth; the inspector below shows every provider's circle
+    key_rows = {"cohen_monte_carlo", "Monte Carlo CERTIFY", "Distance to smoothed boundary",
+                "Distance to base boundary"}
+    circ = tuple(c for c, r in zip(circles(rows), rows) if r.method in key_rows) if rows else ()
+    rows = [r for r in rows if r.method in key_rows] if rows else []
+    smooth = MapSpec(f"Smoothed g, σ = {sigma:g}" + (" (dotted: base f)" if overlay else ""), view,
+                     png_uri(smoothed_image(probs, abstain_p, base_labels if overlay else None)),
+                     tuple(class_names), points, marks, lattice(view, probs, radius, class_names, "smoothed"),
+                     selected, circ, tuple(legend))
+    if overlay:
+        return [smooth]
+    base = MapSpec("Base classifier f", view, png_uri(base_image(base_labels)), tuple(class_names), points,
+                   marks, lattice(view, one_hot(base_labels, k), None, class_names, "base"), selected,
+                   tuple(c for c, r in zip(circ, rows) if r.classifier == "base"))
+    return [base, smooth]
+
+
+def local_bounds(point, sigma: float, rows: list[RadiusRow], view: grid.GridView) -> tuple:
+    """A square window around the point holding the noise cloud and every finite circle."""
+    radii = [r.radius for r in rows if math.isfinite(r.radius)]
+    half = max(3.2 * sigma, 1.15 * max(radii, default=0.0), 0.3)
+    half = min(half, 0.5 * (view.bounds[1] - view.bounds[0]))
+    return (point[0] - half, point[0] + half, point[1] - half, point[1] + half)
+
+
+def region_shares(probs: np.ndarray, abstain_p: float) -> tuple[float, float]:
+    """Share of the view where g has no majority (p_A < 1/2) and where CERTIFY would abstain."""
+    p_a = probs.max(0)
+    return float((p_a < 0.5).mean()), float((p_a < abstain_p).mean())
+
+
+def headline(probs: np.ndarray, radius: np.ndarray, abstain_p: float, sigma: float, n: int, alpha: float,
+             r: float, accuracy: float | None) -> list[tuple[str, str, str]]:
+    """The four numbers under the maps as (label, value, help); ``accuracy``: the test set's at radius r, if shown."""
+    no_answer, abstains = region_shares(probs, abstain_p)
+    last = ((f"Certified accuracy at r = {r:g}", f"{accuracy:.1%}",
+             f"Test points correct with certified radius ≥ r (n = 1,000 samples each, α = {alpha:g}).")
+            if accuracy is not None else
+            ("Largest exact radius", f"{float(radius.max()):.2f}",
+             "Radii are capped at 4σ, the reach of the Gaussian kernel."))
+    return [("σ", f"{sigma:g}", "The smoothing noise level (sidebar)."),
+            ("View where CERTIFY abstains", f"{abstains:.1%}",
+             f"Share of the view with exact p_A < {abstain_p:.3f}: with n = {n:,} and α = {alpha:g} the "
+             "lower confidence bound cannot clear 1/2 there."),
+            ("View with no majority (p_A < ½)", f"{no_answer:.1%}",
+             "Where no class wins half of the noisy votes; only possible with 3 or more classes."),
+            last]

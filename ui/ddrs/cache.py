@@ -1,0 +1,167 @@
+"""Cached cert_core.methods.ddrs.sigma calls for the per-input σ page (keys are small hashables; models and big
+arrays are passed with a leading underscore), plus the Table-1-style comparison."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from cert_core import grid
+from cert_core.methods.ddrs import sigma as ddrs
+from cert_core.methods.ddrs import plane as ddrs_grid
+from cert_core.metrics import average_certified_radius, certified_accuracy
+from ui.cache import certify_test_set
+
+TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+TABLE_COLUMNS = {"method": st.column_config.TextColumn("method", width="large"),
+                 **{f"r = {r:g}": st.column_config.NumberColumn(f"r = {r:g}", format="%.1f", width="small",
+                                                                 help=f"Certified accuracy (%) at radius {r:g}")
+                    for r in TABLE_RADII},
+                 "ACR": st.column_config.NumberColumn("ACR", format="%.3f", width="small",
+                                                      help="Average certified radius (correct points, 0 otherwise)")}
+
+
+@st.cache_data(show_spinner=False, max_entries=16)    # the page shows one spinner for the maps
+def maps(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution: int, max_sigma: float,
+         sigma0: float, sigma_range: tuple, count: int) -> ddrs_grid.SigmaStarMaps:
+    return ddrs_grid.sigma_star_maps(_base, ddrs_grid.sigma_grid(*sigma_range, count), sigma0)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def curve(model_key: str, _base: grid.BaseMap, resolution: int, point: tuple, sigma0: float,
+          sigma_range: tuple) -> tuple[int, np.ndarray, np.ndarray]:
+    sigmas = ddrs_grid.sigma_grid(*sigma_range, 60)
+    cls, r = ddrs_grid.radius_curve(_base, point, sigmas, sigma0)
+    return cls, sigmas, r
+
+
+@st.cache_data(show_spinner="Running OptimizeSigma at the point…", max_entries=64)
+def search_at(model_key: str, _model: torch.nn.Module, point: tuple, config: tuple, seed: int) -> ddrs.SigmaSearch:
+    gen = torch.Generator().manual_seed(seed)
+    return ddrs.optimize_sigma(_model, torch.tensor([point], dtype=torch.float32), ddrs.SigmaConfig(*config),
+                               generator=gen)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def exact_at(model_key: str, _base: grid.BaseMap, resolution: int, point: tuple, cls: int,
+             sigmas: tuple) -> np.ndarray:
+    """Exact R(σ_k) for the class cls along a trajectory (σ beyond the padding is clipped)."""
+    top = _base.max_sigma
+    return np.array([float(ddrs_grid.class_radius(grid.probabilities_at(_base, point, min(s, top)), cls, min(s, top)))
+                     for s in sigmas])
+
+
+@dataclass(frozen=True)
+class DDTestSet:
+    sigma: np.ndarray        # (M,) σ*_x
+    prediction: np.ndarray   # (M,) CERTIFY at σ*_x (−1 = abstain)
+    radius: np.ndarray       # (M,)
+
+
+@st.cache_data(show_spinner="OptimizeSigma + CERTIFY on every test point…", max_entries=16)
+def dd_test_set(model_key: str, _model: torch.nn.Module, num_classes: int, dataset_key: str, _x: np.ndarray,
+                config: tuple, n0: int, n: int, alpha: float, seed: int) -> DDTestSet:
+    gen = torch.Generator().manual_seed(seed)
+    xs = torch.as_tensor(_x, dtype=torch.float32)
+    search = ddrs.optimize_sigma(_model, xs, ddrs.SigmaConfig(*config), generator=gen)
+    certs = ddrs.certify_at_sigma(_model, num_classes, xs, search.sigma, n0, n, alpha, 20_000, gen)
+    return DDTestSet(search.sigma, np.array([c.prediction for c in certs]), np.array([c.radius for c in certs]))
+
+
+def query_order(m: int, how: str, seed: int) -> np.ndarray:
+    if how == "reversed":
+        return np.arange(m)[::-1]
+    if how == "shuffled":
+        return np.random.default_rng(seed).permutation(m)
+    return np.arange(m)
+
+
+def comparison(rows: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    """Table 1 of the paper: a row per method, certified accuracy (%) per radius and the ACR."""
+    out = []
+    for name, (radius, correct) in rows.items():
+        acc = certified_accuracy(radius, correct, np.array(TABLE_RADII))
+        row = {"method": name}
+        row.update({f"r = {r:g}": round(100 * a, 1) for r, a in zip(TABLE_RADII, acc)})
+        row["ACR"] = round(average_certified_radius(radius, correct), 3)
+        out.append(row)
+    return out
+
+
+@dataclass(frozen=True)
+class PageParams:
+    sigma0: float                     # the sidebar's σ: OptimizeSigma's start and the fixed-σ baseline
+    sigma_range: tuple[float, float]  # σ searched for σ*(x) by the exact maps
+    count: int                        # σ values in that range (one exact Gaussian convolution each)
+    resolution: int                   # pixels per axis of the exact maps
+    steps: int                        # K, gradient-ascent steps of OptimizeSigma (Algorithm 1)
+    lr: float                         # its step size
+    n_opt: int                        # its Monte Carlo samples per step
+    n_cert: int                       # CERTIFY samples at σ*ₓ
+    alpha: float
+    order: str                        # the memory's query order: "test order" | "reversed" | "shuffled"
+    seed: int
+
+    @property
+    def config(self) -> tuple:
+        """OptimizeSigma's settings, as ``ddrs.SigmaConfig(*config)`` takes them."""
+        return (self.sigma0, self.steps, self.lr, self.n_opt, 0.01, ddrs.CLAMP)
+
+
+@dataclass(frozen=True)
+class PointStudy:
+    cls: int                          # the class at σ₀
+    sigmas: np.ndarray                # (60,) σ grid of the exact curve
+    curve: np.ndarray                 # (60,) exact R(σ) for cls
+    search: ddrs.SigmaSearch          # OptimizeSigma's path from σ₀
+    exact: np.ndarray                 # (K + 1,) exact R along that path
+    distance: float                   # to the σ₀-smoothed boundary (the map's pixel under the point)
+
+    @property
+    def claimed(self) -> float:
+        """The largest per-input σ radius at the point: OptimizeSigma's or the grid's best."""
+        return max(float(self.exact[-1]), float(self.curve.max()))
+
+
+def point_study(model_key: str, model, base: grid.BaseMap, maps_: ddrs_grid.SigmaStarMaps, p: PageParams,
+                point: tuple) -> PointStudy:
+    """The exact R(σ) curve at the point, OptimizeSigma's path on it, and the distance it must not exceed."""
+    cls, sigmas, r = curve(model_key, base, p.resolution, point, p.sigma0, p.sigma_range)
+    search = search_at(model_key, model, point, p.config, p.seed)
+    exact = exact_at(model_key, base, p.resolution, point, cls, tuple(search.sigmas[0]))
+    view = base.view
+    i = int(np.rint((point[1] - view.bounds[2]) / view.spacing[1]))
+    j = int(np.rint((point[0] - view.bounds[0]) / view.spacing[0]))
+    return PointStudy(cls, sigmas, r, search, exact, float(maps_.distance[i, j]))
+
+
+@dataclass(frozen=True)
+class MemoryStudy:
+    answers: list[ddrs.MemoryAnswer]  # one per test point, in input order
+    memory: ddrs.CertificationMemory
+    table: list[dict]                 # Table 1: fixed σ, per-input σ without and with the memory
+
+    @property
+    def relabelled(self) -> int:
+        return sum(a.case == "relabelled" for a in self.answers)
+
+
+def memory_study(current, p: PageParams) -> MemoryStudy:
+    """Per-input σ* + CERTIFY on the test set, answered through the memory in the chosen order, next to Cohen's
+    fixed σ₀ (the same n, α and seed)."""
+    data = current.dataset
+    dd = dd_test_set(current.key, current.model, current.num_classes, current.dataset_key, data.x_test, p.config,
+                     100, p.n_cert, p.alpha, p.seed)
+    fixed = certify_test_set(current.key, current.model, current.num_classes, current.dataset_key, data.x_test,
+                             data.y_test, p.sigma0, 100, p.n_cert, p.alpha, p.seed)
+    answers, memory = ddrs.memory_certify(data.x_test, dd.prediction, dd.radius,
+                                          query_order(len(data.x_test), p.order, p.seed))
+    y = data.y_test
+    table = comparison({
+        f"Cohen, fixed σ = {p.sigma0:g}": (fixed.radius, fixed.prediction == y),
+        "per-input σ*, no memory (not sound)": (dd.radius, dd.prediction == y),
+        f"per-input σ* + memory ({p.order})": (np.array([a.radius for a in answers]),
+                                               np.array([a.prediction for a in answers]) == y)})
+    return MemoryStudy(answers, memory, table)

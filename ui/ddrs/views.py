@@ -1,0 +1,54 @@
+"""The per-input σ page's self-contained sections (st.* over the slice's figures): the current 2D model or a
+stop, and the soundness counterexample, which needs no model."""
+from __future__ import annotations
+
+import streamlit as st
+
+from cert_core.methods.ddrs import sigma as ddrs
+from cert_core.models.bundles import ModelLoadError
+from ui import state
+from ui.ddrs import figures as ddrs_figures
+
+PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
+
+
+def current_2d_or_stop() -> state.CurrentModel:
+    """The current model if it is 2D; otherwise why not, the counterexample, and st.stop()."""
+    try:
+        current = state.current_model()
+    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
+        st.error(f"The current model cannot be loaded: {exc}")
+    else:
+        if current.is_2d:
+            return current
+        st.warning(f"**{current.label}** takes inputs of shape {current.loaded.input_shape}; the σ*(x) maps need a "
+                   "2D model (pick one in the sidebar). The counterexample below does not depend on the model.",
+                   icon=":material/warning:")
+    soundness_section()
+    st.stop()
+
+
+def soundness_section() -> None:
+    """Without memory per-input σ certifies nothing (Súkeník et al.); the memory's answers depend on the order."""
+    st.subheader("Is it a certificate?")
+    cex = ddrs.stripe_counterexample()
+    (far, inn), (s_far, s_in), r_far = cex.points, cex.sigma_star, cex.radius[0]
+    left, right = st.columns([1, 1.2])
+    left.plotly_chart(ddrs_figures.counterexample_figure(cex), key="cex_fig", **PLOT)
+    ff, fi = cex.memory_far_first, cex.memory_in_first
+    right.markdown(
+        f"**Without memory, no.** CERTIFY at σ*ₓ proves that the classifier smoothed with the *fixed* σ*ₓ is "
+        f"constant on a ball; but the data-dependent classifier uses another σ at every other point of that "
+        f"ball (Súkeník, Kuvshinov & Günnemann, 2022). Take *f* = class 1 on the thin stripe "
+        f"{cex.stripe[0]:g} ≤ x₁ ≤ {cex.stripe[1]:g}, else class 0 (all probabilities exact):\n\n"
+        f"- x_far = ({far[0]:g}, 0): the radius grows with σ, σ* = {s_far:.2f}, class 0, claimed R = {r_far:.2f};\n"
+        f"- x_in = ({inn[0]:g}, 0), on the stripe: σ* = {s_in:.2f}, class **1**, at distance {cex.distance:.2f} "
+        f"< {r_far:.2f} from x_far — inside its \u201ccertified\u201d ball.\n\n"
+        f"**The memory (Sec. 3.5) restores consistency, but only for the queries it has seen, in their order:**")
+    right.dataframe([
+        {"order": "x_far first", "answer at x_far": f"class {ff[0].prediction}, R = {ff[0].radius:.2f}",
+         "answer at x_in": f"class {ff[1].prediction} ({ff[1].case}), R = {ff[1].radius:.2f}"},
+        {"order": "x_in first", "answer at x_far": f"class {fi[1].prediction} ({fi[1].case}), R = {fi[1].radius:.2f}",
+         "answer at x_in": f"class {fi[0].prediction}, R = {fi[0].radius:.2f}"}], hide_index=True, key="cex_table")
+    right.caption("Same two inputs, same σ*, different answers at x_in: the memory-enhanced classifier is a "
+                  "function of the query history, so its radii certify that history, not a fixed classifier.")

@@ -1,0 +1,89 @@
+"""Decision regions as pictures: numpy in, RGB arrays and PNG data URIs out (no Streamlit here).
+
+A region map is drawn as one PNG per map (a layout image in data coordinates): a 300 x 300 map then costs
+~30 kB instead of megabytes of heatmap JSON, so dragging sigma stays instant. Clicks are caught by a
+transparent lattice of scatter points (``lattice_points``), which also carries the hover read-out. Shared by
+the decision-boundaries maps, the per-input σ maps and the model hub's thumbnails.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+from PIL import Image
+
+from cert_core.grid import GridView
+from ui import theme
+
+WHITE = np.array([255, 255, 255], dtype=np.float64)
+
+
+def boundary_mask(labels: np.ndarray) -> np.ndarray:
+    """Pixels whose right or upper neighbour has another label (a 1-pixel boundary line)."""  # (R, R)
+    m = np.zeros(labels.shape, dtype=bool)
+    m[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    m[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    return m
+
+
+def stripes(shape: tuple[int, int], period: int = 8, width: int = 3) -> np.ndarray:
+    """Diagonal hatching, for regions that must read as 'no answer' even in greyscale."""
+    i, j = np.indices(shape)
+    return (i + j) % period < width
+
+
+def class_tints(labels: np.ndarray, strength: np.ndarray | float) -> np.ndarray:
+    """RGB of each pixel: its class colour mixed with white by ``strength`` in [0, 1]."""  # (R, R, 3)
+    colors = np.array([theme.hex_rgb(theme.class_color(k)) for k in range(int(labels.max()) + 1)], float)
+    s = np.broadcast_to(np.asarray(strength, dtype=float), labels.shape)[..., None]
+    return WHITE * (1 - s) + colors[labels] * s
+
+
+def base_image(labels: np.ndarray) -> np.ndarray:
+    rgb = class_tints(labels, 0.42)
+    rgb[boundary_mask(labels)] = theme.hex_rgb(theme.DARK)
+    return rgb.astype(np.uint8)
+
+
+def smoothed_image(probs: np.ndarray, abstain_p: float | None = None,
+                   base_labels: np.ndarray | None = None) -> np.ndarray:
+    """Top class tinted by confidence; p_A < 1/2 hatched dark grey; p_A < ``abstain_p`` hatched light.
+
+    ``base_labels`` adds the base boundary as a dotted line (the overlay view).
+    """
+    k = probs.shape[0]
+    labels = probs.argmax(0)
+    p_a = probs.max(0)
+    confidence = np.clip((p_a - 1 / k) / (1 - 1 / k), 0, 1)
+    rgb = class_tints(labels, 0.15 + 0.55 * confidence)
+    hatch = stripes(labels.shape)
+    if abstain_p is not None:
+        band = (p_a < abstain_p) & hatch
+        rgb[band] = 0.55 * rgb[band] + 0.45 * np.array(theme.hex_rgb(theme.GREY))
+    never = (p_a < 0.5) & hatch
+    rgb[never] = theme.hex_rgb("#5A5A5A")
+    rgb[boundary_mask(labels)] = theme.hex_rgb(theme.DARK)
+    if base_labels is not None:
+        i, j = np.indices(labels.shape)
+        dotted = boundary_mask(base_labels) & ((i + j) // 3 % 2 == 0)
+        rgb[dotted] = theme.hex_rgb(theme.BLACK)
+    return rgb.astype(np.uint8)
+
+
+def png_uri(rgb: np.ndarray, upscale: int = 2) -> str:
+    """A data URI of ``rgb`` (row 0 = lowest y) as PNG, flipped so north is up."""
+    img = np.repeat(np.repeat(rgb[::-1], upscale, 0), upscale, 1)
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG", optimize=False, compress_level=3)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def lattice_points(view: GridView, per_axis: int = 61) -> tuple[np.ndarray, np.ndarray]:
+    """Click targets on a coarse lattice, and the map pixel (i, j) under each."""
+    xmin, xmax, ymin, ymax = view.bounds
+    gx, gy = np.meshgrid(np.linspace(xmin, xmax, per_axis), np.linspace(ymin, ymax, per_axis))
+    pts = np.stack([gx.ravel(), gy.ravel()], 1)                           # (L, 2)
+    hx, hy = view.spacing
+    ij = np.stack([np.rint((pts[:, 1] - ymin) / hy), np.rint((pts[:, 0] - xmin) / hx)], 1).astype(int)
+    return pts, ij

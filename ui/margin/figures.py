@@ -1,0 +1,112 @@
+"""Figures of the SRA page: Figure 1 panels, the Appendix B curves and the Figure 2 heatmaps (pure functions)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui import theme
+
+PANEL = 330
+
+
+def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.ndarray | None, cloud_at,
+              title: str, safe: bool, marker=None) -> go.Figure:
+    """Base classes around the point (labels (R, R) over ``extent``), Omega(x) and an optional noise cloud."""
+    x0, x1, y0, y1 = extent
+    r = labels.shape[0]
+    colors = [theme.class_color(k) for k in range(int(labels.max()) + 1)]
+    scale = [[i / max(len(colors) - 1, 1), c] for i, c in enumerate(colors)] if len(colors) > 1 else [[0, colors[0]], [1, colors[0]]]
+    fig = go.Figure(go.Heatmap(z=labels, x=np.linspace(x0, x1, r), y=np.linspace(y0, y1, r), colorscale=scale,
+                               showscale=False, opacity=0.45, hoverinfo="skip"))
+    t = np.linspace(0, 2 * np.pi, 120)
+    if eps > 0:
+        fig.add_scatter(x=point[0] + eps * np.cos(t), y=point[1] + eps * np.sin(t), mode="lines", name="Ω(x)",
+                        line=dict(color=theme.BLACK, width=2))
+    if cloud is not None:
+        fig.add_scatter(x=cloud[:, 0] + cloud_at[0], y=cloud[:, 1] + cloud_at[1], mode="markers", name="noise ρ",
+                        marker=dict(size=3, color=theme.GREY, opacity=0.6))
+    fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="x",
+                    marker=dict(size=11, color=theme.BLACK, symbol="circle"))
+    if marker is not None:
+        fig.add_scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="max of the loss",
+                        marker=dict(size=13, color=theme.VERMILLION, symbol="x"))
+    verdict = "safe" if safe else "NOT safe"
+    fig.update_layout(title=f"{title}: {verdict}", width=PANEL, height=PANEL + 30, showlegend=False,
+                      margin=dict(l=45, r=10, t=45, b=30), font=dict(size=13),
+                      xaxis=dict(range=[x0, x1], constrain="domain"), yaxis=dict(range=[y0, y1], scaleanchor="x"))
+    return fig
+
+
+def curves_figure(reports: dict) -> go.Figure:
+    """The four Appendix B curves (a)-(d) for several models: reports = {label: RobustnessCurves}."""
+    fig = make_subplots(2, 2, subplot_titles=("(a) margin CR survival", "(b) randomized-smoothing CR survival",
+                                              "(c) noise accuracy (normalised: dotted)", "(d) linear corruption"),
+                        horizontal_spacing=0.1, vertical_spacing=0.24)
+    for i, (label, rep) in enumerate(reports.items()):
+        color = theme.CIRCLE_STYLES[i % len(theme.CIRCLE_STYLES)][0]
+        kw = dict(legendgroup=label, line=dict(color=color, width=2.5), mode="lines")
+        fig.add_scatter(x=rep.radius_grid, y=rep.margin_cr, name=label, row=1, col=1, **kw)
+        if rep.rs_cr is not None:
+            fig.add_scatter(x=rep.rs_radius_grid, y=rep.rs_cr, name=label, showlegend=False, row=1, col=2, **kw)
+        fig.add_scatter(x=rep.sigmas, y=rep.noise_acc, name=label, showlegend=False, row=2, col=1, **kw)
+        fig.add_scatter(x=rep.sigmas, y=rep.noise_acc_norm, name=f"{label} (normalised)", showlegend=False,
+                        row=2, col=1, legendgroup=label, mode="lines", line=dict(color=color, dash="dot"))
+        fig.add_scatter(x=rep.alphas, y=rep.corruption_acc, name=label, showlegend=False, row=2, col=2, **kw)
+    for (r, c), title in {(1, 1): "radius ε", (1, 2): "radius ε", (2, 1): "noise σ_x", (2, 2): "signal fraction α"}.items():
+        fig.update_xaxes(title_text=title, row=r, col=c)
+        fig.update_yaxes(title_text="fraction", range=[0, 1.02], row=r, col=c)
+    fig.update_layout(height=680, margin=dict(l=70, r=10, t=40, b=10), font=dict(size=14),
+                      legend=dict(orientation="h", y=-0.12))
+    return fig
+
+
+def heatmaps(data: dict, metric: str) -> go.Figure:
+    """Figure 2: one heatmap per loss over (d, sigma_x), sharing the colour range."""
+    losses = list(data["values"])
+    z = [np.array(data["values"][loss][metric]) for loss in losses]
+    lo, hi = min(float(a.min()) for a in z), max(float(a.max()) for a in z)
+    fig = make_subplots(1, len(losses), subplot_titles=[f"{loss.upper()} loss" for loss in losses],
+                        horizontal_spacing=0.12)
+    for i, a in enumerate(z):
+        fig.add_heatmap(z=a, x=[f"{s:g}" for s in data["sigma"]], y=[f"{d:g}" for d in data["d"]], zmin=lo, zmax=hi,
+                        colorscale="Viridis", showscale=i == len(z) - 1, row=1, col=i + 1,
+                        text=np.round(a, 3), texttemplate="%{text}",
+                        hovertemplate="d=%{y}, σ_x=%{x}: %{z:.3f}<extra></extra>")
+        fig.update_xaxes(title_text="σ_x", type="category", row=1, col=i + 1)
+        fig.update_yaxes(title_text="d", type="category", row=1, col=i + 1)
+    fig.update_layout(height=400, margin=dict(l=60, r=10, t=70, b=50), font=dict(size=14), title=metric)
+    return fig
+
+
+def figure1_panels(labels: np.ndarray, extent: tuple, a, p) -> list[tuple[str, go.Figure, str]]:
+    """Figure 1 at ``p`` (a PointParams) from its analysis ``a``: the average-case, worst-case and smoothed
+    panels, each with its markdown verdict against Condition 1's Γ."""
+    cloud = np.random.default_rng(0).standard_normal((300, 2)) * p.sigma                    # (300, 2) offsets
+    panels = [("Average case", 0.0, cloud, p.point, a.average, None, "E_ρ(x) T"),
+              ("Worst case", p.eps, None, p.point, a.worst, a.worst_point, "max_Ω T"),
+              ("Smoothed (SRA)", p.eps, cloud, a.smoothed_point, a.smoothed, a.smoothed_point, "max_Ω E_ρ T")]
+    out = []
+    for title, eps, noise, noise_at, value, mark, formula in panels:
+        safe = a.safe(value)
+        verdict = (f"{formula} = **{value:.3f}** {'<' if safe else '≥'} Γ = {a.gamma:g} → "
+                   f"{'safe' if safe else '**not safe**'}")
+        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark), verdict))
+    return out
+
+
+RADIUS_HELP = {"MCR (Eq. 6)": "Guarantee for the base classifier.",
+               "MSCR, Monte Carlo (Eq. 5)": "Guarantee (prob. 0.999) for the mean-logit smoothed classifier; for the "
+                                            "majority vote only if outputs are symmetric (Prop. 3)."}
+ESTIMATE_HELP = "Estimate under the paper's normality assumption: no guarantee."
+
+
+def layer_rows(layers) -> list[dict]:
+    """The per-layer Lipschitz bounds as table rows."""
+    return [{"layer": f"{b.index} {b.name}", "input": str(b.input_shape), "upper bound": f"{b.upper:.5g}",
+             "power iteration": f"{b.estimate:.5g}", "how": b.note} for b in layers]
+
+
+def auc_rows(reports: dict) -> list[dict]:
+    """One row per model: the areas under its Appendix B curves."""
+    return [{"model": name, **{key: f"{v:.3f}" for key, v in rep.aucs.items()}} for name, rep in reports.items()]

@@ -1,0 +1,71 @@
+"""The activation-paths page's self-contained sections (st.* over the slice's cached calls and figures): the
+current network or a stop, the constructed counterexample, which needs no model, and the audit's results."""
+from __future__ import annotations
+
+import streamlit as st
+
+from cert_core.methods.paths import neurons as paths
+from cert_core.models.bundles import ModelLoadError
+from ui import state
+from ui.paths import cache as pc
+from ui.paths import figures as pf
+
+PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
+
+
+def network_or_stop() -> tuple[state.CurrentModel, paths.Network]:
+    """The current model and its piecewise-linear form; otherwise why not, the counterexample, and st.stop()."""
+    try:
+        current = state.current_model()
+        return current, paths.as_network(current.model)
+    except (ModelLoadError, FileNotFoundError) as exc:
+        st.error(f"The current model cannot be loaded: {exc}")
+    except ValueError as exc:
+        st.error(f"Activation paths need a piecewise-linear network: {exc}", icon=":material/block:")
+    constructed_section()
+    st.stop()
+
+
+def constructed_section() -> None:
+    """Why the SC-RFP radius is not a certificate, on a 2-neuron net (exact, for any current model)."""
+    st.subheader("Why the SC-RFP radius is not a certificate")
+    k = pc.constructed()
+    c, s = k.cohen, k.scrfp
+    left, right = st.columns([1, 1.1])
+    left.plotly_chart(pf.audit_figure(k.bounds, k.labels, k.x, c.radius, s.radius, s.counterexample, k.eta,
+                                      "A 2-neuron ReLU net, σ = 0.25"), key="paths_constructed", **PLOT)
+    right.markdown(
+        "f = [0, −ReLU(x₁) + ReLU(−x₁) − 0.05]: class 1 exactly when x₁ < −0.05 (shaded). SC-RFP's base function "
+        "**depends on the input**: around x = (0.3, 0) the neuron that switches on for x₁ < 0 is float and is removed "
+        f"(η = 1), so f_x says class 0 everywhere and CERTIFY claims **R = {s.radius:.2f}**. But SC-RFP at "
+        f"x' = ({s.counterexample[0]:.2f}, {s.counterexample[1]:.2f}), at distance **{s.distance:.2f}**, uses its "
+        f"own f_x' and predicts class **{s.counter_prediction}** (exact probabilities, margin {s.margin:.2f}).\n\n"
+        "Theorem 3 reuses Cohen et al.'s Neyman–Pearson argument, which needs **one** base function for every "
+        "point of the ball; SC-RFP has a different one at each point, so its radius certifies smooth(f_x) at x "
+        f"only. Cohen et al.'s radius here, **{c.radius:.2f}**, passes the same exact audit "
+        f"({c.checked} points searched, no violation).")
+
+
+def audit_results(current, audit: pc.Audit) -> None:
+    """Both methods' certified accuracy, the audit table, SC-RFP's worst counterexample (drawn in 2D)."""
+    cohen, scrfp, eta = audit.cohen, audit.scrfp, audit.params.eta
+    left, right = st.columns(2)
+    left.plotly_chart(pf.audit_accuracy_figure(audit.both), key="paths_acc", **PLOT)
+    right.dataframe(pf.audit_rows(cohen, scrfp, audit.both), hide_index=True, key="paths_audit_table")
+    worst = scrfp.worst()
+    if worst is None:
+        right.success(f"No counterexample found for SC-RFP (η = {eta:g}) on these points — not a proof of "
+                      "soundness (try a larger η or more points).", icon=":material/search_off:")
+    else:
+        right.error(f"SC-RFP claims radius {worst.radius:.3f} at test point {worst.index}, yet predicts class "
+                    f"{worst.counter_prediction} at distance {worst.distance:.3f}.", icon=":material/gpp_bad:")
+        if current.is_2d:
+            x0 = current.dataset.x_test[worst.index]
+            b = pf.window(x0, worst.radius)
+            right.plotly_chart(pf.audit_figure(b, pc.labels(current.key, current.model, b, 101), x0,
+                                               cohen.points[worst.index].radius, worst.radius,
+                                               worst.counterexample, eta, "The counterexample (shading: f)"),
+                               key="paths_cex", **PLOT)
+    if cohen.violations:
+        st.error("Cohen et al.'s certificate failed the audit on some point: this happens with probability ≤ α "
+                 "per point; rerun with another seed.", icon=":material/warning:")

@@ -16,7 +16,11 @@ from cert_core.runs import worker
 from cert_core.runs.engine import RUN_METHODS, run_method
 from cert_core.runs.export import summarize
 from cert_core.runs.store import RunSpec, RunStore
-from ui import cache, run_compare, run_figures, run_launch, run_views, state
+from ui import cache, state
+from ui.runs import compare as run_compare
+from ui.runs import figures as run_figures
+from ui.runs import launch as run_launch
+from ui.runs import views as run_views
 
 ss = st.session_state
 POLL_SECONDS = 1.0

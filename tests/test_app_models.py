@@ -112,7 +112,8 @@ def test_a_run_of_a_trusted_torchscript_model_stores_the_archive_and_the_trust(t
     from cert_core.runs.inputs import load_run_model
     from cert_core.runs.store import RunStore
     from cert_core.models.zoo import load_zoo_model
-    from ui import run_launch, state
+    from ui import state
+    from ui.runs import launch as run_launch
     buf = io.BytesIO()
     torch.jit.save(torch.jit.trace(load_zoo_model("moons-mlp-s0.25").model, torch.zeros(1, 2)), buf)
     loaded = load_model(buf.getvalue(), metadata={"input_shape": [2], "num_classes": 2}, trust_torchscript=True)

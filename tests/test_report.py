@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from cert_core.runs.export import paper_table
 from cert_core.runs.store import RunSpec, RunStore
-from ui import navigation, report
+from ui import navigation
+from ui.runs import report
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 # (label, prediction, radius, correct): certified accuracy at r=0.25 is 2/5 for run A

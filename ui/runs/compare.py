@@ -3,7 +3,6 @@ like the papers' (a row per run with its method: Cohen vs DDRS vs Bernstein, lik
 the per-example table with filters, downloads, TSV import and deletion. A ddrs run is shown after its memory."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -11,20 +10,12 @@ from cert_core.runs.export import import_tsv, paper_table, summarize, to_cohen_t
 from cert_core.metrics import envelope
 from cert_core.runs.engine import run_method
 from cert_core.runs.store import RunStore
-from ui import report, run_figures
-from ui import run_views
+from ui.runs import figures as run_figures
+from ui.runs import report
+from ui.runs import views as run_views
+from ui.runs.launch import parse_radii
 
 ss = st.session_state
-
-
-def _parse_radii(text: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
-    except ValueError:
-        values = ()
-    if not values or any(not np.isfinite(v) or v < 0 for v in values):
-        raise ValueError(f"Radii must be numbers ≥ 0 separated by commas. Got {text!r}.")
-    return values
 
 
 def render(store: RunStore) -> None:
@@ -77,7 +68,7 @@ def _paper_table(data) -> None:
     text = st.text_input("Radii", "0, 0.25, 0.5, 0.75, 1.0", key="cmp_radii",
                          help="Certified accuracy is reported at these ℓ2 radii, like the papers' tables.")
     try:
-        radii = _parse_radii(text)
+        radii = parse_radii(text)
     except ValueError as exc:
         st.error(str(exc))
         return

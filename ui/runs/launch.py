@@ -65,6 +65,17 @@ def parse_sigmas(text: str, allow_empty: bool = False) -> tuple[float, ...]:
     return tuple(dict.fromkeys(values))
 
 
+def parse_radii(text: str) -> tuple[float, ...]:
+    """'0, 0.25; 0.5' -> (0.0, 0.25, 0.5): the radii a table reports; ValueError in the app's words."""
+    try:
+        values = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
+    except ValueError:
+        values = ()
+    if not values or any(not np.isfinite(v) or v < 0 for v in values):
+        raise ValueError(f"Radii must be numbers ≥ 0 separated by commas. Got {text!r}.")
+    return values
+
+
 def _save(folder: pathlib.Path, data: bytes, suffix: str) -> tuple[str, str]:
     sha = hashlib.sha256(data).hexdigest()
     folder.mkdir(parents=True, exist_ok=True)

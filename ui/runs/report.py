@@ -29,7 +29,8 @@ from cert_core.runs.engine import run_method
 from cert_core.runs.export import paper_table, summarize
 from cert_core.metrics import envelope as envelope_of
 from cert_core.models.zoo import ZOO, load_zoo_model
-from ui import run_figures
+from ui.runs import figures as run_figures
+from ui.runs.launch import parse_radii
 
 DEFAULT_RADII = (0.0, 0.25, 0.5, 0.75, 1.0)
 MAX_HISTOGRAMS = 6
@@ -202,9 +203,8 @@ def export_button(container, items, radii_text: str | None = None, max_radius: f
                   envelope: bool | None = None) -> None:
     """One click: the report of ``items`` as a download (built only when the button is pressed).
     ``radii_text`` is the Compare view's radii field, so the report's table matches the one on screen."""
-    from ui.run_compare import _parse_radii            # the Compare view's own parser (imported late: no cycle)
     try:
-        radii = _parse_radii(radii_text) if radii_text else DEFAULT_RADII
+        radii = parse_radii(radii_text) if radii_text else DEFAULT_RADII
     except ValueError:
         radii = DEFAULT_RADII
     names = ", ".join(f"#{run.id}" for run, _ in items)

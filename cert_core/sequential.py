@@ -123,7 +123,8 @@ def max_log_ratio(a, n, m):
     """n KL(p̂ ‖ m) with p̂ = a/n: the log of the best single likelihood ratio, an upper bound on
     ``log_wealth`` (a mixture never beats its best component); used only to skip hopeless evaluations."""
     a, n, m = (np.asarray(v, dtype=np.float64) for v in (a, n, m))
-    return xlogy(a, a / (n * m)) + xlogy(n - a, (n - a) / (n * (1 - m)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return xlogy(a, a / (n * m)) + xlogy(n - a, (n - a) / (n * (1 - m)))
 
 
 def needed_successes(thresholds: np.ndarray, config: SequentialConfig) -> np.ndarray:

@@ -106,6 +106,10 @@ def log_wealth(a, n, m, concentrations=CONCENTRATIONS, above: bool = True):
     a test supermartingale for H0: p ≤ m (``above``; prior on (m, 1]) or H0: p ≥ m (not above; prior on
     [0, m)). Broadcasts a, n, m; -inf where W underflows."""
     a, n, m = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, n, m)))
+    if a.size > 64:                                # many paths share (a, n, m): compute each triple once
+        triples, inv = np.unique(np.stack([a.ravel(), n.ravel(), m.ravel()], axis=1), axis=0, return_inverse=True)
+        if len(triples) < a.size // 2:
+            return log_wealth(*triples.T, concentrations, above)[inv.ravel()].reshape(a.shape)
     tail = betaincc if above else betainc          # prior mass on the alternative side of m
     uniq, inv = np.unique(m, return_inverse=True)  # the prior's normaliser depends on m only
     terms = []

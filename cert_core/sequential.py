@@ -55,7 +55,7 @@ class SequentialConfig:
     """How a sequential certificate samples and when it stops (the guarantee holds for every choice)."""
     alpha: float                                  # P(some returned certificate is wrong) ≤ alpha
     max_n: int = 100_000                          # budget of estimation votes per input
-    futility: float = 0.05                        # level of the futility test (affects power only)
+    futility: float = 0.2                         # level of the futility test (affects power only)
     growth: float = 0.1                           # anytime mode: stop once the radius cannot grow by this fraction
     first_look: int = 8                           # votes before the first look
     look_growth: float = 1.1                      # each look after ~10% more votes

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from cert_core.noise import ExampleStreams
+from cert_core.sequential import SequentialConfig, SequentialTest, ladder
 from cert_core.stats import binomial_pvalue, gaussian_radius, lower_confidence_bound
 from cert_core.validation import check_finite_scores, check_float, check_int
 from cert_core.tensors import model_device, model_dtype
@@ -50,6 +51,7 @@ class Certificate:
     alpha: float                # failure probability
     sigma: float                # noise level
     seconds: float              # wall-clock time spent on this input
+    stop: str = ""              # sequential: why sampling stopped ('certified', 'futile', 'budget'); '' for CERTIFY
 
     @property
     def abstained(self) -> bool:
@@ -124,10 +126,59 @@ class Smooth:
                             n0, n, alpha, self.sigma, seconds)
                 for c, r, p, cnt, cnt0 in zip(prediction, radius, p_lower, counts, counts0)]
 
+    def certify_sequential(self, x, alpha: float, radius=None, max_n: int = 100_000, n0: int = 100,
+                           batch_size: int = 1000, generator: torch.Generator | None = None,
+                           **options) -> Certificate:
+        """Sequential CERTIFY for one input x of shape D: ``certify_sequential_batch(x[None])[0]``."""
+        return self.certify_sequential_batch(self._as_batch(x, "certify_sequential"), alpha, radius, max_n, n0,
+                                             batch_size, generator, **options)[0]
+
+    def certify_sequential_batch(self, xs, alpha: float, radius=None, max_n: int = 100_000, n0: int = 100,
+                                 batch_size: int = 1000, generator: torch.Generator | None = None,
+                                 **options) -> list[Certificate]:
+        """Sequential, anytime-valid CERTIFY for M inputs (M, *D): Cohen's guarantee from fewer samples.
+
+        Guarantee (``cert_core.sequential``: Ville's inequality for Beta-mixture likelihood-ratio
+        supermartingales, tested over a fixed ladder of thresholds in order): with probability ≥ 1 − α, a
+        non-abstaining certificate is correct, **whatever the stopping rule**. c_A is selected with n0 votes,
+        then fresh votes for c_A are counted (the selection votes never enter the bound) and looked at after
+        ~10% more each time; an input that has stopped draws no more, the others share forward batches.
+
+        ``radius`` r: stop once "radius ≥ r" is certified or futile (not certifiable within ``max_n``) and
+        return the radius certified then (≥ r, or below it). A sequence of radii (a grid): certify each in
+        turn and return the largest certified. None: an anytime lower bound on p_A, stopped when the radius
+        cannot grow by ``growth`` (default 10%) within max_n. ``cert.n0 + cert.n`` are the votes drawn;
+        ``options`` are further ``SequentialConfig`` fields (futility, growth, first_look, look_growth).
+        """
+        xs = self._check_inputs(xs, "certify_sequential_batch")
+        config = SequentialConfig(check_float(alpha, "alpha", "certify_sequential", 0, 1, True, True),
+                                  check_int(max_n, "max_n", "certify_sequential", low=1), **options)
+        n0 = check_int(n0, "n0", "certify_sequential", low=1)
+        lad, m = ladder(self.sigma, radius, config), len(xs)
+        start = time.perf_counter()
+        counts0 = self.sample_counts(xs, n0, batch_size, generator).cpu().numpy()  # (M, K)
+        c_a = counts0.argmax(axis=1)                                               # (M,)
+        counts, test = np.zeros_like(counts0), SequentialTest(lad, config, m)      # (M, K)
+        while not test.done.all():
+            sizes = test.next_sizes()                                              # (M,) 0 when stopped
+            go = np.flatnonzero(sizes)
+            new = self.sample_counts(xs[go], torch.as_tensor(sizes[go]), batch_size, generator).cpu().numpy()
+            counts[go] += new
+            successes = np.zeros(m, dtype=np.int64)
+            successes[go] = new[np.arange(len(go)), c_a[go]]
+            test.observe(successes, sizes)
+        seconds = (time.perf_counter() - start) / m
+        p_lower, radii = test.p_lower(), test.radius()
+        return [Certificate(int(c) if k > 0 else ABSTAIN, float(r), float(p), tuple(cnt.tolist()),
+                            tuple(cnt0.tolist()), n0, int(n), config.alpha, self.sigma, seconds, str(why))
+                for c, k, r, p, cnt, cnt0, n, why in zip(c_a, test.k, radii, p_lower, counts, counts0, test.n,
+                                                         test.stop)]
+
     # ----------------------------------------------------------------- sampling
-    def sample_counts(self, xs: torch.Tensor, num: int, batch_size: int = 1000,
+    def sample_counts(self, xs: torch.Tensor, num, batch_size: int = 1000,
                       generator: torch.Generator | Sequence[torch.Generator] | None = None) -> torch.Tensor:
         """Votes of f on ``num`` noisy copies of each input: (M, K) int64 on the model's device.
+        ``num`` is an int, or an (M,) integer tensor of per-input numbers (the sequential rounds).
 
         The M·num noisy samples are enumerated input-major and evaluated ``batch_size`` at a time,
         so one forward batch may mix copies of several inputs; memory is O(batch_size) for any num.
@@ -142,18 +193,25 @@ class Smooth:
         xs = xs.to(device=device, dtype=dtype)
         m, k = xs.shape[0], self.num_classes
         counts = torch.zeros(m * k, dtype=torch.long, device=device)
-        total = m * num
+        ends = torch.cumsum(num.to(device=device, dtype=torch.long), 0) if torch.is_tensor(num) else None  # (M,)
+        total = m * int(num) if ends is None else int(ends[-1])
         steps = torch.arange(min(batch_size, total), device=device)   # reused: fewer ops per batch
         streams = None
         if isinstance(generator, (list, tuple)):
             if len(generator) != m:
                 raise ValueError(f"The 'generator' parameter of certify must be one torch.Generator or one per input "
                                  f"({m}). Got {len(generator)} instead.")
+            if ends is not None:
+                raise ValueError("The 'num' parameter of sample_counts must be one int when the generator is one "
+                                 "per input. Got per-input numbers instead.")
             streams = ExampleStreams(generator, num, xs.shape[1:], device, dtype)
         with torch.inference_mode():
             for start in range(0, total, batch_size):
                 size = min(batch_size, total - start)
-                owner = (steps[:size] + start).div_(num, rounding_mode="floor")             # (B,)
+                if ends is None:
+                    owner = (steps[:size] + start).div_(int(num), rounding_mode="floor")    # (B,)
+                else:
+                    owner = torch.searchsorted(ends, steps[:size] + start, right=True)      # (B,)
                 noise = (streams.take(start, size) if streams is not None
                          else self._noise((size, *xs.shape[1:]), generator, device, dtype))      # (B, *D)
                 noisy = torch.add(xs[owner], noise, alpha=self.sigma)                        # (B, *D)

@@ -184,7 +184,7 @@ def test_version_1_store_is_migrated_once_even_by_concurrent_openers(tmp_path):
         t.join()
     assert errors == []
     store = RunStore(path)
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     (run,) = store.list_runs()
     old = store.examples(run.id)
     assert (run.name, run.spec.method, run.spec.sigma) == ("old", "cohen", 0.5)

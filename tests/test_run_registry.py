@@ -60,7 +60,7 @@ def test_a_registered_method_runs_end_to_end_without_anyone_knowing_its_name(reg
 
 
 def test_an_unregistered_method_is_refused_naming_the_choices():
-    with pytest.raises(ValueError, match="'method' parameter of RunSpec must be one of 'cohen', 'ddrs', 'bernstein'. Got 'clean'"):
+    with pytest.raises(ValueError, match="'method' parameter of RunSpec must be one of 'cohen', 'ddrs', 'bernstein', 'sequential'. Got 'clean'"):
         RunSpec({"zoo": "moons-mlp-s0.25"}, MOONS, 0.25, method="clean")
 
 

@@ -18,10 +18,11 @@ import torch
 from cert_core.methods.bernstein.run import BERNSTEIN
 from cert_core.methods.cohen.run import COHEN
 from cert_core.methods.ddrs.run import DDRS
+from cert_core.methods.sequential.run import SEQUENTIAL
 from cert_core.runs.chunks import Note, Shard
 from cert_core.runs.method import RunMethod
 
-RUN_METHODS: dict[str, RunMethod] = {m.name: m for m in (COHEN, DDRS, BERNSTEIN)}   # the registry
+RUN_METHODS: dict[str, RunMethod] = {m.name: m for m in (COHEN, DDRS, BERNSTEIN, SEQUENTIAL)}   # the registry
 
 
 def run_method(name: str) -> RunMethod:

@@ -85,6 +85,9 @@ class RunMethod:
         """The runs one start creates, in order: (σ, is the companion run) pairs."""
         return [run for s in sigmas for run in ([(s, True)] if with_companion and self.companion else []) + [(s, False)]]
 
+    def check_spec(self, spec: RunSpec) -> None:
+        """A clear ValueError when the method's own RunSpec fields are invalid (called by RunSpec)."""
+
     def check_model(self, model, num_classes: int, params: dict) -> None:
         """A clear ValueError before a run starts when the model cannot be certified this way."""
 

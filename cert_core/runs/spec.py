@@ -2,7 +2,7 @@
 the run store (``cert_core.runs.store``) and enough for any worker to (re)start the run.
 
 ``method`` names a registered run method (``cert_core.runs.engine.RUN_METHODS``: ``cohen``, ``ddrs``,
-``bernstein``); each reads its own fields below and validates what only it knows (a method without noise
+``bernstein``, ``sequential``); each reads its own fields below and validates what only it knows (a method without noise
 needs σ = 0).
 """
 from __future__ import annotations
@@ -41,6 +41,7 @@ class RunSpec:
     degree: int = 8          # bernstein: degree n per feature axis
     smooth: str = "logits"   # bernstein: smooth the head's logits (the paper) or its probabilities
     root_finding: bool = True  # bernstein: also Algorithm 2's root-finding radius (NOT a certificate)
+    radii: str = "0.5"       # sequential: a radius, a comma-separated grid (units of σ) or 'anytime'; n = max n
 
     def __post_init__(self):
         f = "RunSpec"
@@ -61,6 +62,7 @@ class RunSpec:
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise ValueError(f"The '{name}' parameter of RunSpec must be a bool. Got {value!r} instead.")
+        run_method(self.method).check_spec(self)
         if self.max_examples is not None:
             check_int(self.max_examples, "max_examples", f, low=1)
         if not isinstance(self.model, dict) or not isinstance(self.data, dict):

@@ -5,7 +5,8 @@ CERTIFY, data-dependent σ, Bernstein) applied to a selection of test examples. 
 data, parameters, device, status, timings, software versions) and one row per finished example (index,
 label, prediction, radius, p_lower, correct, base prediction, seconds, and the nullable per-method
 columns: ``sigma`` = σ*_x of a ddrs run, whose memory is applied when reading (``run_methods.certified``);
-``root_radius`` = a Bernstein run's root-finding radius, which is NOT a certificate).
+``root_radius`` = a Bernstein run's root-finding radius, which is NOT a certificate; ``samples`` = the noisy
+samples a sequential run drew for the example).
 
 Guarantees the rest of the product relies on:
 
@@ -21,7 +22,8 @@ Guarantees the rest of the product relies on:
   queued/running but has no live worker is marked ``interrupted`` by ``refresh`` and can be resumed.
 
 The schema version lives in ``PRAGMA user_version``; a file from a newer version is refused and an
-older one is migrated in place (version 1 -> 2 adds the nullable columns sigma and root_radius).
+older one is migrated in place (version 1 -> 2 adds the nullable columns sigma and root_radius,
+2 -> 3 adds samples).
 The file's location is ``$CERT_EXPLORER_RUNS`` or ``$XDG_DATA_HOME/cert_explorer/runs.sqlite``
 (default ``~/.local/share/cert_explorer/runs.sqlite``).
 """
@@ -42,7 +44,7 @@ import numpy as np
 from cert_core.runs.spec import RunSpec  # noqa: F401 (API: cert_core.runs.store.RunSpec)
 from cert_core.validation import check_choice, check_int
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("queued", "running", "done", "cancelled", "interrupted", "failed", "imported")
 ACTIVE = ("queued", "running")
 STALE_AFTER = 30.0      # s without a heartbeat before a worker on another host counts as dead
@@ -60,7 +62,7 @@ CREATE TABLE IF NOT EXISTS examples (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
     label INTEGER NOT NULL, prediction INTEGER NOT NULL, radius REAL NOT NULL, p_lower REAL NOT NULL,
     correct INTEGER NOT NULL, base_prediction INTEGER NOT NULL, seconds REAL NOT NULL,
-    rank INTEGER NOT NULL DEFAULT 0, finished_at REAL NOT NULL, sigma REAL, root_radius REAL,
+    rank INTEGER NOT NULL DEFAULT 0, finished_at REAL NOT NULL, sigma REAL, root_radius REAL, samples REAL,
     PRIMARY KEY (run_id, idx));
 CREATE TABLE IF NOT EXISTS workers (
     run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, rank INTEGER NOT NULL,
@@ -68,7 +70,8 @@ CREATE TABLE IF NOT EXISTS workers (
     PRIMARY KEY (run_id, rank));
 """
 _MIGRATIONS = {1: ("ALTER TABLE examples ADD COLUMN sigma REAL",            # version 1 -> 2
-                   "ALTER TABLE examples ADD COLUMN root_radius REAL")}
+                   "ALTER TABLE examples ADD COLUMN root_radius REAL"),
+               2: ("ALTER TABLE examples ADD COLUMN samples REAL",)}                    # version 2 -> 3
 
 
 def default_store_path() -> pathlib.Path:
@@ -119,6 +122,8 @@ class Examples:
     sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))                      # (m,) ddrs: σ*_x; nan: none
     root_radius: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) bernstein: NOT a
     #                                                   certificate (Alg. 2's root-finding radius); nan: none
+    samples: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,) sequential: noisy
+    #                                                   samples drawn (n0 + votes); nan: none
 
     def __len__(self) -> int:
         return len(self.idx)
@@ -273,7 +278,7 @@ class RunStore:
         per-method columns may be missing or None/nan); returns how many were new. Durable when this
         returns; an idx already stored is ignored, never duplicated."""
         now = time.time()
-        kinds = (int, int, int, float, float, lambda v: int(bool(v)), int, float, int, _nullable, _nullable)
+        kinds = (int, int, int, float, float, lambda v: int(bool(v)), int, float, int, _nullable, _nullable, _nullable)
         values = [(int(run_id), *(kind(_get(r, c)) for kind, c in zip(kinds, _INSERTED)), now) for r in rows]
         with self._connect(write=True) as con:
             if con.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:

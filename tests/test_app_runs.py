@@ -34,7 +34,7 @@ def start(at, **values):
     for key, value in values.items():
         if key in ("rn_sigmas", "rn_root"):
             at.text_input(key=key).set_value(value)
-        elif key in ("rn_data", "rn_smooth"):
+        elif key in ("rn_data", "rn_smooth", "rn_radii"):
             at.selectbox(key=key).set_value(value)
         elif key == "rn_device":
             at.radio(key=key).set_value(value)
@@ -161,3 +161,18 @@ def test_bernstein_method(store_path):
     at.run()
     assert not at.exception and "L_G" in texts(at) and "sound Lipschitz radius" in texts(at)
     assert at.dataframe[0].value["method"].tolist() == ["Bernstein (sound)"]
+
+
+def test_sequential_method_is_offered_by_the_registry_and_shows_its_saving(store_path):
+    at = page()
+    at.run()
+    start(at, rn_method="sequential", rn_sigmas="0.25", rn_radii="0.5", rn_max=6, rn_n0=20, rn_n=2000,
+          rn_batch=400, rn_device="cpu")
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    store = RunStore(store_path)
+    (run,) = store.list_runs()
+    assert (run.spec.method, run.spec.radii) == ("sequential", "0.5")
+    wait_done(store, 1)
+    at.run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Examples done"] == "6/6" and float(metrics["Saving vs fixed n"].rstrip("×")) >= 1

@@ -1,0 +1,94 @@
+"""The runs page's live view of one run: progress and headline numbers, the certified-accuracy curve (plus what
+the run's method adds: ``RunMethod.live_metrics``, ``extra_curves``, ``caption``), notes and the controls."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import streamlit as st
+
+from cert_core.metrics import certified_accuracy
+from cert_core.runs import worker
+from cert_core.runs.engine import run_method
+from cert_core.runs.export import summarize
+from cert_core.runs.store import RunStore
+from ui.runs import figures as run_figures
+from ui.runs import views as run_views
+
+ss = st.session_state
+
+
+def run_label(run) -> str:
+    started = time.strftime("%d %b %H:%M", time.localtime(run.created))
+    return f"#{run.id} {run.name} · {run.spec.data_label or run.spec.data.get('name', '')} · {started}"
+
+
+def _controls(store: RunStore, run) -> None:
+    a, b, c = st.columns(3)
+    if run.active and a.button("Cancel", key=f"cancel{run.id}", icon=":material/stop:",
+                               help="Stop after the current example; finished examples stay."):
+        worker.cancel(store, run.id)
+        st.rerun()
+    if not run.active and run.done < run.total and run.status != "imported" and a.button(
+            "Resume", key=f"resume{run.id}", icon=":material/play_arrow:", help="Continue where the run stopped."):
+        try:
+            worker.resume(store, run.id)
+        except ValueError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+    if c.button("Delete run", key=f"delete{run.id}", icon=":material/delete:", disabled=run.active,
+                help="Remove the run and its examples from the store (cancel it first)."):
+        store.delete(run.id)
+        ss.pop("rn_selected", None)
+        st.rerun()
+
+
+def _method_panel(v, grid, curves) -> None:
+    """What the method adds to the live view (ddrs: σ*ₓ and the memory; bernstein: the root-finding radius)."""
+    spec, raw, m = v.run.spec, v.raw, run_method(v.run.spec.method)
+    if v.problem:
+        st.warning(v.problem, icon=":material/warning:")
+    if not len(raw):
+        return
+    metrics = m.live_metrics(spec, raw, v.ex)
+    for column, metric in zip(st.columns(3) if metrics else (), metrics):
+        column.metric(metric.label, metric.value, help=metric.help)
+    for label, radii, correct in m.extra_curves(spec, raw, v.ex):
+        curves.append(run_figures.Curve(label, grid, certified_accuracy(radii, correct, grid), len(raw), v.run.total))
+    if m.caption(spec):
+        st.caption(m.caption(spec))
+
+
+def live_panel(store: RunStore, run_id: int, was_active: bool) -> None:
+    """The selected run, redrawn by the page's fragment every second while it is active."""
+    store.refresh()
+    try:
+        run = store.get(run_id)
+    except ValueError:
+        st.info("This run was deleted.")
+        return
+    v = run_views.view(store, run)
+    ex = v.ex
+    grid = run_figures.radius_grid(max(4 * run.spec.sigma, float(v.raw.radius.max()) if len(ex) else 0) * 1.05)
+    s = summarize(run, ex, grid)
+    cols = st.columns(7)
+    fmt = lambda v, f: "–" if v is None or np.isnan(v) else f.format(v)  # noqa: E731
+    cols[0].metric("Examples done", f"{s.done}/{s.total}", help="Finished and saved in the store.")
+    cols[1].metric("Samples / s", fmt(s.samples_per_second, "{:,.0f}"), help="Noisy samples per second: n0 + n (and (K + 1)·n_opt for OptimizeSigma).")
+    cols[2].metric("ETA", fmt(s.eta_seconds if run.active else np.nan, "{:.0f} s"), help="At the current rate.")
+    cols[3].metric("ACR", fmt(s.acr, "{:.3f}"), help="Average certified radius (0 for wrong or abstained).")
+    cols[4].metric("Smoothed acc.", fmt(s.smoothed_accuracy, "{:.3f}"), help="Certified accuracy at radius 0 (g).")
+    cols[5].metric("Clean acc.", fmt(s.clean_accuracy, "{:.3f}"), help="The base classifier f on the clean inputs.")
+    cols[6].metric("Abstain rate", fmt(s.abstain_rate, "{:.3f}"), help="p̲_A < ½: g refuses to answer.")
+    st.progress(s.done / max(1, s.total), text=f"{run.status} on {run.device or run.spec.device}")
+    curves = [run_figures.Curve(run.name, grid, s.curve, s.done, s.total)] if s.done else []
+    _method_panel(v, grid, curves)
+    st.plotly_chart(run_figures.accuracy_figure(curves, title="Certified accuracy (live)"), key="live_curve")
+    if run.error:
+        st.error(f"The run failed: {run.error}")
+    if run.notes:
+        st.caption("Notes: " + " · ".join(run.notes.strip().splitlines()[-4:]))
+    _controls(store, run)
+    if was_active and not run.active:
+        st.rerun()               # the whole page redraws once, without polling

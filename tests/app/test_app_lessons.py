@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui import lessons, navigation, presenter
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
 def app(page: navigation.Page = navigation.LESSONS) -> AppTest:

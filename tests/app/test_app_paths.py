@@ -5,7 +5,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from ui import navigation
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 PAGE = navigation.PATHS
 
 

@@ -15,7 +15,7 @@ from cert_core.stats import gaussian_radius, lower_confidence_bound
 from cert_core.models.zoo import ZOO, load_zoo_model
 from ui import glossary, lessons, navigation, presenter, state
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def exact_p(model: str, point, sigma: float, resolution: int = 150) -> np.ndarray:

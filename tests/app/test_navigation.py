@@ -5,7 +5,7 @@ import re
 
 from ui import navigation
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 # a quoted path into the page folder, e.g. "<folder>/ddrs.py" (built here so this file does not match itself)
 PAGE_PATH = re.compile(r"""["'](?:app_)?pages/[\w-]+\.py["']""")
 

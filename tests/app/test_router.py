@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui import navigation
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

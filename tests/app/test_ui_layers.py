@@ -6,7 +6,7 @@ import pathlib
 
 from ui import navigation
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 SLICES = sorted(p.name for p in (ROOT / "ui").iterdir() if (p / "__init__.py").exists())
 
 

@@ -5,7 +5,7 @@ Read from the source (every import statement, also inside functions), so a lazy 
 import ast
 import pathlib
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORE = ROOT / "cert_core"
 ENGINE = {"cert_core.smoothing", "cert_core.stats", "cert_core.metrics", "cert_core.grid", "cert_core.validation",
           "cert_core.attacks", "cert_core.tensors", "cert_core.noise", "cert_core.sequential"}

@@ -10,7 +10,7 @@ import re
 import time
 
 from browser_kit import no_exception, open_page, shot, wait_idle
-from tests.test_report import make_store
+from runs_kit import make_store
 from ui import lessons
 
 def idle(pg) -> None:
@@ -51,7 +51,7 @@ def test_lesson_buttons_reach_their_states(page, server):
     shot(page, "tour-lesson-step", tour="tour-lesson-step")
     page.set_viewport_size({"width": 1600, "height": 1000})
     # the sidebar card's Next (steps 1 -> 2), then back to the lesson and another step's own button (step 6,
-    # another page); AppTest clicks every step's button (tests/test_app_lessons.py), this keeps the browser short
+    # another page); AppTest clicks every step's button (tests/app/test_app_lessons.py), this keeps the browser short
     page.locator(".st-key-lesson_card").get_by_role("button", name="Next", exact=True).click()
     at_target(page, lessons.LESSON[1])
     page.locator(".st-key-lesson_card").get_by_role("button", name="Lesson", exact=True).click()

@@ -25,7 +25,7 @@ from cert_core.runs.chunks import Shard, with_backoff
 from cert_core.methods.ddrs.run import ddrs_rows, memory_changes
 from cert_core.runs.worker import run_shard, settle
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
 DIGITS = {"name": "digits", "seed": 0, "test_fraction": 0.3}
 # n = 200, batch = 400: chunks of 16 examples (36 examples -> 3 chunks), so chunking matters for the noise

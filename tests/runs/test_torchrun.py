@@ -59,7 +59,7 @@ import socket        # noqa: E402
 import subprocess    # noqa: E402
 import sys           # noqa: E402
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+REPO = pathlib.Path(__file__).resolve().parents[2]
 TORCHRUN = shutil.which("torchrun", path=os.path.dirname(sys.executable)) or shutil.which("torchrun")
 # Copied verbatim from README.md (the test checks they are still there); run with small sizes appended.
 ONE = (".venv/bin/python -m cert_core certify --model digits-cnn-s0.25 --sigma 0.25 --n0 100 --n 100000 "

@@ -26,7 +26,7 @@ MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fract
 # on (seed, idx): a resumed or sharded run must reproduce an uninterrupted one exactly.
 SPEC = RunSpec({"zoo": "moons-mlp-s0.25"}, MOONS, 0.25, n0=20, n=1000, alpha=0.01, batch=125, max_examples=30,
                device="cpu", seed=7, model_label="moons")
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture

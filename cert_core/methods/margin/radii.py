@@ -244,11 +244,17 @@ class ClosedFormAudit:
     @property
     def over_claims(self) -> torch.Tensor:
         """(B,) bool: Eq. 7 claims a positive radius above every MSCR radius the samples allow."""
-        return (self.closed > 0) & (self.closed > self.mc_upper.clamp_min(0))
+        return (self.closed > 0) & (self.closed > self.mc_upper.clamp_min(0) + 1e-6)   # 1e-6: float noise at sigma 0
 
     @property
     def over_claim_rate(self) -> float:
         return float(self.over_claims.double().mean()) if self.closed.numel() else 0.0
+
+    @property
+    def median_excess(self) -> float:
+        """Median of (Eq. 7 - Monte Carlo radius) / Monte Carlo radius over the over-claims (0 if none)."""
+        over = self.over_claims & (self.mc > 0)
+        return float(((self.closed - self.mc) / self.mc)[over].median()) if over.any() else 0.0
 
     @property
     def wrong_side(self) -> torch.Tensor:

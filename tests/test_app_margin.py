@@ -70,7 +70,7 @@ def test_image_model_skips_figure1_but_draws_curves():
 def test_page_shows_how_often_the_closed_form_over_claims():
     """Audit item 7: the 10-class digits model over-claims on most points at σ = 0.25; the 2-class moons one, where
     Eq. 7 errs only through the moment propagation, far less often."""
-    label = "MSCR, closed form (Eq. 7): an estimate, over-claims on"
+    label = "Eq. 7, an estimate, over-claims on"
     at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1")
     at.run()
     assert not at.exception

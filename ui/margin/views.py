@@ -22,13 +22,14 @@ def closed_form_section(current, k: float | None, sigma: float) -> None:
         return
     total, wrong = len(a.closed), int(a.wrong_side.sum())
     left, right = st.columns([1, 2])
-    left.metric("MSCR, closed form (Eq. 7): an estimate, over-claims on", f"{a.over_claim_rate:.0%} of points",
+    left.metric("Eq. 7, an estimate, over-claims on", f"{a.over_claim_rate:.0%} of points",
                 delta=f"by a median {a.median_excess:.0%} of the Monte Carlo radius", delta_color="off",
                 delta_arrow="off",
                 help=f"Eq. 7's radius exceeds the Monte Carlo MSCR (n = {a.n} per point) by more than its error "
                      f"band (Φ⁻¹(1 − {a.alpha:g}) standard errors) on {int(a.over_claims.sum())} of {total} points.")
-    left.metric("Positive Eq. 7 radius where c does not win on average", f"{wrong} of {total}",
-                help="The Monte Carlo smoothed margin o_m − o_c is ≥ 0 beyond its error, so the true MSCR is 0.")
+    left.metric("Eq. 7 > 0 where c loses on average", f"{wrong} of {total}",
+                help="Points where Eq. 7 gives a positive radius though the Monte Carlo smoothed margin "
+                     "o_m − o_c is ≥ 0 beyond its error (c does not win on average: the true MSCR is 0).")
     left.caption(f"The first {total} test points, class c = the base prediction, σ = {sigma:g}, "
                  f"{a.num_classes} classes. Eq. 7 keeps only the two largest incorrect outputs, so with more than "
                  "two classes it under-estimates E max o_m and over-claims; with two it is off only through the "

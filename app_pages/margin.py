@@ -6,6 +6,7 @@ from cert_core.methods.margin.train import LOSS_LABELS, LOSSES
 from ui import navigation, state
 from ui.margin import cache as mc
 from ui.margin import figures as mf
+from ui.margin import views
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
@@ -71,6 +72,8 @@ if current.is_2d:
 else:
     st.info(f"Figure 1 draws a 2D neighbourhood; **{current.label}** takes inputs of shape {shape}. The curves "
             "below work for it.", icon=":material/info:")
+
+views.closed_form_section(current, k, sigma)
 
 # ---------------------------------------------------------------- Appendix B curves
 st.subheader("Robustness curves on the test set (Appendix B)")

@@ -19,9 +19,7 @@ st.caption("Jiang, *On explaining neural network robustness with activation path
 
 current, net = views.network_or_stop()
 model, sigma, data, names = current.model, state.sigma(), current.dataset, current.class_names
-eta = st.slider("Repression η (SC-RFP)", 0.0, 1.0, 0.25, 0.05, key="paths_eta",
-                help="Algorithm 1 multiplies the pre-activation of every float neuron of x + ε by (1 − η). "
-                     "η = 0 is plain smoothing; the paper's best value is 0.25 (Table 5).")
+eta, pool = views.scrfp_controls(net)
 
 # ---------------------------------------------------------------- the centre x
 if current.is_2d:
@@ -79,7 +77,7 @@ with tabs[1]:
                                                  key="paths_dirs", horizontal=True,
                                                  help="u, v spanning the slice through the image x.")
     sf = pc.surfaces(current.key, model, pc.SurfaceParams.at(center, how, float(half), int(res), int(cls),
-                     "set" if region.startswith("the whole") else "pairwise", float(eta)))
+                     "set" if region.startswith("the whole") else "pairwise", float(eta), pool))
     axes = ("x₁ − x₁(x)", "x₂ − x₂(x)") if current.is_2d else ("s along u", "t along v")
     st.plotly_chart(pf.surfaces_figure(sf, eta, f"f_{cls}", axes), key="paths_surf", **PLOT)
     st.caption(f"{sf.float_ratio:.1%} of the neurons float over this region. f = Z_fixed + Z_float holds to "
@@ -102,7 +100,7 @@ with tabs[2]:
         st.info("Press **Run the audit** to certify the test points with Cohen et al. and SC-RFP and search every "
                 "claimed ball for a point where the same classifier changes its answer.", icon=":material/search:")
     else:
-        audit = pc.audit_test_points(current, pc.AuditParams(int(count), sigma, float(eta), int(n), float(alpha)))
+        audit = pc.audit_test_points(current, pc.AuditParams(int(count), sigma, float(eta), int(n), float(alpha), pool))
         views.audit_results(current, audit)
 
 # ---------------------------------------------------------------- vulnerability (Table 1)

@@ -67,6 +67,23 @@ def test_image_model_skips_figure1_but_draws_curves():
     assert any("AUC_GN" in d.value.columns for d in at.dataframe)
 
 
+def test_page_shows_how_often_the_closed_form_over_claims():
+    """Audit item 7: the 10-class digits model over-claims on most points at σ = 0.25; the 2-class moons one, where
+    Eq. 7 errs only through the moment propagation, far less often."""
+    label = "Eq. 7, an estimate, over-claims on"
+    at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1")
+    at.run()
+    assert not at.exception
+    digits = next(m for m in at.metric if m.label == label)
+    assert digits.value.endswith("% of points") and int(digits.value.split("%")[0]) > 50
+    assert "sra_closed_form" in str([c.proto.id for c in at.get("plotly_chart")])
+    at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100)
+    at.run()
+    moons = next(m for m in at.metric if m.label == label)   # 2 classes: off only through moment propagation
+    assert int(moons.value.split("%")[0]) < int(digits.value.split("%")[0])
+    assert "median" in moons.delta and "median" in digits.delta
+
+
 def test_model_without_a_lipschitz_bound_is_explained_not_a_crash():
     from cert_core.models.bundles import LoadedModel
     model = nn.Sequential(nn.Linear(2, 8), nn.GELU(), nn.Linear(8, 2)).eval()

@@ -80,6 +80,17 @@ def test_image_model_uses_a_test_image_and_random_directions():
     assert not at.exception
 
 
+def test_cnn_page_runs_algorithm_1_masks_by_default_and_names_the_max_pool_variant():
+    at = _page(model_key="zoo:digits-cnn-s0.25", paths_res=21)
+    at.run()
+    assert not at.exception
+    assert at.radio(key="paths_pool").value == "paper"
+    assert "as Algorithm 1 prints it" in _text(at)
+    at.radio(key="paths_pool").set_value("repress-max-pool").run()
+    assert not at.exception
+    assert "Running a variant, not the paper" in _text(at)
+
+
 def test_smooth_activation_model_gets_a_clear_message():
     from torch import nn
     from cert_core.models.bundles import LoadedModel

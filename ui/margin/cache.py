@@ -12,7 +12,8 @@ import torch
 from cert_core import grid
 from cert_core.methods.margin import sra
 from cert_core.methods.lipschitz.bounds import layer_bounds
-from cert_core.methods.margin.radii import mcr, mscr_certificate, mscr_closed_form, smoothed_margin_mc
+from cert_core.methods.margin.radii import (ClosedFormAudit, mcr, mscr_certificate, mscr_closed_form,
+                                           mscr_closed_form_audit, smoothed_margin_mc)
 from cert_core.methods.margin.train import LOSS_LABELS, MarginTrainConfig, train_margin
 from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.methods.margin.curves import ReportParams, robustness_report
@@ -85,6 +86,28 @@ def point_radii(model_key: str, _model, point: tuple, sigma: float, k: float, n:
     except ValueError:
         pass
     return out
+
+
+@dataclass(frozen=True)
+class ClosedFormParams:
+    sigma: float                      # noise N(0, σ²I) of both MSCRs
+    count: int = 100                  # the first test points
+    n: int = 1000                     # Monte Carlo samples per point
+    alpha: float = 0.001              # per-point level of the Monte Carlo error band
+    seed: int = 0
+
+
+@st.cache_data(show_spinner="Checking the closed form (Eq. 7) against Monte Carlo…", max_entries=32)
+def closed_form_audit(model_key: str, _model, dataset_key: str, _x, k: float,
+                      p: ClosedFormParams) -> ClosedFormAudit | str:
+    """Eq. 7 vs the Monte Carlo MSCR of the base predictions on the first test points; why not, as a string."""
+    x = torch.as_tensor(np.asarray(_x)[:p.count], dtype=torch.float32)
+    with torch.no_grad():
+        labels = _model(x).argmax(1)
+    try:
+        return mscr_closed_form_audit(_model, x, labels, p.sigma, k, p.n, p.alpha, torch.Generator().manual_seed(p.seed))
+    except ValueError as exc:
+        return str(exc)
 
 
 @st.cache_data(show_spinner="Computing the robustness curves…", max_entries=32)

@@ -101,6 +101,27 @@ RADIUS_HELP = {"MCR (Eq. 6)": "Guarantee for the base classifier.",
 ESTIMATE_HELP = "Estimate under the paper's normality assumption: no guarantee."
 
 
+def closed_form_figure(a) -> go.Figure:
+    """Eq. 7's radius against the Monte Carlo MSCR (bars: its error band) per point; vermillion: over-claims,
+    crosses: a positive Eq. 7 radius where c does not win on average."""
+    mc, closed, up = (np.asarray(t, dtype=float) for t in (a.mc, a.closed, a.mc_upper))
+    over, wrong = np.asarray(a.over_claims), np.asarray(a.wrong_side)
+    fig = go.Figure()
+    lo, hi = float(min(mc.min(), closed.min(), 0)), float(max(up.max(), closed.max(), 1e-9))
+    fig.add_scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="Eq. 7 = Monte Carlo", hoverinfo="skip",
+                    line=dict(color=theme.GREY, dash="dash"))
+    for mask, name, color in ((~over, "within the Monte Carlo error", theme.BLUE),
+                              (over, "over-claims", theme.VERMILLION)):
+        fig.add_scatter(x=mc[mask], y=closed[mask], mode="markers", name=f"{name} ({int(mask.sum())})",
+                        error_x=dict(type="data", symmetric=False, array=(up - mc)[mask],
+                                     arrayminus=(up - mc)[mask], color=color, thickness=1),
+                        marker=dict(size=7, color=color, symbol=np.where(wrong[mask], "x", "circle")))
+    fig.update_layout(height=380, margin=dict(l=70, r=10, t=30, b=10), font=dict(size=14),
+                      xaxis_title="MSCR, Monte Carlo (Eq. 5): −mean margin / (√2 K)",
+                      yaxis_title="MSCR, closed form (Eq. 7)", legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
 def layer_rows(layers) -> list[dict]:
     """The per-layer Lipschitz bounds as table rows."""
     return [{"layer": f"{b.index} {b.name}", "input": str(b.input_shape), "upper bound": f"{b.upper:.5g}",

@@ -67,6 +67,7 @@ class SurfaceParams:
     cls: int                      # the logit f_k drawn
     region: str                   # float neurons of "set" (the whole slice) or "pairwise" ({x, x'})
     eta: float                    # SC-RFP repression
+    pool: str = "paper"           # SC-RFP masks: "paper" (Algorithm 1) or "repress-max-pool" (named variant)
 
     @classmethod
     def at(cls_, center: np.ndarray, *args) -> "SurfaceParams":
@@ -88,7 +89,7 @@ def surfaces(model_key: str, _model, p: SurfaceParams) -> Surfaces:
     pts = flat.view(-1, *c.shape)                                                  # (R², *D)
     d = paths.decompose(_model, c, pts, region)
     with torch.no_grad():
-        rep = paths.scrfp_forward(paths.as_network(_model, torch.float64), c, pts, eta)
+        rep = paths.scrfp_forward(paths.as_network(_model, torch.float64), c, pts, eta, p.pool)
     shape = (resolution, resolution)
     return Surfaces(s, s, d.output[:, cls].numpy().reshape(shape), d.fixed[:, cls].numpy().reshape(shape),
                     d.float[:, cls].numpy().reshape(shape), rep[:, cls].numpy().reshape(shape),
@@ -170,6 +171,7 @@ class AuditParams:
     eta: float                    # SC-RFP repression
     n: int                        # CERTIFY estimation samples (n0 = 100)
     alpha: float
+    pool: str = "paper"           # SC-RFP masks: "paper" (Algorithm 1) or "repress-max-pool" (named variant)
 
 
 @dataclass(frozen=True)
@@ -185,30 +187,30 @@ def audit_test_points(current, p: AuditParams) -> Audit:
     search inside every claimed ball; images: PGD verified with PREDICT) and both certified accuracy curves."""
     xs, ys = current.dataset.x_test[:p.count], current.dataset.y_test[:p.count]
     cohen, scrfp = audit_pair(current.key, current.model, current.num_classes, (current.dataset_key, p.count), xs,
-                              p.sigma, p.eta, p.n, p.alpha, 17, 0, current.is_2d)
+                              p.sigma, p.eta, p.n, p.alpha, 17, 0, current.is_2d, p.pool)
     both = certify_both(current.key, current.model, current.num_classes, current.dataset_key, xs, ys, p.sigma, p.eta,
-                        p.n, p.alpha, 0)
+                        p.n, p.alpha, 0, p.pool)
     return Audit(p, cohen, scrfp, both)
 
 
 @st.cache_data(show_spinner="Certifying and auditing (exact search inside every claimed ball)…", max_entries=16)
 def audit_pair(model_key: str, _model, num_classes: int, points_key: tuple, _x: np.ndarray, sigma: float,
-               eta: float, n: int, alpha: float, resolution: int, seed: int, exact: bool):
+               eta: float, n: int, alpha: float, resolution: int, seed: int, exact: bool, pool: str = "paper"):
     """(Cohen, SC-RFP) audits of the same points with the same search."""
     if exact:
-        run = lambda e: audit.audit_2d(_model, _x, num_classes, sigma, e, 100, n, alpha, resolution, None, seed)
+        run = lambda e: audit.audit_2d(_model, _x, num_classes, sigma, e, 100, n, alpha, resolution, None, seed, pool)
     else:
-        run = lambda e: audit.audit_attack(_model, _x, num_classes, sigma, e, 100, n, alpha, 16, 8, seed)
+        run = lambda e: audit.audit_attack(_model, _x, num_classes, sigma, e, 100, n, alpha, 16, 8, seed, pool)
     return run(None), run(eta)
 
 
 @st.cache_data(show_spinner="Certifying the test set with Cohen et al. and SC-RFP…", max_entries=16)
 def certify_both(model_key: str, _model, num_classes: int, data_key: str, _x: np.ndarray, _y: np.ndarray,
-                 sigma: float, eta: float, n: int, alpha: float, seed: int) -> dict:
+                 sigma: float, eta: float, n: int, alpha: float, seed: int, pool: str = "paper") -> dict:
     """Certified accuracy curves of both methods on the same points (the SC-RFP one is not a guarantee)."""
     out = {}
-    for name, e in (("Cohen et al.", None), (f"SC-RFP (η = {eta:g}), unsound", eta)):
-        certs = audit.smoother(_model, num_classes, sigma, e).certify_batch(
+    for name, e in (("Cohen et al.", None), (f"{audit.method_name(eta, pool)}, unsound", eta)):
+        certs = audit.smoother(_model, num_classes, sigma, e, pool).certify_batch(
             torch.as_tensor(_x, dtype=torch.float32), 100, n, alpha, 10_000, torch.Generator().manual_seed(seed))
         radii = np.array([c.radius for c in certs])
         correct = np.array([c.prediction for c in certs]) == np.asarray(_y)

@@ -4,7 +4,8 @@ The number is Cohen et al.'s formula on SC-RFP's votes at the point. It is an "e
 sound=False: SC-RFP's base function f_x depends on x, so the radius certifies smooth(f_x) at x only,
 not the SC-RFP classifier at nearby points, which use their own f_{x'}. The row's note reports the
 nearest counterexample that an exact grid search inside the claimed ball finds (``cert_core.methods.paths.audit``).
-The inspector uses η = 0.25 (``DEFAULT_ETA``, the paper's best repression rate, Table 5).
+The inspector uses η = 0.25 (``DEFAULT_ETA``, the paper's best repression rate, Table 5) and Algorithm 1's
+masks as printed (``DEFAULT_POOL`` = "paper": ReLU masks only, max-pool windows untouched).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ui.inspector import InspectorContext, RadiusRow, register_provider
 
 SALT = 61
 DEFAULT_ETA = 0.25
+DEFAULT_POOL = "paper"
 SEARCH_RESOLUTION = 15     # query grid per axis over the claimed ball (about 170 points)
 
 
@@ -27,14 +29,15 @@ def scrfp_row(ctx: InspectorContext) -> RadiusRow | None:
         as_network(ctx.model)
     except ValueError:
         return None  # SC-RFP needs a piecewise-linear network (e.g. not Björck layers or smooth activations)
-    eta = DEFAULT_ETA
-    smooth = ScRfpSmooth(ctx.model, ctx.num_classes, ctx.sigma, eta)
+    eta, pool = DEFAULT_ETA, DEFAULT_POOL
+    smooth = ScRfpSmooth(ctx.model, ctx.num_classes, ctx.sigma, eta, pool)
     x = torch.tensor(ctx.point, dtype=torch.float32)
     cert = smooth.certify(x, ctx.n0, ctx.n, ctx.alpha, ctx.batch_size, ctx.generator(SALT))
-    name = f"SC-RFP (η = {eta:g}), unsound"
+    name = f"{audit.method_name(eta, pool)}, unsound"
     if cert.abstained:
         return RadiusRow(name, 0.0, ABSTAIN, "estimate", False, f"abstains: p̲'_A = {cert.p_lower:.4f} < 1/2")
-    found = audit.audit_point(0, np.array(ctx.point), cert, ctx.model, ctx.sigma, eta, SEARCH_RESOLUTION, None)
+    found = audit.audit_point(0, np.array(ctx.point), cert, ctx.model, ctx.sigma, eta, SEARCH_RESOLUTION, None,
+                              pool)
     why = "f_x depends on x: the radius is about smooth(f_x) at x, not SC-RFP at nearby points"
     if found.violated:
         cx, cy = found.counterexample

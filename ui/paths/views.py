@@ -13,6 +13,28 @@ from ui.paths import figures as pf
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
 
+POOL_LABELS = {"paper": "Algorithm 1 (paper): ReLU masks only",
+               "repress-max-pool": "variant: also repress moved max-pool windows"}
+
+
+def scrfp_controls(net: paths.Network) -> tuple[float, str]:
+    """SC-RFP's η and its masks (``pool``); the choice of masks is offered only when the network max-pools."""
+    eta = st.slider("Repression η (SC-RFP)", 0.0, 1.0, 0.25, 0.05, key="paths_eta",
+                    help="Algorithm 1 multiplies the pre-activation of every float neuron of x + ε by (1 − η). "
+                         "η = 0 is plain smoothing; the paper's best value is 0.25 (Table 5).")
+    if not any(isinstance(s, paths.MaxPool) for s in net.steps):
+        st.caption("Running SC-RFP as Algorithm 1 prints it: the activations' float masks (no max-pool here).")
+        return eta, "paper"
+    pool = st.radio("SC-RFP masks", paths.POOLS, format_func=POOL_LABELS.get, key="paths_pool", horizontal=True,
+                    help="Algorithm 1 (and the authors' APCT code) represses the float units of the ReLU "
+                         "pre-activations only; max-pool windows pass through. The variant also scales a window "
+                         "whose arg-max moved by (1 − η): it changes the votes and p_A on CNNs.")
+    st.caption("Running SC-RFP as Algorithm 1 prints it (ReLU masks; max-pool untouched)." if pool == "paper" else
+               "Running a variant, not the paper: a max-pool window whose arg-max differs from x is also scaled "
+               "by (1 − η), which moves votes and p_A.")
+    return eta, pool
+
+
 def network_or_stop() -> tuple[state.CurrentModel, paths.Network]:
     """The current model and its piecewise-linear form; otherwise why not, the counterexample, and st.stop()."""
     try:
@@ -54,7 +76,7 @@ def audit_results(current, audit: pc.Audit) -> None:
     right.dataframe(pf.audit_rows(cohen, scrfp, audit.both), hide_index=True, key="paths_audit_table")
     worst = scrfp.worst()
     if worst is None:
-        right.success(f"No counterexample found for SC-RFP (η = {eta:g}) on these points — not a proof of "
+        right.success(f"No counterexample found for {scrfp.method} on these points — not a proof of "
                       "soundness (try a larger η or more points).", icon=":material/search_off:")
     else:
         right.error(f"SC-RFP claims radius {worst.radius:.3f} at test point {worst.index}, yet predicts class "

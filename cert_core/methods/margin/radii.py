@@ -17,6 +17,8 @@ What is guaranteed (K = a guaranteed Lipschitz upper bound of the logit map, ``l
   ``rs_radius_lower_bound`` (Eq. 8-9): ESTIMATES under the assumption that the outputs are independent
   normals with the moments propagated through the network as if every unit were independent (C.2). No
   guarantee; the tests measure how close they are to Monte Carlo on orthogonal networks.
+  ``mscr_closed_form_audit`` measures how often Eq. 7 over-claims against the Monte Carlo MSCR: with more than
+  two classes it keeps only the top two incorrect outputs and over-claims on most points.
 
 Shapes: x (B, *D), logits (B, K), labels (B,) int64, per-example results (B,).
 """
@@ -222,3 +224,64 @@ def mscr_closed_form(model, x, labels, sigma, lipschitz) -> torch.Tensor:
     """Eq. 5 with Eq. 7: -L-bar_M / (sqrt(2) K), unclipped. An ESTIMATE (normality assumption)."""
     check_float(lipschitz, "lipschitz", "mscr_closed_form", low=0.0, low_open=True)
     return -smoothed_margin_closed_form(model, x, labels, sigma) / (SQRT2 * lipschitz)
+
+
+@dataclass(frozen=True)
+class ClosedFormAudit:
+    """Eq. 7's MSCR against the Monte Carlo MSCR (Eq. 5) on the same points (``mscr_closed_form_audit``).
+
+    Sign convention: L_M = o_m - o_c (Eq. 4), so a NEGATIVE smoothed margin means c wins on average and gives
+    the positive radius -L_M / (sqrt(2) K)."""
+    closed: torch.Tensor        # (B,) Eq. 7 radius, unclipped
+    mc: torch.Tensor            # (B,) Monte Carlo radius -mean / (sqrt(2) K), unclipped (point estimate)
+    mc_upper: torch.Tensor      # (B,) the largest MSCR radius within the Monte Carlo error (margin - slack)
+    margin_mean: torch.Tensor   # (B,) Monte Carlo smoothed margin
+    margin_slack: torch.Tensor  # (B,) its error: Phi^-1(1 - alpha) standard errors
+    num_classes: int
+    n: int                      # noise samples per point
+    alpha: float
+
+    @property
+    def over_claims(self) -> torch.Tensor:
+        """(B,) bool: Eq. 7 claims a positive radius above every MSCR radius the samples allow."""
+        return (self.closed > 0) & (self.closed > self.mc_upper.clamp_min(0) + 1e-6)   # 1e-6: float noise at sigma 0
+
+    @property
+    def over_claim_rate(self) -> float:
+        return float(self.over_claims.double().mean()) if self.closed.numel() else 0.0
+
+    @property
+    def median_excess(self) -> float:
+        """Median of (Eq. 7 - Monte Carlo radius) / Monte Carlo radius over the over-claims (0 if none)."""
+        over = self.over_claims & (self.mc > 0)
+        return float(((self.closed - self.mc) / self.mc)[over].median()) if over.any() else 0.0
+
+    @property
+    def wrong_side(self) -> torch.Tensor:
+        """(B,) bool: Eq. 7's radius is positive though the smoothed margin is >= 0 beyond its Monte Carlo
+        error (c does not win on average, the true MSCR is 0)."""
+        return (self.closed > 0) & (self.margin_mean - self.margin_slack >= 0)
+
+
+def mscr_closed_form_audit(model, x, labels, sigma: float, lipschitz: float, n: int = 1000, alpha: float = 0.001,
+                           generator=None) -> ClosedFormAudit:
+    """Where Eq. 7's closed-form MSCR over-claims: compare it with the Monte Carlo MSCR of the same points.
+
+    Eq. 7 keeps only the two largest incorrect outputs, so E max_i o_i is under-estimated whenever a third class
+    can win under noise: with more than two classes the smoothed margin comes out too negative and the radius
+    too large (the moment propagation of C.2 adds its own error after the first ReLU layer). An over-claim must
+    exceed the largest Monte Carlo radius within Phi^-1(1 - alpha) standard errors of the sample mean (a per-point
+    test at level ~alpha: this audits an estimate, it certifies nothing). ValueError for layers that moment
+    propagation does not support (e.g. max-pooling)."""
+    func = "mscr_closed_form_audit"
+    check_float(lipschitz, "lipschitz", func, low=0.0, low_open=True)
+    check_float(sigma, "sigma", func, low=0.0)
+    check_float(alpha, "alpha", func, low=0.0, high=1.0, low_open=True, high_open=True)
+    with torch.no_grad():
+        closed = mscr_closed_form(model, x, labels, sigma, lipschitz)
+        k_out = model(x[:1]).shape[1]
+    samples = smoothed_margin_mc(model, x, labels, sigma, n=n, generator=generator)
+    slack = float(torch.special.ndtri(torch.tensor(1 - alpha, dtype=torch.float64))) * samples.std / math.sqrt(n)
+    scale = SQRT2 * lipschitz
+    return ClosedFormAudit(closed, -samples.mean / scale, -(samples.mean - slack) / scale, samples.mean, slack,
+                           int(k_out), samples.n, alpha)

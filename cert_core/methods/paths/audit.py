@@ -75,13 +75,13 @@ class AuditResult:
         return min(bad, key=lambda p: p.distance / p.radius) if bad else None
 
 
-def smoother(model: nn.Module, num_classes: int, sigma: float, eta: float | None):
-    """Cohen et al.'s ``Smooth`` (eta None) or SC-RFP's ``ScRfpSmooth`` with the same interface."""
-    return Smooth(model, num_classes, sigma) if eta is None else ScRfpSmooth(model, num_classes, sigma, eta)
+def smoother(model: nn.Module, num_classes: int, sigma: float, eta: float | None, pool: str = "paper"):
+    """Cohen et al.'s ``Smooth`` (eta None) or SC-RFP's ``ScRfpSmooth`` (``pool``: its masks) with one interface."""
+    return Smooth(model, num_classes, sigma) if eta is None else ScRfpSmooth(model, num_classes, sigma, eta, pool)
 
 
 def exact_probabilities(model: nn.Module, queries: np.ndarray, sigma: float, eta: float | None = None,
-                        spacing: float | None = None) -> tuple[np.ndarray, float]:
+                        spacing: float | None = None, pool: str = "paper") -> tuple[np.ndarray, float]:
     """Exact smoothed probabilities of Cohen's g (eta None) or SC-RFP's g' at 2D ``queries`` (Q, 2).
 
     Returns (probs (Q, K), slack) where slack = 0.4 h / σ bounds the grid error of each probability.
@@ -110,7 +110,7 @@ def exact_probabilities(model: nn.Module, queries: np.ndarray, sigma: float, eta
         pts.append(np.stack([gx.ravel(), gy.ravel()], 1))
         owners.append(np.full(gx.size, g))                 # the group's first query is its SC-RFP centre
     reps = torch.as_tensor(np.array([v[0][0] for v in views]))
-    labels, k = _labels(net, np.concatenate(pts), np.concatenate(owners), qt[reps], eta)
+    labels, k = _labels(net, np.concatenate(pts), np.concatenate(owners), qt[reps], eta, pool)
     probs, start = np.zeros((len(q), k)), 0
     for (idx, view), p in zip(views, pts):
         side = view.resolution + 2 * pad
@@ -120,7 +120,8 @@ def exact_probabilities(model: nn.Module, queries: np.ndarray, sigma: float, eta
     return probs, grid.discretisation_error(views[0][1], sigma)
 
 
-def _labels(net, points: np.ndarray, owners: np.ndarray, centres: torch.Tensor, eta, chunk: int = 65_536):
+def _labels(net, points: np.ndarray, owners: np.ndarray, centres: torch.Tensor, eta, pool: str = "paper",
+            chunk: int = 65_536):
     """argmax of f (eta None) or of f_{x_o} for each point's owner centre o, in chunks."""  # (P,), K
     out, k = [], None
     clean_all = center_patterns(net, centres, batched=True) if eta is not None else None  # [(G, *U)]
@@ -132,7 +133,7 @@ def _labels(net, points: np.ndarray, owners: np.ndarray, centres: torch.Tensor, 
             else:
                 rows = torch.as_tensor(owners[s:s + chunk])
                 clean = [p[rows] for p in clean_all]
-                logits = scrfp_forward(net, clean, z, eta)
+                logits = scrfp_forward(net, clean, z, eta, pool)
             k = logits.shape[1]
             check_finite_scores(logits, "grid points of a batch")         # these labels are the exact votes
             out.append(logits.argmax(1).numpy())
@@ -154,12 +155,12 @@ def ball_grid(center, radius: float, resolution: int) -> np.ndarray:
     return c + pts[np.hypot(*pts.T) < radius * (1 - 1e-9)]
 
 
-def audit_point(i, x, cert, model, sigma, eta, resolution, spacing) -> PointAudit:
+def audit_point(i, x, cert, model, sigma, eta, resolution, spacing, pool: str = "paper") -> PointAudit:
     """Exact search of one 2D certificate's ball (``resolution`` queries per axis); see ``audit_2d``."""
     if cert.abstained or cert.radius <= 0:
         return PointAudit(i, cert.prediction, cert.radius, False, None, math.nan, ABSTAIN, math.nan, 0)
     queries = ball_grid(x, cert.radius, resolution)
-    probs, slack = exact_probabilities(model, queries, sigma, eta, spacing)
+    probs, slack = exact_probabilities(model, queries, sigma, eta, spacing, pool)
     margin = probs.max(1) - probs[:, cert.prediction]                              # (Q,)
     bad = np.flatnonzero((probs.argmax(1) != cert.prediction) & (margin > 2 * slack))
     if bad.size == 0:
@@ -172,30 +173,30 @@ def audit_point(i, x, cert, model, sigma, eta, resolution, spacing) -> PointAudi
 
 def audit_2d(model: nn.Module, xs, num_classes: int, sigma: float, eta: float | None = None, n0: int = 100,
              n: int = 10_000, alpha: float = 0.001, resolution: int = 41, spacing: float | None = None,
-             seed: int = 0) -> AuditResult:
-    """Certify each 2D point of ``xs`` (M, 2) with CERTIFY (Cohen, or SC-RFP with ``eta``) and search its
-    ball exactly for a point where the same classifier predicts another class."""
+             seed: int = 0, pool: str = "paper") -> AuditResult:
+    """Certify each 2D point of ``xs`` (M, 2) with CERTIFY (Cohen, or SC-RFP with ``eta`` and ``pool``) and search
+    its ball exactly for a point where the same classifier predicts another class."""
     func = "audit_2d"
     resolution = check_int(resolution, "resolution", func, 5, 401)
     xs = np.asarray(xs, dtype=np.float64).reshape(-1, 2)
-    smooth = smoother(model, num_classes, sigma, eta)
+    smooth = smoother(model, num_classes, sigma, eta, pool)
     gen = torch.Generator().manual_seed(check_int(seed, "seed", func, 0))
     out, slack = [], 0.4 * (sigma / 6 if spacing is None else spacing) / sigma
     for i, x in enumerate(xs):
         cert = smooth.certify(torch.as_tensor(x, dtype=torch.float32), n0, n, alpha, 10_000, gen)
-        out.append(audit_point(i, x, cert, model, sigma, eta, resolution, spacing))
-    return AuditResult(_name(eta), sigma, eta, "exact grid", tuple(out), slack)
+        out.append(audit_point(i, x, cert, model, sigma, eta, resolution, spacing, pool))
+    return AuditResult(method_name(eta, pool), sigma, eta, "exact grid", tuple(out), slack)
 
 
 def audit_attack(model: nn.Module, xs, num_classes: int, sigma: float, eta: float | None = None, n0: int = 100,
                  n: int = 1000, alpha: float = 0.001, samples: int = 32, steps: int = 10,
-                 seed: int = 0) -> AuditResult:
+                 seed: int = 0, pool: str = "paper") -> AuditResult:
     """The audit for any input shape: PGD candidates inside each claimed ball, verified with PREDICT."""
     xs = torch.as_tensor(xs, dtype=torch.float32)
-    smooth = smoother(model, num_classes, sigma, eta)
+    smooth = smoother(model, num_classes, sigma, eta, pool)
     gen = torch.Generator().manual_seed(check_int(seed, "seed", "audit_attack", 0))
     net = as_network(model) if eta is not None else None
-    forward = (lambda q, z: model(z)) if eta is None else (lambda q, z: scrfp_forward(net, q, z, eta))
+    forward = (lambda q, z: model(z)) if eta is None else (lambda q, z: scrfp_forward(net, q, z, eta, pool))
     out = []
     for i, x in enumerate(xs):
         cert = smooth.certify(x, n0, n, alpha, 10_000, gen)
@@ -219,11 +220,13 @@ def audit_attack(model: nn.Module, xs, num_classes: int, sigma: float, eta: floa
             c, pred = found
             out.append(PointAudit(i, cert.prediction, cert.radius, True, tuple(c.flatten().tolist()),
                                   float((c - x).norm()), pred, math.nan, len(candidates)))
-    return AuditResult(_name(eta), sigma, eta, "attack", tuple(out), 0.0)
+    return AuditResult(method_name(eta, pool), sigma, eta, "attack", tuple(out), 0.0)
 
 
-def _name(eta) -> str:
-    return "Cohen et al." if eta is None else f"SC-RFP (η = {eta:g})"
+def method_name(eta, pool: str = "paper") -> str:
+    if eta is None:
+        return "Cohen et al."
+    return f"SC-RFP (η = {eta:g})" if pool == "paper" else f"SC-RFP (η = {eta:g}, {pool})"
 
 
 def constructed_network() -> nn.Sequential:

@@ -19,6 +19,11 @@ Implements Jiang, "On explaining neural network robustness with activation path"
   (Hardtanh's saturation) is a path that starts at its neuron (our extension of Appendix B).
 * Algorithm 1 (SC-RFP): layer by layer, units whose pattern at x + ε differs from x are float and their
   pre-activations are scaled by (1 − η). ``ScRfpSmooth`` runs Cohen et al.'s PREDICT/CERTIFY on it.
+  ``pool`` says which masks are repressed. "paper" (default): only the activations' masks I_i^T, as
+  Algorithm 1 prints them (z_i before σ) and as APCT's DualNet does (its hooks sit on the blocks' ReLUs
+  only; max-pool windows pass through untouched). "repress-max-pool": our extension that also treats a
+  max-pool window whose arg-max moved as float and scales its output by (1 − η); on a CNN it changes the
+  votes and p_A (see ``tests/test_paths.py``), so it is a named variant, never the default.
   NOT SOUND: the base function depends on x, so the radius certifies smooth(f_x) at x only, not the
   SC-RFP classifier at nearby points (see ``cert_core.methods.paths.audit``).
 * A ``BjorckLinear`` (orthogonal) layer is affine at inference: it is materialised as an nn.Linear holding
@@ -43,6 +48,7 @@ from cert_core.models.isolated import IsolatedTorchScript
 AFFINE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.BatchNorm1d, nn.BatchNorm2d, nn.Flatten, nn.Identity,
           nn.Dropout, nn.AvgPool2d)
 REGIONS = ("pairwise", "set")
+POOLS = ("paper", "repress-max-pool")   # SC-RFP: which neuron layers Algorithm 1 represses (see the docstring)
 
 
 # ------------------------------------------------------------------------------ the network as steps
@@ -335,15 +341,17 @@ def center_patterns(model, center: torch.Tensor, batched: bool = False) -> list[
     return forward_patterns(net, _inputs(center, net, "scrfp_forward", single=not batched))[1]  # [(1|N, *U)]
 
 
-def scrfp_forward(model, center, noisy: torch.Tensor, eta: float) -> torch.Tensor:
+def scrfp_forward(model, center, noisy: torch.Tensor, eta: float, pool: str = "paper") -> torch.Tensor:
     """Algorithm 1's inner loop: logits of the repressed network at ``noisy`` (N, *D) -> (N, K).
 
     ``center`` is x (D), or precomputed ``center_patterns`` (one centre, or one per row of ``noisy``). At every
-    neuron layer, units whose pattern at the (repressed) noisy input differs from the clean pattern at x
-    have their pre-activation scaled by (1 − η) before the activation; for max-pooling the scaled window
-    gives (1 − η) max (positive homogeneity). η = 0 gives f exactly.
+    activation layer, units whose pattern at the (repressed) noisy input differs from the clean pattern at x
+    have their pre-activation scaled by (1 − η) before the activation. Max-pooling is left as it is
+    (pool="paper", Algorithm 1's masks), or, with pool="repress-max-pool", a window whose arg-max moved gives
+    (1 − η) max (positive homogeneity). η = 0 gives f exactly.
     """
     eta = check_float(eta, "eta", "scrfp_forward", 0, 1)
+    pool = check_choice(pool, "pool", "scrfp_forward", POOLS)
     net = as_network(model)
     clean = center if isinstance(center, list) else center_patterns(net, center)
     h = _inputs(noisy, net, "scrfp_forward")
@@ -352,11 +360,15 @@ def scrfp_forward(model, center, noisy: torch.Tensor, eta: float) -> torch.Tenso
         if isinstance(s, nn.Module):
             h = s(h)
             continue
-        floating = s.pattern(h) != clean[layer]                                   # (N, *U)
         layer += 1
         if isinstance(s, MaxPool):
-            h = torch.where(floating, (1.0 - eta) * s(h), s(h))
+            if pool == "paper":
+                h = s(h)                                                         # not a block of Algorithm 1
+            else:
+                floating = s.pattern(h) != clean[layer - 1]                       # (N, *U)
+                h = torch.where(floating, (1.0 - eta) * s(h), s(h))
         else:
+            floating = s.pattern(h) != clean[layer - 1]                           # (N, *U)
             h = s(torch.where(floating, (1.0 - eta) * h, h))
     return h
 
@@ -364,16 +376,17 @@ def scrfp_forward(model, center, noisy: torch.Tensor, eta: float) -> torch.Tenso
 class Repressed(nn.Module):
     """f_x of SC-RFP: the network repressed relative to a fixed centre x; maps (B, *D) -> (B, K)."""
 
-    def __init__(self, model, center: torch.Tensor, eta: float):
+    def __init__(self, model, center: torch.Tensor, eta: float, pool: str = "paper"):
         super().__init__()
         self.net = as_network(model)
         self.register_buffer("center", torch.as_tensor(center).detach().clone())
         self.eta = check_float(eta, "eta", "Repressed", 0, 1)
+        self.pool = check_choice(pool, "pool", "Repressed", POOLS)
         self.clean = center_patterns(self.net, self.center)
         self._params = nn.ParameterList([p for s in self.net.steps if isinstance(s, nn.Module) for p in s.parameters()])
 
     def forward(self, x):
-        return scrfp_forward(self.net, self.clean, x, self.eta)
+        return scrfp_forward(self.net, self.clean, x, self.eta, self.pool)
 
 
 class ScRfpSmooth:
@@ -381,17 +394,19 @@ class ScRfpSmooth:
 
     ``certify`` returns the radius the paper claims (Theorem 3: Cohen's formula on SC-RFP's counts).
     That radius is NOT a guarantee for g' at nearby points, whose base function f_{x'} differs.
+    ``pool`` picks the masks: "paper" (Algorithm 1, the default) or the named "repress-max-pool" variant.
     """
 
-    def __init__(self, model: nn.Module, num_classes: int, sigma: float, eta: float):
+    def __init__(self, model: nn.Module, num_classes: int, sigma: float, eta: float, pool: str = "paper"):
         self.net = as_network(model)
         self.num_classes = check_int(num_classes, "num_classes", "ScRfpSmooth", low=2)
         self.sigma = check_float(sigma, "sigma", "ScRfpSmooth", 0, None, low_open=True)
         self.eta = check_float(eta, "eta", "ScRfpSmooth", 0, 1)
+        self.pool = check_choice(pool, "pool", "ScRfpSmooth", POOLS)
 
     def at(self, x: torch.Tensor) -> Smooth:
         """Cohen's smoothing of the repressed base function f_x of centre x."""
-        return Smooth(Repressed(self.net, x, self.eta), self.num_classes, self.sigma)
+        return Smooth(Repressed(self.net, x, self.eta, self.pool), self.num_classes, self.sigma)
 
     def predict(self, x, n: int, alpha: float, batch_size: int = 1000, generator=None) -> int:
         return self.at(torch.as_tensor(x)).predict(x, n, alpha, batch_size, generator)

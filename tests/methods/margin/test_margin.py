@@ -9,7 +9,7 @@ from torch import nn
 
 from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
 from cert_core.methods.margin.radii import (SOFTMAX_LIPSCHITZ, expected_max_normal, margin, mcr, mscr_certificate,
-                              propagate_moments, relu_moments, rs_radius_lower_bound, smoothed_margin_closed_form,
+                              mscr_closed_form_audit, propagate_moments, relu_moments, rs_radius_lower_bound, smoothed_margin_closed_form,
                               smoothed_margin_mc, theorem0_radius, zhen_probability)
 from cert_core.models.architectures import ModelConfig, build_model
 
@@ -170,3 +170,49 @@ def test_mscr_refuses_an_infinite_logit_instead_of_certifying_an_infinite_radius
 
     with pytest.raises(ValueError, match=r"non-finite scores \(NaN or ±inf\) on 3 of 10 noisy samples"):
         smoothed_margin_mc(InfOnSome(), torch.zeros(1, 2), torch.tensor([0]), 0.1, n=10)
+
+
+def _one_hidden_layer(k, seed=0):
+    """Linear-ReLU-Linear: moment propagation gives the output MEANS exactly, so Eq. 7 errs only through
+    keeping the top two incorrect classes."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, k)).eval()
+
+
+def _closed_form_audit(model, x, sigma, n=2000):
+    with torch.no_grad():
+        labels = model(x).argmax(1)
+    k = lipschitz_upper_bound(model, tuple(x.shape[1:]))
+    return mscr_closed_form_audit(model, x, labels, sigma, k, n=n, generator=torch.Generator().manual_seed(2))
+
+
+@pytest.mark.parametrize("sigma", [0.25, 1.0])
+def test_closed_form_mscr_with_two_classes_does_not_over_claim(sigma):
+    """Two classes: Eq. 7 is E o_m - E o_c, exact here, so it stays within the Monte Carlo error."""
+    x = torch.randn(100, 2, generator=torch.Generator().manual_seed(1))
+    audit = _closed_form_audit(_one_hidden_layer(2), x, sigma)
+    assert audit.num_classes == 2 and int(audit.over_claims.sum()) <= 1 and not audit.wrong_side.any()
+    assert torch.all((audit.closed - audit.mc).abs() <= 2 * audit.margin_slack / math.sqrt(2) + 1e-6)
+
+
+def test_closed_form_mscr_over_claims_with_more_than_two_classes():
+    """Audit item 7: six classes, exact means: dropping all but the top two incorrect outputs under-estimates
+    E max_i o_i, so Eq. 7 over-claims, even gives radii where c does not win on average."""
+    x = torch.randn(100, 2, generator=torch.Generator().manual_seed(1))
+    audit = _closed_form_audit(_one_hidden_layer(6), x, 1.0)
+    assert audit.over_claim_rate > 0.3
+    assert audit.wrong_side.sum() >= 3
+    assert torch.all(audit.mc_upper[audit.wrong_side] <= 0)
+
+
+def test_closed_form_mscr_over_claims_on_most_digits_points():
+    """The zoo's 10-class orthogonal MLP (the SRA page's image model) at sigma = 0.25."""
+    from cert_core.models.data import load_dataset
+    from cert_core.models.zoo import load_zoo_model
+    loaded = load_zoo_model("digits-ortho-mscr-s0.1")
+    ds = load_dataset(**loaded.metadata["dataset"])
+    audit = _closed_form_audit(loaded.model, torch.as_tensor(ds.x_test[:60], dtype=torch.float32), 0.25, n=1000)
+    assert audit.num_classes == 10 and audit.over_claim_rate > 0.5
+    with pytest.raises(ValueError, match="'alpha' parameter of mscr_closed_form_audit"):
+        mscr_closed_form_audit(loaded.model, torch.zeros(1, 1, 8, 8), torch.zeros(1, dtype=torch.long), 0.25, 1.0,
+                               alpha=2.0)

@@ -143,6 +143,60 @@ def test_scrfp_represses_float_units_by_one_minus_eta():
     assert floating.any()
 
 
+def _algorithm1_cnn(model, x, pts, eta):
+    """Algorithm 1 as printed, written out for Conv-ReLU-MaxPool-Flatten-Linear-ReLU-Linear: masks on the
+    ReLU blocks only (I_i^T from z_i(x) vs z_i(x + ε)); the max-pool is applied as it is."""
+    conv, pool, flat, lin1, lin2 = model[0], model[2], model[3], model[4], model[6]
+    zc1 = conv(x[None])
+    z1 = conv(pts)
+    z1 = z1 - z1 * ((zc1 > 0) != (z1 > 0)) * eta
+    zc2, z2 = lin1(flat(pool(torch.relu(zc1)))), lin1(flat(pool(torch.relu(z1))))
+    z2 = z2 - z2 * ((zc2 > 0) != (z2 > 0)) * eta
+    return lin2(torch.relu(z2))
+
+
+class _Algorithm1(nn.Module):
+    def __init__(self, model, x, eta):
+        super().__init__()
+        self.model, self.x, self.eta = model, x, eta
+
+    def forward(self, z):
+        return _algorithm1_cnn(self.model, self.x, z, self.eta)
+
+
+def _pool_cnn(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(6 * 4 * 4, 16), nn.ReLU(), nn.Linear(16, 4)).eval()
+
+
+def test_scrfp_default_follows_algorithm_1_and_leaves_max_pool_windows_alone():
+    """Audit item 5: by default SC-RFP represses the activations' masks only (Algorithm 1, APCT's DualNet);
+    repressing max-pool windows too is a named variant that moves the logits and the votes."""
+    model = _pool_cnn()
+    x, pts = _points((1, 8, 8), n=512, scale=0.6)
+    eta = 0.5
+    with torch.no_grad():
+        expected = _algorithm1_cnn(model, x, pts, eta)
+        torch.testing.assert_close(paths.scrfp_forward(model, x, pts, eta), expected, rtol=1e-5, atol=1e-5)
+        variant = paths.scrfp_forward(model, x, pts, eta, pool="repress-max-pool")
+    assert (variant - expected).abs().max() > 1e-2
+    assert (variant.argmax(1) != expected.argmax(1)).any()
+
+    kw = dict(n0=50, n=2000, alpha=0.01, batch_size=500)
+    ref = Smooth(_Algorithm1(model, x, eta), 4, 0.6).certify(x, generator=torch.Generator().manual_seed(5), **kw)
+    ours = paths.ScRfpSmooth(model, 4, 0.6, eta).certify(x, generator=torch.Generator().manual_seed(5), **kw)
+    other = paths.ScRfpSmooth(model, 4, 0.6, eta, pool="repress-max-pool").certify(
+        x, generator=torch.Generator().manual_seed(5), **kw)
+    assert ours.counts == ref.counts
+    assert other.counts != ref.counts
+
+
+def test_scrfp_pool_option_is_validated():
+    with pytest.raises(ValueError, match="The 'pool' parameter of ScRfpSmooth must be one of"):
+        paths.ScRfpSmooth(_pool_cnn(), 4, 0.5, 0.25, pool="maxpool")
+
+
 def test_scrfp_smooth_with_eta_zero_matches_cohen():
     model = _mlp(nn.ReLU)
     x = torch.tensor([0.3, -0.2])

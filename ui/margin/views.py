@@ -1,0 +1,38 @@
+"""The SRA page's self-contained sections (st.* over the slice's cached calls and figures)."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.margin import cache as mc
+from ui.margin import figures as mf
+
+PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
+
+
+def closed_form_section(current, k: float | None, sigma: float) -> None:
+    """How often Eq. 7's closed-form MSCR over-claims against the Monte Carlo MSCR on the test points."""
+    st.subheader("Is the closed form (Eq. 7) a radius?")
+    if current.dataset is None or k is None:
+        st.info("The check needs the model's test set and a Lipschitz bound.", icon=":material/info:")
+        return
+    a = mc.closed_form_audit(current.key, current.model, current.dataset_key, current.dataset.x_test, k,
+                             mc.ClosedFormParams(sigma))
+    if isinstance(a, str):
+        st.info(f"Eq. 7 needs the moment propagation of App. C.2: {a}", icon=":material/info:")
+        return
+    total, wrong = len(a.closed), int(a.wrong_side.sum())
+    left, right = st.columns([1, 2])
+    left.metric("Eq. 7, an estimate, over-claims on", f"{a.over_claim_rate:.0%} of points",
+                delta=f"by a median {a.median_excess:.0%} of the Monte Carlo radius", delta_color="off",
+                delta_arrow="off",
+                help=f"Eq. 7's radius exceeds the Monte Carlo MSCR (n = {a.n} per point) by more than its error "
+                     f"band (Φ⁻¹(1 − {a.alpha:g}) standard errors) on {int(a.over_claims.sum())} of {total} points.")
+    left.metric("Eq. 7 > 0 where c loses on average", f"{wrong} of {total}",
+                help="Points where Eq. 7 gives a positive radius though the Monte Carlo smoothed margin "
+                     "o_m − o_c is ≥ 0 beyond its error (c does not win on average: the true MSCR is 0).")
+    left.caption(f"The first {total} test points, class c = the base prediction, σ = {sigma:g}, "
+                 f"{a.num_classes} classes. Eq. 7 keeps only the two largest incorrect outputs, so with more than "
+                 "two classes it under-estimates E max o_m and over-claims; with two it is off only through the "
+                 "moment propagation. It is an estimate, never a certificate: the page's certificate is Eq. 5 by "
+                 "Monte Carlo.")
+    right.plotly_chart(mf.closed_form_figure(a), key="sra_closed_form", **PLOT)

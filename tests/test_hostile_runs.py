@@ -88,3 +88,130 @@ def test_the_cli_refuses_an_absurd_budget_and_one_seed_rule(capsys):
             with pytest.raises(SystemExit) as exc:
                 cli.main([command, "--model", "moons-mlp-s0", "--sigma", "0.25", "--seed", seed])
             assert exc.value.code == 2 and "--seed: must be an int in [0, " in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------- item 5: the run store under faults
+def test_a_read_only_store_is_a_clear_store_error(tmp_path, monkeypatch):
+    import sqlite3
+    from cert_core.runs import store as store_module
+    path = tmp_path / "runs.sqlite"
+    RunStore(path).create_run(SPEC, 3)
+    real = sqlite3.connect   # root ignores file modes: open read-only the way SQLite does for a 0444 file
+
+    def read_only(database, *args, **kwargs):
+        return real(f"file:{database}?mode=ro", *args, uri=True, **kwargs)
+    monkeypatch.setattr(store_module.sqlite3, "connect", read_only)
+    with pytest.raises(store_module.StoreError, match=r"runs.sqlite is read-only: make the file .* writable"):
+        RunStore(path).create_run(SPEC, 3)
+
+
+def test_a_corrupted_page_is_a_clear_store_error(tmp_path):
+    from cert_core.runs.store import StoreError
+    path = tmp_path / "runs.sqlite"
+    s = RunStore(path)
+    for _ in range(20):
+        s.create_run(RunSpec(**{**SPEC.__dict__, "model_label": "x" * 2000}), 3)
+    with __import__("sqlite3").connect(path) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw = bytearray(path.read_bytes())
+    page = int.from_bytes(raw[16:18], "big")
+    raw[page + 1: 3 * page] = b"\xff" * (2 * page - 1)          # garble pages 2 and 3 (the runs table)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(StoreError, match=r"is damaged: move it aside"):
+        RunStore(path).list_runs()
+
+
+@pytest.mark.parametrize("kind", ["dev-null", "zero-bytes", "other-app", "garbage"])
+def test_a_file_that_is_not_a_run_store_is_refused_and_left_alone(tmp_path, kind):
+    import sqlite3
+    from cert_core.runs.store import StoreError
+    path = pathlib.Path("/dev/null") if kind == "dev-null" else tmp_path / "x.sqlite"
+    if kind == "zero-bytes":
+        path.write_bytes(b"")
+    elif kind == "other-app":
+        with sqlite3.connect(path) as con:
+            con.execute("CREATE TABLE contacts (name TEXT)")
+            con.execute("INSERT INTO contacts VALUES ('Ada')")
+        con.close()
+    elif kind == "garbage":
+        path.write_bytes(b"not a database at all " * 100)
+    before = None if kind == "dev-null" else path.read_bytes()
+    with pytest.raises(StoreError, match=str(path)):
+        RunStore(path)
+    if before is not None:
+        assert path.read_bytes() == before, "the file was written into"
+        assert not path.with_name(path.name + "-wal").exists()
+
+
+def test_a_new_store_is_created_whole(tmp_path):
+    path = tmp_path / "sub" / "runs.sqlite"
+    s = RunStore(path)
+    assert s.list_runs() == [] and s.list_runs().problems == []
+    assert sorted(p.name for p in path.parent.iterdir() if p.name.endswith(".new")) == []
+
+
+def test_the_worker_on_a_missing_run_or_store_says_so(tmp_path, capsys):
+    s = RunStore(tmp_path / "runs.sqlite")
+    with pytest.raises(ValueError, match="There is no run 99"):
+        run_shard(s, 99)
+    assert worker.main(["--store", str(s.path), "--run", "99"]) == 0
+    assert "There is no run 99" in capsys.readouterr().err
+    assert worker.main(["--store", "/dev/null", "--run", "1"]) == 2
+    assert "/dev/null is not a regular file" in capsys.readouterr().err
+
+
+def test_one_bad_run_row_is_skipped_and_reported(store):
+    import sqlite3
+    good = store.create_run(SPEC, 3)
+    bad = store.create_run(SPEC, 3, name="hand-edited")
+    worse = store.create_run(SPEC, 3)
+    with sqlite3.connect(store.path) as con:
+        con.execute("UPDATE runs SET spec = ? WHERE id = ?", ('{"model": {}, "data": {}, "sigma": -1}', bad))
+        con.execute("UPDATE runs SET spec = ? WHERE id = ?", ("{not json", worse))
+    con.close()
+    runs = store.list_runs()
+    assert [r.id for r in runs] == [good]
+    assert len(runs.problems) == 2 and f"Run {bad} ('hand-edited')" in runs.problems[1]
+    assert "sigma" in runs.problems[1] and "skipped" in runs.problems[0]
+    with pytest.raises(ValueError, match=f"Run {worse} .* cannot be read"):
+        store.get(worse)
+    store.delete(worse)
+    assert len(store.list_runs().problems) == 1
+
+
+def test_a_reused_pid_does_not_keep_a_dead_run_running(store):
+    import sqlite3
+    run = store.create_run(SPEC, 3)
+    store.update(run, status="running", started=time.time())
+    store.register_worker(run, pid=os.getppid())                  # a live process that is not our worker
+    assert store.refresh() == [] and store.get(run).status == "running"
+    with sqlite3.connect(store.path) as con:                      # ... and the worker stopped beating long ago
+        con.execute("UPDATE workers SET heartbeat = heartbeat - 3600")
+    con.close()
+    assert store.refresh() == [run] and store.get(run).status == "interrupted"
+    assert store.register_worker(run)                             # Resume may claim it again
+    store.release_worker(run)
+
+
+def test_a_model_that_raises_fails_the_run_with_its_message_and_resume_works(store):
+    import torch
+    from torch import nn
+    from cert_core.models.bundles import LoadedModel
+
+    class Raiser(nn.Module):
+        def forward(self, x):
+            if bool(x.sum() > -1e30):
+                raise Exception("boom")
+            return x
+
+    class Silent(nn.Module):
+        def forward(self, x):
+            raise KeyError()
+
+    for model, expected in ((torch.jit.script(Raiser()), "boom"), (Silent(), "without a message")):
+        loaded = LoadedModel(model, None, {"input_shape": [2], "num_classes": 2})
+        run = store.create_run(SPEC, 3)
+        assert run_shard(store, run, loaded=loaded) == "failed"
+        assert expected in store.get(run).error and store.get(run).status == "failed"
+        assert run_shard(store, run) == "done"                   # Resume (the real model) is not stuck
+

@@ -142,8 +142,8 @@ def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: Load
         outcome = "finished"
     except Stopped:
         outcome = "cancelled"
-    except (ValueError, OSError, RuntimeError) as exc:
-        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:      # noqa: BLE001  any model error (a TorchScript raise is no RuntimeError)
+        outcome, error = "failed", describe_error(exc)
     finally:
         beat.done.set()
         status = _stop(store, run_id, shard.rank, outcome, error, settle_run)
@@ -166,12 +166,18 @@ def owning(store: RunStore | None, run_id: int | None, device, ranks: int = 1):
     try:
         yield lambda: store.get(run_id).cancel_requested
         outcome = "finished"
-    except (ValueError, OSError, RuntimeError) as exc:
-        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:      # noqa: BLE001
+        outcome, error = "failed", describe_error(exc)
         raise
     finally:
         beat.done.set()
         _stop(store, run_id, 0, outcome, error, True)
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` for a run's error column; never empty (a bare ``raise Exception()`` says so)."""
+    text = str(exc).strip() or "(the model raised it without a message)"
+    return f"{type(exc).__name__}: {text}"
 
 
 def _stop(store, run_id, rank, outcome, error, settle_run) -> str:
@@ -296,7 +302,11 @@ def main(argv=None) -> int:
     parser.add_argument("--run", type=int, action="append", required=True, help="run id (repeatable)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # unwinds: the run is marked interrupted
-    store = RunStore(args.store)
+    try:
+        store = RunStore(args.store)
+    except ValueError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 2
     for run_id in args.run:
         try:
             print(f"run {run_id}: {run_shard(store, run_id)}", flush=True)

@@ -215,3 +215,55 @@ def test_a_model_that_raises_fails_the_run_with_its_message_and_resume_works(sto
         assert expected in store.get(run).error and store.get(run).status == "failed"
         assert run_shard(store, run) == "done"                   # Resume (the real model) is not stuck
 
+
+# ---------------------------------------------------------------------- item 6: smaller ones
+HOSTILE_NAME = "[click me](https://evil.example/x) :red[alarm] **bold**"
+
+
+def test_a_link_model_name_is_shown_as_plain_text():
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+    at.query_params["model"] = HOSTILE_NAME
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    [message] = [e.value for e in at.error if "not in the zoo" in e.value]
+    assert f"`{HOSTILE_NAME!r}`" in message                        # a code span: no link, no colour, no bold
+    assert message.replace(f"`{HOSTILE_NAME!r}`", "").count("](") == 0
+
+
+def test_plain_keeps_short_values_and_fences_the_rest():
+    from ui.state import plain
+    assert plain("abc") == "'abc'" and plain("0.1") == "'0.1'" and plain("9", quote=False) == "9"
+    assert plain("www.evil.example") == "`'www.evil.example'`"
+    assert plain("a`b") == "``'a`b'``" and plain("`", quote=False) == "`` ` ``"
+    assert len(plain("x" * 10_000)) < 140
+
+
+HEADER = "idx\tlabel\tpredict\tradius\tcorrect\ttime\n"
+
+
+@pytest.mark.parametrize("line, says", [
+    ("0\t1\t-1\t0.0\t1\t0.1", "contradicts itself ('correct' is 1 but the prediction -1 is not the label 1)"),
+    ("0\t1\t-1\t0.5\t0\t0.1", "contradicts itself (it abstained but has a radius)"),
+    ("0\t1\t1\t0.5\t0\t0.1", "contradicts itself ('correct' is 0 but the prediction 1 is the label 1)"),
+    ("0\t1\t0\t0.5\t1\t0.1", "contradicts itself ('correct' is 1 but the prediction 0 is not the label 1)"),
+    (f"{10**30}\t1\t1\t0.5\t1\t0.1", "outside [0, 2,147,483,647]"),
+    (f"0\t{10**30}\t1\t0.5\t0\t0.1", "outside [0, 2,147,483,647]"),
+    ("-3\t1\t1\t0.5\t1\t0.1", "outside [0, 2,147,483,647]"),
+])
+def test_a_tsv_row_that_contradicts_itself_is_refused(store, line, says):
+    from cert_core.runs.export import import_tsv
+    with pytest.raises(ValueError, match="Line 2 of the TSV") as exc:
+        import_tsv(store, HEADER + line + "\n", "bad", sigma=0.5)
+    assert says in str(exc.value) and store.list_runs() == []
+
+
+@pytest.mark.parametrize("rows, says", [
+    ([f"{i % 3},{i},{1e20 if i == 4 else i % 2}" for i in range(12)], "within ±2,147,483,647"),
+    ([f"{i},{i},{i % 2}" for i in range(12)] + ["1,2," + "9" * 200_000], "a field over 131,072 characters"),
+    ([f"{i},{i},{i % 2}" for i in range(12)] + ['1,2,"' + "x" * 200_000], "a field over 131,072 characters"),
+])
+def test_hostile_csv_values_are_data_errors(rows, says):
+    from cert_core.models.data import DataError, load_csv
+    with pytest.raises(DataError, match=says):
+        load_csv(("\n".join(rows) + "\n").encode())

@@ -72,6 +72,19 @@ def test_cancel_stops_inside_one_long_example(store, monkeypatch):
     assert time.time() - asked < 10 and out == ["cancelled"] and store.get(run).status == "cancelled"
 
 
+
+def test_stop_when_stops_sampling_between_forward_batches():
+    import torch
+    from cert_core.smoothing import Smooth, Stopped, stop_when
+    calls = []
+    model = torch.nn.Linear(2, 3)
+    smooth = Smooth(model, 3, 0.5)
+    with stop_when(lambda: calls.append(1) or len(calls) > 3):
+        with pytest.raises(Stopped):
+            smooth.certify(torch.zeros(2), 10, 10**6, 0.01, batch_size=100)
+    assert len(calls) == 4                                          # checked once per forward batch
+    assert smooth.certify(torch.zeros(2), 10, 1000, 0.01, batch_size=100).counts is not None   # outside: no check
+
 @pytest.mark.parametrize("n", [10**12, MAX_SAMPLES])
 def test_absurd_budgets_are_refused_with_an_estimate(n):
     with pytest.raises(ValueError, match=r"cap is 1,000,000,000\. At .* per example"):

@@ -38,6 +38,8 @@ with tab_run:
     if current is not None:
         start_form(store, current)
     runs = store.list_runs()
+    for problem in runs.problems:               # a run row that cannot be read is skipped, not fatal
+        st.warning(problem, icon=":material/warning:")
     if not runs:
         st.info("No runs yet: start one above, or run `python -m cert_core certify ...` in a terminal.")
     else:

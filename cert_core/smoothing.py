@@ -16,9 +16,11 @@ Shapes: D is the input shape, M the number of inputs, K the number of classes, B
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -31,6 +33,27 @@ from cert_core.validation import check_finite_scores, check_float, check_int
 from cert_core.tensors import model_device, model_dtype
 
 ABSTAIN = -1
+
+
+class Stopped(Exception):
+    """A ``should_stop`` callback asked sampling to stop (e.g. a cancelled run). Not a ValueError/RuntimeError,
+    so nothing that retries or wraps model errors (out-of-memory back-off) swallows it."""
+
+
+_STOP = threading.local()
+
+
+@contextlib.contextmanager
+def stop_when(should_stop: Callable[[], bool]):
+    """Within this block, in this thread, every forward batch of ``Smooth.sample_counts`` first calls
+    ``should_stop()`` and raises ``Stopped`` when it returns True: a cancel request then stops even one long
+    example (n = 10⁷) within a forward batch. A plain callable, so the engine knows nothing of runs."""
+    previous = getattr(_STOP, "check", None)
+    _STOP.check = should_stop
+    try:
+        yield
+    finally:
+        _STOP.check = previous
 
 
 @dataclass(frozen=True)
@@ -205,8 +228,11 @@ class Smooth:
                 raise ValueError("The 'num' parameter of sample_counts must be one int when the generator is one "
                                  "per input. Got per-input numbers instead.")
             streams = ExampleStreams(generator, num, xs.shape[1:], device, dtype)
+        should_stop = getattr(_STOP, "check", None)
         with torch.inference_mode():
             for start in range(0, total, batch_size):
+                if should_stop is not None and should_stop():
+                    raise Stopped("Sampling was stopped (cancelled).")
                 size = min(batch_size, total - start)
                 if ends is None:
                     owner = (steps[:size] + start).div_(int(num), rounding_mode="floor")    # (B,)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -105,7 +106,7 @@ def _apply_link(qp) -> list[str]:
         if name in ZOO_NAMES:
             ss["model_key"] = f"zoo:{name}"
         else:
-            problems.append(f"The link names the model {name!r}, which is not in the zoo (models trained or "
+            problems.append(f"The link names the model {plain(name)}, which is not in the zoo (models trained or "
                             f"uploaded in another session are not shared). Showing {DEFAULT_MODEL} instead.")
     ss.setdefault("sigma", DEFAULT_SIGMA)
     if "sigma" in qp:
@@ -117,10 +118,10 @@ def _link_sigma(raw) -> list[str]:
     """Apply a link's σ; a message that says what is wrong with it otherwise."""
     sigma = _float(raw)
     if sigma is None:
-        return [f"The link's σ = {raw!r} is not a number. Using σ = {DEFAULT_SIGMA}."]
+        return [f"The link's σ = {plain(raw)} is not a number. Using σ = {DEFAULT_SIGMA}."]
     if not SIGMA_MIN <= sigma <= SIGMA_MAX:
         why = " (σ must be positive)" if sigma <= 0 else ""
-        return [f"The link's σ = {raw} is outside the range [{SIGMA_MIN}, {SIGMA_MAX}]{why}. "
+        return [f"The link's σ = {plain(raw, quote=False)} is outside the range [{SIGMA_MIN}, {SIGMA_MAX}]{why}. "
                 f"Using σ = {DEFAULT_SIGMA}."]
     st.session_state["sigma"] = round(sigma, 2)
     return []
@@ -134,9 +135,9 @@ def _link_point(qp) -> list[str]:
         return []
     if len(given) == 1:
         other = "y" if given[0] == "x" else "x"
-        return [f"The link gives {given[0]} = {qp.get(given[0])!r} but no {other}; a point needs both "
+        return [f"The link gives {given[0]} = {plain(qp.get(given[0]))} but no {other}; a point needs both "
                 "coordinates. No point selected."]
-    bad = [f"{k} = {qp.get(k)!r}" for k in ("x", "y") if _float(qp.get(k)) is None]
+    bad = [f"{k} = {plain(qp.get(k))}" for k in ("x", "y") if _float(qp.get(k)) is None]
     if bad:
         return [f"The link's {' and '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a number. "
                 "No point selected."]
@@ -146,6 +147,20 @@ def _link_point(qp) -> list[str]:
                 f"[{VIEW[2]:g}, {VIEW[3]:g}]. No point selected."]
     set_point(x, y)
     return []
+
+
+def plain(text, quote: bool = True, limit: int = 120) -> str:
+    """User text (a link's value) for a Markdown message, shown as plain text: a short word or number as its
+    repr; anything else (brackets, URLs, ``:red[...]``, backticks) inside a code span, where Markdown, links and
+    Streamlit's directives are not interpreted. Long values are cut to ``limit`` characters."""
+    text = str(text)
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    if re.fullmatch(r"[\w .+-]{0,40}", shown) and "www." not in shown.lower():
+        return repr(shown) if quote else shown
+    shown = repr(shown) if quote else shown
+    fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
+    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
 
 
 def _float(text) -> float | None:

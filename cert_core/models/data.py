@@ -230,9 +230,16 @@ def _read_source(source) -> tuple[bytes, str | None]:
     raise DataError(f"expected a path, bytes or a file-like object, got {type(source).__name__}")
 
 
+MAX_LABEL = 2**31 - 1      # a CSV label beyond this (1e20) is a mistake, and would not fit int64 exactly anyway
+
+
 def parse_csv_rows(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``x1,x2,label`` -> points (N, 2) float64 and raw integer labels (N,)."""
-    rows = [r for r in csv.reader(io.StringIO(text)) if any(f.strip() for f in r)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text)) if any(f.strip() for f in r)]
+    except csv.Error as exc:          # e.g. a field over csv.field_size_limit() (131,072 characters), a NUL byte
+        raise DataError(f"the file is not a CSV with columns x1,x2,label (a field over "
+                        f"{csv.field_size_limit():,} characters or a NUL byte?): {exc}") from None
     if rows and not _is_number(rows[0][0]):  # a header: its first field is not a number
         rows = rows[1:]
     points, labels = [], []
@@ -246,7 +253,10 @@ def parse_csv_rows(text: str) -> tuple[np.ndarray, np.ndarray]:
         if not all(math.isfinite(v) for v in vals):
             raise DataError(f"data row {line} has a NaN or infinite value: {row}")
         if vals[2] != int(vals[2]):
-            raise DataError(f"labels must be integers; data row {line} has label {row[2].strip()!r}")
+            raise DataError(f"labels must be integers; data row {line} has label {row[2].strip()[:40]!r}")
+        if abs(vals[2]) > MAX_LABEL:
+            raise DataError(f"labels must be integers within ±{MAX_LABEL:,}; data row {line} has label "
+                            f"{row[2].strip()[:40]!r}")
         points.append(vals[:2])
         labels.append(int(vals[2]))
     return np.asarray(points, dtype=np.float64).reshape(-1, 2), np.asarray(labels, dtype=np.int64)

@@ -38,6 +38,7 @@ from cert_core.runs.export import COHEN_HEADER, cohen_tsv_line
 from cert_core.metrics import average_certified_radius, certified_accuracy
 from cert_core.models.bundles import LoadedModel
 from cert_core.models.checkpoints import COHEN_SOURCE, load_model_file
+from cert_core.runs.spec import MAX_SEED, check_budget
 from cert_core.runs.store import RunSpec, RunStore, default_store_path
 from cert_core.smoothing import ABSTAIN, Smooth
 from cert_core.methods.cohen.run import certify_chunks, example_seeds
@@ -65,6 +66,17 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an int >= 1. Got {text!r} instead.") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be an int >= 1. Got {text!r} instead.")
+    return value
+
+
+def _seed(text: str) -> int:
+    """One rule for certify and predict: an int in [0, 2**63 - 1] (what torch and numpy seeds take)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be an int in [0, {MAX_SEED}]. Got {text!r} instead.")
     return value
 
 
@@ -115,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the same as --max, spelled so that torchrun passes it through")
         p.add_argument("--skip", type=_positive_int, default=1, help="take every k-th test example")
         p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-        p.add_argument("--seed", type=int, default=0, help="seed of the noise generator")
+        p.add_argument("--seed", type=_seed, default=0, help="seed of the noise generator")
         p.add_argument("--out", help="TSV file to write (Cohen et al. format)")
         if name == "certify":
             p.add_argument("--store", help=f"run store to record the run in (default {default_store_path()})")
@@ -177,6 +189,7 @@ def _model_spec(spec: str, loaded: LoadedModel) -> dict:
 
 def run(args, out=None) -> int:
     out = out or sys.stdout
+    check_budget(getattr(args, "n0", 0), args.n, "--n")   # before loading anything: 10**12 would run forever
     loaded = resolve_model(args.model, args.trust_torchscript)
     shard = shard_from_env() if args.command == "certify" else Shard()
     device = resolve_device(args.device, shard.local_rank)

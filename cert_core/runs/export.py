@@ -148,6 +148,9 @@ def _seconds(text: str) -> float:
     return value
 
 
+MAX_INDEX = 2**31 - 1     # idx, label and prediction of a TSV row (a test set index, a class)
+
+
 def parse_cohen_tsv(text: str) -> Examples:
     """Examples from Cohen et al.'s TSV; ValueError names the first bad line."""
     lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
@@ -167,6 +170,15 @@ def parse_cohen_tsv(text: str) -> Examples:
         except ValueError:
             raise ValueError(f"Line {number} of the TSV is not 'idx label predict radius correct time': "
                              f"{line[:80]!r}") from None
+        i, label, pred, radius, correct = values[:5]
+        if not (0 <= i <= MAX_INDEX and 0 <= label <= MAX_INDEX and pred <= MAX_INDEX):
+            raise ValueError(f"Line {number} of the TSV has an idx, label or prediction outside [0, {MAX_INDEX:,}] "
+                             f"(prediction -1: abstained): {line[:80]!r}")
+        if correct != int(pred == label) or (pred == -1 and radius != 0):
+            why = ("it abstained but has a radius" if pred == -1 and radius != 0 else
+                   f"'correct' is {correct} but the prediction {pred} {'is' if pred == label else 'is not'} "
+                   f"the label {label}")
+            raise ValueError(f"Line {number} of the TSV contradicts itself ({why}): {line[:80]!r}")
         for key, value in zip(COHEN_HEADER, values):
             cols[key].append(value)
     if len(set(cols["idx"])) != len(cols["idx"]):

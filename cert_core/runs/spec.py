@@ -15,6 +15,21 @@ import numpy as np
 from cert_core.runs.engine import RUN_METHODS, run_method
 from cert_core.validation import check_choice, check_float, check_int
 
+MAX_SAMPLES = 10**9          # noisy samples per example (n0 + n) a run may ask for
+ASSUMED_RATE = 100_000       # samples/s of a small model on a CPU core: the estimate in the refusal
+MAX_SEED = 2**63 - 1         # torch.Generator.manual_seed and numpy's SeedSequence both take it
+
+
+def check_budget(n0: int, n: int, func: str = "RunSpec") -> None:
+    """Refuse an absurd sample budget (``--n 10**12`` ran forever) with an estimate of how long it would take."""
+    total = int(n0) + int(n)
+    if total > MAX_SAMPLES:
+        seconds = total / ASSUMED_RATE
+        days = seconds / 86400
+        when = f"{days:,.0f} days" if days >= 2 else f"{seconds / 3600:,.1f} hours"
+        raise ValueError(f"The 'n' parameter of {func} asks for {total:,} noisy samples per example (n0 + n); the "
+                         f"cap is {MAX_SAMPLES:,}. At {ASSUMED_RATE:,} samples/s that is about {when} per example. "
+                         f"Use a smaller n (Cohen et al. use 100,000).")
 
 
 @dataclass(frozen=True)
@@ -55,6 +70,8 @@ class RunSpec:
         for name, low in (("n0", 1), ("n", 1), ("batch", 1), ("skip", 1), ("seed", 0), ("steps", 0),
                           ("n_opt", 1), ("degree", 1)):
             check_int(getattr(self, name), name, f, low=low)
+        check_int(self.seed, "seed", f, low=0, high=MAX_SEED)
+        check_budget(self.n0, self.n, f)
         check_float(self.alpha, "alpha", f, 0, 1, True, True)
         check_float(self.lr, "lr", f, 0, None)
         check_choice(self.smooth, "smooth", f, ("logits", "probabilities"))

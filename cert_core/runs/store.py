@@ -18,8 +18,14 @@ Guarantees the rest of the product relies on:
   example twice.
 * **Concurrent writers are safe.** WAL mode lets readers (the live page) run beside one writer at a
   time; every write is a short ``BEGIN IMMEDIATE`` transaction with a busy timeout.
-* **Interrupted runs are detected.** A worker registers itself (pid, host, heartbeat); a run that is
-  queued/running but has no live worker is marked ``interrupted`` by ``refresh`` and can be resumed.
+* **Interrupted runs are detected.** A worker registers itself (pid, host, heartbeat) and renews its lease
+  every 2 s; a run that is queued/running but has no live worker (no heartbeat for ``LEASE`` s, or on this
+  host a dead pid: a reused pid alone never keeps a run 'running') is marked ``interrupted`` by ``refresh``.
+* **Faults are told, not thrown.** Every SQLite failure (a read-only or damaged file, ``/dev/null``, a busy
+  lock) is a ``StoreError`` (a ValueError) naming the file and what to do; a run row that cannot be read is
+  skipped by ``list_runs`` and reported in its ``problems``. The store never initialises or writes into a
+  file that is not a run store: a new store is created under a temporary name and linked into place, so an
+  existing zero-byte file or another application's SQLite file is refused.
 
 The schema version lives in ``PRAGMA user_version``; a file from a newer version is refused and an
 older one is migrated in place (version 1 -> 2 adds the nullable columns sigma and root_radius,
@@ -36,6 +42,8 @@ import os
 import pathlib
 import socket
 import sqlite3
+import stat
+import threading
 import time
 from dataclasses import dataclass, field, fields
 
@@ -48,6 +56,7 @@ SCHEMA_VERSION = 3
 STATUSES = ("queued", "running", "done", "cancelled", "interrupted", "failed", "imported")
 ACTIVE = ("queued", "running")
 STALE_AFTER = 30.0      # s without a heartbeat before a worker on another host counts as dead
+LEASE = 60.0            # s without a heartbeat before a worker on this host counts as dead (pid reused)
 STARTUP_GRACE = 15.0    # s a new run may wait for its launcher to register the worker
 HOST = socket.gethostname()
 
@@ -72,6 +81,23 @@ CREATE TABLE IF NOT EXISTS workers (
 _MIGRATIONS = {1: ("ALTER TABLE examples ADD COLUMN sigma REAL",            # version 1 -> 2
                    "ALTER TABLE examples ADD COLUMN root_radius REAL"),
                2: ("ALTER TABLE examples ADD COLUMN samples REAL",)}                    # version 2 -> 3
+
+
+class StoreError(ValueError):
+    """The run store file cannot be used; the message names the file and what to do."""
+
+
+class RunList(list):
+    """``list_runs``'s answer: the runs that could be read (a list of Run), and ``problems``: one line per run row
+    that could not (a bad spec), for the page to show."""
+
+    def __init__(self, runs=(), problems=()):
+        super().__init__(runs)
+        self.problems: list[str] = list(problems)
+
+
+_OURS = {"runs", "examples", "workers", "sqlite_sequence"}
+_ELSEWHERE = "use another store (--store FILE, or the CERT_EXPLORER_RUNS variable)"
 
 
 def default_store_path() -> pathlib.Path:
@@ -158,42 +184,101 @@ class RunStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise ValueError(f"The run store folder {self.path.parent} cannot be created: {exc}") from None
+            raise StoreError(f"The run store folder {self.path.parent} cannot be created ({exc}); {_ELSEWHERE}.") from None
+        if not self.path.exists() and not self.path.is_symlink():
+            self._create()
+        self._check_file()
         with self._connect() as con:
             self._migrate(con)
+
+    def _create(self) -> None:
+        """A new store: built under a temporary name, then linked into place only if nothing is there yet, so a
+        crash never leaves a half-made file and a file someone else just made is never overwritten."""
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.new")
+        try:
+            con = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                con.executescript(_SCHEMA + f";PRAGMA user_version = {SCHEMA_VERSION};")
+            finally:
+                con.close()
+            try:
+                os.link(tmp, self.path)
+            except FileExistsError:
+                pass                          # another process created it meanwhile: use theirs
+            except OSError:                   # no hard links here (some network or FAT file systems)
+                if not self.path.exists():
+                    os.replace(tmp, self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"The run store {self.path} cannot be created ({exc}); make its folder writable or "
+                             f"{_ELSEWHERE}.") from None
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _check_file(self) -> None:
+        try:
+            info = self.path.stat()
+        except OSError as exc:
+            raise StoreError(f"The run store {self.path} cannot be read ({exc}); {_ELSEWHERE}.") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise StoreError(f"The run store {self.path} is not a regular file (a device, folder or pipe); {_ELSEWHERE}.")
+        wal = self.path.with_name(self.path.name + "-wal")
+        if info.st_size == 0 and not (wal.exists() and wal.stat().st_size > 0):
+            raise StoreError(f"{self.path} is an empty file, not a run store; nothing was written into it. Delete it "
+                             f"(a new store is then created there) or {_ELSEWHERE}.")
+
+    def _explain(self, exc: sqlite3.Error) -> StoreError:
+        text = str(exc).lower()
+        if "readonly" in text or "read-only" in text or "read only" in text:
+            what = "is read-only: make the file and its folder writable, or " + _ELSEWHERE
+        elif "not a database" in text:
+            what = "is not a run store (not a SQLite file, or its header is damaged); nothing was written into it: " + _ELSEWHERE
+        elif "malformed" in text or "corrupt" in text:
+            what = (f"is damaged: move it aside (`sqlite3 {self.path} .recover` may save finished runs) and start "
+                    f"a new store, or " + _ELSEWHERE)
+        elif "locked" in text or "busy" in text:
+            what = "is locked by another program for over a minute: try again later, or " + _ELSEWHERE
+        else:
+            what = "cannot be used: check the file and its folder (disk full? permissions?), or " + _ELSEWHERE
+        return StoreError(f"The run store {self.path} {what} (SQLite said: {exc}).")
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False):
         try:
             con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
         except sqlite3.Error as exc:
-            raise ValueError(f"The run store {self.path} cannot be opened: {exc}") from None
+            raise self._explain(exc) from None
         try:
-            try:
-                con.execute("PRAGMA foreign_keys = ON")
-                # WAL + NORMAL: a commit survives any process crash or kill (power loss may drop the last ones)
-                con.execute("PRAGMA synchronous = NORMAL")
-            except sqlite3.DatabaseError as exc:
-                raise ValueError(f"{self.path} is not a run store (SQLite said: {exc})") from None
+            con.execute("PRAGMA foreign_keys = ON")
+            # WAL + NORMAL: a commit survives any process crash or kill (power loss may drop the last ones)
+            con.execute("PRAGMA synchronous = NORMAL")
             if write:
                 con.execute("BEGIN IMMEDIATE")   # take the write lock now: no upgrade deadlocks
             yield con
             if write:
                 con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._explain(exc) from None
             raise
         finally:
             con.close()
 
     def _migrate(self, con) -> None:
-        try:
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{self.path} is not a run store (SQLite said: {exc})") from None
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if version > SCHEMA_VERSION:
-            raise ValueError(f"The run store {self.path} has schema version {version}, newer than this "
+            raise StoreError(f"The run store {self.path} has schema version {version}, newer than this "
+                             f"program's {SCHEMA_VERSION}; update the program or use another store.")
+        if (version == 0 and tables - _OURS) or (version > 0 and not {"runs", "examples", "workers"} <= tables):
+            raise StoreError(f"{self.path} is a SQLite file of another application (tables: "
+                             f"{', '.join(sorted(tables)) or 'none'}), not a run store; nothing was written into it. "
+                             f"{_ELSEWHERE[0].upper() + _ELSEWHERE[1:]}.")
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"The run store {self.path} has schema version {version}, newer than this "
                              f"program's {SCHEMA_VERSION}; update the program or use another store.")
         con.execute("PRAGMA journal_mode = WAL")   # persistent: readers never block the writer
         if version == SCHEMA_VERSION:
@@ -226,23 +311,36 @@ class RunStore:
 
     def get(self, run_id: int) -> Run:
         runs = self._runs("WHERE r.id = ?", (int(run_id),))
+        if runs.problems:
+            raise StoreError(runs.problems[0])
         if not runs:
             raise ValueError(f"There is no run {run_id} in the run store {self.path}.")
         return runs[0]
 
-    def list_runs(self) -> list[Run]:
-        """All runs, newest first, after marking dead ones interrupted."""
+    def list_runs(self) -> RunList:
+        """All runs that can be read, newest first, after marking dead ones interrupted; a row that cannot be
+        read (a bad spec) is skipped and told in ``.problems``, so one bad row never hides the others."""
         self.refresh()
         return self._runs("ORDER BY r.id DESC", ())
 
-    def _runs(self, where: str, args) -> list[Run]:
+    def _runs(self, where: str, args) -> RunList:
         with self._connect() as con:
             rows = con.execute(
                 "SELECT r.id, r.name, r.grp, r.spec, r.total, (SELECT COUNT(*) FROM examples e WHERE e.run_id = r.id),"
                 " r.status, r.device, r.notes, r.error, r.versions, r.cancel, r.created, r.started, r.finished"
                 f" FROM runs r {where}", args).fetchall()
-        return [Run(r[0], r[1], r[2], RunSpec.from_json(r[3]), r[4], r[5], r[6], r[7], r[8], r[9],
-                    json.loads(r[10]), bool(r[11]), r[12], r[13], r[14]) for r in rows]
+        out = RunList()
+        for r in rows:
+            try:
+                versions = json.loads(r[10])
+                out.append(Run(r[0], str(r[1]), str(r[2]), RunSpec.from_json(r[3]), int(r[4]), r[5], r[6], r[7],
+                               r[8], r[9], versions if isinstance(versions, dict) else {}, bool(r[11]), r[12],
+                               r[13], r[14]))
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                detail = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                out.problems.append(f"Run {r[0]} ({str(r[1])[:80]!r}) in {self.path} cannot be read and is skipped: "
+                                    f"{detail}. Delete it with `sqlite3 {self.path} \"DELETE FROM runs WHERE id = {r[0]}\"`.")
+        return out
 
     def update(self, run_id: int, **values) -> None:
         """Set columns of a run: status, device, error, versions (dict), started, finished, name."""
@@ -307,6 +405,8 @@ class RunStore:
         """Claim (run, rank) for process ``pid``; False if another live process holds it."""
         pid = os.getpid() if pid is None else int(pid)
         with self._connect(write=True) as con:
+            if con.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:
+                raise ValueError(f"There is no run {run_id} in the run store {self.path}.")
             row = con.execute("SELECT pid, host, heartbeat FROM workers WHERE run_id = ? AND rank = ?",
                               (int(run_id), rank)).fetchone()
             if row and row[0] != pid and _alive(*row):
@@ -349,9 +449,12 @@ class RunStore:
 
 
 def _alive(pid: int, host: str, heartbeat: float) -> bool:
+    """A lease: a worker is alive while its heartbeat is fresh, and on this host while its pid also lives (a
+    dead worker's pid reused by another process does not keep the run 'running' past the lease)."""
+    age = time.time() - heartbeat
     if host == HOST:
-        return pid_alive(pid)
-    return time.time() - heartbeat < STALE_AFTER
+        return age < LEASE and pid_alive(pid)
+    return age < STALE_AFTER
 
 
 def _get(row, name):

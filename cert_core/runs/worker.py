@@ -12,7 +12,11 @@ resumed or sharded run draws the same noise per example as an uninterrupted one 
 
 GPU sharing: a run on ``cuda:N`` first takes one of ``$CERT_EXPLORER_GPU_SLOTS`` (default 1) file
 locks of that device next to the store (the kernel drops a dead process's lock), so concurrent runs
-queue instead of running out of memory. If a forward batch still does not fit, the batch size is
+queue instead of running out of memory. CPU runs queue the same way for one of ``$CERT_EXPLORER_CPU_SLOTS``
+(default: half the cores, at least 1), so nobody can start an unbounded number of CPU-heavy workers.
+
+Cancel: the worker checks the run's cancel flag (at most once a second) before every forward batch
+(``cert_core.smoothing.stop_when``), so a cancel stops even one long example (n = 10⁷) within seconds. If a forward batch still does not fit, the batch size is
 halved and the chunk retried, with a note on the run (``certify_with_backoff``).
 
 Sharding (workers sharing one store on one machine): rank r of W certifies every W-th example of the
@@ -42,6 +46,7 @@ from cert_core.runs.chunks import Shard
 from cert_core.runs.engine import run_chunks, run_method
 from cert_core.runs.inputs import RunData, load_run_data, load_run_model, resolve_device
 from cert_core.runs.store import RunStore
+from cert_core.smoothing import Stopped, stop_when
 
 try:
     import fcntl
@@ -51,23 +56,36 @@ except ImportError:  # not on Windows: runs then share the GPU without a queue
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-class Cancelled(Exception):
+class Cancelled(Stopped):
     """The run's cancel flag was set."""
+
+
+def cpu_slots() -> int:
+    """How many CPU runs may certify at once on this machine (``$CERT_EXPLORER_CPU_SLOTS``)."""
+    default = max(1, (os.cpu_count() or 2) // 2)
+    try:
+        return max(1, int(os.environ.get("CERT_EXPLORER_CPU_SLOTS", default)))
+    except ValueError:
+        return default
 
 
 # ---------------------------------------------------------------------- one worker on one run
 @contextlib.contextmanager
 def device_lock(folder, device, on_wait: Callable[[str], None] = lambda text: None, poll: float = 0.5):
-    """Hold one of the device's GPU slots (file locks in ``folder``) while certifying; CPU: no lock.
+    """Hold one of the device's slots (file locks in ``folder``) while certifying: a GPU has
+    ``$CERT_EXPLORER_GPU_SLOTS`` (default 1), the CPU ``cpu_slots()``; other devices: no lock.
     ``on_wait`` is called while waiting (it may raise Cancelled)."""
     device = torch.device(device)
-    if device.type != "cuda" or fcntl is None:
+    if device.type not in ("cuda", "cpu") or fcntl is None:
         yield
         return
-    slots = max(1, int(os.environ.get("CERT_EXPLORER_GPU_SLOTS", "1")))
+    if device.type == "cuda":
+        slots, stem = max(1, int(os.environ.get("CERT_EXPLORER_GPU_SLOTS", "1"))), f"cuda{device.index or 0}"
+    else:
+        slots, stem = cpu_slots(), "cpu"
     folder = pathlib.Path(folder) / "locks"
     folder.mkdir(parents=True, exist_ok=True)
-    handles = [open(folder / f"cuda{device.index or 0}-slot{s}.lock", "a+") for s in range(slots)]
+    handles = [open(folder / f"{stem}-slot{s}.lock", "a+") for s in range(slots)]
     try:
         held, first = None, True
         while held is None:
@@ -122,10 +140,10 @@ def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: Load
     try:
         _certify_run(store, run_id, shard, loaded, data, on_rows)
         outcome = "finished"
-    except Cancelled:
+    except Stopped:
         outcome = "cancelled"
-    except (ValueError, OSError, RuntimeError) as exc:
-        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:      # noqa: BLE001  any model error (a TorchScript raise is no RuntimeError)
+        outcome, error = "failed", describe_error(exc)
     finally:
         beat.done.set()
         status = _stop(store, run_id, shard.rank, outcome, error, settle_run)
@@ -148,12 +166,18 @@ def owning(store: RunStore | None, run_id: int | None, device, ranks: int = 1):
     try:
         yield lambda: store.get(run_id).cancel_requested
         outcome = "finished"
-    except (ValueError, OSError, RuntimeError) as exc:
-        outcome, error = "failed", f"{type(exc).__name__}: {exc}"
+    except Exception as exc:      # noqa: BLE001
+        outcome, error = "failed", describe_error(exc)
         raise
     finally:
         beat.done.set()
         _stop(store, run_id, 0, outcome, error, True)
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` for a run's error column; never empty (a bare ``raise Exception()`` says so)."""
+    text = str(exc).strip() or "(the model raised it without a message)"
+    return f"{type(exc).__name__}: {text}"
 
 
 def _stop(store, run_id, rank, outcome, error, settle_run) -> str:
@@ -186,12 +210,31 @@ def _certify_run(store, run_id, shard, loaded, data, on_rows) -> None:
         store.update(run_id, status="running", device=str(device), versions=versions(device),
                      started=store.get(run_id).started or time.time())
         note = lambda text: store.add_note(run_id, text)  # noqa: E731
-        for rows in run_chunks(loaded, data, spec, device, shard, store.done_indices(run_id), note):
-            store.add_examples(run_id, rows)          # committed: survives any crash from here on
-            if on_rows is not None:
-                on_rows(rows)
-            if store.get(run_id).cancel_requested:
-                raise Cancelled
+        with stop_when(cancel_check(store, run_id)):     # checked before every forward batch
+            for rows in run_chunks(loaded, data, spec, device, shard, store.done_indices(run_id), note):
+                store.add_examples(run_id, rows)          # committed: survives any crash from here on
+                if on_rows is not None:
+                    on_rows(rows)
+                if store.get(run_id).cancel_requested:
+                    raise Cancelled
+
+
+def cancel_check(store: RunStore, run_id: int, every: float = 1.0) -> Callable[[], bool]:
+    """A cheap ``should_stop()``: reads the run's cancel flag at most every ``every`` seconds; a deleted run
+    also stops."""
+    state = {"at": -float("inf"), "stop": False}
+
+    def should_stop() -> bool:
+        now = time.monotonic()
+        if not state["stop"] and now - state["at"] >= every:
+            state["at"] = now
+            try:
+                state["stop"] = store.get(run_id).cancel_requested
+            except ValueError:       # deleted while it ran
+                state["stop"] = True
+        return state["stop"]
+
+    return should_stop
 
 
 def settle(store: RunStore, run_id: int, outcome: str = "finished", error: str = "") -> str:
@@ -259,7 +302,11 @@ def main(argv=None) -> int:
     parser.add_argument("--run", type=int, action="append", required=True, help="run id (repeatable)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # unwinds: the run is marked interrupted
-    store = RunStore(args.store)
+    try:
+        store = RunStore(args.store)
+    except ValueError as exc:
+        print(exc, file=sys.stderr, flush=True)
+        return 2
     for run_id in args.run:
         try:
             print(f"run {run_id}: {run_shard(store, run_id)}", flush=True)

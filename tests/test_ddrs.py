@@ -242,13 +242,16 @@ def test_default_rule_is_algorithm_1_as_printed_top_two_each_step_no_floor():
     assert old.config.rule == "fixed-top-class" and np.all(old.sigmas >= 0.01)
 
 
-def test_no_floor_sigma_may_cross_zero_and_sigma_star_is_its_magnitude():
+def test_no_floor_and_top_two_let_sigma_drift_far_from_sigma0():
     model = ProbitStripe()
     xs = torch.tensor([[0.52, 0.0]])                                         # on the stripe's edge
     cfg = SigmaConfig(sigma0=0.02, steps=30, lr=0.5, n=8)
     res = optimize_sigma(model, xs, cfg, generator=torch.Generator().manual_seed(0))
     np.testing.assert_allclose(res.sigmas, _algorithm_1_by_hand(model, xs, 0.02, 30, 0.5, 8, 0), rtol=1e-5, atol=1e-6)
+    assert res.sigma[0] > 10 and np.all(np.diff(res.sigmas[0]) > 0)         # R ≥ 0 always: σ only grows
     assert res.sigma[0] == pytest.approx(abs(res.sigmas[0, -1]))
+    tiny = optimize_sigma(model, xs, SigmaConfig(sigma0=0.005, steps=3, lr=0.0, n=1))
+    np.testing.assert_allclose(tiny.sigmas, 0.005, rtol=1e-6)                # no 0.01 floor
 
 
 def test_presets_name_the_paper_the_authors_code_the_explorer_and_ours():

@@ -191,10 +191,9 @@ def memory_study(current, p: PageParams) -> MemoryStudy:
                              data.y_test, p.sigma0, 100, p.n_cert, p.alpha, p.seed)
     answers, memory = ddrs.memory_certify(data.x_test, dd.prediction, dd.radius,
                                           query_order(len(data.x_test), p.order, p.seed), p.memory_rule)
-    y = data.y_test
+    y, kept = data.y_test, f"per-input σ* + memory ({p.order}), {MEMORY_RULE_NAMES[p.memory_rule]}"
     table = comparison({
         f"Cohen, fixed σ = {p.sigma0:g}": (fixed.radius, fixed.prediction == y),
         "per-input σ*, no memory (not sound)": (dd.radius, dd.prediction == y),
-        f"per-input σ* + memory ({p.order}; {MEMORY_RULE_NAMES[p.memory_rule]})": (np.array([a.radius for a in answers]),
-                                               np.array([a.prediction for a in answers]) == y)})
+        kept: (np.array([a.radius for a in answers]), np.array([a.prediction for a in answers]) == y)})
     return MemoryStudy(answers, memory, table)

@@ -2,6 +2,7 @@
 import numpy as np
 import streamlit as st
 
+from cert_core.methods.ddrs import sigma as ddrs
 from ui import cache, navigation, state
 from ui.ddrs import cache as ddrs_cache
 from ui.ddrs import figures as ddrs_figures
@@ -18,32 +19,45 @@ current = views.current_2d_or_stop()
 
 # ---------------------------------------------------------------- controls
 sigma0, names = state.sigma(), current.class_names
-c = st.columns([1.6, 1, 1, 1, 1])
+c = st.columns([1.6, 1, 1, 1.4, 1.4])
 s_range = c[0].slider("σ searched for σ*(x)", state.SIGMA_MIN, state.SIGMA_MAX, (0.05, state.SIGMA_MAX), 0.01,
                       key="ddrs_range", help="The exact maps try every σ of a geometric grid in this range.")
 count = c[1].select_slider("σ values", (8, 16, 24, 32, 48), 24, key="ddrs_count",
                            help="Grid points in the σ range: one exact Gaussian convolution each.")
 resolution = c[2].select_slider("Resolution", (100, 150, 200, 300), 150, key="ddrs_res",
                                 help="Pixels per axis of the exact maps.")
-steps = c[3].number_input("K (steps)", 0, 200, 20, key="ddrs_steps",
-                          help="Gradient-ascent steps of OptimizeSigma (Algorithm 1).")
-lr = c[4].number_input("Learning rate α", 0.0, 5.0, 0.05, 0.01, key="ddrs_lr",
-                       help="Step size of σ ← σ + α ∇σ R in Algorithm 1.")
-c = st.columns([1, 1, 1, 1, 1])
-n_opt = c[0].number_input("n per step", 1, 4096, 32, key="ddrs_n",
-                          help="Monte Carlo samples per step of Algorithm 1 (the paper uses 1 on CIFAR-10).")
-n_cert = c[1].select_slider("CERTIFY samples n", (500, 1000, 2000, 5000, 10000), 1000, key="ddrs_ncert",
+preset = c[3].selectbox("OptimizeSigma settings", ddrs_cache.PRESET_CHOICES, key="ddrs_preset",
+                        format_func=lambda k: ddrs.PRESET_LABELS.get(k, "custom"),
+                        help="paper: Algorithm 1 with α = 10⁻⁴, n = 1 (K = 900; a minute on the test set). authors' "
+                             "code: α = 0.04, n = 100, K = 900 (minutes). explorer: the paper's rule, K = 20, α = 0.05, "
+                             "n = 32. ours: c_A fixed at σ₀, σ ≥ 0.01.")
+memory_rule = c[4].radio("Memory rule", ddrs.MEMORY_RULES, key="ddrs_memory_rule", horizontal=True,
+                         format_func=ddrs_cache.MEMORY_RULE_LABELS.get,
+                         help="How a query inside another class's region is kept (Sec. 3.5 vs the authors' code).")
+steps, lr, n_opt, rule = 20, 0.05, 32, "paper"
+if preset == "custom":
+    c = st.columns(4)
+    steps = c[0].number_input("K (steps)", 0, 2000, 20, key="ddrs_steps", help="Gradient-ascent steps of Algorithm 1.")
+    lr = c[1].number_input("Learning rate α", 0.0, 5.0, 0.05, 0.01, format="%g", key="ddrs_lr",
+                           help="Step size of σ ← σ + α ∇σ R in Algorithm 1.")
+    n_opt = c[2].number_input("n per step", 1, 4096, 32, key="ddrs_n", help="Monte Carlo samples per step.")
+    rule = c[3].radio("Rule", ddrs.SIGMA_RULES, key="ddrs_rule", horizontal=True,
+                      help="paper: top two classes re-picked each step, no floor. fixed-top-class: c_A fixed at σ₀.")
+c = st.columns([1, 1, 1, 1])
+n_cert = c[0].select_slider("CERTIFY samples n", (500, 1000, 2000, 5000, 10000), 1000, key="ddrs_ncert",
                             help="Estimation samples of CERTIFY at σ*ₓ for each test point.")
-alpha = c[2].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="ddrs_alpha",
+alpha = c[1].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="ddrs_alpha",
                           help="Failure probability of each CERTIFY.")
-order_how = c[3].radio("Query order", ("test order", "reversed", "shuffled"), key="ddrs_order", horizontal=True,
+order_how = c[2].radio("Query order", ("test order", "reversed", "shuffled"), key="ddrs_order", horizontal=True,
                        help="The order in which the memory sees the test points; its answers depend on it.")
-seed = c[4].number_input("seed", 0, 1_000_000, 0, key="ddrs_seed", help="Seeds the optimiser and CERTIFY.")
+seed = c[3].number_input("seed", 0, 1_000_000, 0, key="ddrs_seed", help="Seeds the optimiser and CERTIFY.")
 if s_range[0] >= s_range[1]:
     st.error("The σ range must not be empty: move the right handle above the left one.")
     st.stop()
 p = ddrs_cache.PageParams(sigma0, tuple(s_range), count, resolution, int(steps), float(lr), int(n_opt), int(n_cert),
-                          float(alpha), order_how, int(seed))
+                          float(alpha), order_how, int(seed), preset, rule, memory_rule)
+st.info(f"**Running** OptimizeSigma with {p.sigma_config.describe()}; memory: "
+        f"{ddrs_cache.MEMORY_RULE_NAMES[memory_rule]}.", icon=":material/tune:")
 
 # ---------------------------------------------------------------- the three maps
 try:   # seconds the first time (cached after: the same inputs rerun instantly), so say what is happening
@@ -85,7 +99,11 @@ else:
     if at.claimed > at.distance + max(view.spacing):
         right.error("Here the per-input σ radius is larger than the distance to a point the same data-dependent "
                     "classifier labels differently: it is not a certificate.", icon=":material/gpp_bad:")
-    right.caption("The Decision boundaries page's inspector also draws the σ* circle next to the fixed-σ ones.")
+    st.dataframe(ddrs_cache.one_sample_rules(current.key, current.model, base, resolution, point, p.config, p.seed),
+                 hide_index=True, key="ddrs_rules_table")
+    st.caption("The paper's 1-sample setting (these K and α, n = 1, the same noise) under both rules: re-picking the "
+               "top two each step (the paper, the authors' code) keeps R ≥ 0, so σ only drifts up; fixing c_A (ours) "
+               "pulls σ back whenever the one sample lands in another class. They disagree at almost every input.")
 
 # ---------------------------------------------------------------- the memory on the test set
 st.subheader("Memory-based certification of the test set")
@@ -108,6 +126,7 @@ else:
     # full width below the figure: the paper's Table 1 has a column per radius, too many for half the page
     st.dataframe(mem.table, hide_index=True, key="ddrs_table", width="stretch", column_config=ddrs_cache.TABLE_COLUMNS)
     st.caption(f"Certified accuracy (%) at each radius and ACR, {len(data.y_test)} test points, n = {n_cert:,}, "
-               f"α = {alpha:g} (like the paper's Table 1). Change the query order to see the memory's answers move.")
+               f"α = {alpha:g} (like the paper's Table 1); σ* from {p.sigma_config.describe()}; the memory row uses "
+               f"{ddrs_cache.MEMORY_RULE_NAMES[memory_rule]}. Change the query order to see the memory's answers move.")
 
 views.soundness_section()

@@ -53,10 +53,16 @@ class RunSpec:
     lr: float = 0.05         # ddrs: its learning rate α
     n_opt: int = 32          # ddrs: Monte Carlo samples per step
     memory: bool = True      # ddrs: memory-based certification (Sec. 3.5), applied in idx order on reading
+    sigma_rule: str = "paper"  # ddrs: OptimizeSigma's rule, "paper" (top two each step) or "fixed-top-class" (ours)
+    memory_rule: str = "paper"  # ddrs: the memory's rule, "paper" (min(r, r_i - d)) or "authors" (r_i - d)
     degree: int = 8          # bernstein: degree n per feature axis
     smooth: str = "logits"   # bernstein: smooth the head's logits (the paper) or its probabilities
     root_finding: bool = True  # bernstein: also Algorithm 2's root-finding radius (NOT a certificate)
     radii: str = "0.5"       # sequential: a radius, a comma-separated grid (units of σ) or 'anytime'; n = max n
+
+    # A stored run that predates a field was computed with this value, not with today's default; applied by
+    # ``from_json`` to the fields its method reads. (ddrs runs before "sigma_rule" fixed c_A at σ0, σ >= 0.01.)
+    LEGACY = {"sigma_rule": "fixed-top-class"}
 
     def __post_init__(self):
         f = "RunSpec"
@@ -75,6 +81,8 @@ class RunSpec:
         check_float(self.alpha, "alpha", f, 0, 1, True, True)
         check_float(self.lr, "lr", f, 0, None)
         check_choice(self.smooth, "smooth", f, ("logits", "probabilities"))
+        check_choice(self.sigma_rule, "sigma_rule", f, ("paper", "fixed-top-class"))
+        check_choice(self.memory_rule, "memory_rule", f, ("paper", "authors"))
         for name in ("memory", "root_finding"):
             value = getattr(self, name)
             if not isinstance(value, bool):
@@ -104,4 +112,7 @@ class RunSpec:
     def from_json(cls, text: str) -> "RunSpec":
         raw = json.loads(text)
         known = {f.name for f in fields(cls)}
+        method = raw.get("method", "cohen")
+        own = {f.name for f in run_method(method).fields} if method in RUN_METHODS else set()
+        raw = {**{k: v for k, v in cls.LEGACY.items() if k in own and k not in raw}, **raw}
         return cls(**{k: v for k, v in raw.items() if k in known})

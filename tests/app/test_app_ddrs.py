@@ -82,3 +82,35 @@ def test_image_model_shows_only_the_counterexample():
     assert not at.exception
     assert any("need a 2D" in w.value for w in at.warning)
     assert dataframe_with(at, "order").shape[0] == 2
+
+
+def test_the_page_says_which_optimiser_and_memory_rule_run_and_offers_the_others(first_run):
+    """Audit items 3-4: presets paper / authors' code / explorer / ours, the memory rule, all named on the page."""
+    at = first_run
+    running = " ".join(i.value for i in at.info)
+    assert "explorer" in running and "top two classes re-picked each step" in running
+    assert "the paper's memory rule" in running
+    assert at.selectbox(key="ddrs_preset").options[:4] == ["explorer (paper's rule, fast)", "paper (Alg. 1, Sec. 4)",
+                                                           "authors' code", "ours: c_A fixed, σ ≥ 0.01"]
+    table = dataframe_with(at, "ACR")
+    assert "the paper's memory rule" in table["method"].iloc[2]
+    at.radio(key="ddrs_memory_rule").set_value("authors").run()
+    assert not at.exception
+    after = dataframe_with(at, "ACR")
+    assert "the authors' memory rule" in after["method"].iloc[2] and after.iloc[:2].equals(table.iloc[:2])
+    at.selectbox(key="ddrs_preset").set_value("fixed-top-class").run()
+    assert not at.exception and "c_A fixed at σ₀" in " ".join(i.value for i in at.info)
+    at.selectbox(key="ddrs_preset").set_value("custom").run()
+    assert not at.exception and at.number_input(key="ddrs_steps").value == 5
+    assert "custom settings" in " ".join(i.value for i in at.info)
+
+
+def test_a_point_shows_both_rules_in_the_one_sample_setting(first_run):
+    at = first_run
+    at.session_state["point"] = (0.2, 0.3)
+    at.run()
+    assert not at.exception
+    rules = dataframe_with(at, "rule")
+    assert list(rules["rule"]) == ["paper", "fixed-top-class"]
+    assert rules["σ* (n = 1)"].iloc[0] != rules["σ* (n = 1)"].iloc[1]
+    assert "1-sample setting" in page_text(at)

@@ -9,6 +9,8 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     assert page.locator(".js-plotly-plot").count() >= 5      # 3 maps, the R(σ) curve, memory, counterexample
     assert page.get_by_text("Radius as a function of σ at the point").count() >= 1
     assert page.get_by_text("Memory-based certification of the test set").count() == 1
+    assert page.get_by_text("OptimizeSigma with preset").count() >= 1         # which variant of the paper runs
+    assert page.get_by_text("the paper's memory rule").count() >= 1
     shot(page, "ddrs_page", tour="per-input-sigma")
     # QA: the three maps must share size and layout (plot area and the square axes' pixel lengths)
     sizes = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].slice(0, 3).map(d => {

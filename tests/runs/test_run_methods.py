@@ -236,3 +236,29 @@ def test_oom_backs_off_in_ddrs_too():
                                            256, "cpu", notes.append)
     assert batch == 32 and len(cols["sigma"]) == 4 and len(notes) == 3
     assert notes[0] == "Out of memory with batch 256 on cpu; continuing with batch 128."
+
+
+def test_ddrs_rules_are_named_fields_and_stored_runs_without_them_read_as_before():
+    """Audit items 3-4: a ddrs run says which OptimizeSigma rule and which memory rule it used; a run stored
+    before the fields existed was computed with c_A fixed at σ0 (σ >= 0.01) and the paper's memory."""
+    from cert_core.methods.ddrs.run import sigma_config
+    new = RunSpec({"zoo": "m"}, MOONS, 0.25, method="ddrs")
+    assert (new.sigma_rule, new.memory_rule) == ("paper", "paper")
+    assert sigma_config(new).rule == "paper" and sigma_config(new).min_sigma == 0
+    old_json = json.loads(new.to_json())
+    del old_json["sigma_rule"], old_json["memory_rule"]
+    old = RunSpec.from_json(json.dumps(old_json))
+    assert (old.sigma_rule, old.memory_rule) == ("fixed-top-class", "paper")
+    assert sigma_config(old).min_sigma == 0.01 and "rule=fixed-top-class" in old.describe()
+    assert RunSpec.from_json(new.to_json()) == new
+    cohen = RunSpec({"zoo": "m"}, MOONS, 0.25)
+    assert RunSpec.from_json(cohen.to_json()) == cohen and "sigma_rule" not in cohen.to_json()
+    names = {f.name: f for f in run_methods.run_method("ddrs").fields}
+    assert names["sigma_rule"].choices == ("paper", "fixed-top-class")
+    assert names["memory_rule"].choices == ("paper", "authors")
+    authors = RunSpec({"zoo": "m"}, MOONS, 0.25, method="ddrs", memory_rule="authors")
+    assert "authors' memory" in run_methods.run_method("ddrs").display_name(authors)
+    assert "authors' memory rule" in run_methods.run_method("ddrs").caption(authors)
+    assert "Algorithm 1 as printed" in run_methods.run_method("ddrs").caption(new)
+    with pytest.raises(ValueError, match="'memory_rule' parameter of RunSpec"):
+        RunSpec({"zoo": "m"}, MOONS, 0.25, method="ddrs", memory_rule="ours")

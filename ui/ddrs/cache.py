@@ -2,7 +2,7 @@
 arrays are passed with a leading underscore), plus the Table-1-style comparison."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, replace
 
 import numpy as np
 import streamlit as st
@@ -90,24 +90,57 @@ def comparison(rows: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[dict]:
     return out
 
 
+PRESET_CHOICES = ("explorer", "paper", "authors", "fixed-top-class", "custom")   # the page's default first
+MEMORY_RULE_LABELS = {"paper": "paper: min(r, rᵢ − d)", "authors": "authors' code: rᵢ − d, abstentions kept"}
+MEMORY_RULE_NAMES = {"paper": "the paper's memory rule", "authors": "the authors' memory rule"}
+
+
 @dataclass(frozen=True)
 class PageParams:
     sigma0: float                     # the sidebar's σ: OptimizeSigma's start and the fixed-σ baseline
     sigma_range: tuple[float, float]  # σ searched for σ*(x) by the exact maps
     count: int                        # σ values in that range (one exact Gaussian convolution each)
     resolution: int                   # pixels per axis of the exact maps
-    steps: int                        # K, gradient-ascent steps of OptimizeSigma (Algorithm 1)
-    lr: float                         # its step size
-    n_opt: int                        # its Monte Carlo samples per step
+    steps: int                        # custom: K, gradient-ascent steps of OptimizeSigma (Algorithm 1)
+    lr: float                         # custom: its step size
+    n_opt: int                        # custom: its Monte Carlo samples per step
     n_cert: int                       # CERTIFY samples at σ*ₓ
     alpha: float
     order: str                        # the memory's query order: "test order" | "reversed" | "shuffled"
     seed: int
+    preset: str = "explorer"          # PRESET_CHOICES: a named SigmaConfig.preset, or "custom" (the fields above)
+    rule: str = "paper"               # custom: OptimizeSigma's rule (ddrs.SIGMA_RULES)
+    memory_rule: str = "paper"        # the memory's rule (ddrs.MEMORY_RULES)
+
+    @property
+    def sigma_config(self) -> ddrs.SigmaConfig:
+        if self.preset != "custom":
+            return ddrs.SigmaConfig.preset(self.preset, self.sigma0)
+        floor = 0.01 if self.rule == "fixed-top-class" else 0.0
+        return ddrs.SigmaConfig(self.sigma0, self.steps, self.lr, self.n_opt, floor, ddrs.CLAMP, self.rule)
 
     @property
     def config(self) -> tuple:
         """OptimizeSigma's settings, as ``ddrs.SigmaConfig(*config)`` takes them."""
-        return (self.sigma0, self.steps, self.lr, self.n_opt, 0.01, ddrs.CLAMP)
+        return astuple(self.sigma_config)
+
+
+@st.cache_data(show_spinner="OptimizeSigma with n = 1 under both rules…", max_entries=64)
+def one_sample_rules(model_key: str, _model: torch.nn.Module, _base: grid.BaseMap, resolution: int, point: tuple,
+                     config: tuple, seed: int) -> list[dict]:
+    """The paper's 1-sample setting (the page's K and α, n = 1) at the point, under each rule, same noise."""
+    rows = []
+    for rule in ddrs.SIGMA_RULES:
+        cfg = replace(ddrs.SigmaConfig(*config), n=1, rule=rule, min_sigma=0.01 if rule == "fixed-top-class" else 0.0)
+        search = ddrs.optimize_sigma(_model, torch.tensor([point], dtype=torch.float32), cfg,
+                                     generator=torch.Generator().manual_seed(seed))
+        s = float(search.sigma[0])
+        probs = grid.probabilities_at(_base, point, min(s, _base.max_sigma))
+        rows.append({"rule": rule, "σ* (n = 1)": f"{s:.3f}", "σ* range on the path":
+                     f"{np.abs(search.sigmas).min():.2f} – {np.abs(search.sigmas).max():.2f}",
+                     "class at σ*": int(np.argmax(probs)),
+                     "exact radius at σ*": f"{float(grid.exact_radius(probs, min(s, _base.max_sigma))):.3f}"})
+    return rows
 
 
 @dataclass(frozen=True)
@@ -157,11 +190,10 @@ def memory_study(current, p: PageParams) -> MemoryStudy:
     fixed = certify_test_set(current.key, current.model, current.num_classes, current.dataset_key, data.x_test,
                              data.y_test, p.sigma0, 100, p.n_cert, p.alpha, p.seed)
     answers, memory = ddrs.memory_certify(data.x_test, dd.prediction, dd.radius,
-                                          query_order(len(data.x_test), p.order, p.seed))
-    y = data.y_test
+                                          query_order(len(data.x_test), p.order, p.seed), p.memory_rule)
+    y, kept = data.y_test, f"per-input σ* + memory ({p.order}), {MEMORY_RULE_NAMES[p.memory_rule]}"
     table = comparison({
         f"Cohen, fixed σ = {p.sigma0:g}": (fixed.radius, fixed.prediction == y),
         "per-input σ*, no memory (not sound)": (dd.radius, dd.prediction == y),
-        f"per-input σ* + memory ({p.order})": (np.array([a.radius for a in answers]),
-                                               np.array([a.prediction for a in answers]) == y)})
+        kept: (np.array([a.radius for a in answers]), np.array([a.prediction for a in answers]) == y)})
     return MemoryStudy(answers, memory, table)

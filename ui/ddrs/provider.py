@@ -17,14 +17,14 @@ SALT = 7          # the provider's own seeded stream (see InspectorContext.gener
 
 @register_provider(order=60, name="ddrs_sigma_star")
 def sigma_star_row(ctx: InspectorContext) -> RadiusRow:
-    cfg = SigmaConfig(sigma0=ctx.sigma)          # Algorithm 1's defaults, from the sidebar's σ
+    cfg = SigmaConfig.preset("explorer", ctx.sigma)   # the paper's rule, fast enough for a click
     x = torch.tensor([ctx.point], dtype=torch.float32)                      # (1, 2)
     gen = ctx.generator(SALT)
     search = optimize_sigma(ctx.model, x, cfg, ctx.batch_size, gen)
     sigma_star = float(search.sigma[0])
     cert = certify_at_sigma(ctx.model, ctx.num_classes, x, [sigma_star], ctx.n0, ctx.n, ctx.alpha,
                             ctx.batch_size, gen)[0]
-    how = (f"σ* = {sigma_star:.3f} after {cfg.steps} steps of Algorithm 1 from σ₀ = {cfg.sigma0:g}; "
+    how = (f"σ* = {sigma_star:.3f} from σ₀ = {cfg.sigma0:g}, OptimizeSigma with {cfg.describe()}; "
            f"CERTIFY at σ* is about g with that fixed σ only — no certificate for per-input σ without a "
            f"memory (Súkeník et al. 2022)")
     if cert.abstained:

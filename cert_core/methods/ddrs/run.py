@@ -32,12 +32,28 @@ def ddrs_rows(model, num_classes: int, xs: torch.Tensor, spec, batch: int, seed:
     Returns per-example columns (C,): prediction, radius, p_lower, seconds, sigma."""
     generator = torch.Generator(device=xs.device).manual_seed(seed)
     start = time.perf_counter()
-    search = optimize_sigma(model, xs, SigmaConfig(spec.sigma, spec.steps, spec.lr, spec.n_opt), batch, generator)
+    search = optimize_sigma(model, xs, sigma_config(spec), batch, generator)
     per = (time.perf_counter() - start) / len(xs)
     certs = certify_at_sigma(model, num_classes, xs, search.sigma, spec.n0, spec.n, spec.alpha, batch, generator)
     return dict(prediction=[c.prediction for c in certs], radius=[c.radius for c in certs],
                 p_lower=[c.p_lower for c in certs], seconds=[per + c.seconds for c in certs],
                 sigma=search.sigma.tolist())
+
+
+def sigma_config(spec) -> SigmaConfig:
+    """OptimizeSigma's settings of a run: the rule's floor is 0.01 for "fixed-top-class" (as before the rule was
+    named, so stored runs recompute identically) and none for the paper's rule."""
+    floor = 0.01 if spec.sigma_rule == "fixed-top-class" else 0.0
+    return SigmaConfig(spec.sigma, spec.steps, spec.lr, spec.n_opt, floor, rule=spec.sigma_rule)
+
+
+def variant(spec) -> str:
+    """Which variant of the paper the run is, in words (captions and tables)."""
+    rule = ("Algorithm 1 as printed (top two classes each step, no floor)" if spec.sigma_rule == "paper"
+            else "ours: c_A fixed at σ₀, σ ≥ 0.01")
+    memory = ("the paper's memory rule (relabelled radius min(r, rᵢ − d))" if spec.memory_rule == "paper"
+              else "the authors' memory rule (relabelled radius rᵢ − d, abstentions stored)")
+    return f"OptimizeSigma: {rule}; " + (memory if spec.memory else "no memory")
 
 
 def memory_changes(raw, view) -> np.ndarray:
@@ -56,6 +72,12 @@ class DdrsRun(RunMethod):
                   "σ/2 (Φ⁻¹(E_A) − Φ⁻¹(E_B)).", 0, 1000),
         FormField("lr", "Learning rate", "Step size of σ ← σ + α ∇σ R.", 0.0, 10.0, 0.01),
         FormField("n_opt", "n per step", "Reparameterised Monte Carlo samples per step (Eq. 3).", 1, 100_000),
+        FormField("sigma_rule", "OptimizeSigma rule", "paper: Algorithm 1 as printed and the authors' code, the top "
+                  "two classes re-picked at every step, no floor on σ. fixed-top-class (ours): c_A is the top class "
+                  "at σ₀ and stays fixed (Eq. 2), σ ≥ 0.01.", choices=("paper", "fixed-top-class")),
+        FormField("memory_rule", "Memory rule", "paper (Sec. 3.5): a query inside another class's region gets the "
+                  "radius min(r, rᵢ − d). authors (their post-processing): rᵢ − d, and abstentions are stored as "
+                  "zero-radius regions.", choices=("paper", "authors")),
         FormField("memory", "Memory (Sec. 3.5)", "Without it, CERTIFY at σ\\*ₓ certifies g with the fixed σ\\*ₓ "
                   "only: no certificate of the data-dependent classifier (Súkeník et al. 2022). Applied in index "
                   "order when reading."),
@@ -69,10 +91,17 @@ class DdrsRun(RunMethod):
 
     def describe(self, spec):
         return (f"DDRS σ0={spec.sigma:g} K={spec.steps} lr={spec.lr:g} n_opt={spec.n_opt}"
+                + ("" if spec.sigma_rule == "paper" else f" rule={spec.sigma_rule}")
+                + ("" if not spec.memory or spec.memory_rule == "paper" else f" memory={spec.memory_rule}")
                 + ("" if spec.memory else " no memory"))
 
     def display_name(self, spec):
-        return self.table_name if spec.memory else "DDRS (σ*ₓ, no memory: not a certificate)"
+        """The paper's variant is the plain name; another variant says which."""
+        tags = (["ours: c_A fixed"] if spec.sigma_rule != "paper" else []) + (
+            ["authors' memory"] if spec.memory and spec.memory_rule != "paper" else [])
+        if not spec.memory:
+            tags.append("no memory: not a certificate")
+        return f"DDRS (σ*ₓ, {', '.join(tags)})" if tags else self.table_name
 
     def samples_per_example(self, spec):
         return spec.n0 + spec.n + (spec.steps + 1) * spec.n_opt
@@ -99,7 +128,8 @@ class DdrsRun(RunMethod):
         if x is None or len(x) <= int(raw.idx.max()):
             raise ValueError("The memory of a ddrs run needs the run's test inputs (every stored idx); "
                              "they could not be loaded.")
-        answers, _ = memory_certify(np.asarray(x)[raw.idx].reshape(len(raw), -1), raw.prediction, raw.radius)
+        answers, _ = memory_certify(np.asarray(x)[raw.idx].reshape(len(raw), -1), raw.prediction, raw.radius,
+                                    rule=spec.memory_rule)
         prediction = np.array([a.prediction for a in answers], dtype=np.int64)           # (m,)
         radius = np.array([a.radius for a in answers], dtype=np.float64)                 # (m,)
         return replace(raw, prediction=prediction, radius=radius, correct=prediction == raw.label,
@@ -127,7 +157,7 @@ class DdrsRun(RunMethod):
         return []
 
     def caption(self, spec):
-        return ("CERTIFY at σ\\*ₓ is a statement about g smoothed with the fixed σ\\*ₓ only, so on its own it does "
+        return (f"**Variant: {variant(spec)}.** CERTIFY at σ\\*ₓ is a statement about g smoothed with the fixed σ\\*ₓ only, so on its own it does "
                 "not certify the data-dependent classifier (Súkeník et al. 2022). " + (
                     "The memory (Sec. 3.5) queries the finished examples in index order: its answers are "
                     "consistent with each other for exactly this query sequence, and depend on the order."

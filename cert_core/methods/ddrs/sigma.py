@@ -25,7 +25,7 @@ from scipy.stats import norm
 from torch import nn
 
 from cert_core.smoothing import ABSTAIN, Certificate, Smooth
-from cert_core.validation import check_float, check_int
+from cert_core.validation import check_choice, check_float, check_int
 from cert_core.tensors import model_device
 
 CLAMP = 0.02      # E_A, E_B clamped to [0.02, 0.98] as in the authors' code: keeps Φ⁻¹ finite
@@ -55,23 +55,65 @@ def proxy_radius(sigma, p_a, p_b, clamp: float = CLAMP) -> np.ndarray:
     return _radius_t(torch.from_numpy(s), torch.from_numpy(a), torch.from_numpy(b), clamp).numpy()
 
 
+SIGMA_RULES = ("paper", "fixed-top-class")
+# "paper": Algorithm 1 as printed, and the authors' code (``OptimzeSigma`` / ddsmoothing's
+#   ``optimize_isotropic_dds``: ``torch.topk(out, 2)`` at every step, ``sig.data += lr * grad``): E_A, E_B are
+#   the top two classes of ψ(σ_k), re-picked at every step; σ has no floor.
+# "fixed-top-class": Eq. (2) of the paper read literally (ours, the explorer's): c_A is the top class at σ_0
+#   and stays fixed, so the answer keeps the σ_0 prediction and R(σ) < 0 pulls σ back where c_A loses; σ ≥ 0.01.
+
+
 @dataclass(frozen=True)
 class SigmaConfig:
-    """Hyper-parameters of OptimizeSigma (Algorithm 1)."""
+    """Hyper-parameters of OptimizeSigma (Algorithm 1); ``SigmaConfig.preset(name)`` for the named settings."""
     sigma0: float = 0.25          # σ_x^0: the initial σ (the paper uses the training σ)
-    steps: int = 20               # K gradient-ascent steps
-    lr: float = 0.05              # α, the step size of σ ← σ + α ∇_σ R
-    n: int = 32                   # Monte Carlo samples per step (the paper: 1 on CIFAR, 8 with MACER)
-    min_sigma: float = 0.01       # σ is kept ≥ this (Algorithm 1 has no safeguard; σ ≤ 0 is meaningless)
+    steps: int = 900              # K steps (the paper cross-validates K and prints none; 900: the authors' code)
+    lr: float = 1e-4              # α, the step size of σ ← σ + α ∇_σ R (the paper: 10⁻⁴)
+    n: int = 1                    # Monte Carlo samples per step (the paper: 1, 8 with MACER)
+    min_sigma: float = 0.0        # σ is kept ≥ this; 0: no floor (Algorithm 1 and the authors' code have none)
     clamp: float = CLAMP          # E_A, E_B clamped to [clamp, 1 − clamp]
+    rule: str = "paper"           # SIGMA_RULES: re-pick the top two classes each step, or fix c_A at σ_0
+
+    @classmethod
+    def preset(cls, name: str, sigma0: float = 0.25) -> "SigmaConfig":
+        """The named settings of ``PRESETS`` ("paper", "authors", "explorer") starting from ``sigma0``."""
+        check_choice(name, "name", "SigmaConfig.preset", tuple(PRESETS))
+        return cls(sigma0, **PRESETS[name])
+
+    @property
+    def preset_name(self) -> str | None:
+        """The preset these settings are (whatever σ_0), or None for custom settings."""
+        for name, kw in PRESETS.items():
+            if all(getattr(self, k) == v for k, v in kw.items()) and self.clamp == CLAMP:
+                return name
+        return None
+
+    def describe(self) -> str:
+        """In words, for pages and captions: preset, rule, K, α, n, floor."""
+        floor = f"σ ≥ {self.min_sigma:g}" if self.min_sigma > 0 else "no floor"
+        rule = ("top two classes re-picked each step" if self.rule == "paper" else "c_A fixed at σ₀ (Eq. 2)")
+        name = self.preset_name
+        head = f"preset “{PRESET_LABELS[name]}”" if name else "custom settings"
+        return f"{head}: rule “{self.rule}” ({rule}, {floor}), K = {self.steps}, α = {self.lr:g}, n = {self.n}"
 
     def validated(self, func: str = "optimize_sigma") -> "SigmaConfig":
         return SigmaConfig(check_float(self.sigma0, "sigma0", func, 0, None, low_open=True),
                            check_int(self.steps, "steps", func, 0, 10_000),
                            check_float(self.lr, "lr", func, 0, None),
                            check_int(self.n, "n", func, 1, 1_000_000),
-                           check_float(self.min_sigma, "min_sigma", func, 0, None, low_open=True),
-                           check_float(self.clamp, "clamp", func, 0, 0.5, high_open=True))
+                           check_float(self.min_sigma, "min_sigma", func, 0, None),
+                           check_float(self.clamp, "clamp", func, 0, 0.5, high_open=True),
+                           check_choice(self.rule, "rule", func, SIGMA_RULES))
+
+
+PRESETS = {   # the named settings of OptimizeSigma (σ_0 apart)
+    "paper": dict(steps=900, lr=1e-4, n=1, min_sigma=0.0, rule="paper"),       # Sec. 4: α = 10⁻⁴, n = 1 (K: see above)
+    "authors": dict(steps=900, lr=0.04, n=100, min_sigma=0.0, rule="paper"),   # the authors' package defaults
+    "explorer": dict(steps=20, lr=0.05, n=32, min_sigma=0.0, rule="paper"),    # the paper's rule, fast enough to click
+    "fixed-top-class": dict(steps=20, lr=0.05, n=32, min_sigma=0.01, rule="fixed-top-class"),  # ours, the old default
+}
+PRESET_LABELS = {"paper": "paper (Alg. 1, Sec. 4)", "authors": "authors' code", "explorer": "explorer (paper's rule, fast)",
+                 "fixed-top-class": "ours: c_A fixed, σ ≥ 0.01"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +122,7 @@ class SigmaSearch:
     sigma: np.ndarray             # (M,) σ*_x = σ_K
     sigmas: np.ndarray            # (M, S + 1) the trajectory σ_0 .. σ_K
     radii: np.ndarray             # (M, S + 1) the proxy radius R(σ_k), each from its own n samples
-    prediction: np.ndarray        # (M,) c_A, the soft smoothed top class at σ_0 (kept fixed, Eq. 2)
+    prediction: np.ndarray        # (M,) the class ascended: c_A at σ_0 ("fixed-top-class"), y_A at σ_K ("paper")
     config: SigmaConfig
 
 
@@ -120,13 +162,15 @@ def _optimize_chunk(model, xs, cfg: SigmaConfig, generator) -> tuple[np.ndarray,
         s = sigma.clone().requires_grad_(True)
         with torch.enable_grad():
             psi = _expectation(model, xs, s, eps)                          # (m, K)
-            if c_a is None:
-                c_a = psi.detach().argmax(1)                               # c_A at σ_0 (Eq. 2)
+            if c_a is None or cfg.rule == "paper":
+                c_a = psi.detach().argmax(1)          # "paper": y_A of this step; else c_A at σ_0 (Eq. 2)
             radius = _radius_t(s, *_top_two(psi, c_a), cfg.clamp)          # (m,)
             grad = torch.autograd.grad(radius.sum(), s)[0] if k < cfg.steps else None
         sigmas.append(sigma.cpu().numpy()), radii.append(radius.detach().cpu().numpy())
         if grad is not None:                   # the last pass only measures R(σ_K)
-            sigma = (sigma + cfg.lr * torch.nan_to_num(grad)).clamp_min(cfg.min_sigma)
+            sigma = sigma + cfg.lr * torch.nan_to_num(grad)
+            if cfg.min_sigma > 0:
+                sigma = sigma.clamp_min(cfg.min_sigma)
     return np.stack(sigmas, 1), np.stack(radii, 1), c_a.cpu().numpy()
 
 
@@ -135,9 +179,11 @@ def optimize_sigma(model: nn.Module, xs, config: SigmaConfig = SigmaConfig(), ba
     """OptimizeSigma (Algorithm 1) for every input of ``xs`` (M, *D), batched over inputs.
 
     Each step draws n fresh ε̂ ~ N(0, I) per input, estimates ψ(σ_k) of the soft classifier, and
-    ascends R(σ_k) = σ_k/2 (Φ⁻¹(E_A) − Φ⁻¹(E_B)). Following Eq. 2, c_A is the top class at σ_0 and is
-    kept fixed, so R(σ*) ≥ R(σ_0) in expectation and the prediction does not change. No guarantee
-    comes with σ*: it is a heuristic choice; see the module docstring for what can be certified.
+    ascends R(σ_k) = σ_k/2 (Φ⁻¹(E_A) − Φ⁻¹(E_B)). ``config.rule`` says which classes: "paper" (Algorithm 1
+    as printed and the authors' code) takes the top two of ψ(σ_k) at every step, so R ≥ 0 always and σ
+    can drift far when ψ is noisy (n = 1); "fixed-top-class" keeps c_A, the top class at σ_0 (Eq. 2), so
+    the prediction does not change. Without a floor σ_k may cross 0; N(0, σ²) depends on σ² only, so
+    σ* = |σ_K|. No guarantee comes with σ*: it is a heuristic choice; see the module docstring.
     Up to ``batch_size`` noisy samples are evaluated at once; the same generator seed and batch_size
     give identical results. The device is the model's (the input's for a parameter-free model).
     """
@@ -158,7 +204,7 @@ def optimize_sigma(model: nn.Module, xs, config: SigmaConfig = SigmaConfig(), ba
     finally:
         model.train(was_training)
     sigmas, radii, c_a = (np.concatenate(p) for p in zip(*parts))
-    return SigmaSearch(sigmas[:, -1].copy(), sigmas, radii, c_a, cfg)
+    return SigmaSearch(np.abs(sigmas[:, -1]), sigmas, radii, c_a, cfg)
 
 
 def certify_at_sigma(model: nn.Module, num_classes: int, xs, sigmas, n0: int, n: int, alpha: float,
@@ -194,6 +240,14 @@ class MemoryAnswer:
         return self.case in ("relabelled", "shrunk")
 
 
+MEMORY_RULES = ("paper", "authors")
+# "paper": Sec. 3.5 as printed: x inside R_i of another class is relabelled C_i with the largest subset of its
+#   *proposed* ball inside R_i, radius min(r, r_i − d); abstentions are not stored.
+# "authors": the authors' post-processing (as the audit reports it; their memory script is not in our reference
+#   store): the relabelled radius is r_i − d (the largest ball inside R_i, not capped by r), and abstentions are
+#   stored as zero-radius regions (class −1), so later regions of other classes stop short of them.
+
+
 class CertificationMemory:
     """Memory-based certification of a data-dependent classifier (Sec. 3.5, Figure 2).
 
@@ -206,9 +260,11 @@ class CertificationMemory:
       largest ball that does not (Figure 2, right); same-class overlaps are kept (Figure 2, left).
 
     The answers are consistent with every earlier answer; they depend on the order of the queries.
+    ``rule`` ("paper" | "authors", ``MEMORY_RULES``) is how a relabelled radius and an abstention are kept.
     """
 
-    def __init__(self, dim: int | None = None):
+    def __init__(self, dim: int | None = None, rule: str = "paper"):
+        self.rule = check_choice(rule, "rule", "CertificationMemory", MEMORY_RULES)
         self._centers: list[np.ndarray] = []
         self._radii: list[float] = []
         self._classes: list[int] = []
@@ -244,7 +300,8 @@ class CertificationMemory:
         if inside.any():                                  # Fig. 2 middle: take the earlier class
             cls = int(classes[inside][0])
             host = inside & (classes == cls)
-            r = min(r, float(np.max(radii[host] - dist[host])))
+            inner = float(np.max(radii[host] - dist[host]))                 # the largest ball inside R_i
+            r = inner if self.rule == "authors" else min(r, inner)
             case, culprits = "relabelled", tuple(np.flatnonzero(host).tolist())
         elif cls == ABSTAIN:
             case = "abstain"
@@ -254,7 +311,7 @@ class CertificationMemory:
             if case == "added":
                 case, culprits = "shrunk", tuple(np.flatnonzero(other).tolist())
         answer = MemoryAnswer(cls, r, prediction, radius, case, culprits)
-        if cls != ABSTAIN and r > 0:
+        if (cls != ABSTAIN and r > 0) or (cls == ABSTAIN and self.rule == "authors"):
             self._centers.append(x), self._radii.append(r), self._classes.append(cls)
         self.answers.append(answer)
         return answer
@@ -265,8 +322,9 @@ class CertificationMemory:
         return [self.query(x, int(p), float(r)) for x, p, r in zip(xs, predictions, radii)]
 
 
-def memory_certify(xs, predictions, radii, order=None) -> tuple[list[MemoryAnswer], CertificationMemory]:
-    """Query a fresh memory with every input in ``order`` (a permutation; default 0..M-1).
+def memory_certify(xs, predictions, radii, order=None,
+                   rule: str = "paper") -> tuple[list[MemoryAnswer], CertificationMemory]:
+    """Query a fresh memory (``rule``: "paper" | "authors") with every input in ``order`` (default 0..M-1).
 
     Returns the answers in *input* order (answer i is about xs[i]) and the memory.
     """
@@ -275,7 +333,7 @@ def memory_certify(xs, predictions, radii, order=None) -> tuple[list[MemoryAnswe
     order = np.arange(m) if order is None else np.asarray(order, dtype=int)
     if sorted(order.tolist()) != list(range(m)):
         raise ValueError(f"The 'order' parameter of memory_certify must be a permutation of 0..{m - 1}. Got {order!r} instead.")
-    memory = CertificationMemory(xs.shape[1])
+    memory = CertificationMemory(xs.shape[1], rule)
     answers: list[MemoryAnswer | None] = [None] * m
     for i in order:
         answers[i] = memory.query(xs[i], int(predictions[i]), float(radii[i]))

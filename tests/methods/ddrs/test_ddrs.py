@@ -205,3 +205,97 @@ def test_memory_certify_returns_answers_in_input_order():
     assert [a.prediction for a in rev] == [1, 1] and rev[0].case == "relabelled"
     with pytest.raises(ValueError, match="'order' parameter of memory_certify"):
         ddrs.memory_certify(xs, [0, 1], [1.0, 1.0], order=[0, 0])
+
+
+# ----------------------------------------------------------------------------- rules and presets (audit items 3, 4)
+def _algorithm_1_by_hand(model, xs, sigma0, steps, lr, n, seed):
+    """Algorithm 1 as printed (and the authors' ``topk(out, 2)``): top two re-picked each step, no floor."""
+    gen = torch.Generator().manual_seed(seed)
+    sig = torch.full((len(xs),), sigma0)
+    path = [sig.clone()]
+    for _ in range(steps):
+        eps = torch.randn((len(xs), n, *xs.shape[1:]), generator=gen)
+        s = sig.clone().requires_grad_(True)
+        psi = model((xs[:, None] + s[:, None, None] * eps).reshape(-1, xs.shape[1])).softmax(-1)
+        top = psi.reshape(len(xs), n, -1).mean(1).topk(2).values.clamp(0.02, 0.98)       # (m, 2)
+        radius = s / 2 * (torch.special.ndtri(top[:, 0]) - torch.special.ndtri(top[:, 1]))
+        sig = sig + lr * torch.autograd.grad(radius.sum(), s)[0]
+        path.append(sig.clone())
+    return torch.stack(path, 1).detach().numpy()
+
+
+def _mlp(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+
+
+def test_default_rule_is_algorithm_1_as_printed_top_two_each_step_no_floor():
+    model, xs = _mlp(), torch.tensor([[0.0, 0.0], [0.3, -0.2], [1.0, 1.0], [-0.5, 0.4]])
+    cfg = SigmaConfig(sigma0=0.05, steps=25, lr=0.2, n=1)                 # the paper's n = 1, a large step
+    assert cfg.rule == "paper" and cfg.min_sigma == 0
+    res = optimize_sigma(model, xs, cfg, generator=torch.Generator().manual_seed(4))
+    by_hand = _algorithm_1_by_hand(model, xs, 0.05, 25, 0.2, 1, 4)
+    np.testing.assert_allclose(res.sigmas, by_hand, rtol=1e-5, atol=1e-6)
+    assert res.radii.min() >= 0                                             # top two: R ≥ 0 at every step
+    # the old optimiser (c_A fixed at σ0, σ ≥ 0.01) is the named variant "fixed-top-class"
+    old = optimize_sigma(model, xs, SigmaConfig.preset("fixed-top-class", 0.05), generator=torch.Generator().manual_seed(4))
+    assert old.config.rule == "fixed-top-class" and np.all(old.sigmas >= 0.01)
+
+
+def test_no_floor_and_top_two_let_sigma_drift_far_from_sigma0():
+    model = ProbitStripe()
+    xs = torch.tensor([[0.52, 0.0]])                                         # on the stripe's edge
+    cfg = SigmaConfig(sigma0=0.02, steps=30, lr=0.5, n=8)
+    res = optimize_sigma(model, xs, cfg, generator=torch.Generator().manual_seed(0))
+    np.testing.assert_allclose(res.sigmas, _algorithm_1_by_hand(model, xs, 0.02, 30, 0.5, 8, 0), rtol=1e-5, atol=1e-6)
+    assert res.sigma[0] > 10 and np.all(np.diff(res.sigmas[0]) > 0)         # R ≥ 0 always: σ only grows
+    assert res.sigma[0] == pytest.approx(abs(res.sigmas[0, -1]))
+    tiny = optimize_sigma(model, xs, SigmaConfig(sigma0=0.005, steps=3, lr=0.0, n=1))
+    np.testing.assert_allclose(tiny.sigmas, 0.005, rtol=1e-6)                # no 0.01 floor
+
+
+def test_presets_name_the_paper_the_authors_code_the_explorer_and_ours():
+    assert SigmaConfig() == SigmaConfig.preset("paper")                      # the library default: the paper
+    p, a = SigmaConfig.preset("paper", 0.5), SigmaConfig.preset("authors", 0.5)
+    assert (p.sigma0, p.lr, p.n, p.steps, p.rule, p.min_sigma) == (0.5, 1e-4, 1, 900, "paper", 0.0)
+    assert (a.lr, a.n, a.steps, a.rule, a.min_sigma) == (0.04, 100, 900, "paper", 0.0)
+    ours = SigmaConfig.preset("fixed-top-class")
+    assert (ours.lr, ours.n, ours.steps, ours.rule, ours.min_sigma) == (0.05, 32, 20, "fixed-top-class", 0.01)
+    assert SigmaConfig.preset("explorer").rule == "paper"
+    assert a.preset_name == "authors" and SigmaConfig(steps=3).preset_name is None
+    assert "authors' code" in a.describe() and "no floor" in a.describe() and "custom" in SigmaConfig(n=2).describe()
+    with pytest.raises(ValueError, match="'name' parameter of SigmaConfig.preset"):
+        SigmaConfig.preset("fast")
+    with pytest.raises(ValueError, match="'rule' parameter of optimize_sigma"):
+        optimize_sigma(ProbitStripe(), torch.zeros(1, 2), SigmaConfig(rule="mine", steps=1))
+
+
+def test_in_the_one_sample_setting_the_two_rules_disagree_on_every_input():
+    model = torch.nn.Linear(2, 2)                                            # class 1 iff x₁ > 0, soft
+    with torch.no_grad():
+        model.weight[:] = torch.tensor([[0.0, 0.0], [4.0, 0.0]])
+        model.bias.zero_()
+    xs = torch.tensor([[0.05, 0.0], [-0.1, 0.3], [0.2, -1.0], [-0.3, 0.0], [0.4, 2.0]])
+    runs = {rule: optimize_sigma(model, xs, SigmaConfig(0.25, 40, 0.05, 1, rule=rule),
+                                 generator=torch.Generator().manual_seed(0)) for rule in ("paper", "fixed-top-class")}
+    assert np.all(np.abs(runs["paper"].sigma - runs["fixed-top-class"].sigma) > 1e-6)
+    assert np.median(runs["paper"].sigma) > np.median(runs["fixed-top-class"].sigma)   # top two: σ only drifts up
+
+
+def test_memory_rules_paper_caps_the_relabelled_radius_authors_do_not_and_store_abstentions():
+    paper, authors = CertificationMemory(rule="paper"), CertificationMemory(rule="authors")
+    for mem in (paper, authors):
+        mem.query([0, 0], 0, 1.0)
+    assert paper.query([0.2, 0], 1, 0.1).radius == pytest.approx(0.1)        # min(r, r_i − d)
+    assert authors.query([0.2, 0], 1, 0.1).radius == pytest.approx(0.8)      # r_i − d
+    assert paper.query([5, 0], ABSTAIN, 0.0).case == authors.query([5, 0], ABSTAIN, 0.0).case == "abstain"
+    assert len(paper) == 2 and len(authors) == 3                             # the abstention: a zero-radius region
+    assert authors.regions[1][-1] == 0 and authors.regions[2][-1] == ABSTAIN
+    # a later region of another class stops short of the stored abstention under the authors' rule only
+    assert paper.query([6, 0], 1, 2.0).radius == 2.0
+    assert authors.query([6, 0], 1, 2.0).radius == pytest.approx(1.0)
+    answers, mem = ddrs.memory_certify([[0, 0], [0.2, 0]], [0, 1], [1.0, 0.1], rule="authors")
+    assert mem.rule == "authors" and answers[1].radius == pytest.approx(0.8)
+    assert ddrs.memory_certify([[0, 0]], [0], [1.0])[1].rule == "paper"     # the default: the paper
+    with pytest.raises(ValueError, match="'rule' parameter of CertificationMemory"):
+        CertificationMemory(rule="ours")

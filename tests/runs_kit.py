@@ -1,4 +1,7 @@
-"""A run store with two finished runs of known radii, shared by the report test and the lessons browser test."""
+"""Shared by the run tests: a store with two finished runs of known radii (the report and lessons browser tests)
+and waiting for a background worker."""
+import time
+
 from cert_core.runs.store import RunSpec, RunStore
 
 # (label, prediction, radius, correct): certified accuracy at r=0.25 is 2/5 for run A
@@ -17,3 +20,13 @@ def make_store(path, name_a: str = "moons σ=0.25") -> RunStore:
                                          base_prediction=y, seconds=0.01, rank=0)
                                     for i, (y, p, r, c) in enumerate(rows)])
     return store
+
+
+def wait_for(predicate, timeout: float = 120.0) -> None:
+    """Poll ``predicate`` every 50 ms until it holds; AssertionError after ``timeout`` seconds (a limit, not a timing)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out")

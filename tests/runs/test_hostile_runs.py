@@ -12,25 +12,12 @@ from cert_core.runs import worker
 from cert_core.runs.spec import MAX_SAMPLES, RunSpec
 from cert_core.runs.store import RunStore
 from cert_core.runs.worker import device_lock, run_shard
+from runs_kit import wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
 SPEC = RunSpec({"zoo": "moons-mlp-s0.25"}, MOONS, 0.25, n0=20, n=1000, alpha=0.01, batch=125, max_examples=3,
                device="cpu", seed=7, model_label="moons")
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "runs.sqlite")
-
-
-def wait_for(predicate, timeout=60.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 # ---------------------------------------------------------------------- item 4: exposure and budgets

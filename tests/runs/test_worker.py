@@ -20,6 +20,7 @@ from cert_core.methods.cohen.run import certify_with_backoff
 from cert_core.runs.inputs import RunData, resolve_device
 from cert_core.runs.worker import device_lock, run_shard
 from cert_core.smoothing import Smooth
+from runs_kit import wait_for
 
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
 # n >= 8 * batch: one example per chunk, so each example is committed alone and its noise depends only
@@ -27,20 +28,6 @@ MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fract
 SPEC = RunSpec({"zoo": "moons-mlp-s0.25"}, MOONS, 0.25, n0=20, n=1000, alpha=0.01, batch=125, max_examples=30,
                device="cpu", seed=7, model_label="moons")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-@pytest.fixture
-def store(tmp_path):
-    return RunStore(tmp_path / "runs.sqlite")
-
-
-def wait_for(predicate, timeout=120.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def columns(ex):

@@ -34,15 +34,7 @@ preset = c[3].selectbox("OptimizeSigma settings", ddrs_cache.PRESET_CHOICES, key
 memory_rule = c[4].radio("Memory rule", ddrs.MEMORY_RULES, key="ddrs_memory_rule", horizontal=True,
                          format_func=ddrs_cache.MEMORY_RULE_LABELS.get,
                          help="How a query inside another class's region is kept (Sec. 3.5 vs the authors' code).")
-steps, lr, n_opt, rule = 20, 0.05, 32, "paper"
-if preset == "custom":
-    c = st.columns(4)
-    steps = c[0].number_input("K (steps)", 0, 2000, 20, key="ddrs_steps", help="Gradient-ascent steps of Algorithm 1.")
-    lr = c[1].number_input("Learning rate α", 0.0, 5.0, 0.05, 0.01, format="%g", key="ddrs_lr",
-                           help="Step size of σ ← σ + α ∇σ R in Algorithm 1.")
-    n_opt = c[2].number_input("n per step", 1, 4096, 32, key="ddrs_n", help="Monte Carlo samples per step.")
-    rule = c[3].radio("Rule", ddrs.SIGMA_RULES, key="ddrs_rule", horizontal=True,
-                      help="paper: top two classes re-picked each step, no floor. fixed-top-class: c_A fixed at σ₀.")
+steps, lr, n_opt, rule = views.optimiser_controls(preset)
 c = st.columns([1, 1, 1, 1])
 n_cert = c[0].select_slider("CERTIFY samples n", (500, 1000, 2000, 5000, 10000), 1000, key="ddrs_ncert",
                             help="Estimation samples of CERTIFY at σ*ₓ for each test point.")

@@ -52,3 +52,18 @@ def soundness_section() -> None:
          "answer at x_in": f"class {fi[0].prediction}, R = {fi[0].radius:.2f}"}], hide_index=True, key="cex_table")
     right.caption("Same two inputs, same σ*, different answers at x_in: the memory-enhanced classifier is a "
                   "function of the query history, so its radii certify that history, not a fixed classifier.")
+
+
+def optimiser_controls(preset: str) -> tuple[int, float, int, str]:
+    """(K, α, n per step, rule) of OptimizeSigma: the inputs below the presets under "custom", else the explorer
+    preset's values (the chosen preset's own settings come from ``SigmaConfig.preset`` in the page's params)."""
+    if preset != "custom":
+        return 20, 0.05, 32, "paper"
+    c = st.columns(4)
+    steps = c[0].number_input("K (steps)", 0, 2000, 20, key="ddrs_steps", help="Gradient-ascent steps of Algorithm 1.")
+    lr = c[1].number_input("Learning rate α", 0.0, 5.0, 0.05, 0.01, format="%g", key="ddrs_lr",
+                           help="Step size of σ ← σ + α ∇σ R in Algorithm 1.")
+    n_opt = c[2].number_input("n per step", 1, 4096, 32, key="ddrs_n", help="Monte Carlo samples per step.")
+    rule = c[3].radio("Rule", ddrs.SIGMA_RULES, key="ddrs_rule", horizontal=True,
+                      help="paper: top two classes re-picked each step, no floor. fixed-top-class: c_A fixed at σ₀.")
+    return steps, lr, n_opt, rule

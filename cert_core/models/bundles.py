@@ -126,7 +126,7 @@ def file_kind(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         try:
             infos = zipfile.ZipFile(io.BytesIO(data)).infolist()   # reads only the central directory
-        except zipfile.BadZipFile:
+        except (zipfile.BadZipFile, UnicodeDecodeError):     # a name flagged UTF-8 that is not (a flipped bit)
             raise ModelLoadError("the file is a damaged zip archive, not a loadable PyTorch file") from None
         declared = sum(info.file_size for info in infos)
         if declared > MAX_MODEL_BYTES:
@@ -210,8 +210,9 @@ def _check_state(expected: dict[str, tuple[int, ...]], state) -> None:
         if t.layout != torch.strided or not t.is_floating_point():   # complex is not floating point
             raise ModelLoadError(f"the weights must be dense real floating-point tensors; {name!r} is "
                                  f"{t.dtype} ({t.layout})")
-        if not torch.isfinite(t).all():
-            raise ModelLoadError(f"the weights contain NaN or infinite values (in {name!r})")
+        if not torch.isfinite(t.to(torch.float32)).all():    # the model is float32: 1e300 in float64 becomes inf
+            raise ModelLoadError(f"the weights contain NaN or infinite values (in {name!r}) as float32, the "
+                                 "model's precision")
 
 
 UNTRUSTED_TORCHSCRIPT = (

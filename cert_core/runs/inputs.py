@@ -8,6 +8,7 @@ Shapes: N test examples of shape D.
 from __future__ import annotations
 
 import math
+import tokenize
 import zipfile
 from dataclasses import dataclass
 
@@ -99,8 +100,10 @@ class _Damaged(Exception):
     """A header that NumPy itself would refuse (bad magic, unknown version, garbled dict)."""
 
 
-# zipfile: BadZipFile (bad CRC, ...), NotImplementedError (unknown compression), RuntimeError (encrypted)
-_UNREADABLE = (OSError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError, RuntimeError, _Damaged)
+# zipfile: BadZipFile (bad CRC, ...), NotImplementedError (unknown compression), RuntimeError (encrypted),
+# UnicodeDecodeError (an entry name flagged UTF-8 that is not)
+_UNREADABLE = (OSError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError, RuntimeError, UnicodeDecodeError,
+               _Damaged)
 
 
 def _damaged(exc: Exception) -> ValueError:
@@ -148,7 +151,7 @@ def _header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> tuple[
                 raise _Damaged(f"npy version {version}")
             read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
             shape, _, dtype = read(f)
-    except ValueError as exc:           # NumPy's words for a garbled header
+    except (ValueError, SyntaxError, tokenize.TokenError) as exc:   # NumPy's words for a garbled header
         raise _Damaged(str(exc)) from None
     if dtype.hasobject:
         raise ValueError("The .npz archive could not be read: it holds object (pickled) arrays, which are "

@@ -1,8 +1,10 @@
 """Shared by the run tests: a store with two finished runs of known radii (the report and lessons browser tests)
 and waiting for a background worker."""
+import threading
 import time
 
 from cert_core.runs.store import RunSpec, RunStore
+from cert_core.runs.worker import device_lock
 
 # (label, prediction, radius, correct): certified accuracy at r=0.25 is 2/5 for run A
 EXAMPLES_A = [(0, 0, 0.9, True), (1, 1, 0.3, True), (0, 0, 0.1, True), (1, -1, 0.0, False), (0, 1, 0.4, False)]
@@ -30,3 +32,19 @@ def wait_for(predicate, timeout: float = 120.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+def second_run_order(folder, device: str) -> tuple[list[str], list[str]]:
+    """A second run asks for ``device``'s slot while a first holds it for 0.3 s: (the order they finished in, the
+    notes the second was given while it waited)."""
+    waits, order = [], []
+    with device_lock(folder, device):
+        def second():
+            with device_lock(folder, device, on_wait=waits.append, poll=0.02):
+                order.append("second")
+        t = threading.Thread(target=second)
+        t.start()
+        time.sleep(0.3)
+        order.append("first done")
+    t.join(5)
+    return order, waits

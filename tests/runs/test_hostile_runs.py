@@ -11,8 +11,8 @@ import pytest
 from cert_core.runs import worker
 from cert_core.runs.spec import MAX_SAMPLES, RunSpec
 from cert_core.runs.store import RunStore
-from cert_core.runs.worker import device_lock, run_shard
-from runs_kit import wait_for
+from cert_core.runs.worker import run_shard
+from runs_kit import second_run_order, wait_for
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
@@ -30,16 +30,7 @@ def test_the_server_binds_to_localhost_and_the_readme_says_how_to_expose_it():
 
 def test_cpu_runs_queue_for_a_slot(tmp_path, monkeypatch):
     monkeypatch.setenv("CERT_EXPLORER_CPU_SLOTS", "1")
-    waits, order = [], []
-    with device_lock(tmp_path, "cpu"):
-        def second():
-            with device_lock(tmp_path, "cpu", on_wait=waits.append, poll=0.02):
-                order.append("second")
-        t = threading.Thread(target=second)
-        t.start()
-        time.sleep(0.3)
-        order.append("first done")
-    t.join(5)
+    order, waits = second_run_order(tmp_path, "cpu")
     assert order == ["first done", "second"] and waits[0].startswith("Waiting for cpu")
 
 

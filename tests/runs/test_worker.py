@@ -5,7 +5,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -20,7 +19,7 @@ from cert_core.methods.cohen.run import certify_with_backoff
 from cert_core.runs.inputs import RunData, resolve_device
 from cert_core.runs.worker import device_lock, run_shard
 from cert_core.smoothing import Smooth
-from runs_kit import wait_for
+from runs_kit import second_run_order, wait_for
 
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}
 # n >= 8 * batch: one example per chunk, so each example is committed alone and its noise depends only
@@ -136,16 +135,7 @@ def test_oom_at_batch_one_and_other_errors_fail_clearly(store):
 
 
 def test_gpu_slot_queues_a_second_run(tmp_path):
-    waits, order = [], []
-    with device_lock(tmp_path, "cuda:0"):
-        def second():
-            with device_lock(tmp_path, "cuda:0", on_wait=waits.append, poll=0.02):
-                order.append("second")
-        t = threading.Thread(target=second)
-        t.start()
-        time.sleep(0.3)
-        order.append("first done")
-    t.join(5)
+    order, waits = second_run_order(tmp_path, "cuda:0")
     assert order == ["first done", "second"] and waits[0].startswith("Waiting for cuda:0")
     with device_lock(tmp_path, "cuda:1"), device_lock(tmp_path, "cpu"):   # other devices do not queue
         pass

@@ -107,9 +107,9 @@ def log_wealth(a, n, m, concentrations=CONCENTRATIONS, above: bool = True):
     [0, m)). Broadcasts a, n, m; -inf where W underflows."""
     a, n, m = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, n, m)))
     if a.size > 64:                                # many paths share (a, n, m): compute each triple once
-        triples, inv = np.unique(np.stack([a.ravel(), n.ravel(), m.ravel()], axis=1), axis=0, return_inverse=True)
+        triples, inv = _unique_triples(a.ravel(), n.ravel(), m.ravel())
         if len(triples) < a.size // 2:
-            return log_wealth(*triples.T, concentrations, above)[inv.ravel()].reshape(a.shape)
+            return log_wealth(*triples.T, concentrations, above)[inv].reshape(a.shape)
     tail = betaincc if above else betainc          # prior mass on the alternative side of m
     uniq, inv = np.unique(m, return_inverse=True)  # the prior's normaliser depends on m only
     terms = []
@@ -121,6 +121,23 @@ def log_wealth(a, n, m, concentrations=CONCENTRATIONS, above: bool = True):
         log_ratio = logsumexp(np.stack(terms), axis=0) - np.log(len(concentrations))
         out = log_ratio - a * np.log(m) - (n - a) * np.log1p(-m)
     return np.where(np.isnan(out), -np.inf, out)
+
+
+def _unique_triples(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the (N,) columns as (K, 3) and, per row, its index among them (N,).
+
+    Same as ``np.unique(np.stack(columns, 1), axis=0, return_inverse=True)``, but each column becomes an integer
+    code and the codes one int64 key, so a single 1-D sort does the work: about 10x faster at N = 10^5, which the
+    sequential engine meets once per look."""
+    codes = [np.unique(c, return_inverse=True) for c in columns]
+    if np.prod([float(len(values)) for values, _ in codes]) >= 2.0**62:      # the key would overflow int64
+        rows, inv = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        return rows, inv.ravel()
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for values, code in codes:
+        key = key * len(values) + code.ravel()
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    return np.stack([c[first] for c in columns], axis=1), inv.ravel()
 
 
 def max_log_ratio(a, n, m):

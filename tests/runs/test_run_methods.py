@@ -18,7 +18,7 @@ import torch
 from cert_core.runs import inputs as run_inputs
 from cert_core.runs import engine as run_methods
 from cert_core.methods.bernstein.images import certify_images
-from cert_core.methods.ddrs.sigma import memory_certify
+from cert_core.methods.ddrs.memory import memory_certify
 from cert_core.runs.export import paper_table, summarize, to_csv
 from cert_core.runs.store import SCHEMA_VERSION, RunSpec, RunStore
 from cert_core.runs.chunks import Shard, with_backoff

@@ -18,6 +18,7 @@ import torch
 
 from cert_core import grid
 from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.bernstein import radii as bernstein_radii
 from cert_core.validation import check_float, check_int
 
 
@@ -65,8 +66,8 @@ def fit_plane(model: torch.nn.Module, bounds, n: int, smooth: str = "logits") ->
 class PlaneRadii:
     """The three Bernstein radii at one point, in the PLANE's units (already multiplied by the side)."""
     prediction: int                          # argmax of the Bernstein classifier at the point
-    root: bernstein.RootFinding              # radius field in unit-box units; see ``root_radius``
-    sound: bernstein.LipschitzCertificate    # radius field in unit-box units; see ``sound_radius``
+    root: bernstein_radii.RootFinding              # radius field in unit-box units; see ``root_radius``
+    sound: bernstein_radii.LipschitzCertificate    # radius field in unit-box units; see ``sound_radius``
     exact: grid.BoundaryDistance             # in unit-box units; see ``exact_radius``
     side: float                              # the map's scale factor
 
@@ -99,9 +100,9 @@ def plane_radii(poly: bernstein.BernsteinPolynomial, bounds, point, resolution: 
     if not ((u >= 0) & (u <= 1)).all():
         raise ValueError(f"The 'point' parameter of plane_radii must lie in the view box {box.bounds}. "
                          f"Got {tuple(point)!r} instead.")
-    sound = bernstein.lipschitz_certificate(poly, u)
-    return PlaneRadii(sound.prediction, bernstein.root_finding_radius(poly, u), sound,
-                      bernstein.grid_boundary_distance(poly, u, resolution), box.side)
+    sound = bernstein_radii.lipschitz_certificate(poly, u)
+    return PlaneRadii(sound.prediction, bernstein_radii.root_finding_radius(poly, u), sound,
+                      bernstein_radii.grid_boundary_distance(poly, u, resolution), box.side)
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,7 +20,8 @@ from cert_core.runs import engine as run_methods
 from cert_core.methods.bernstein.images import certify_images
 from cert_core.methods.ddrs.memory import memory_certify
 from cert_core.runs.export import paper_table, summarize, to_csv
-from cert_core.runs.store import SCHEMA_VERSION, RunSpec, RunStore
+from cert_core.runs.store import RunSpec, RunStore
+from cert_core.runs.store_file import SCHEMA_VERSION
 from cert_core.runs.chunks import Shard, with_backoff
 from cert_core.methods.ddrs.run import ddrs_rows, memory_changes
 from cert_core.runs.worker import run_shard, settle

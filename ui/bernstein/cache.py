@@ -10,7 +10,6 @@ import torch
 
 from cert_core import grid
 from cert_core.methods.bernstein import polynomial as bernstein
-from cert_core.methods.bernstein import radii as bernstein_radii
 from cert_core.methods.bernstein import plane as bernstein_plane
 from cert_core.methods.bernstein.images import certify_images, pgd_upper_bound, split
 from cert_core.metrics import certified_accuracy
@@ -41,7 +40,7 @@ def base_labels(model_key: str, _model, bounds: tuple) -> np.ndarray:
 
 @st.cache_data(show_spinner="Smoothing the decision regions…", max_entries=64)
 def bernstein_labels(model_key: str, _poly, bounds: tuple, n: int, smooth: str) -> np.ndarray:
-    return bernstein_radii.grid_scores(_poly, MAP_RESOLUTION).argmax(0)                              # (R, R)
+    return bernstein_plane.grid_scores(_poly, MAP_RESOLUTION).argmax(0)                              # (R, R)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

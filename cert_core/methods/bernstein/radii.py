@@ -1,5 +1,5 @@
 """The distance from x0 to the decision boundary of a Bernstein polynomial (``bernstein.polynomial``): the paper's
-root-finding radius, a sound Lipschitz certificate, and in 2D the grid distance.
+root-finding radius and a sound Lipschitz certificate (in 2D, the exact grid distance: ``bernstein.plane``).
 
 Reference: Kao, Ko & Lu, "Deterministic Certification to Adversarial Attacks via Bernstein Polynomial
 Approximation" (``shared/papers/bernstein-polynomial-certification.md``).
@@ -20,8 +20,6 @@ segment, which stays in the convex box. Hence the prediction a cannot change ins
 
     R = min_{c != a} B_n(f_a - f_c; x0) / ||L^{(a,c)}||_q.
 
-In 2D, ``grid_boundary_distance`` locates the boundary on a fine grid (error <= one pixel spacing).
-
 Shapes: M points, d dims, K classes.
 """
 from __future__ import annotations
@@ -34,7 +32,6 @@ import numpy as np
 from scipy.optimize import least_squares
 from scipy.special import softmax
 
-from cert_core import grid
 from cert_core.methods.bernstein.polynomial import BernsteinPolynomial, domain_points
 from cert_core.validation import check_float, check_int
 
@@ -140,25 +137,3 @@ def lipschitz_certificate(poly: BernsteinPolynomial, x0, p: float = 2.0) -> Lips
     c = int(np.argmin(per))
     radius = float(per[c]) * (1 - 1e-12)                                    # round toward safety
     return LipschitzCertificate(radius, a, margins, lips, c if math.isfinite(per[c]) else -1)
-
-
-def grid_boundary_distance(poly: BernsteinPolynomial, x0, resolution: int = 401,
-                           scores: np.ndarray | None = None) -> grid.BoundaryDistance:
-    """d = 2 only: the distance from x0 to the Bernstein decision boundary inside [0,1]^2, located on a
-    resolution^2 grid with sub-pixel (marching squares) interpolation; error <= one pixel spacing.
-    ``scores`` (K, R, R): the polynomial on that grid, if already computed (``grid_scores``)."""
-    func = "grid_boundary_distance"
-    if poly.d != 2:
-        raise ValueError(f"The 'poly' parameter of {func} must be 2-dimensional. Got d = {poly.d} instead.")
-    x0 = domain_points(x0, 2, func)[0]
-    view = grid.make_view((0.0, 1.0, 0.0, 1.0), resolution, func)
-    scores = grid_scores(poly, resolution) if scores is None else scores
-    cls = int(np.argmax(poly(x0[None])[0]))
-    return grid.boundary_distance(scores, view, x0, cls)
-
-
-def grid_scores(poly: BernsteinPolynomial, resolution: int) -> np.ndarray:
-    """B_n on the pixel centres of [0,1]^2, indexed [k, i, j] = (y_i, x_j).          # (K, R, R)"""
-    view = grid.make_view((0.0, 1.0, 0.0, 1.0), resolution, "grid_scores")
-    gx, gy = np.meshgrid(view.x, view.y)
-    return poly(np.stack([gx.ravel(), gy.ravel()], 1)).T.reshape(-1, resolution, resolution)

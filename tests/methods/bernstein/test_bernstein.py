@@ -9,6 +9,7 @@ import torch
 from scipy.special import comb
 
 from cert_core.methods.bernstein import polynomial as B
+from cert_core.methods.bernstein import plane as P
 from cert_core.methods.bernstein import radii as R
 
 X = np.linspace(0, 1, 101)[:, None]          # (101, 1)
@@ -163,10 +164,10 @@ def test_soundness_audit_against_the_exact_grid_distance(seed, n):
     """The sound radius never exceeds the exact (grid) distance to the Bernstein boundary."""
     poly = B.fit(_random_head(seed), n, 2)
     pts = np.random.default_rng(seed).random((25, 2))
-    scores = R.grid_scores(poly, 201)
+    scores = P.grid_scores(poly, 201)
     for x0 in pts:
         cert = R.lipschitz_certificate(poly, x0)
-        dist = R.grid_boundary_distance(poly, x0, 201, scores)
+        dist = P.grid_boundary_distance(poly, x0, 201, scores)
         assert cert.radius <= dist.distance + dist.resolution_error
         root = R.root_finding_radius(poly, x0)
         if root.on_boundary:   # a real boundary point is never closer than the nearest one
@@ -191,8 +192,8 @@ def test_root_finding_is_deterministic_and_not_a_certificate():
     pts = np.random.default_rng(4).random((20, 2))
     a = [R.root_finding_radius(poly, x).radius for x in pts]
     assert a == [R.root_finding_radius(poly, x).radius for x in pts]
-    over, scores = 0, R.grid_scores(poly, 201)
+    over, scores = 0, P.grid_scores(poly, 201)
     for x0, r in zip(pts, a):
-        dist = R.grid_boundary_distance(poly, x0, 201, scores)
+        dist = P.grid_boundary_distance(poly, x0, 201, scores)
         over += r > dist.distance + dist.resolution_error
     assert over >= 1

@@ -36,29 +36,18 @@ import os
 import pathlib
 import socket
 import time
-from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from cert_core.runs.records import ACTIVE, BASE_COLUMNS, EXAMPLE_COLUMNS, STATUSES, Examples, Run, RunList
 from cert_core.runs.spec import RunSpec  # noqa: F401 (API: cert_core.runs.store.RunSpec)
 from cert_core.runs.store_file import StoreError, StoreFile
 from cert_core.validation import check_choice, check_int
 
-STATUSES = ("queued", "running", "done", "cancelled", "interrupted", "failed", "imported")
-ACTIVE = ("queued", "running")
 STALE_AFTER = 30.0      # s without a heartbeat before a worker on another host counts as dead
 LEASE = 60.0            # s without a heartbeat before a worker on this host counts as dead (pid reused)
 STARTUP_GRACE = 15.0    # s a new run may wait for its launcher to register the worker
 HOST = socket.gethostname()
-
-
-class RunList(list):
-    """``list_runs``'s answer: the runs that could be read (a list of Run), and ``problems``: one line per run row
-    that could not (a bad spec), for the page to show."""
-
-    def __init__(self, runs=(), problems=()):
-        super().__init__(runs)
-        self.problems: list[str] = list(problems)
 
 
 def default_store_path() -> pathlib.Path:
@@ -70,54 +59,6 @@ def default_store_path() -> pathlib.Path:
     return pathlib.Path(base) / "cert_explorer" / "runs.sqlite"
 
 
-@dataclass(frozen=True)
-class Run:
-    id: int
-    name: str
-    group: str               # runs started together (e.g. one per σ) share a group
-    spec: RunSpec
-    total: int               # examples selected
-    done: int                # examples finished (all ranks)
-    status: str              # one of STATUSES
-    device: str
-    notes: str               # one line per event worth telling (OOM back-off, waiting for a GPU, ...)
-    error: str
-    versions: dict
-    cancel_requested: bool
-    created: float
-    started: float | None
-    finished: float | None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-
-@dataclass(frozen=True)
-class Examples:
-    """The finished examples of a run as arrays, sorted by idx; m rows."""
-    idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))              # (m,)
-    label: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))            # (m,)
-    prediction: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))       # (m,) -1 = abstain
-    radius: np.ndarray = field(default_factory=lambda: np.zeros(0))                     # (m,)
-    p_lower: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,)
-    correct: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))              # (m,)
-    base_prediction: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (m,) f(x), -1 unknown
-    seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,)
-    rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))             # (m,)
-    finished_at: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) unix time
-    sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))                      # (m,) ddrs: σ*_x; nan: none
-    root_radius: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) bernstein: NOT a
-    #                                                   certificate (Alg. 2's root-finding radius); nan: none
-    samples: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,) sequential: noisy
-    #                                                   samples drawn (n0 + votes); nan: none
-
-    def __len__(self) -> int:
-        return len(self.idx)
-
-
-EXAMPLE_COLUMNS = tuple(f.name for f in fields(Examples))
-BASE_COLUMNS = EXAMPLE_COLUMNS[:10]      # every method fills these; the rest are per method (RunMethod.columns)
 _INSERTED = tuple(c for c in EXAMPLE_COLUMNS if c != "finished_at")
 
 

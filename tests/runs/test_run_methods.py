@@ -209,12 +209,12 @@ def test_spec_json_per_method():
 
 
 def _fake_run(spec):
-    from cert_core.runs.store import Run
+    from cert_core.runs.records import Run
     return Run(1, "r", "", spec, 1, 1, "done", "cpu", "", "", {}, False, 0.0, None, None)
 
 
 def _one_row():
-    from cert_core.runs.store import Examples
+    from cert_core.runs.records import Examples
     one = lambda v, t=float: np.array([v], dtype=t)  # noqa: E731
     return Examples(one(0, np.int64), one(1, np.int64), one(1, np.int64), one(0.3), one(0.9), one(True, bool),
                     one(1, np.int64), one(0.1), one(0, np.int64), one(0.0), one(0.7), one(np.nan))

@@ -2,6 +2,7 @@
 import numpy as np
 import streamlit as st
 
+from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
 from ui import cache, navigation, state
 from ui.ddrs import cache as ddrs_cache
@@ -31,7 +32,7 @@ preset = c[3].selectbox("OptimizeSigma settings", ddrs_cache.PRESET_CHOICES, key
                         help="paper: Algorithm 1 with α = 10⁻⁴, n = 1 (K = 900; a minute on the test set). authors' "
                              "code: α = 0.04, n = 100, K = 900 (minutes). explorer: the paper's rule, K = 20, α = 0.05, "
                              "n = 32. ours: c_A fixed at σ₀, σ ≥ 0.01.")
-memory_rule = c[4].radio("Memory rule", ddrs.MEMORY_RULES, key="ddrs_memory_rule", horizontal=True,
+memory_rule = c[4].radio("Memory rule", ddrs_memory.MEMORY_RULES, key="ddrs_memory_rule", horizontal=True,
                          format_func=ddrs_cache.MEMORY_RULE_LABELS.get,
                          help="How a query inside another class's region is kept (Sec. 3.5 vs the authors' code).")
 steps, lr, n_opt, rule = views.optimiser_controls(preset)

@@ -27,7 +27,8 @@ from scipy.stats import norm
 
 from cert_core.metrics import average_certified_radius, certified_accuracy
 from cert_core.runs.engine import run_method
-from cert_core.runs.store import BASE_COLUMNS, Examples, Run, RunSpec, RunStore
+from cert_core.runs.records import BASE_COLUMNS, Examples, Run
+from cert_core.runs.store import RunSpec, RunStore
 from cert_core.validation import check_float
 
 COHEN_HEADER = ("idx", "label", "predict", "radius", "correct", "time")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from cert_core.runs.inputs import RunData
     from cert_core.runs.spec import RunSpec
-    from cert_core.runs.store import Examples
+    from cert_core.runs.records import Examples
 
 
 @dataclass(frozen=True)

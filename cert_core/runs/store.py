@@ -21,83 +21,33 @@ Guarantees the rest of the product relies on:
 * **Interrupted runs are detected.** A worker registers itself (pid, host, heartbeat) and renews its lease
   every 2 s; a run that is queued/running but has no live worker (no heartbeat for ``LEASE`` s, or on this
   host a dead pid: a reused pid alone never keeps a run 'running') is marked ``interrupted`` by ``refresh``.
-* **Faults are told, not thrown.** Every SQLite failure (a read-only or damaged file, ``/dev/null``, a busy
-  lock) is a ``StoreError`` (a ValueError) naming the file and what to do; a run row that cannot be read is
-  skipped by ``list_runs`` and reported in its ``problems``. The store never initialises or writes into a
-  file that is not a run store: a new store is created under a temporary name and linked into place, so an
-  existing zero-byte file or another application's SQLite file is refused.
+* **Faults are told, not thrown.** A run row that cannot be read is skipped by ``list_runs`` and reported in
+  its ``problems``. The file itself (schema, migrations, safe creation, connections, every SQLite failure as a
+  ``StoreError``) is ``cert_core.runs.store_file``.
 
-The schema version lives in ``PRAGMA user_version``; a file from a newer version is refused and an
-older one is migrated in place (version 1 -> 2 adds the nullable columns sigma and root_radius,
-2 -> 3 adds samples).
 The file's location is ``$CERT_EXPLORER_RUNS`` or ``$XDG_DATA_HOME/cert_explorer/runs.sqlite``
 (default ``~/.local/share/cert_explorer/runs.sqlite``).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import pathlib
 import socket
-import sqlite3
-import stat
-import threading
 import time
-from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from cert_core.runs.records import ACTIVE, BASE_COLUMNS, EXAMPLE_COLUMNS, STATUSES, Examples, Run, RunList
 from cert_core.runs.spec import RunSpec  # noqa: F401 (API: cert_core.runs.store.RunSpec)
+from cert_core.runs.store_file import StoreError, StoreFile
 from cert_core.validation import check_choice, check_int
 
-SCHEMA_VERSION = 3
-STATUSES = ("queued", "running", "done", "cancelled", "interrupted", "failed", "imported")
-ACTIVE = ("queued", "running")
 STALE_AFTER = 30.0      # s without a heartbeat before a worker on another host counts as dead
 LEASE = 60.0            # s without a heartbeat before a worker on this host counts as dead (pid reused)
 STARTUP_GRACE = 15.0    # s a new run may wait for its launcher to register the worker
 HOST = socket.gethostname()
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL, grp TEXT NOT NULL DEFAULT '', spec TEXT NOT NULL, total INTEGER NOT NULL,
-    status TEXT NOT NULL, device TEXT NOT NULL DEFAULT '', notes TEXT NOT NULL DEFAULT '',
-    error TEXT NOT NULL DEFAULT '', versions TEXT NOT NULL DEFAULT '{}',
-    cancel INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, started REAL, finished REAL);
-CREATE TABLE IF NOT EXISTS examples (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, idx INTEGER NOT NULL,
-    label INTEGER NOT NULL, prediction INTEGER NOT NULL, radius REAL NOT NULL, p_lower REAL NOT NULL,
-    correct INTEGER NOT NULL, base_prediction INTEGER NOT NULL, seconds REAL NOT NULL,
-    rank INTEGER NOT NULL DEFAULT 0, finished_at REAL NOT NULL, sigma REAL, root_radius REAL, samples REAL,
-    PRIMARY KEY (run_id, idx));
-CREATE TABLE IF NOT EXISTS workers (
-    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, rank INTEGER NOT NULL,
-    world_size INTEGER NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, heartbeat REAL NOT NULL,
-    PRIMARY KEY (run_id, rank));
-"""
-_MIGRATIONS = {1: ("ALTER TABLE examples ADD COLUMN sigma REAL",            # version 1 -> 2
-                   "ALTER TABLE examples ADD COLUMN root_radius REAL"),
-               2: ("ALTER TABLE examples ADD COLUMN samples REAL",)}                    # version 2 -> 3
-
-
-class StoreError(ValueError):
-    """The run store file cannot be used; the message names the file and what to do."""
-
-
-class RunList(list):
-    """``list_runs``'s answer: the runs that could be read (a list of Run), and ``problems``: one line per run row
-    that could not (a bad spec), for the page to show."""
-
-    def __init__(self, runs=(), problems=()):
-        super().__init__(runs)
-        self.problems: list[str] = list(problems)
-
-
-_OURS = {"runs", "examples", "workers", "sqlite_sequence"}
-_ELSEWHERE = "use another store (--store FILE, or the CERT_EXPLORER_RUNS variable)"
 
 
 def default_store_path() -> pathlib.Path:
@@ -109,54 +59,6 @@ def default_store_path() -> pathlib.Path:
     return pathlib.Path(base) / "cert_explorer" / "runs.sqlite"
 
 
-@dataclass(frozen=True)
-class Run:
-    id: int
-    name: str
-    group: str               # runs started together (e.g. one per σ) share a group
-    spec: RunSpec
-    total: int               # examples selected
-    done: int                # examples finished (all ranks)
-    status: str              # one of STATUSES
-    device: str
-    notes: str               # one line per event worth telling (OOM back-off, waiting for a GPU, ...)
-    error: str
-    versions: dict
-    cancel_requested: bool
-    created: float
-    started: float | None
-    finished: float | None
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-
-@dataclass(frozen=True)
-class Examples:
-    """The finished examples of a run as arrays, sorted by idx; m rows."""
-    idx: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))              # (m,)
-    label: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))            # (m,)
-    prediction: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))       # (m,) -1 = abstain
-    radius: np.ndarray = field(default_factory=lambda: np.zeros(0))                     # (m,)
-    p_lower: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,)
-    correct: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))              # (m,)
-    base_prediction: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # (m,) f(x), -1 unknown
-    seconds: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,)
-    rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))             # (m,)
-    finished_at: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) unix time
-    sigma: np.ndarray = field(default_factory=lambda: np.zeros(0))                      # (m,) ddrs: σ*_x; nan: none
-    root_radius: np.ndarray = field(default_factory=lambda: np.zeros(0))                # (m,) bernstein: NOT a
-    #                                                   certificate (Alg. 2's root-finding radius); nan: none
-    samples: np.ndarray = field(default_factory=lambda: np.zeros(0))                    # (m,) sequential: noisy
-    #                                                   samples drawn (n0 + votes); nan: none
-
-    def __len__(self) -> int:
-        return len(self.idx)
-
-
-EXAMPLE_COLUMNS = tuple(f.name for f in fields(Examples))
-BASE_COLUMNS = EXAMPLE_COLUMNS[:10]      # every method fills these; the rest are per method (RunMethod.columns)
 _INSERTED = tuple(c for c in EXAMPLE_COLUMNS if c != "finished_at")
 
 
@@ -175,128 +77,12 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-class RunStore:
+class RunStore(StoreFile):
     """A run store file. Each call opens a short-lived connection, so one object may be shared by
     threads (Streamlit sessions) and many processes may use the same file at once."""
 
     def __init__(self, path=None):
-        self.path = pathlib.Path(path).expanduser() if path is not None else default_store_path()
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"The run store folder {self.path.parent} cannot be created ({exc}); {_ELSEWHERE}.") from None
-        if not self.path.exists() and not self.path.is_symlink():
-            self._create()
-        self._check_file()
-        with self._connect() as con:
-            self._migrate(con)
-
-    def _create(self) -> None:
-        """A new store: built under a temporary name, then linked into place only if nothing is there yet, so a
-        crash never leaves a half-made file and a file someone else just made is never overwritten."""
-        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.{threading.get_ident()}.new")
-        try:
-            con = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                con.executescript(_SCHEMA + f";PRAGMA user_version = {SCHEMA_VERSION};")
-            finally:
-                con.close()
-            try:
-                os.link(tmp, self.path)
-            except FileExistsError:
-                pass                          # another process created it meanwhile: use theirs
-            except OSError:                   # no hard links here (some network or FAT file systems)
-                if not self.path.exists():
-                    os.replace(tmp, self.path)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"The run store {self.path} cannot be created ({exc}); make its folder writable or "
-                             f"{_ELSEWHERE}.") from None
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
-    def _check_file(self) -> None:
-        try:
-            info = self.path.stat()
-        except OSError as exc:
-            raise StoreError(f"The run store {self.path} cannot be read ({exc}); {_ELSEWHERE}.") from None
-        if not stat.S_ISREG(info.st_mode):
-            raise StoreError(f"The run store {self.path} is not a regular file (a device, folder or pipe); {_ELSEWHERE}.")
-        wal = self.path.with_name(self.path.name + "-wal")
-        if info.st_size == 0 and not (wal.exists() and wal.stat().st_size > 0):
-            raise StoreError(f"{self.path} is an empty file, not a run store; nothing was written into it. Delete it "
-                             f"(a new store is then created there) or {_ELSEWHERE}.")
-
-    def _explain(self, exc: sqlite3.Error) -> StoreError:
-        text = str(exc).lower()
-        if "readonly" in text or "read-only" in text or "read only" in text:
-            what = "is read-only: make the file and its folder writable, or " + _ELSEWHERE
-        elif "not a database" in text:
-            what = "is not a run store (not a SQLite file, or its header is damaged); nothing was written into it: " + _ELSEWHERE
-        elif "malformed" in text or "corrupt" in text:
-            what = (f"is damaged: move it aside (`sqlite3 {self.path} .recover` may save finished runs) and start "
-                    f"a new store, or " + _ELSEWHERE)
-        elif "locked" in text or "busy" in text:
-            what = "is locked by another program for over a minute: try again later, or " + _ELSEWHERE
-        else:
-            what = "cannot be used: check the file and its folder (disk full? permissions?), or " + _ELSEWHERE
-        return StoreError(f"The run store {self.path} {what} (SQLite said: {exc}).")
-
-    @contextlib.contextmanager
-    def _connect(self, write: bool = False):
-        try:
-            con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self._explain(exc) from None
-        try:
-            con.execute("PRAGMA foreign_keys = ON")
-            # WAL + NORMAL: a commit survives any process crash or kill (power loss may drop the last ones)
-            con.execute("PRAGMA synchronous = NORMAL")
-            if write:
-                con.execute("BEGIN IMMEDIATE")   # take the write lock now: no upgrade deadlocks
-            yield con
-            if write:
-                con.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(sqlite3.Error):
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise self._explain(exc) from None
-            raise
-        finally:
-            con.close()
-
-    def _migrate(self, con) -> None:
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"The run store {self.path} has schema version {version}, newer than this "
-                             f"program's {SCHEMA_VERSION}; update the program or use another store.")
-        if (version == 0 and tables - _OURS) or (version > 0 and not {"runs", "examples", "workers"} <= tables):
-            raise StoreError(f"{self.path} is a SQLite file of another application (tables: "
-                             f"{', '.join(sorted(tables)) or 'none'}), not a run store; nothing was written into it. "
-                             f"{_ELSEWHERE[0].upper() + _ELSEWHERE[1:]}.")
-        if version > SCHEMA_VERSION:
-            raise StoreError(f"The run store {self.path} has schema version {version}, newer than this "
-                             f"program's {SCHEMA_VERSION}; update the program or use another store.")
-        con.execute("PRAGMA journal_mode = WAL")   # persistent: readers never block the writer
-        if version == SCHEMA_VERSION:
-            return
-        con.execute("BEGIN IMMEDIATE")
-        try:     # re-read under the lock: another process may have created or migrated the file meanwhile
-            version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:      # IF NOT EXISTS: a crashed creation may have left some tables
-                statements = [t for t in _SCHEMA.split(";") if t.strip()]
-            else:
-                statements = [t for v in range(version, SCHEMA_VERSION) for t in _MIGRATIONS[v]]
-            for statement in statements:
-                con.execute(statement)
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+        super().__init__(pathlib.Path(path).expanduser() if path is not None else default_store_path())
 
     # ------------------------------------------------------------------ runs
     def create_run(self, spec: RunSpec, total: int, name: str = "", group: str = "",
@@ -304,7 +90,7 @@ class RunStore:
         check_int(total, "total", "create_run", low=0)
         check_choice(status, "status", "create_run", STATUSES)
         name = name or f"{spec.model_label or 'model'} {spec.describe()}"
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             cur = con.execute("INSERT INTO runs (name, grp, spec, total, status, created) VALUES (?,?,?,?,?,?)",
                               (name, group, spec.to_json(), total, status, time.time()))
             return int(cur.lastrowid)
@@ -324,7 +110,7 @@ class RunStore:
         return self._runs("ORDER BY r.id DESC", ())
 
     def _runs(self, where: str, args) -> RunList:
-        with self._connect() as con:
+        with self.connect() as con:
             rows = con.execute(
                 "SELECT r.id, r.name, r.grp, r.spec, r.total, (SELECT COUNT(*) FROM examples e WHERE e.run_id = r.id),"
                 " r.status, r.device, r.notes, r.error, r.versions, r.cancel, r.created, r.started, r.finished"
@@ -352,22 +138,22 @@ class RunStore:
         if "versions" in values:
             values["versions"] = json.dumps(values["versions"], sort_keys=True)
         sets = ", ".join(f"{k} = ?" for k in values)
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             con.execute(f"UPDATE runs SET {sets} WHERE id = ?", (*values.values(), int(run_id)))
 
     def add_note(self, run_id: int, text: str) -> None:
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             con.execute("UPDATE runs SET notes = notes || ? WHERE id = ?",
                         (time.strftime("%H:%M:%S ") + text.strip() + "\n", int(run_id)))
 
     def request_cancel(self, run_id: int, cancel: bool = True) -> None:
         """Ask the run's workers to stop after the example they are on (or clear the request)."""
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             con.execute("UPDATE runs SET cancel = ? WHERE id = ?", (int(cancel), int(run_id)))
 
     def delete(self, run_id: int) -> None:
         """Delete a run and its examples (a live worker notices and stops)."""
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             con.execute("DELETE FROM runs WHERE id = ?", (int(run_id),))
 
     # ------------------------------------------------------------------ examples
@@ -378,7 +164,7 @@ class RunStore:
         now = time.time()
         kinds = (int, int, int, float, float, lambda v: int(bool(v)), int, float, int, _nullable, _nullable, _nullable)
         values = [(int(run_id), *(kind(_get(r, c)) for kind, c in zip(kinds, _INSERTED)), now) for r in rows]
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             if con.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:
                 raise ValueError(f"There is no run {run_id} in the run store {self.path} (deleted?).")
             before = con.total_changes
@@ -388,7 +174,7 @@ class RunStore:
 
     def examples(self, run_id: int) -> Examples:
         """The stored (raw) examples; a ddrs run's memory is applied by ``run_methods.certified``."""
-        with self._connect() as con:
+        with self.connect() as con:
             rows = con.execute(f"SELECT {', '.join(EXAMPLE_COLUMNS)} FROM examples WHERE run_id = ? ORDER BY idx",
                                (int(run_id),)).fetchall()
         cols = list(zip(*rows)) if rows else [()] * len(EXAMPLE_COLUMNS)
@@ -397,14 +183,14 @@ class RunStore:
                            for c, v in zip(EXAMPLE_COLUMNS, cols)})
 
     def done_indices(self, run_id: int) -> set[int]:
-        with self._connect() as con:
+        with self.connect() as con:
             return {r[0] for r in con.execute("SELECT idx FROM examples WHERE run_id = ?", (int(run_id),))}
 
     # ------------------------------------------------------------------ workers
     def register_worker(self, run_id: int, rank: int = 0, world_size: int = 1, pid: int | None = None) -> bool:
         """Claim (run, rank) for process ``pid``; False if another live process holds it."""
         pid = os.getpid() if pid is None else int(pid)
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             if con.execute("SELECT 1 FROM runs WHERE id = ?", (int(run_id),)).fetchone() is None:
                 raise ValueError(f"There is no run {run_id} in the run store {self.path}.")
             row = con.execute("SELECT pid, host, heartbeat FROM workers WHERE run_id = ? AND rank = ?",
@@ -416,31 +202,31 @@ class RunStore:
             return True
 
     def heartbeat(self, pid: int | None = None) -> None:
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             con.execute("UPDATE workers SET heartbeat = ? WHERE pid = ? AND host = ?",
                         (time.time(), os.getpid() if pid is None else pid, HOST))
 
     def release_worker(self, run_id: int, rank: int = 0) -> None:
-        with self._connect(write=True) as con:
+        with self.connect(write=True) as con:
             con.execute("DELETE FROM workers WHERE run_id = ? AND rank = ?", (int(run_id), rank))
 
     def live_workers(self, run_id: int) -> list[tuple[int, int, str]]:
         """(rank, pid, host) of the run's workers that are still alive."""
-        with self._connect() as con:
+        with self.connect() as con:
             rows = con.execute("SELECT rank, pid, host, heartbeat FROM workers WHERE run_id = ?",
                                (int(run_id),)).fetchall()
         return [(r[0], r[1], r[2]) for r in rows if _alive(r[1], r[2], r[3])]
 
     def refresh(self) -> list[int]:
         """Mark queued/running runs without a live worker as interrupted; returns their ids."""
-        with self._connect() as con:   # a run just created gets a moment for its worker to register
+        with self.connect() as con:   # a run just created gets a moment for its worker to register
             active = [r[0] for r in con.execute(
                 "SELECT id FROM runs WHERE status IN (?, ?) AND (started IS NOT NULL OR created < ?"
                 " OR EXISTS (SELECT 1 FROM workers w WHERE w.run_id = runs.id))",
                 (*ACTIVE, time.time() - STARTUP_GRACE))]
         dead = [i for i in active if not self.live_workers(i)]
         if dead:
-            with self._connect(write=True) as con:
+            with self.connect(write=True) as con:
                 for i in dead:   # re-check inside the lock: a worker may have just finished the run
                     con.execute("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status IN (?, ?)",
                                 (i, *ACTIVE))

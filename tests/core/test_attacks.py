@@ -8,7 +8,7 @@ from torch import nn
 
 from cert_core import attacks
 from cert_core.methods.paths import audit
-from cert_core.methods.paths import neurons as paths
+from cert_core.methods.paths.scrfp import ScRfpSmooth
 from cert_core.smoothing import ABSTAIN
 from cert_core.methods.paths.vulnerability import vulnerability
 
@@ -53,7 +53,7 @@ def test_exact_audit_finds_a_scrfp_counterexample_and_passes_cohen():
     worst = scrfp.worst()
     assert worst.distance < worst.radius and worst.counter_prediction == 1 and worst.margin > 2 * scrfp.error
     # an independent check: Monte Carlo PREDICT of SC-RFP at the counterexample agrees
-    smooth = paths.ScRfpSmooth(model, 2, 0.25, 1.0)
+    smooth = ScRfpSmooth(model, 2, 0.25, 1.0)
     x_bad = torch.tensor(worst.counterexample, dtype=torch.float32)
     assert smooth.predict(x_bad, 4000, 0.001, 4000, torch.Generator().manual_seed(5)) == 1
 
@@ -62,7 +62,7 @@ def test_exact_scrfp_probabilities_match_monte_carlo():
     model = audit.constructed_network()
     q = np.array([[-0.2, 0.0], [0.1, 0.3]])
     exact, slack = audit.exact_probabilities(model, q, 0.25, 0.5)
-    smooth = paths.ScRfpSmooth(model, 2, 0.25, 0.5)
+    smooth = ScRfpSmooth(model, 2, 0.25, 0.5)
     for point, p in zip(q, exact):
         counts = smooth.at(torch.tensor(point, dtype=torch.float32)).sample_counts(
             torch.tensor(point[None], dtype=torch.float32), 20_000, 20_000, torch.Generator().manual_seed(0))[0]

@@ -1,4 +1,4 @@
-"""Tests for cert_core.models.zoo: the committed bundles load, their metadata is true, and the build is bit-for-bit."""
+"""Tests for cert_core.models.zoo and zoo_build: the committed bundles load, their metadata is true, and the build is bit-for-bit."""
 import functools
 import hashlib
 import json
@@ -7,7 +7,8 @@ import pytest
 
 from cert_core.models.data import load_dataset
 from cert_core.models.train import accuracy
-from cert_core.models.zoo import TORCH_VERSION, ZOO, build, list_zoo, load_zoo_model, main, zoo_path
+from cert_core.models.zoo import ZOO, list_zoo, load_zoo_model, zoo_path
+from cert_core.models.zoo_build import TORCH_VERSION, build, main
 
 ZOO_BUDGET_BYTES = 5 * 1024 * 1024
 
@@ -64,8 +65,8 @@ def test_rebuild_is_bit_for_bit(tmp_path, capsys):
     built_with = load_zoo_model(name).metadata.get("torch_version")
     if built_with != TORCH_VERSION:
         pytest.skip(f"the zoo was built with torch {built_with}, this is {TORCH_VERSION}: bit-for-bit holds per "
-                    "torch version; rebuild with `python -m cert_core.models.zoo build`")
-    main(["build", "--only", name, "--out", str(tmp_path)])
+                    "torch version; rebuild with `python -m cert_core.models.zoo_build`")
+    main(["--only", name, "--out", str(tmp_path)])
     assert name in capsys.readouterr().out
     rebuilt = hashlib.sha256((tmp_path / f"{name}.pt").read_bytes()).hexdigest()
     committed = hashlib.sha256(zoo_path(name).read_bytes()).hexdigest()

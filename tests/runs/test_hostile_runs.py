@@ -84,20 +84,20 @@ def test_the_cli_refuses_an_absurd_budget_and_one_seed_rule(capsys):
 # ---------------------------------------------------------------------- item 5: the run store under faults
 def test_a_read_only_store_is_a_clear_store_error(tmp_path, monkeypatch):
     import sqlite3
-    from cert_core.runs import store as store_module
+    from cert_core.runs import store_file
     path = tmp_path / "runs.sqlite"
     RunStore(path).create_run(SPEC, 3)
     real = sqlite3.connect   # root ignores file modes: open read-only the way SQLite does for a 0444 file
 
     def read_only(database, *args, **kwargs):
         return real(f"file:{database}?mode=ro", *args, uri=True, **kwargs)
-    monkeypatch.setattr(store_module.sqlite3, "connect", read_only)
-    with pytest.raises(store_module.StoreError, match=r"runs.sqlite is read-only: make the file .* writable"):
+    monkeypatch.setattr(store_file.sqlite3, "connect", read_only)
+    with pytest.raises(store_file.StoreError, match=r"runs.sqlite is read-only: make the file .* writable"):
         RunStore(path).create_run(SPEC, 3)
 
 
 def test_a_corrupted_page_is_a_clear_store_error(tmp_path):
-    from cert_core.runs.store import StoreError
+    from cert_core.runs.store_file import StoreError
     path = tmp_path / "runs.sqlite"
     s = RunStore(path)
     for _ in range(20):
@@ -115,7 +115,7 @@ def test_a_corrupted_page_is_a_clear_store_error(tmp_path):
 @pytest.mark.parametrize("kind", ["dev-null", "zero-bytes", "other-app", "garbage"])
 def test_a_file_that_is_not_a_run_store_is_refused_and_left_alone(tmp_path, kind):
     import sqlite3
-    from cert_core.runs.store import StoreError
+    from cert_core.runs.store_file import StoreError
     path = pathlib.Path("/dev/null") if kind == "dev-null" else tmp_path / "x.sqlite"
     if kind == "zero-bytes":
         path.write_bytes(b"")

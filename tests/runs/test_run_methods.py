@@ -18,9 +18,10 @@ import torch
 from cert_core.runs import inputs as run_inputs
 from cert_core.runs import engine as run_methods
 from cert_core.methods.bernstein.images import certify_images
-from cert_core.methods.ddrs.sigma import memory_certify
+from cert_core.methods.ddrs.memory import memory_certify
 from cert_core.runs.export import paper_table, summarize, to_csv
-from cert_core.runs.store import SCHEMA_VERSION, RunSpec, RunStore
+from cert_core.runs.store import RunSpec, RunStore
+from cert_core.runs.store_file import SCHEMA_VERSION
 from cert_core.runs.chunks import Shard, with_backoff
 from cert_core.methods.ddrs.run import ddrs_rows, memory_changes
 from cert_core.runs.worker import run_shard, settle
@@ -208,12 +209,12 @@ def test_spec_json_per_method():
 
 
 def _fake_run(spec):
-    from cert_core.runs.store import Run
+    from cert_core.runs.records import Run
     return Run(1, "r", "", spec, 1, 1, "done", "cpu", "", "", {}, False, 0.0, None, None)
 
 
 def _one_row():
-    from cert_core.runs.store import Examples
+    from cert_core.runs.records import Examples
     one = lambda v, t=float: np.array([v], dtype=t)  # noqa: E731
     return Examples(one(0, np.int64), one(1, np.int64), one(1, np.int64), one(0.3), one(0.9), one(True, bool),
                     one(1, np.int64), one(0.1), one(0, np.int64), one(0.0), one(0.7), one(np.nan))

@@ -8,7 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from cert_core.runs.store import SCHEMA_VERSION, RunSpec, RunStore, default_store_path, pid_alive
+from cert_core.runs.store import RunSpec, RunStore, default_store_path, pid_alive
+from cert_core.runs.store_file import SCHEMA_VERSION
 
 SPEC = RunSpec({"zoo": "moons-mlp-s0.25"}, {"name": "moons"}, 0.25, n0=10, n=100, model_label="moons")
 

@@ -40,7 +40,7 @@ def base_labels(model_key: str, _model, bounds: tuple) -> np.ndarray:
 
 @st.cache_data(show_spinner="Smoothing the decision regions…", max_entries=64)
 def bernstein_labels(model_key: str, _poly, bounds: tuple, n: int, smooth: str) -> np.ndarray:
-    return bernstein.grid_scores(_poly, MAP_RESOLUTION).argmax(0)                              # (R, R)
+    return bernstein_plane.grid_scores(_poly, MAP_RESOLUTION).argmax(0)                              # (R, R)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -1,5 +1,5 @@
-"""Cached cert_core.methods.ddrs.sigma calls for the per-input σ page (keys are small hashables; models and big
-arrays are passed with a leading underscore), plus the Table-1-style comparison."""
+"""Cached cert_core.methods.ddrs.sigma / memory calls for the per-input σ page (keys are small hashables; models and
+big arrays are passed with a leading underscore), plus the Table-1-style comparison."""
 from __future__ import annotations
 
 from dataclasses import astuple, dataclass, replace
@@ -9,6 +9,7 @@ import streamlit as st
 import torch
 
 from cert_core import grid
+from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.methods.ddrs import plane as ddrs_grid
 from cert_core.metrics import average_certified_radius, certified_accuracy
@@ -110,7 +111,7 @@ class PageParams:
     seed: int
     preset: str = "explorer"          # PRESET_CHOICES: a named SigmaConfig.preset, or "custom" (the fields above)
     rule: str = "paper"               # custom: OptimizeSigma's rule (ddrs.SIGMA_RULES)
-    memory_rule: str = "paper"        # the memory's rule (ddrs.MEMORY_RULES)
+    memory_rule: str = "paper"        # the memory's rule (ddrs_memory.MEMORY_RULES)
 
     @property
     def sigma_config(self) -> ddrs.SigmaConfig:
@@ -172,8 +173,8 @@ def point_study(model_key: str, model, base: grid.BaseMap, maps_: ddrs_grid.Sigm
 
 @dataclass(frozen=True)
 class MemoryStudy:
-    answers: list[ddrs.MemoryAnswer]  # one per test point, in input order
-    memory: ddrs.CertificationMemory
+    answers: list[ddrs_memory.MemoryAnswer]  # one per test point, in input order
+    memory: ddrs_memory.CertificationMemory
     table: list[dict]                 # Table 1: fixed σ, per-input σ without and with the memory
 
     @property
@@ -189,7 +190,7 @@ def memory_study(current, p: PageParams) -> MemoryStudy:
                      100, p.n_cert, p.alpha, p.seed)
     fixed = certify_test_set(current.key, current.model, current.num_classes, current.dataset_key, data.x_test,
                              data.y_test, p.sigma0, 100, p.n_cert, p.alpha, p.seed)
-    answers, memory = ddrs.memory_certify(data.x_test, dd.prediction, dd.radius,
+    answers, memory = ddrs_memory.memory_certify(data.x_test, dd.prediction, dd.radius,
                                           query_order(len(data.x_test), p.order, p.seed), p.memory_rule)
     y, kept = data.y_test, f"per-input σ* + memory ({p.order}), {MEMORY_RULE_NAMES[p.memory_rule]}"
     table = comparison({

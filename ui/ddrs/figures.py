@@ -6,7 +6,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from cert_core.methods.ddrs.sigma import Counterexample, MemoryAnswer
+from cert_core.methods.ddrs.memory import Counterexample, MemoryAnswer
 from cert_core.grid import GridView
 from ui import theme
 from ui.images import lattice_points

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.models.bundles import ModelLoadError
 from ui import state
@@ -31,7 +32,7 @@ def current_2d_or_stop() -> state.CurrentModel:
 def soundness_section() -> None:
     """Without memory per-input σ certifies nothing (Súkeník et al.); the memory's answers depend on the order."""
     st.subheader("Is it a certificate?")
-    cex = ddrs.stripe_counterexample()
+    cex = ddrs_memory.stripe_counterexample()
     (far, inn), (s_far, s_in), r_far = cex.points, cex.sigma_star, cex.radius[0]
     left, right = st.columns([1, 1.2])
     left.plotly_chart(ddrs_figures.counterexample_figure(cex), key="cex_fig", **PLOT)

@@ -1,4 +1,4 @@
-"""Cached cert_core.methods.paths.neurons / audit / vulnerability calls for the activation-paths page.
+"""Cached cert_core.methods.paths.network / neurons / scrfp / audit / vulnerability calls for the activation-paths page.
 
 Keys are small hashables (model key, floats, tuples); models and arrays are passed with a leading
 underscore so Streamlit does not hash them.
@@ -15,6 +15,7 @@ from torch import nn
 
 from cert_core import grid
 from cert_core.methods.paths import audit
+from cert_core.methods.paths import network, scrfp
 from cert_core.methods.paths import neurons as paths
 from cert_core.models.data import load_dataset
 from cert_core.metrics import average_certified_radius
@@ -89,7 +90,7 @@ def surfaces(model_key: str, _model, p: SurfaceParams) -> Surfaces:
     pts = flat.view(-1, *c.shape)                                                  # (R², *D)
     d = paths.decompose(_model, c, pts, region)
     with torch.no_grad():
-        rep = paths.scrfp_forward(paths.as_network(_model, torch.float64), c, pts, eta, p.pool)
+        rep = scrfp.scrfp_forward(network.as_network(_model, torch.float64), c, pts, eta, p.pool)
     shape = (resolution, resolution)
     return Surfaces(s, s, d.output[:, cls].numpy().reshape(shape), d.fixed[:, cls].numpy().reshape(shape),
                     d.float[:, cls].numpy().reshape(shape), rep[:, cls].numpy().reshape(shape),
@@ -119,10 +120,10 @@ def directions(model, x: np.ndarray, how: str, seed: int) -> np.ndarray:
     return torch.stack([u, v / v.norm()]).numpy()
 
 
-def diagram_widths(net: paths.Network) -> list[int] | None:
+def diagram_widths(net: network.Network) -> list[int] | None:
     """Layer widths of a small MLP (input first) whose neurons fit in a diagram; None otherwise."""
     linears = [s for s in net.steps if isinstance(s, nn.Linear)]
-    mlp = all(isinstance(s, (nn.Linear, nn.Flatten, paths.Activation)) for s in net.steps)
+    mlp = all(isinstance(s, (nn.Linear, nn.Flatten, network.Activation)) for s in net.steps)
     if not mlp or max(lin.out_features for lin in linears) > 64 or linears[0].in_features > 64:
         return None
     return [linears[0].in_features] + [lin.out_features for lin in linears]

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from cert_core.methods.paths import audit
-from cert_core.methods.paths.neurons import ScRfpSmooth, as_network
+from cert_core.methods.paths.network import as_network
+from cert_core.methods.paths.scrfp import ScRfpSmooth
 from cert_core.smoothing import ABSTAIN
 from ui.inspector import InspectorContext, RadiusRow, register_provider
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from cert_core.methods.paths import neurons as paths
+from cert_core.methods.paths import network, scrfp
 from cert_core.models.bundles import ModelLoadError
 from ui import state
 from ui.paths import cache as pc
@@ -17,15 +17,15 @@ POOL_LABELS = {"paper": "Algorithm 1 (paper): ReLU masks only",
                "repress-max-pool": "variant: also repress moved max-pool windows"}
 
 
-def scrfp_controls(net: paths.Network) -> tuple[float, str]:
+def scrfp_controls(net: network.Network) -> tuple[float, str]:
     """SC-RFP's η and its masks (``pool``); the choice of masks is offered only when the network max-pools."""
     eta = st.slider("Repression η (SC-RFP)", 0.0, 1.0, 0.25, 0.05, key="paths_eta",
                     help="Algorithm 1 multiplies the pre-activation of every float neuron of x + ε by (1 − η). "
                          "η = 0 is plain smoothing; the paper's best value is 0.25 (Table 5).")
-    if not any(isinstance(s, paths.MaxPool) for s in net.steps):
+    if not any(isinstance(s, network.MaxPool) for s in net.steps):
         st.caption("Running SC-RFP as Algorithm 1 prints it: the activations' float masks (no max-pool here).")
         return eta, "paper"
-    pool = st.radio("SC-RFP masks", paths.POOLS, format_func=POOL_LABELS.get, key="paths_pool", horizontal=True,
+    pool = st.radio("SC-RFP masks", scrfp.POOLS, format_func=POOL_LABELS.get, key="paths_pool", horizontal=True,
                     help="Algorithm 1 (and the authors' APCT code) represses the float units of the ReLU "
                          "pre-activations only; max-pool windows pass through. The variant also scales a window "
                          "whose arg-max moved by (1 − η): it changes the votes and p_A on CNNs.")
@@ -35,11 +35,11 @@ def scrfp_controls(net: paths.Network) -> tuple[float, str]:
     return eta, pool
 
 
-def network_or_stop() -> tuple[state.CurrentModel, paths.Network]:
+def network_or_stop() -> tuple[state.CurrentModel, network.Network]:
     """The current model and its piecewise-linear form; otherwise why not, the counterexample, and st.stop()."""
     try:
         current = state.current_model()
-        return current, paths.as_network(current.model)
+        return current, network.as_network(current.model)
     except (ModelLoadError, FileNotFoundError) as exc:
         st.error(f"The current model cannot be loaded: {exc}")
     except ValueError as exc:

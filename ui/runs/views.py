@@ -10,7 +10,8 @@ import streamlit as st
 
 from cert_core.runs import inputs as run_inputs
 from cert_core.runs.engine import certified, run_method
-from cert_core.runs.store import Examples, Run, RunSpec, RunStore
+from cert_core.runs.records import Examples, Run
+from cert_core.runs.store import RunSpec, RunStore
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.bernstein import radii as bernstein_radii
 from cert_core.methods.lipschitz.bounds import lipschitz_estimate, lipschitz_upper_bound
 from cert_core.validation import check_choice, check_int
 
@@ -103,8 +104,8 @@ def certify_images(model: nn.Module, x, y, n: int, smooth: str = "logits", max_n
         feats = parts.extractor(x).double().numpy()                        # (M, d)
         base = model(x).argmax(1).numpy()                                   # (M,)
     start = time.perf_counter()
-    roots = [bernstein.root_finding_radius(poly, f, 2.0, max_nfev) if root_finding else None for f in feats]
-    certs = [bernstein.lipschitz_certificate(poly, f, 2.0) for f in feats]
+    roots = [bernstein_radii.root_finding_radius(poly, f, 2.0, max_nfev) if root_finding else None for f in feats]
+    certs = [bernstein_radii.lipschitz_certificate(poly, f, 2.0) for f in feats]
     per = (time.perf_counter() - start) / len(feats)
     return ImageCertification(labels, base, np.array([c.prediction for c in certs]), feats,
                               np.array([r.radius if r else np.nan for r in roots]),

@@ -18,6 +18,8 @@ import torch
 
 from cert_core import grid
 from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.bernstein.polynomial import BernsteinPolynomial, domain_points
+from cert_core.methods.bernstein import radii as bernstein_radii
 from cert_core.validation import check_float, check_int
 
 
@@ -65,8 +67,8 @@ def fit_plane(model: torch.nn.Module, bounds, n: int, smooth: str = "logits") ->
 class PlaneRadii:
     """The three Bernstein radii at one point, in the PLANE's units (already multiplied by the side)."""
     prediction: int                          # argmax of the Bernstein classifier at the point
-    root: bernstein.RootFinding              # radius field in unit-box units; see ``root_radius``
-    sound: bernstein.LipschitzCertificate    # radius field in unit-box units; see ``sound_radius``
+    root: bernstein_radii.RootFinding              # radius field in unit-box units; see ``root_radius``
+    sound: bernstein_radii.LipschitzCertificate    # radius field in unit-box units; see ``sound_radius``
     exact: grid.BoundaryDistance             # in unit-box units; see ``exact_radius``
     side: float                              # the map's scale factor
 
@@ -99,9 +101,9 @@ def plane_radii(poly: bernstein.BernsteinPolynomial, bounds, point, resolution: 
     if not ((u >= 0) & (u <= 1)).all():
         raise ValueError(f"The 'point' parameter of plane_radii must lie in the view box {box.bounds}. "
                          f"Got {tuple(point)!r} instead.")
-    sound = bernstein.lipschitz_certificate(poly, u)
-    return PlaneRadii(sound.prediction, bernstein.root_finding_radius(poly, u), sound,
-                      bernstein.grid_boundary_distance(poly, u, resolution), box.side)
+    sound = bernstein_radii.lipschitz_certificate(poly, u)
+    return PlaneRadii(sound.prediction, bernstein_radii.root_finding_radius(poly, u), sound,
+                      grid_boundary_distance(poly, u, resolution), box.side)
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,3 +138,26 @@ def regression_demo(degrees=(5, 20, 80), n_train: int = 40, noise: float = 0.15,
     rmse = lambda v: float(np.sqrt(np.mean((v - truth) ** 2)))                  # noqa: E731
     errors = {"fitted": rmse(model(x)), **{n: rmse(v) for n, v in smoothed.items()}}
     return RegressionDemo(x_train, y_train, x, truth, model(x), smoothed, errors)
+
+
+# ----------------------------------------------------------------------------- the exact distance on [0, 1]^2
+def grid_boundary_distance(poly: BernsteinPolynomial, x0, resolution: int = 401,
+                           scores: np.ndarray | None = None) -> grid.BoundaryDistance:
+    """d = 2 only: the distance from x0 to the Bernstein decision boundary inside [0,1]^2, located on a
+    resolution^2 grid with sub-pixel (marching squares) interpolation; error <= one pixel spacing.
+    ``scores`` (K, R, R): the polynomial on that grid, if already computed (``grid_scores``)."""
+    func = "grid_boundary_distance"
+    if poly.d != 2:
+        raise ValueError(f"The 'poly' parameter of {func} must be 2-dimensional. Got d = {poly.d} instead.")
+    x0 = domain_points(x0, 2, func)[0]
+    view = grid.make_view((0.0, 1.0, 0.0, 1.0), resolution, func)
+    scores = grid_scores(poly, resolution) if scores is None else scores
+    cls = int(np.argmax(poly(x0[None])[0]))
+    return grid.boundary_distance(scores, view, x0, cls)
+
+
+def grid_scores(poly: BernsteinPolynomial, resolution: int) -> np.ndarray:
+    """B_n on the pixel centres of [0,1]^2, indexed [k, i, j] = (y_i, x_j).          # (K, R, R)"""
+    view = grid.make_view((0.0, 1.0, 0.0, 1.0), resolution, "grid_scores")
+    gx, gy = np.meshgrid(view.x, view.y)
+    return poly(np.stack([gx.ravel(), gy.ravel()], 1)).T.reshape(-1, resolution, resolution)

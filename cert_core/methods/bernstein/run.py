@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.bernstein import radii as bernstein_radii
 from cert_core.methods.bernstein.images import Bottleneck, split
 from cert_core.methods.lipschitz.bounds import lipschitz_upper_bound
 from cert_core.runs.chunks import clean_predictions, example_rows, planned_chunks
@@ -48,8 +49,8 @@ def bernstein_rows(engine: BernsteinEngine, xs: torch.Tensor) -> dict:
     cols = {k: [] for k in ("prediction", "radius", "p_lower", "seconds", "root_radius")}
     for f in feats:
         start = time.perf_counter()
-        cert = bernstein.lipschitz_certificate(engine.poly, f, 2.0)
-        root = bernstein.root_finding_radius(engine.poly, f, 2.0) if engine.root_finding else None
+        cert = bernstein_radii.lipschitz_certificate(engine.poly, f, 2.0)
+        root = bernstein_radii.root_finding_radius(engine.poly, f, 2.0) if engine.root_finding else None
         for key, value in zip(cols, (cert.prediction, cert.radius / engine.lipschitz_g, -1.0,
                                      time.perf_counter() - start,
                                      root.radius / engine.lipschitz_g if root else None)):

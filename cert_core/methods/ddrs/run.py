@@ -21,7 +21,8 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from cert_core.methods.ddrs.sigma import SigmaConfig, certify_at_sigma, memory_certify, optimize_sigma
+from cert_core.methods.ddrs.memory import memory_certify
+from cert_core.methods.ddrs.sigma import SigmaConfig, certify_at_sigma, optimize_sigma
 from cert_core.runs.chunks import (chunk_seed, chunk_size, clean_predictions, example_rows, planned_chunks,
                                    with_backoff)
 from cert_core.runs.method import Companion, FormField, Metric, RunMethod

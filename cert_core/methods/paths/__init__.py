@@ -1,2 +1,3 @@
-"""Activation paths, float neurons and SC-RFP (``neurons``), the soundness audit of certified radii
-(``audit``) and Lipschitz- vs float-neuron-vulnerable adversarial examples (``vulnerability``)."""
+"""Activation paths: a model as affine steps and neuron layers (``network``), patterns, float neurons and path
+sums (``neurons``), SC-RFP (``scrfp``), the soundness audit of certified radii (``audit``) and Lipschitz- vs
+float-neuron-vulnerable adversarial examples (``vulnerability``)."""

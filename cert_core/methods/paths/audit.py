@@ -1,7 +1,7 @@
 """Soundness audit of certified radii: search inside the claimed ball for a point predicted differently.
 
 Why SC-RFP needs it (what the paper does not say). SC-RFP's base function f_x (Algorithm 1, see
-``cert_core.methods.paths.neurons``) depends on the input x, so its smoothed classifier is g'(x) = argmax_c
+``cert_core.methods.paths.scrfp``) depends on the input x, so its smoothed classifier is g'(x) = argmax_c
 P(f_x(x + ε) = c). Theorem 3 applies Cohen et al.'s radius to p'_A(x); Cohen's proof needs ONE base
 function for all points of the ball, so the radius certifies smooth(f_x) at x, not g' at x' ≠ x,
 which uses f_{x'}. A certificate claims g'(x') = c_A for every ‖x' − x‖ < R; a point that breaks it
@@ -29,7 +29,9 @@ from torch import nn
 
 from cert_core import grid
 from cert_core.attacks import pgd, smoothed_pgd
-from cert_core.methods.paths.neurons import ScRfpSmooth, activation_patterns, as_network, center_patterns, scrfp_forward
+from cert_core.methods.paths.network import as_network
+from cert_core.methods.paths.neurons import activation_patterns
+from cert_core.methods.paths.scrfp import ScRfpSmooth, center_patterns, scrfp_forward
 from cert_core.smoothing import ABSTAIN, Smooth
 from cert_core.validation import check_finite_scores, check_float, check_int
 

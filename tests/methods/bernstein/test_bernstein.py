@@ -1,4 +1,4 @@
-"""cert_core.methods.bernstein.polynomial: closed-form identities, the defining sum, the memory guard, root-finding and the
+"""cert_core.methods.bernstein.polynomial and .radii: closed-form identities, the defining sum, the memory guard, root-finding and the
 sound Lipschitz certificate (audited against the exact grid distance to the Bernstein boundary)."""
 import itertools
 import math
@@ -9,6 +9,8 @@ import torch
 from scipy.special import comb
 
 from cert_core.methods.bernstein import polynomial as B
+from cert_core.methods.bernstein import plane as P
+from cert_core.methods.bernstein import radii as R
 
 X = np.linspace(0, 1, 101)[:, None]          # (101, 1)
 
@@ -113,7 +115,7 @@ def test_points_outside_the_box_are_refused():
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]\^2"):
         poly([[1.5, 0.2]])
     with pytest.raises(ValueError, match=r"points of shape \(M, 2\)"):
-        B.lipschitz_certificate(poly, [0.1, 0.2, 0.3])
+        R.lipschitz_certificate(poly, [0.1, 0.2, 0.3])
 
 
 def _linear(w, b):
@@ -129,7 +131,7 @@ def test_linear_head_root_finding_lands_on_the_boundary_but_not_the_nearest_poin
     certificate: here it overestimates the distance to the line by > 15%."""
     w, b, x0 = np.array([2.0, -1.0]), -0.4, np.array([0.7, 0.3])
     poly = B.fit(_linear(w, b), 5, 2, smooth)
-    root = B.root_finding_radius(poly, x0)
+    root = R.root_finding_radius(poly, x0)
     dist = abs(w @ x0 + b) / np.linalg.norm(w)
     assert root.on_boundary and root.prediction == 0 and root.runner_up == 1
     assert root.radius > 1.15 * dist
@@ -140,14 +142,14 @@ def test_linear_head_root_finding_lands_on_the_boundary_but_not_the_nearest_poin
 @pytest.mark.parametrize("p,dual", [(2.0, 2.0), (1.0, math.inf), (math.inf, 1.0)])
 def test_lipschitz_certificate_is_tight_for_a_linear_margin(p, dual):
     w, b, x0 = np.array([2.0, -1.0]), -0.4, np.array([0.7, 0.3])
-    cert = B.lipschitz_certificate(B.fit(_linear(w, b), 7, 2), x0, p=p)
+    cert = R.lipschitz_certificate(B.fit(_linear(w, b), 7, 2), x0, p=p)
     exact = (w @ x0 + b) / np.linalg.norm(w, ord=dual)    # distance to the line in the p-norm
     assert cert.prediction == 0 and cert.binding == 1
     assert cert.radius <= exact and cert.radius == pytest.approx(exact, rel=1e-9)
 
 
 def test_constant_prediction_certifies_the_whole_box():
-    cert = B.lipschitz_certificate(B.fit(lambda p: np.stack([np.ones(len(p)), np.zeros(len(p))], 1), 3, 2),
+    cert = R.lipschitz_certificate(B.fit(lambda p: np.stack([np.ones(len(p)), np.zeros(len(p))], 1), 3, 2),
                                    [0.5, 0.5])
     assert math.isinf(cert.radius) and cert.binding == -1
 
@@ -162,12 +164,12 @@ def test_soundness_audit_against_the_exact_grid_distance(seed, n):
     """The sound radius never exceeds the exact (grid) distance to the Bernstein boundary."""
     poly = B.fit(_random_head(seed), n, 2)
     pts = np.random.default_rng(seed).random((25, 2))
-    scores = B.grid_scores(poly, 201)
+    scores = P.grid_scores(poly, 201)
     for x0 in pts:
-        cert = B.lipschitz_certificate(poly, x0)
-        dist = B.grid_boundary_distance(poly, x0, 201, scores)
+        cert = R.lipschitz_certificate(poly, x0)
+        dist = P.grid_boundary_distance(poly, x0, 201, scores)
         assert cert.radius <= dist.distance + dist.resolution_error
-        root = B.root_finding_radius(poly, x0)
+        root = R.root_finding_radius(poly, x0)
         if root.on_boundary:   # a real boundary point is never closer than the nearest one
             assert root.radius >= dist.distance - dist.resolution_error
 
@@ -176,7 +178,7 @@ def test_soundness_audit_by_sampling_in_three_dimensions():
     poly = B.fit(_random_head(3, d=3, k=4), 5, 3)
     rng = np.random.default_rng(3)
     for x0 in rng.random((10, 3)):
-        cert = B.lipschitz_certificate(poly, x0)
+        cert = R.lipschitz_certificate(poly, x0)
         r = min(cert.radius, 2.0)
         v = rng.standard_normal((4000, 3))
         v *= (r * rng.random((4000, 1)) ** (1 / 3)) / np.linalg.norm(v, axis=1, keepdims=True)
@@ -188,10 +190,10 @@ def test_root_finding_is_deterministic_and_not_a_certificate():
     """Over many points, LM sometimes lands on a boundary point farther than the nearest one (or on none)."""
     poly = B.fit(_random_head(4, k=4), 10, 2)
     pts = np.random.default_rng(4).random((20, 2))
-    a = [B.root_finding_radius(poly, x).radius for x in pts]
-    assert a == [B.root_finding_radius(poly, x).radius for x in pts]
-    over, scores = 0, B.grid_scores(poly, 201)
+    a = [R.root_finding_radius(poly, x).radius for x in pts]
+    assert a == [R.root_finding_radius(poly, x).radius for x in pts]
+    over, scores = 0, P.grid_scores(poly, 201)
     for x0, r in zip(pts, a):
-        dist = B.grid_boundary_distance(poly, x0, 201, scores)
+        dist = P.grid_boundary_distance(poly, x0, 201, scores)
         over += r > dist.distance + dist.resolution_error
     assert over >= 1

@@ -9,7 +9,9 @@ from scipy.optimize import minimize_scalar
 from scipy.stats import norm
 
 from cert_core.methods.ddrs import sigma as ddrs
-from cert_core.methods.ddrs.sigma import CertificationMemory, SigmaConfig, optimize_sigma, proxy_radius
+from cert_core.methods.ddrs import memory as ddrs_memory
+from cert_core.methods.ddrs.memory import CertificationMemory
+from cert_core.methods.ddrs.sigma import SigmaConfig, optimize_sigma, proxy_radius
 from cert_core.smoothing import ABSTAIN
 from cert_core.stats import exact_gaussian_radius
 
@@ -174,15 +176,15 @@ def test_memory_random_queries_keep_regions_of_different_classes_disjoint():
 
 # ----------------------------------------------------------------------------- soundness
 def test_counterexample_without_memory_is_inconsistent_and_memory_depends_on_order():
-    cex = ddrs.stripe_counterexample()
+    cex = ddrs_memory.stripe_counterexample()
     far, inn = cex.points
     assert cex.prediction.tolist() == [0, 1]
     assert cex.sigma_star[0] > 10 * cex.sigma_star[1]                   # large σ far away, small σ on the stripe
     assert cex.inconsistent and cex.distance == pytest.approx(1.1)
     assert cex.radius[0] > 3                                              # "certifies" class 0 over the stripe
     # the exact probability confirms x_in really is class 1 at its own σ*, and class 0 at x_far's σ*
-    assert ddrs.stripe_probability(inn[0], 0.0, 0.2, cex.sigma_star[1]) > 0.5
-    assert ddrs.stripe_probability(inn[0], 0.0, 0.2, cex.sigma_star[0]) < 0.5
+    assert ddrs_memory.stripe_probability(inn[0], 0.0, 0.2, cex.sigma_star[1]) > 0.5
+    assert ddrs_memory.stripe_probability(inn[0], 0.0, 0.2, cex.sigma_star[0]) < 0.5
     # memory: far-first relabels x_in to class 0; in-first keeps class 1 and shrinks x_far's ball
     assert cex.memory_far_first[1].case == "relabelled" and cex.memory_far_first[1].prediction == 0
     assert cex.memory_in_first[0].prediction == 1
@@ -193,18 +195,18 @@ def test_counterexample_without_memory_is_inconsistent_and_memory_depends_on_ord
 
 def test_counterexample_rejects_bad_stripe():
     with pytest.raises(ValueError, match="'stripe' parameter of stripe_counterexample"):
-        ddrs.stripe_counterexample(stripe=(1.0, 0.0))
-    assert math.isfinite(ddrs.stripe_counterexample(stripe=(0.0, 0.5)).radius[1])
+        ddrs_memory.stripe_counterexample(stripe=(1.0, 0.0))
+    assert math.isfinite(ddrs_memory.stripe_counterexample(stripe=(0.0, 0.5)).radius[1])
 
 
 def test_memory_certify_returns_answers_in_input_order():
     xs = np.array([[0.0, 0.0], [0.5, 0.0]])
-    fwd, mem = ddrs.memory_certify(xs, [0, 1], [1.0, 1.0])
-    rev, _ = ddrs.memory_certify(xs, [0, 1], [1.0, 1.0], order=[1, 0])
+    fwd, mem = ddrs_memory.memory_certify(xs, [0, 1], [1.0, 1.0])
+    rev, _ = ddrs_memory.memory_certify(xs, [0, 1], [1.0, 1.0], order=[1, 0])
     assert [a.prediction for a in fwd] == [0, 0] and fwd[1].case == "relabelled" and len(mem) == 2
     assert [a.prediction for a in rev] == [1, 1] and rev[0].case == "relabelled"
     with pytest.raises(ValueError, match="'order' parameter of memory_certify"):
-        ddrs.memory_certify(xs, [0, 1], [1.0, 1.0], order=[0, 0])
+        ddrs_memory.memory_certify(xs, [0, 1], [1.0, 1.0], order=[0, 0])
 
 
 # ----------------------------------------------------------------------------- rules and presets (audit items 3, 4)
@@ -294,8 +296,8 @@ def test_memory_rules_paper_caps_the_relabelled_radius_authors_do_not_and_store_
     # a later region of another class stops short of the stored abstention under the authors' rule only
     assert paper.query([6, 0], 1, 2.0).radius == 2.0
     assert authors.query([6, 0], 1, 2.0).radius == pytest.approx(1.0)
-    answers, mem = ddrs.memory_certify([[0, 0], [0.2, 0]], [0, 1], [1.0, 0.1], rule="authors")
+    answers, mem = ddrs_memory.memory_certify([[0, 0], [0.2, 0]], [0, 1], [1.0, 0.1], rule="authors")
     assert mem.rule == "authors" and answers[1].radius == pytest.approx(0.8)
-    assert ddrs.memory_certify([[0, 0]], [0], [1.0])[1].rule == "paper"     # the default: the paper
+    assert ddrs_memory.memory_certify([[0, 0]], [0], [1.0])[1].rule == "paper"     # the default: the paper
     with pytest.raises(ValueError, match="'rule' parameter of CertificationMemory"):
         CertificationMemory(rule="ours")

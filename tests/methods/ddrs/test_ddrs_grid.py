@@ -2,9 +2,10 @@
 import numpy as np
 import pytest
 import torch
+from scipy.stats import norm
 
 from cert_core import grid
-from cert_core.methods.ddrs import sigma as ddrs
+from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import plane as ddrs_grid
 
 BOX = (-3.0, 3.0, -3.0, 3.0)
@@ -57,8 +58,8 @@ def test_stripe_maps_match_the_closed_form_and_flag_the_counterexample():
     base = grid.evaluate_base(Stripe(a, b), BOX, 151, 2.0)
     sigmas = ddrs_grid.sigma_grid(0.04, 2.0, 25)
     cls, curve = ddrs_grid.radius_curve(base, (-1.0, 0.0), sigmas, 0.05)
-    p1 = ddrs.stripe_probability(-1.0, a, b, sigmas)
-    exact = np.clip(sigmas / 2 * (ddrs.norm.ppf(1 - p1) - ddrs.norm.ppf(p1)), None, 4 * sigmas)
+    p1 = ddrs_memory.stripe_probability(-1.0, a, b, sigmas)
+    exact = np.clip(sigmas / 2 * (norm.ppf(1 - p1) - norm.ppf(p1)), None, 4 * sigmas)
     assert cls == 0
     np.testing.assert_allclose(curve, exact, rtol=0.02)
     maps = ddrs_grid.sigma_star_maps(base, sigmas, 0.05)

@@ -5,8 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-import cert_core.methods.lipschitz.bounds as lip
-from cert_core.methods.lipschitz.bounds import layer_bounds, lipschitz_upper_bound, spectral_norm, spectral_normalize
+import cert_core.methods.lipschitz.spectral as spectral
+from cert_core.methods.lipschitz.bounds import layer_bounds, lipschitz_upper_bound, spectral_normalize
+from cert_core.methods.lipschitz.spectral import spectral_norm
 from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.orthogonal import BjorckLinear, bjorck_orthonormalize, mean_row_dot, orthogonality_error
 
@@ -39,7 +40,7 @@ def test_conv_spectral_norm_is_the_operator_norm_on_the_shape(stride, padding):
 def test_schur_fallback_is_a_safe_upper_bound(monkeypatch):
     torch.manual_seed(2)
     conv = nn.Conv2d(2, 4, 3, padding=1)
-    monkeypatch.setattr(lip, "MAX_DENSE", 10)  # force the large-operator path
+    monkeypatch.setattr(spectral, "MAX_DENSE", 10)  # force the large-operator path
     s = spectral_norm(conv, (2, 6, 6))
     w = conv.weight.detach().double()
     true = _dense_norm(lambda x: nn.functional.conv2d(x, w, None, 1, 1), (2, 6, 6))
@@ -94,7 +95,7 @@ AVG_POOLS = {  # each used to be bounded as a kh*kw average, below its true norm
 @pytest.mark.parametrize("name", list(AVG_POOLS))
 def test_avg_pool_bound_is_never_below_the_true_operator_norm(name, dense, monkeypatch):
     if not dense:
-        monkeypatch.setattr(lip, "POOL_DENSE", 0)  # the large-plane path: Schur only
+        monkeypatch.setattr(spectral, "POOL_DENSE", 0)  # the large-plane path: Schur only
     pool, shape = AVG_POOLS[name], (2, 5, 5)
     true = _pool_jacobian_norm(pool, shape, torch.zeros(shape))
     (b,) = layer_bounds(nn.Sequential(pool), shape)

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from cert_core.methods.paths import network, scrfp
 from cert_core.methods.paths import neurons as paths
 from cert_core.smoothing import Smooth
 
@@ -103,7 +104,7 @@ def test_theorem_1_2_identity(name):
     model = build().double()
     x, pts = _points(shape, n=20, scale=0.4)
     x, pts = x.double(), pts.double()
-    net = paths.as_network(model)
+    net = network.as_network(model)
     a_x = paths.activation_patterns(net, x[None])
     a_p = paths.activation_patterns(net, pts)
     fixed = [p == q for p, q in zip(a_x, a_p)]
@@ -124,9 +125,9 @@ def test_scrfp_with_eta_zero_is_f(name):
     model = build()
     x, pts = _points(shape)
     with torch.no_grad():
-        torch.testing.assert_close(paths.scrfp_forward(model, x, pts, 0.0), model(pts), rtol=0, atol=0)
+        torch.testing.assert_close(scrfp.scrfp_forward(model, x, pts, 0.0), model(pts), rtol=0, atol=0)
         inside = x + 1e-7 * (pts - x)                      # same region: nothing floats, any η gives f
-        torch.testing.assert_close(paths.scrfp_forward(model, x, inside, 0.7), model(inside), rtol=0, atol=1e-6)
+        torch.testing.assert_close(scrfp.scrfp_forward(model, x, inside, 0.7), model(inside), rtol=0, atol=1e-6)
 
 
 def test_scrfp_represses_float_units_by_one_minus_eta():
@@ -141,7 +142,7 @@ def test_scrfp_represses_float_units_by_one_minus_eta():
         floating = (z > 0) != (zc > 0)
         h = torch.relu(torch.where(floating, (1 - eta) * z, z))
         expected = one_layer[2](h)
-        torch.testing.assert_close(paths.scrfp_forward(one_layer, x, pts, eta), expected)
+        torch.testing.assert_close(scrfp.scrfp_forward(one_layer, x, pts, eta), expected)
     assert floating.any()
 
 
@@ -180,15 +181,15 @@ def test_scrfp_default_follows_algorithm_1_and_leaves_max_pool_windows_alone():
     eta = 0.5
     with torch.no_grad():
         expected = _algorithm1_cnn(model, x, pts, eta)
-        torch.testing.assert_close(paths.scrfp_forward(model, x, pts, eta), expected, rtol=1e-5, atol=1e-5)
-        variant = paths.scrfp_forward(model, x, pts, eta, pool="repress-max-pool")
+        torch.testing.assert_close(scrfp.scrfp_forward(model, x, pts, eta), expected, rtol=1e-5, atol=1e-5)
+        variant = scrfp.scrfp_forward(model, x, pts, eta, pool="repress-max-pool")
     assert (variant - expected).abs().max() > 1e-2
     assert (variant.argmax(1) != expected.argmax(1)).any()
 
     kw = dict(n0=50, n=2000, alpha=0.01, batch_size=500)
     ref = Smooth(_Algorithm1(model, x, eta), 4, 0.6).certify(x, generator=torch.Generator().manual_seed(5), **kw)
-    ours = paths.ScRfpSmooth(model, 4, 0.6, eta).certify(x, generator=torch.Generator().manual_seed(5), **kw)
-    other = paths.ScRfpSmooth(model, 4, 0.6, eta, pool="repress-max-pool").certify(
+    ours = scrfp.ScRfpSmooth(model, 4, 0.6, eta).certify(x, generator=torch.Generator().manual_seed(5), **kw)
+    other = scrfp.ScRfpSmooth(model, 4, 0.6, eta, pool="repress-max-pool").certify(
         x, generator=torch.Generator().manual_seed(5), **kw)
     assert ours.counts == ref.counts
     assert other.counts != ref.counts
@@ -196,19 +197,19 @@ def test_scrfp_default_follows_algorithm_1_and_leaves_max_pool_windows_alone():
 
 def test_scrfp_pool_option_is_validated():
     with pytest.raises(ValueError, match="The 'pool' parameter of ScRfpSmooth must be one of"):
-        paths.ScRfpSmooth(_pool_cnn(), 4, 0.5, 0.25, pool="maxpool")
+        scrfp.ScRfpSmooth(_pool_cnn(), 4, 0.5, 0.25, pool="maxpool")
 
 
 def test_scrfp_smooth_with_eta_zero_matches_cohen():
     model = _mlp(nn.ReLU)
     x = torch.tensor([0.3, -0.2])
-    a = paths.ScRfpSmooth(model, 3, 0.5, 0.0).certify(x, 50, 500, 0.01, 256, torch.Generator().manual_seed(3))
+    a = scrfp.ScRfpSmooth(model, 3, 0.5, 0.0).certify(x, 50, 500, 0.01, 256, torch.Generator().manual_seed(3))
     b = Smooth(model, 3, 0.5).certify(x, 50, 500, 0.01, 256, torch.Generator().manual_seed(3))
     assert a.counts == b.counts and a.radius == b.radius
 
 
 def test_hardtanh_breakpoints_give_three_intervals():
-    net = paths.as_network(nn.Sequential(nn.Linear(1, 1, bias=False), nn.Hardtanh(-1.0, 2.0)))
+    net = network.as_network(nn.Sequential(nn.Linear(1, 1, bias=False), nn.Hardtanh(-1.0, 2.0)))
     with torch.no_grad():
         net.steps[0].weight.fill_(1.0)
     pats = paths.activation_patterns(net, torch.tensor([[-3.0], [-1.0], [0.5], [2.0], [5.0]]))
@@ -238,15 +239,15 @@ def test_set_float_neurons_are_the_union_of_pairwise():
 
 def test_unsupported_models_name_the_layer():
     with pytest.raises(ValueError, match=r"Layer 1 \(Sigmoid\) is not supported"):
-        paths.as_network(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 2)))
+        network.as_network(nn.Sequential(nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 2)))
     with pytest.raises(ValueError, match="TorchScript"):
-        paths.as_network(torch.jit.script(_mlp()))
+        network.as_network(torch.jit.script(_mlp()))
     with pytest.raises(ValueError, match="must be an nn.Sequential"):
-        paths.as_network(nn.Linear(2, 2))
+        network.as_network(nn.Linear(2, 2))
     with pytest.raises(ValueError, match="no piecewise-linear activation"):
-        paths.as_network(nn.Sequential(nn.Linear(2, 2)))
+        network.as_network(nn.Sequential(nn.Linear(2, 2)))
     with pytest.raises(ValueError, match=r"The 'eta' parameter of ScRfpSmooth must be a float in \[0, 1\]"):
-        paths.ScRfpSmooth(_mlp(), 3, 0.25, 1.5)
+        scrfp.ScRfpSmooth(_mlp(), 3, 0.25, 1.5)
     with pytest.raises(ValueError, match="'region' parameter of float_neurons"):
         paths.float_neurons(_mlp(), torch.zeros(2), torch.zeros(3, 2), "ball")
 
@@ -254,14 +255,14 @@ def test_unsupported_models_name_the_layer():
 def test_zoo_models_parse():
     from cert_core.models.zoo import load_zoo_model
     for name in ("moons-mlp-s0.25", "digits-cnn-s0.25", "moons-ortho-mscr-s0.2"):
-        net = paths.as_network(load_zoo_model(name).model)
-        assert any(isinstance(s, paths.MaxPool) for s in net.steps) == name.startswith("digits")
+        net = network.as_network(load_zoo_model(name).model)
+        assert any(isinstance(s, network.MaxPool) for s in net.steps) == name.startswith("digits")
 
 
 def test_bjorck_layers_become_their_orthonormal_affine_map():
     from cert_core.models.orthogonal import BjorckLinear
     model = _ortho()
-    net = paths.as_network(model)
+    net = network.as_network(model)
     linears = [s for s in net.steps if isinstance(s, nn.Linear)]
     bjorck = [m for m in model if isinstance(m, BjorckLinear)]
     assert len(linears) == len(bjorck) == 3 and not any(isinstance(s, BjorckLinear) for s in net.steps)
@@ -270,5 +271,5 @@ def test_bjorck_layers_become_their_orthonormal_affine_map():
             torch.testing.assert_close(lin.weight, m.ortho_weight(), rtol=0, atol=0)
     x = torch.randn(20, 2)
     with torch.no_grad():
-        torch.testing.assert_close(paths.scrfp_forward(model, x[0], x, 0.0), model(x), rtol=0, atol=1e-6)
+        torch.testing.assert_close(scrfp.scrfp_forward(model, x[0], x, 0.0), model(x), rtol=0, atol=1e-6)
 

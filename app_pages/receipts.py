@@ -12,16 +12,17 @@ st.caption("Every number below is recomputed now, on this machine's CPU, by the 
            "published one within the stated tolerance and red when it does not. The test suite runs the same "
            "checks and fails on a red card.")
 
+views.style()
 summary = st.empty()
-controls = st.columns([1, 1, 2.5], vertical_alignment="center")
-quick = controls[0].toggle("Quick check", key="receipts_quick",
-                           help="The test suite's smaller settings (fewer test points and samples where a receipt "
-                                "needs them; each card says which). Off: the full settings.")
+with st.container(horizontal=True, vertical_alignment="center", gap="large"):
+    quick = st.toggle("Quick check", key="receipts_quick",
+                      help="The test suite's smaller settings (fewer test points and samples where a receipt needs "
+                           "them; each card says which). Off: the full settings.")
+    if st.button("Recompute", key="receipts_recompute", icon=":material/refresh:",
+                 help="Forget the cached results and recompute every card."):
+        cache.clear()
+        st.rerun()
 scale = "test" if quick else "page"
-if controls[1].button("Recompute", key="receipts_recompute", icon=":material/refresh:",
-                      help="Forget the cached results and recompute every card."):
-    cache.clear()
-    st.rerun()
 progress = st.progress(0.0)
 
 entries = registry.RECEIPTS

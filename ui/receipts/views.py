@@ -9,6 +9,17 @@ from ui import state
 from ui.navigation import BY_KEY
 
 
+CSS = """<style>
+[class*="st-key-receipt_card_"] table { width: 100%; }
+[class*="st-key-receipt_card_"] td:last-child, [class*="st-key-receipt_card_"] th:last-child { width: 2.2em; }
+</style>"""
+
+
+def style() -> None:
+    """Cards' tables span the card, so a grid row reads as one table width."""
+    st.html(CSS)
+
+
 def _cell(text: str) -> str:
     """Markdown-table-safe text (a '|' would split the cell)."""
     return text.replace("|", "∣").replace("\n", " ")

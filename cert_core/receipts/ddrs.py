@@ -19,6 +19,7 @@ from cert_core.smoothing import Smooth
 
 ZOO_MODEL, SIGMA0 = "moons-mlp-s0.25", 0.25
 RADII = (0.0, 0.5, 0.75)
+MAX_COST = 10.0                  # percentage points Cohen-DS may lose at r = 0 (the paper: 2.7)
 
 
 def counterexample(scale: Scale) -> ReceiptResult:
@@ -60,13 +61,13 @@ def table_direction(scale: Scale) -> ReceiptResult:
                                   grid)
     paper = {0.0: "79.9 → 77.2 (lower)", 0.5: "40.1 → 47.8 (+7.7)", 0.75: "29.2 → 38.3 (+9.1)"}
     lines = tuple(Line(f"r = {r:g}: Cohen → Cohen-DS", f"{a:.0f}% → {b:.0f}% ({b - a:+.0f})", f"paper {paper[r]}",
-                       bool(b > a) if r > 0 else True)
+                       bool(b > a) if r > 0 else bool(b >= a - MAX_COST))
                   for r, a, b in zip(RADII, cohen, ds))
     relabelled = sum(a.case == "relabelled" for a in answers)
     return ReceiptResult("", "Data-dependent σ (Cohen-DS, with the memory) raises certified accuracy at larger radii "
                          "over Cohen's fixed σ, at a small cost at r = 0.",
                          "Alfarra et al. (2022), Table 1 (CIFAR-10, best over training σ) and Fig. 3",
-                         "direction only: Cohen-DS above Cohen at r = 0.5 and 0.75 (r = 0 is shown, not judged)", lines,
+                         f"direction: Cohen-DS above Cohen at r = 0.5 and 0.75; at r = 0 at most {MAX_COST:g} points below", lines,
                          View("ddrs", ZOO_MODEL, SIGMA0, None, "the page's Table 1 (below the maps)"),
                          note=f"Same direction, much larger gains: the paper's Cohen row is the best over four training σ "
                               f"per radius (an envelope) on CIFAR-10 ResNets, ours one σ₀ = {SIGMA0:g} on a 2D moons "

@@ -24,6 +24,7 @@ with st.container(horizontal=True, vertical_alignment="center", gap="large"):
         st.rerun()
 scale = "test" if quick else "page"
 progress = st.progress(0.0)
+summary.markdown(":gray[Recomputing the receipts one by one; each card appears as soon as it is done.]")
 
 entries = registry.RECEIPTS
 per_row = 1 if presenter.active() else 2              # a projector gets full-width cards, a desk a grid

@@ -25,22 +25,13 @@ from scipy.stats import beta, norm
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from cert_core.receipts.sequential import draw_p  # noqa: E402  (the Receipts page replays the same draws)
 from cert_core.sequential import SequentialConfig, SequentialTest, ladder, staged_looks  # noqa: E402
 from cert_core.smoothing import Smooth  # noqa: E402
 
 TSV = ROOT.parent / "shared" / "reference" / "cohen_certify_p_lower_percentiles.tsv"
 ALPHA, MAX_N, N0, FUTILITY = 0.001, 100_000, 100, 0.2
 GRID = tuple(0.25 * np.arange(9))
-
-
-def draw_p(values: np.ndarray, m: int, rng) -> np.ndarray:
-    u = rng.uniform(0, 100, m)
-    k = np.minimum(u.astype(int), 99)
-    lo, hi = values[k], values[k + 1]
-    p = lo + (hi - lo) * (u - k)
-    abstain = (lo == 0) | (hi == 0)
-    p[abstain] = rng.uniform(0.3, 0.5, abstain.sum())
-    return p
 
 
 def cp_lower(a, n, alpha):

@@ -54,7 +54,9 @@ RUNS = Page("runs", "Certification runs", ":material/monitoring:", CERTIFY)
 # where the Per-input σ page used to live: old links land on /ddrs with their query parameters
 OLD_PER_INPUT_SIGMA = Page("per-input-sigma", "Per-input σ (old link)", "", CERTIFY, "hidden", redirect="ddrs")
 
-PAGES: tuple[Page, ...] = (HOME, LESSONS, GLOSSARY, MODELS, BOUNDARIES, DDRS, BERNSTEIN, PATHS, MARGIN, RUNS,
+RECEIPTS = Page("receipts", "Receipts", ":material/receipt_long:", START)
+
+PAGES: tuple[Page, ...] = (HOME, LESSONS, GLOSSARY, RECEIPTS, MODELS, BOUNDARIES, DDRS, BERNSTEIN, PATHS, MARGIN, RUNS,
                            OLD_PER_INPUT_SIGMA)
 BY_KEY = {p.key: p for p in PAGES}
 

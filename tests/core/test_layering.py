@@ -1,5 +1,6 @@
 """The architecture, guarded: cert_core is a library (never streamlit, plotly or ui), the engine at its top never
-reaches up into models, methods or runs, models never into methods or runs, and no module imports itself back.
+reaches up into models, methods or runs, models never into methods or runs, receipts (the top layer, beside runs)
+are imported by no other cert_core module, and no module imports itself back.
 
 Read from the source (every import statement, also inside functions), so a lazy import cannot hide an edge."""
 import ast
@@ -67,6 +68,10 @@ def test_each_layer_imports_only_the_layers_below_it():
                 assert not dep.startswith("cert_core.runs"), f"{module} imports {dep} (only a method's run adapter may)"
             if module.endswith(".run") and dep.startswith("cert_core.runs"):
                 assert dep in ("cert_core.runs.chunks", "cert_core.runs.method"), f"{module} imports {dep}"
+            if dep.startswith("cert_core.receipts"):       # the top layer: only the UI and the tests use it
+                assert module.startswith("cert_core.receipts"), f"{module} imports {dep}"
+            if module.startswith("cert_core.receipts"):    # receipts recompute with the engine, models and methods
+                assert not dep.startswith("cert_core.runs"), f"{module} imports {dep}"
 
 
 def test_no_import_cycles():

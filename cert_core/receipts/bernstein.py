@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from cert_core.methods.bernstein import polynomial as bernstein
+from cert_core.methods.bernstein.radii import root_finding_radius
 from cert_core.receipts.base import Line, ReceiptResult, Scale, View
 
 DEGREE = 10
@@ -24,7 +25,7 @@ def identities_and_root_finding(scale: Scale) -> ReceiptResult:
     # a linear two-class head: B_n reproduces its margin, so its boundary is the line w·x + b = 0
     w, b, x0 = np.array([2.0, -1.0]), -0.4, np.array([0.7, 0.3])
     poly = bernstein.fit(lambda p: np.stack([p @ w + b, np.zeros(len(p))], 1), 5, 2)
-    root = bernstein.root_finding_radius(poly, x0)
+    root = root_finding_radius(poly, x0)
     distance = abs(w @ x0 + b) / np.linalg.norm(w)
     lines = (Line(f"max |B_{DEGREE}(x) − x| on [0, 1]", f"{err_linear:.1e}", f"0 (± {TOL:g})", err_linear <= TOL),
              Line(f"max |B_{DEGREE}(x²) − x² − x(1−x)/{DEGREE}|", f"{err_square:.1e}", f"0 (± {TOL:g})",

@@ -2,14 +2,15 @@
 order dependence (Súkeník, Kuvshinov & Günnemann 2022; Alfarra et al. Sec. 3.5, Fig. 2), and the direction of the
 paper's Table 1 (per-input σ raises certified accuracy at larger radii) on our own data.
 
-They run ``cert_core.methods.ddrs.sigma`` (``stripe_counterexample``, ``optimize_sigma``, ``certify_at_sigma``,
-``memory_certify``) and Cohen's ``Smooth.certify_batch`` exactly as the Per-input σ page does.
+They run ``cert_core.methods.ddrs.sigma`` (``optimize_sigma``, ``certify_at_sigma``), ``cert_core.methods.ddrs.memory``
+(``stripe_counterexample``, ``memory_certify``) and Cohen's ``Smooth.certify_batch`` exactly as the Per-input σ page does.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
+from cert_core.methods.ddrs import memory
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.metrics import certified_accuracy
 from cert_core.models.data import load_dataset
@@ -25,7 +26,7 @@ MAX_COST = 10.0                  # percentage points Cohen-DS may lose at r = 0 
 def counterexample(scale: Scale) -> ReceiptResult:
     """The stripe classifier: x_far's σ* "certifies" a ball that contains x_in, which gets the other class; the
     memory answers x_in differently depending on which point it saw first."""
-    c = ddrs.stripe_counterexample()
+    c = memory.stripe_counterexample()
     far, inside = c.memory_far_first[1], c.memory_in_first[0]
     lines = (Line("x_far's claimed radius vs ‖x_far − x_in‖", f"{c.radius[0]:.2f} vs {c.distance:.2f}",
                   "radius > distance", bool(c.radius[0] > c.distance)),
@@ -54,7 +55,7 @@ def table_direction(scale: Scale) -> ReceiptResult:
     fixed = Smooth(model, data.num_classes, SIGMA0).certify_batch(xs, 100, n, 0.001, 10_000, gen)
     search = ddrs.optimize_sigma(model, xs, ddrs.SigmaConfig.preset("explorer", SIGMA0), generator=gen)
     certs = ddrs.certify_at_sigma(model, data.num_classes, xs, search.sigma, 100, n, 0.001, 10_000, gen)
-    answers, _ = ddrs.memory_certify(xs.numpy(), [c.prediction for c in certs], [c.radius for c in certs])
+    answers, _ = memory.memory_certify(xs.numpy(), [c.prediction for c in certs], [c.radius for c in certs])
     grid = np.array(RADII)
     cohen = 100 * certified_accuracy(np.array([c.radius for c in fixed]), np.array([c.prediction for c in fixed]) == y, grid)
     ds = 100 * certified_accuracy(np.array([a.radius for a in answers]), np.array([a.prediction for a in answers]) == y,

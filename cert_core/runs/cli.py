@@ -13,6 +13,12 @@ it finishes and prints certified accuracy at a few radii and the ACR; ``predict`
 headless run shows up on the app's runs page. An interrupted run is continued with
 ``python -m cert_core.runs.worker --store STORE --run ID``.
 
+``certify --sequential`` runs the run method "sequential" instead (``cert_core.methods.sequential.run``: anytime-
+valid CERTIFY, Cohen's guarantee under any stopping rule): ``--radius R`` asks "radius ≥ R·σ?", ``--radius-grid``
+certifies a grid of radii (the certified-accuracy curve; default 0, 0.25, ..., 2 × σ), neither gives the anytime
+bound; ``--max-n`` (default ``--n``) is each example's budget. Its TSV has one more column, ``samples`` (n0 + votes
+drawn for that example), and the summary states the saving against fixed n. One process only (not under torchrun).
+
 Sharding: under ``torchrun --nproc-per-node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR/PORT) every rank joins a gloo process group; rank 0 alone opens the run store,
 hands out chunks cut from the whole selection (work stealing) and records the rows the other ranks send
@@ -24,6 +30,7 @@ several machines need no shared file system. Under torchrun spell ``--n`` as ``-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import pathlib
@@ -48,10 +55,13 @@ from cert_core.runs.distributed import agree, certify_shared
 from cert_core.runs.inputs import RunData
 from cert_core.runs.inputs import resolve_device as _resolve_device
 from cert_core.runs.worker import owning, run_shard
+from cert_core.runs.engine import run_chunks, run_method
+from cert_core.methods.sequential.run import GRID, parse_radii
 from cert_core.models.zoo import list_zoo, load_zoo_model
 from cert_core.models.isolated import IsolatedModelError
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
+SAMPLES_COLUMN = ("samples",)   # sequential TSVs: n0 + votes drawn per example, after Cohen et al.'s columns
 # torchrun's own parser accepts any prefix of its options, so `--n` (--nnodes, --node-rank, ...) and `--max`
 # (--max-restarts) stop it before our program starts; every other flag passes through unchanged.
 TORCHRUN_NOTE = ("Under torchrun, write --num-samples (or --n-samples) for --n and --max-examples for --max: "
@@ -95,6 +105,34 @@ def _float_in(low: float, high: float, low_open: bool, high_open: bool):
     return parse
 
 
+def _radii_in_sigma(text: str) -> str:
+    """A radius or comma-separated grid in units of σ, as ``RunSpec.radii`` stores it (exact reprs)."""
+    try:
+        radii = parse_radii(text)
+    except ValueError:
+        radii = None
+    if not radii:
+        raise argparse.ArgumentTypeError(f"must be radii >= 0 in units of σ, comma separated. Got {text!r} instead.")
+    return ",".join(map(repr, radii))
+
+
+def _sequential_flags(p: argparse.ArgumentParser) -> None:
+    """certify's sequential flags; none is a prefix of a torchrun option (tests/runs/test_torchrun.py)."""
+    group = p.add_argument_group("sequential certification (anytime-valid: the same 1 − α guarantee, far fewer samples)")
+    group.add_argument("--sequential", action="store_true",
+                       help="sequential CERTIFY: votes are drawn in growing batches and each example stops as soon as "
+                            "its question is settled (Ville's inequality; valid whatever the stopping rule)")
+    target = group.add_mutually_exclusive_group()
+    target.add_argument("--radius", type=_float_in(0, math.inf, False, True), metavar="R",
+                        help="with --sequential: stop once 'radius >= R·σ' is certified or cannot be within the budget "
+                             "(R in units of σ, e.g. 0.5)")
+    target.add_argument("--radius-grid", type=_radii_in_sigma, nargs="?", const=GRID, metavar="R1,R2,...",
+                        help=f"with --sequential: certify each grid radius (units of σ; default {GRID}) and report the "
+                             "largest certified. Without --radius or --radius-grid: an anytime bound")
+    group.add_argument("--max-n", type=_positive_int, default=None, metavar="N",
+                       help="with --sequential: at most N votes per example (default: --n)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cert_core", epilog=TORCHRUN_NOTE,
                                      description="Certify or predict with a Gaussian-smoothed classifier.")
@@ -133,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--store", help=f"run store to record the run in (default {default_store_path()})")
             p.add_argument("--no-store", action="store_true", help="do not record the run in the store")
             p.add_argument("--name", default="", help="the run's name in the store")
+            _sequential_flags(p)
         p.set_defaults(parser=p)
     return parser
 
@@ -189,7 +228,8 @@ def _model_spec(spec: str, loaded: LoadedModel) -> dict:
 
 def run(args, out=None) -> int:
     out = out or sys.stdout
-    check_budget(getattr(args, "n0", 0), args.n, "--n")   # before loading anything: 10**12 would run forever
+    sequential = _sequential_spec(args) if args.command == "certify" else {}
+    check_budget(getattr(args, "n0", 0), sequential.get("n", args.n), "--n")   # before loading: 10**12 runs forever
     loaded = resolve_model(args.model, args.trust_torchscript)
     shard = shard_from_env() if args.command == "certify" else Shard()
     device = resolve_device(args.device, shard.local_rank)
@@ -197,7 +237,7 @@ def run(args, out=None) -> int:
     if loaded.input_shape is not None and tuple(loaded.input_shape) != tuple(dataset.input_shape):
         raise ValueError(f"the model takes inputs of shape {tuple(loaded.input_shape)}, but {dataset.name} has {dataset.input_shape}")
     if args.command == "certify":
-        return _certify(args, out, loaded, dataset, device, shard)
+        return _certify(args, out, loaded, dataset, device, shard, sequential)
     model = loaded.model.to(device)
     smooth = Smooth(model, dataset.num_classes, args.sigma)
     indices = np.arange(0, len(dataset.y_test), args.skip)[: args.max]
@@ -228,29 +268,44 @@ def run(args, out=None) -> int:
     return 0
 
 
-def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
+def _sequential_spec(args) -> dict:
+    """The RunSpec fields ``--sequential`` sets (method, radii in units of σ, n = the budget); {} without it."""
+    if not args.sequential:
+        given = [flag for flag, value in (("--radius", args.radius), ("--radius-grid", args.radius_grid),
+                                          ("--max-n", args.max_n)) if value is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)}: only with --sequential (sequential certification)")
+        return {}
+    radii = repr(args.radius) if args.radius is not None else args.radius_grid or "anytime"
+    return dict(method=run_method("sequential").name, radii=radii, n=args.max_n or args.n)
+
+
+def _certify(args, out, loaded, dataset, device, shard: Shard, sequential: dict) -> int:
     """CERTIFY every selected example, streaming TSV lines and recording the run (one process), or over
     torchrun's ranks with rank 0 owning the store and writing the merged TSV (``cert_core.runs.distributed``)."""
     spec = RunSpec(_model_spec(args.model, loaded), dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
+    spec = dataclasses.replace(spec, **sequential)
     data = RunData(dataset.x_test, dataset.y_test, dataset.num_classes)
     if shard.world_size > 1:
+        if sequential:
+            raise ValueError("--sequential certifies in one process; under torchrun its examples would stop at "
+                             "different times on different ranks (not supported yet): run it without torchrun")
         return _certify_shared(args, out, loaded, dataset, device, shard, spec, data)
     sink = open(args.out, "w") if args.out else None
     rows, start = [], time.perf_counter()
     try:
         if sink:
-            print("\t".join(COHEN_HEADER), file=sink, flush=True)
+            print("\t".join(COHEN_HEADER + SAMPLES_COLUMN * bool(sequential)), file=sink, flush=True)
 
         def take(chunk):
             rows.extend(chunk)
             if sink:
-                print("\n".join(map(cohen_tsv_line, chunk)), file=sink, flush=True)
+                print("\n".join(map(_tsv_line, chunk)), file=sink, flush=True)
 
         if args.no_store:
-            smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
-            for chunk in certify_chunks(smooth, data, spec.select(len(data.y)), spec, device):
+            for chunk in run_chunks(loaded, data, spec, device):       # the run method's own chunks and noise
                 take(chunk)
         else:
             store = RunStore(args.store)
@@ -264,7 +319,20 @@ def _certify(args, out, loaded, dataset, device, shard: Shard) -> int:
             sink.close()
     _summary(out, args, dataset, [r["radius"] for r in rows], [r["correct"] for r in rows],
              time.perf_counter() - start, device)
+    if sequential and rows:
+        _saving(out, spec, [r["samples"] for r in rows])
     return 0
+
+
+def _tsv_line(row: dict) -> str:
+    """Cohen et al.'s TSV line, plus the samples drawn when the method reports them (sequential)."""
+    return cohen_tsv_line(row) + (f"\t{int(row['samples'])}" if "samples" in row else "")
+
+
+def _saving(out, spec: RunSpec, samples) -> None:
+    fixed = spec.n0 + spec.n
+    print(f"samples/example {np.mean(samples):,.0f} (n0 + votes; most {max(samples):,}); fixed n0 + n = {fixed:,} "
+          f"gives the same guarantee: {fixed / np.mean(samples):.1f}x fewer samples", file=out)
 
 
 def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunSpec, data: RunData) -> int:

@@ -111,3 +111,34 @@ def test_trusted_torchscript_certifies_in_its_own_process_and_a_resume_trusts_it
     assert "cert acc" in capsys.readouterr().out
     (spec,) = [json.loads(row[0]) for row in sqlite3.connect(store).execute("SELECT spec FROM runs")]
     assert spec["model"] == {"path": str(path.resolve()), "trust_torchscript": True}
+
+
+def test_sequential_certify_writes_samples_per_example_and_records_the_run(tmp_path, capsys):
+    """--sequential goes through the run method "sequential": TSV with a samples column, the run in the store."""
+    from cert_core.runs.store import RunStore
+    out, store = tmp_path / "s.tsv", tmp_path / "runs.sqlite"
+    assert main(["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.25", "--n0", "20", "--sequential",
+                 "--radius", "0.5", "--max-n", "2000", "--max", "6", "--batch", "500", "--device", "cpu",
+                 "--store", str(store), "--out", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0].split("\t") == ["idx", "label", "predict", "radius", "correct", "time", "samples"]
+    samples = [int(line.split("\t")[6]) for line in lines[1:]]
+    assert len(samples) == 6 and all(20 < s <= 20 + 2000 for s in samples)
+    (run,) = RunStore(store).list_runs()
+    assert (run.spec.method, run.spec.radii, run.spec.n) == ("sequential", "0.5", 2000)
+    assert "fewer samples" in capsys.readouterr().out
+
+
+def test_sequential_flags_need_sequential_and_one_process(capsys, monkeypatch):
+    base = ["certify", "--model", "moons-mlp-s0.25", "--sigma", "0.25", "--no-store"]
+    for argv, message in ((base + ["--radius-grid", "--max-n", "10"], "--radius-grid and --max-n: only with --sequential"),
+                          (base + ["--sequential", "--radius", "1", "--radius-grid"], "not allowed with argument"),
+                          (base + ["--sequential", "--radius-grid", "0,x"], "must be radii >= 0 in units of σ")):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(SystemExit):
+        main(base + ["--sequential"])
+    assert "one process" in capsys.readouterr().err

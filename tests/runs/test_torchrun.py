@@ -35,6 +35,14 @@ def test_every_flag_has_a_spelling_torchrun_passes_through():
     assert all(any(ok for _, ok in v) for v in passes.values())
 
 
+def test_sequential_flags_are_checked_and_torchrun_leaves_them_as_written():
+    """The sequential flags are among those the test above checks, and a whole sequential command survives."""
+    flags = {flag for command, flag, _ in our_flags() if command == "certify"}
+    assert {"--sequential", "--radius", "--radius-grid", "--max-n"} <= flags
+    argv = ["certify", "--sequential", "--radius-grid", "--max-n", "500", "--radius-grid=0,1", "--radius", "0.5"]
+    assert torchrun.get_args_parser().parse_args(["--standalone", "-m", "cert_core", *argv]).training_script_args == argv
+
+
 def test_torchrun_spellings_mean_the_same_and_help_names_them(capsys):
     parser = build_parser()
     short = parser.parse_args(["certify", "--model", "m", "--sigma", "0.5", "--n", "7", "--max", "3"])

@@ -8,6 +8,7 @@ from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
 from ui.glossary import link
 from ui.inspector import audit
+from ui.sequential import views as sequential_views
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
@@ -84,6 +85,7 @@ else:
                        key="votes", theme=None, config={"displayModeBar": False})
     st.dataframe(explorer.table(rows), hide_index=True, width="stretch", height="content", key="radii",
                  column_config={"note": st.column_config.TextColumn("note", width="large")})
+    sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
     violations = audit(rows)
     for msg in violations:
         st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")

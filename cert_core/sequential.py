@@ -37,6 +37,7 @@ Shapes: M inputs, J thresholds.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,7 +150,14 @@ def max_log_ratio(a, n, m):
 
 
 def needed_successes(thresholds: np.ndarray, config: SequentialConfig) -> np.ndarray:
-    """(J,) the fewest successes in max_n votes whose wealth crosses 1/α (max_n + 1: never)."""
+    """(J,) the fewest successes in max_n votes whose wealth crosses 1/α (max_n + 1: never). Memoised per
+    (ladder, config): every chunk of a run and every click in the point inspector share one bisection."""
+    return _needed_successes(tuple(np.asarray(thresholds, dtype=np.float64).tolist()), config).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _needed_successes(thresholds: tuple[float, ...], config: SequentialConfig) -> np.ndarray:
+    thresholds = np.asarray(thresholds, dtype=np.float64)
     lo = np.zeros(len(thresholds), dtype=np.int64)
     hi = np.full(len(thresholds), config.max_n + 1, dtype=np.int64)      # W increases with a: bisect
     goal = np.log(1 / config.alpha)

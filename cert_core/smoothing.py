@@ -151,13 +151,14 @@ class Smooth:
 
     def certify_sequential(self, x, alpha: float, radius=None, max_n: int = 100_000, n0: int = 100,
                            batch_size: int = 1000, generator: torch.Generator | None = None,
-                           **options) -> Certificate:
+                           on_look: Callable[[SequentialTest], None] | None = None, **options) -> Certificate:
         """Sequential CERTIFY for one input x of shape D: ``certify_sequential_batch(x[None])[0]``."""
         return self.certify_sequential_batch(self._as_batch(x, "certify_sequential"), alpha, radius, max_n, n0,
-                                             batch_size, generator, **options)[0]
+                                             batch_size, generator, on_look, **options)[0]
 
     def certify_sequential_batch(self, xs, alpha: float, radius=None, max_n: int = 100_000, n0: int = 100,
                                  batch_size: int = 1000, generator: torch.Generator | None = None,
+                                 on_look: Callable[[SequentialTest], None] | None = None,
                                  **options) -> list[Certificate]:
         """Sequential, anytime-valid CERTIFY for M inputs (M, *D): Cohen's guarantee from fewer samples.
 
@@ -172,6 +173,9 @@ class Smooth:
         turn and return the largest certified. None: an anytime lower bound on p_A, stopped when the radius
         cannot grow by ``growth`` (default 10%) within max_n. ``cert.n0 + cert.n`` are the votes drawn;
         ``options`` are further ``SequentialConfig`` fields (futility, growth, first_look, look_growth).
+        ``on_look(test)``, if given, is called after every look with the running ``SequentialTest`` (votes so far
+        ``test.n``, bound ``test.p_lower()``, radius ``test.radius()``, all (M,)): the bound along the sampling
+        path, valid at each look, as the point inspector draws it tightening.
         """
         xs = self._check_inputs(xs, "certify_sequential_batch")
         config = SequentialConfig(check_float(alpha, "alpha", "certify_sequential", 0, 1, True, True),
@@ -190,6 +194,8 @@ class Smooth:
             successes = np.zeros(m, dtype=np.int64)
             successes[go] = new[np.arange(len(go)), c_a[go]]
             test.observe(successes, sizes)
+            if on_look is not None:
+                on_look(test)
         seconds = (time.perf_counter() - start) / m
         p_lower, radii = test.p_lower(), test.radius()
         return [Certificate(int(c) if k > 0 else ABSTAIN, float(r), float(p), tuple(cnt.tolist()),

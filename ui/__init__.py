@@ -7,4 +7,6 @@ certificate-provider protocol), ``glossary`` and ``lessons``; the runs page's ``
 A package ``ui/<page>/`` is one page's slice -- ``cache`` (its cached calls), ``figures`` (pure functions
 returning go.Figure) and ``provider`` (its rows in the point inspector, discovered by ``inspector``) -- and is
 imported by that page only (and by ``inspector`` for its provider).
+A run method without a page of its own may have a *method slice* ``ui/<method>/`` (``sequential``: its inspector
+row and the chart under the inspector's table), imported only by the decision-boundaries page, the inspector's home.
 """

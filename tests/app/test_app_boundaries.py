@@ -45,7 +45,10 @@ def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
                                      "Distance to smoothed boundary", "Distance to base boundary"]
     assert "Every certificate lies inside" in page_text(fresh)
     assert fresh.query_params["x"] == "0.500" and fresh.query_params["y"] == "0.200"
-    assert len(_charts(fresh)) == 5                    # + noise cloud and vote histogram
+    assert len(_charts(fresh)) == 6                    # + noise cloud, vote histogram, sequential path
+    sequential = table[table["method"] == "Sequential CERTIFY (anytime)"]["note"].iloc[0]   # ui/sequential/
+    assert "Stopped after" in sequential and "fixed n = 10,100" in sequential
+    assert any(e.label.startswith("Sequential certification: Stopped after") for e in fresh.expander)
 
 
 def test_sigma_slider_reblurs_and_updates_the_url(fresh):

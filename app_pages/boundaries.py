@@ -85,7 +85,6 @@ else:
                        key="votes", theme=None, config={"displayModeBar": False})
     st.dataframe(explorer.table(rows), hide_index=True, width="stretch", height="content", key="radii",
                  column_config={"note": st.column_config.TextColumn("note", width="large")})
-    sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
     violations = audit(rows)
     for msg in violations:
         st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")
@@ -94,6 +93,7 @@ else:
                    icon=":material/verified:")
     for msg in errors:
         st.warning(f"A certificate provider failed: {msg}")
+    sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
 
 # ---------------------------------------------------------------- deeper looks
 tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])

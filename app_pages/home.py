@@ -30,7 +30,7 @@ with c2, st.container(border=True):
                  help="Zoo, training, uploads and how the current model copes with noise.")
 
 with st.container(border=True):
-    st.markdown("**New to this? Take the six-step lesson** — from what a certificate promises to where papers go "
+    st.markdown("**New to this? Take the seven-step lesson** — from what a certificate promises to where papers go "
                 "wrong; each step opens the exact view it talks about. Terms are explained in the glossary.")
     a, b = st.columns(2)
     a.page_link(navigation.LESSONS.file, label="Start the lesson", icon=navigation.LESSONS.icon,

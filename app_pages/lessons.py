@@ -1,4 +1,4 @@
-"""Lesson: randomized smoothing in six steps, each with a button that opens the exact view it talks about."""
+"""Lesson: randomized smoothing in seven steps, each with a button that opens the exact view it talks about."""
 import streamlit as st
 
 from ui import lessons
@@ -7,7 +7,7 @@ ss = st.session_state
 STEPS = lessons.LESSON
 
 st.title("Lesson: certified robustness by randomized smoothing")
-st.caption("Six short steps from the lecture to the research papers. Each **Show me** button opens the page, "
+st.caption("Seven short steps from the lecture to the research papers. Each **Show me** button opens the page, "
            "model, σ and point the step talks about — the same view a shared link opens — and the sidebar keeps "
            "the step's *try this* prompt with a way back.")
 

@@ -128,6 +128,17 @@ TERMS: tuple[Term, ...] = (
          "The product's core promise. Where a paper's radius is not sound (per-input σ without memory, "
          "root-finding radii, SC-RFP), the app says so and shows a counterexample.", "", (B, D, BE),
          ("Certificate", "Distance to the smoothed boundary")),
+    Term("Sequential certification", "Anytime-valid CERTIFY: sample in batches, stop once the answer is settled, "
+         "same 1 − α.",
+         "Fixed-n CERTIFY decides n before the first vote; re-checking its Clopper–Pearson bound after every batch "
+         "and stopping at the first success (*peeking*, optional stopping) makes the error rate exceed α. An "
+         "**anytime-valid** bound is a confidence sequence: with probability ≥ 1 − α it holds at *every* look at "
+         "once (Ville's inequality for a test supermartingale W), so sampling may stop whenever the radius is "
+         "settled (certified, or unreachable within the budget) with exactly Cohen's guarantee. Easy points stop "
+         "after a few hundred samples instead of 100,000.",
+         r"\Pr\big(\exists\,n:\ W_m(n)\ge 1/\alpha\big)\le\alpha\quad\text{whenever } p_A\le m",
+         (B, R), ("α (failure probability)", "p_A and its lower bound", "Certified radius"),
+         "Ville (1939); Howard et al. (2021); Waudby-Smith & Ramdas (2023); Horváth et al. (2022)"),
 )
 BY_SLUG = {t.slug: t for t in TERMS}
 

@@ -1,6 +1,6 @@
 """The guided lesson on randomized smoothing, as data, and the two actions that use it.
 
-Six steps follow the lecture (Sadeghzadeh, "Certifiable Robustness", after Cohen, Rosenfeld & Kolter 2019)
+Seven steps follow the lecture (Sadeghzadeh, "Certifiable Robustness", after Cohen, Rosenfeld & Kolter 2019)
 and then the method papers. Each step says a few sentences, shows one formula, gives a "try this" prompt
 and names a ``Target``: a page plus the shareable state (model, σ, point). ``go(step)`` opens it through
 ``state.follow_link`` -- the very query parameters a copied link carries -- so a lesson button and a link
@@ -117,6 +117,18 @@ LESSON: tuple[Step, ...] = (
          Target(DDRS, "moons-mlp-s0.25", 0.25, (1.9, -1.4)),
          also=(BERNSTEIN,),
          source="Súkeník, Kuvshinov & Günnemann (2022); Alfarra et al. (2022) Sec. 3.5; Kao, Ko & Lu Eq. 9–10"),
+    Step("α, n and when to stop",
+         f"α is the chance that a certificate is wrong, and Clopper–Pearson keeps that promise only for an n fixed "
+         f"before the first vote: peeking after every batch and stopping at the first success makes errors more "
+         f"likely than α. {link('Sequential certification')} uses a bound that holds at every look at once, so it "
+         f"may stop as soon as the radius is settled, with the same α. Easy points need far fewer than n samples.",
+         r"\Pr\big(\exists\,n:\ \underline{p_A}(n) > p_A\big)\le\alpha"
+         r"\qquad\text{vs.}\qquad \Pr\big(\underline{p_A}(n) > p_A\big)\le\alpha\ \text{for one fixed } n",
+         "Under the inspector's table, the blue bound climbs as samples arrive and stops after about 5,000 samples, "
+         "with a radius as large as fixed n's (dashed), which needed all 10,100. Lower n to 1,000 and compare again; "
+         "then start a Sequential CERTIFY run on Certification runs: it reports the samples each example used.",
+         Target(BOUNDARIES, "moons-mlp-s0.25", 0.25, (0.3, 0.6)),
+         also=(RUNS,), source="Ville (1939); Waudby-Smith & Ramdas (2023); Horváth et al. (2022)"),
 )
 
 

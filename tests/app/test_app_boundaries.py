@@ -47,7 +47,7 @@ def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
     assert fresh.query_params["x"] == "0.500" and fresh.query_params["y"] == "0.200"
     assert len(_charts(fresh)) == 6                    # + noise cloud, vote histogram, sequential path
     sequential = table[table["method"] == "Sequential CERTIFY (anytime)"]["note"].iloc[0]   # ui/sequential/
-    assert "Stopped after" in sequential and "fixed n = 10,100" in sequential
+    assert "Stopped after" in sequential and "fixed n = 10,000 (10,100 samples with n₀)" in sequential
     assert any(e.label.startswith("Sequential certification: Stopped after") for e in fresh.expander)
 
 

@@ -35,6 +35,8 @@ def test_each_step_button_reaches_its_state(index):
     assert len(at.latex) == 1 and "Try this" in at.info[0].value
     at.button(key=f"lesson_go_{index}").click().run()
     assert_at_target(at, lessons.LESSON[index])
+    if index == 6:            # the step points at the sequential chart under the inspector's table
+        assert any(e.label.startswith("Sequential certification: Stopped after") for e in at.expander)
     if index == 5:            # the step promises the page flags the false per-input σ radius in red
         assert any("not a certificate" in str(e.value) for e in at.error)
     if index == 4:            # ... and here that it does not
@@ -48,7 +50,7 @@ def test_sidebar_card_next_and_back_keep_presenter_mode():
     at.button(key="lesson_go_0").click().run()
     assert_at_target(at, lessons.LESSON[0])
     card = " ".join(str(m.value) for m in at.sidebar.markdown)
-    assert "Lesson 1/6" in card and lessons.LESSON[0].try_this[:30] in card
+    assert "Lesson 1/7" in card and lessons.LESSON[0].try_this[:30] in card
     at.button(key="lesson_next").click().run()
     assert_at_target(at, lessons.LESSON[1])
     assert at.query_params.get("present") == "1" and at.session_state[presenter.KEY]

@@ -28,4 +28,4 @@ def test_provider_row_is_the_path_certificate_and_compares_with_fixed_n():
     row = provider.sequential_certificate(ctx)
     path = ctx.shared("sequential_path", lambda: None)
     assert (row.kind, row.sound, row.radius) == ("certificate", True, path.certificate.radius)
-    assert row.note.startswith(f"Stopped after {path.drawn:,} samples") and "fixed n = 2,050" in row.note
+    assert row.note.startswith(f"Stopped after {path.drawn:,} samples") and "fixed n = 2,000 (2,050 samples with n₀)" in row.note

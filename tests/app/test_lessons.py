@@ -23,8 +23,8 @@ def exact_p(model: str, point, sigma: float, resolution: int = 150) -> np.ndarra
     return grid.probabilities_at(base, point, sigma)                          # (K,)
 
 
-def test_six_steps_each_a_valid_shared_link():
-    assert len(lessons.LESSON) == 6
+def test_seven_steps_each_a_valid_shared_link():
+    assert len(lessons.LESSON) == 7
     for step in lessons.LESSON:
         t = step.target
         assert t.page in navigation.PAGES and (ROOT / t.page.file).exists()
@@ -97,6 +97,19 @@ def test_step6_per_input_sigma_claims_too_much(ddrs_maps):
     r_star, dist, s_star = _radius_and_distance(*ddrs_maps, t)
     assert s_star == pytest.approx(1.5) and r_star == pytest.approx(2.2, abs=0.1)
     assert dist == pytest.approx(1.6, abs=0.1) and r_star > dist + 0.3        # "not a certificate"
+
+
+def test_step7_sequential_stops_early_with_a_radius_as_large_as_fixed_n():
+    """'stops after about 5,000 samples, with a radius as large as fixed n's, which needed all 10,100'."""
+    import torch
+    from cert_core.smoothing import Smooth
+    from ui.sequential import cache
+    t = lessons.LESSON[6].target
+    model = load_zoo_model(t.model).model
+    path = cache.sequential_path(model, 2, cache.path_params(t.point, t.sigma, 100, 10_000, 0.001, 0))
+    fixed = Smooth(model, 2, t.sigma).certify(torch.tensor(t.point), 100, 10_000, 0.001, 10_000,
+                                               torch.Generator().manual_seed(0))
+    assert 3_000 < path.drawn < 7_000 and path.certificate.radius >= fixed.radius - 0.02 > 0.4
 
 
 def test_glossary_links_resolve_and_slugs_are_unique():

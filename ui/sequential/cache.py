@@ -79,5 +79,6 @@ def summary(path: SequentialPath, fixed: Certificate) -> str:
     cert = path.certificate
     got = "abstains" if cert.abstained else f"certifies radius {cert.radius:.3f}"
     ref = "abstains" if fixed.abstained else f"gives radius {fixed.radius:.3f}"
-    return (f"Stopped after {path.drawn:,} samples ({stop_reason(path)}) and {got}; fixed n = "
-            f"{fixed.n0 + fixed.n:,} {ref} — {(fixed.n0 + fixed.n) / path.drawn:.0f}× the samples for the same α.")
+    total = fixed.n0 + fixed.n
+    return (f"Stopped after {path.drawn:,} samples ({stop_reason(path)}) and {got}; fixed n = {fixed.n:,} "
+            f"({total:,} samples with n₀) {ref}: {total / path.drawn:.1f}× the samples for the same α.")

@@ -69,7 +69,10 @@ def summarize(run: Run, ex: Examples, radii) -> RunSummary:
     per = float(ex.seconds.mean())
     known = ex.base_prediction >= 0
     clean = float((ex.base_prediction[known] == ex.label[known]).mean()) if known.any() else math.nan
-    rate = samples_per_example(run.spec) * ranks / per if per > 0 else math.nan
+    drawn = samples_per_example(run.spec)
+    if math.isnan(drawn) and len(ex.samples) == m and np.isfinite(ex.samples).any():
+        drawn = float(np.nanmean(ex.samples))     # data-dependent (sequential): the samples actually drawn
+    rate = drawn * ranks / per if per > 0 else math.nan
     left = max(0, run.total - m)
     return RunSummary(m, run.total, radii, certified_accuracy(ex.radius, ex.correct, radii),
                       average_certified_radius(ex.radius, ex.correct),

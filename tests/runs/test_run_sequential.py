@@ -5,6 +5,7 @@ import pytest
 
 from cert_core.methods.sequential.run import GRID, parse_radii
 from cert_core.runs import engine
+from cert_core.runs.export import summarize
 from cert_core.runs.store import RunSpec, RunStore
 from cert_core.runs.worker import run_shard
 
@@ -32,6 +33,8 @@ def test_a_sequential_run_stores_samples_per_example_and_its_metrics(tmp_path, r
         assert set(ex.radius[ex.prediction >= 0]) <= {r * spec.sigma for r in grid}
     labels = [m.label for m in engine.run_method("sequential").live_metrics(spec, ex, ex)]
     assert labels == ["Samples / example", "Saving vs fixed n", "Most samples"]
+    rate = summarize(store.get(run), ex, [0.0]).samples_per_second    # the live view's "Samples / s"
+    assert np.isfinite(rate) and rate > 0
 
 
 def test_bad_radii_are_refused_with_one_message_shape():

@@ -36,8 +36,10 @@ def path_figure(samples, p_lower, radius, fixed_samples: int, fixed_p_lower: flo
                                  hovertemplate=f"fixed n: %{{y:{fmt}}}<extra></extra>"), row=1, col=col)
         fig.add_trace(go.Scatter(x=[fixed_samples], y=[fixed], mode="markers", showlegend=False, hoverinfo="skip",
                                  marker=dict(color=theme.VERMILLION, size=10, symbol="diamond")), row=1, col=col)
-        fig.add_vline(x=drawn, line=dict(color=theme.DARK, dash="dot", width=1.5), row=1, col=col,
-                      annotation_text="stopped", annotation_position="bottom left", annotation_font_size=13)
+        fig.add_vline(x=drawn, line=dict(color=theme.DARK, dash="dot", width=1.5), row=1, col=col)
+        axis = "" if col == 1 else str(col)         # annotations on a log axis take log10 of the value
+        fig.add_annotation(x=np.log10(drawn), y=0.02, xref=f"x{axis}", yref=f"y{axis} domain", text="stopped",
+                           showarrow=False, xanchor="right", yanchor="bottom", font_size=13)
     fig.update_xaxes(type="log", title_text="samples drawn (n0 + votes)", tickformat="~s")
     fig.update_yaxes(tickformat=".3f", row=1, col=1)
     fig.update_yaxes(tickformat=".2f", rangemode="tozero", row=1, col=2)

@@ -124,8 +124,8 @@ LESSON: tuple[Step, ...] = (
          f"may stop as soon as the radius is settled, with the same α. Easy points need far fewer than n samples.",
          r"\Pr\big(\exists\,n:\ \underline{p_A}(n) > p_A\big)\le\alpha"
          r"\qquad\text{vs.}\qquad \Pr\big(\underline{p_A}(n) > p_A\big)\le\alpha\ \text{for one fixed } n",
-         "Under the inspector's table, the blue bound climbs as samples arrive and stops after about 5,000 samples, "
-         "with a radius as large as fixed n's (dashed), which needed all 10,100. Lower n to 1,000 and compare again; "
+         "Under the inspector's table, the blue bound climbs as samples arrive and stops after about 5,000 samples "
+         "with nearly the radius of fixed n (dashed), which needed all 10,100. Lower n to 1,000 and compare again; "
          "then start a Sequential CERTIFY run on Certification runs: it reports the samples each example used.",
          Target(BOUNDARIES, "moons-mlp-s0.25", 0.25, (0.3, 0.6)),
          also=(RUNS,), source="Ville (1939); Waudby-Smith & Ramdas (2023); Horváth et al. (2022)"),

@@ -100,7 +100,7 @@ def test_step6_per_input_sigma_claims_too_much(ddrs_maps):
 
 
 def test_step7_sequential_stops_early_with_a_radius_as_large_as_fixed_n():
-    """'stops after about 5,000 samples, with a radius as large as fixed n's, which needed all 10,100'."""
+    """'stops after about 5,000 samples with nearly the radius of fixed n, which needed all 10,100'."""
     import torch
     from cert_core.smoothing import Smooth
     from ui.sequential import cache

@@ -9,6 +9,7 @@ Shapes: L looks.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,10 @@ import torch
 
 from cert_core.smoothing import Certificate, Smooth
 
-SALT = 17      # this provider's noise stream, apart from CERTIFY's (seed * 1_000_003 + salt, as the inspector's)
+SALT = 17          # this provider's noise stream, apart from CERTIFY's (seed * 1_000_003 + salt, as the inspector's)
+LOOK_GROWTH = 1.25  # a look after every 25% more votes (runs: 10%): half the looks, so a click costs ~0.1 s of CPU
+MEMO_SIZE = 256     # paths kept per model
+_PATHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # model -> {PathParams: SequentialPath}
 
 
 @dataclass(frozen=True)
@@ -52,14 +56,25 @@ def sequential_path(model: torch.nn.Module, num_classes: int, p: PathParams) -> 
     smooth = Smooth(model, num_classes, p.sigma)
     generator = torch.Generator().manual_seed(p.seed * 1_000_003 + SALT)
     cert = smooth.certify_sequential(torch.tensor(p.point, dtype=torch.float32), p.alpha, None, p.max_n, p.n0,
-                                     10_000, generator, on_look=record)
+                                     10_000, generator, on_look=record, look_growth=LOOK_GROWTH)
     votes, p_lower, radius = (np.asarray(c) for c in zip(*looks))
     return SequentialPath(cert, p.n0 + votes, p_lower, radius)
 
 
+def shared_path(model: torch.nn.Module, num_classes: int, params: PathParams) -> SequentialPath:
+    """``sequential_path`` once per (model object, params): the inspector's row (which sees the model, not its
+    key) and the chart under the table share one computation per click. Dropped with the model (weak keys)."""
+    memo = _PATHS.setdefault(model, {})
+    if params not in memo:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[params] = sequential_path(model, num_classes, params)
+    return memo[params]
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_path(model_key: str, _model: torch.nn.Module, num_classes: int, params: PathParams) -> SequentialPath:
-    return sequential_path(_model, num_classes, params)
+    return shared_path(_model, num_classes, params)
 
 
 def path_params(point, sigma: float, n0: int, n: int, alpha: float, seed: int) -> PathParams:

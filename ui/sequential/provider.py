@@ -11,7 +11,7 @@ from ui.sequential import cache
 @register_provider(order=45, name="sequential_anytime")
 def sequential_certificate(ctx: InspectorContext) -> RadiusRow:
     params = cache.path_params(ctx.point, ctx.sigma, ctx.n0, ctx.n, ctx.alpha, ctx.seed)
-    path = ctx.shared("sequential_path", lambda: cache.sequential_path(ctx.model, ctx.num_classes, params))
+    path = ctx.shared("sequential_path", lambda: cache.shared_path(ctx.model, ctx.num_classes, params))
     cert = path.certificate
     note = cache.summary(path, ctx.certificate)
     return RadiusRow("Sequential CERTIFY (anytime)", cert.radius, ABSTAIN if cert.abstained else cert.prediction,

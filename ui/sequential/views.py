@@ -18,6 +18,6 @@ def path_chart(current, point, sigma: float, n0: int, n: int, alpha: float, seed
                                                             fixed.n0 + fixed.n, fixed.p_lower, fixed.radius,
                                                             path.drawn)),
                         key="sequential_path", theme=None, config={"displayModeBar": False})
-        st.caption("The blue steps are the bound after each look (growing batches of ~10%): with probability "
+        st.caption("The blue steps are the bound after each look (growing batches of ~25%): with probability "
                    f"≥ 1 − α = {1 - alpha:g} it holds at every look at once, so stopping early costs nothing in "
                    "validity. The dashed line is fixed-n CERTIFY, which must draw all n samples first.")

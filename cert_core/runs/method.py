@@ -85,6 +85,11 @@ class RunMethod:
         """The runs one start creates, in order: (σ, is the companion run) pairs."""
         return [run for s in sigmas for run in ([(s, True)] if with_companion and self.companion else []) + [(s, False)]]
 
+    def cli_flags(self, spec: RunSpec) -> str:
+        """The flags ``python -m cert_core certify`` needs, besides the common ones, to rerun ``spec`` (read only
+        when ``cli``; '' for none)."""
+        return ""
+
     def check_spec(self, spec: RunSpec) -> None:
         """A clear ValueError when the method's own RunSpec fields are invalid (called by RunSpec)."""
 

@@ -196,7 +196,8 @@ def _cli(run) -> str:
     sp = run.spec
     extra = f" --max {sp.max_examples}" if sp.max_examples else ""
     return (f"python -m cert_core certify --model {sp.model['zoo']} --sigma {sp.sigma:g} --n0 {sp.n0} --n {sp.n} "
-            f"--alpha {sp.alpha:g} --batch {sp.batch}{extra} --seed {sp.seed} --out run{run.id}.tsv")
+            f"--alpha {sp.alpha:g} --batch {sp.batch}{extra}{run_method(sp.method).cli_flags(sp)} --seed {sp.seed} "
+            f"--out run{run.id}.tsv")
 
 
 def export_button(container, items, radii_text: str | None = None, max_radius: float | None = None,

@@ -58,6 +58,13 @@ class SequentialRun(RunMethod):
                         "grow by 10%. n is the budget (max n) per example.",
                         choices=("0.5", "0.25", "1", GRID, ANYTIME)),)
     columns = ("samples",)
+    cli = True
+
+    def cli_flags(self, spec):
+        radii = parse_radii(spec.radii)
+        if radii is None:
+            return " --sequential"
+        return f" --sequential --radius {radii[0]!r}" if len(radii) == 1 else f" --sequential --radius-grid {spec.radii}"
 
     def check_spec(self, spec):
         parse_radii(spec.radii)

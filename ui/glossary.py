@@ -128,6 +128,14 @@ TERMS: tuple[Term, ...] = (
          "The product's core promise. Where a paper's radius is not sound (per-input σ without memory, "
          "root-finding radii, SC-RFP), the app says so and shows a counterexample.", "", (B, D, BE),
          ("Certificate", "Distance to the smoothed boundary")),
+    Term("Sound floating-point sampler", "Noise drawn so that float rounding cannot leak x: the certificate "
+         "holds for what the computer actually evaluates.",
+         "Standard smoothing evaluates fl(x + σ·randn), which is not a Gaussian shift: a base classifier can read "
+         "the rounding bits and flip inside a certified ball. For inputs on a grid (k/255) the sound sampler draws "
+         "integer noise η from fair coins and exact thresholds and evaluates fl((k + η)/255), a function of k + η "
+         "only; Cohen's theorem then holds up to a tiny, subtracted total-variation slack. `Smooth(..., "
+         "sound_float=True)`; the default is the standard sampler.", "", (navigation.PATHS,),
+         ("Soundness", "Certificate"), "Voráček & Hein, ICLR 2023"),
 )
 BY_SLUG = {t.slug: t for t in TERMS}
 

@@ -6,7 +6,7 @@ forward batch, and however a run is cut into chunks, ranks or resumes. Used by `
 is given one generator per input. Statistically nothing changes: every sample is a fresh draw, so CERTIFY's
 selection and estimation samples stay independent (Cohen et al. 2019, Section 3.2).
 
-Sound sampler (Voráček & Hein, ICLR 2023, "Sound randomized smoothing in floating-point arithmetic", Section 5):
+Sound sampler (Voráček & Hein, ICLR 2023, "Sound randomized smoothing in floating-point arithmetic"):
 ``torch.randn`` plus a float addition is not a Gaussian shift, so Cohen's theorem does not apply to what is
 actually sampled (``cert_core.methods.float_soundness`` shows a false certificate). For inputs on a grid
 (multiples of 1/L, e.g. L = 255 for 8-bit images) the noise is instead an integer η ~ round(N(0, (σL)²)) drawn
@@ -86,7 +86,7 @@ def example_generators(seeds: Sequence[int], device) -> list[torch.Generator]:
 
 @dataclass(frozen=True)
 class DiscreteGaussian:
-    """η = round(ε L), ε ~ N(0, σ²), drawn exactly from fair coins (Voráček & Hein 2023, Section 5).
+    """η = round(ε L), ε ~ N(0, σ²), drawn exactly from fair coins (the sampler of Voráček & Hein 2023).
 
     Cell j (η = j, |j| ≤ K) is hit when T_{j-1} ≤ U < T_j for U uniform in [0, 2^62); T_j = round(2^62 Φ((j + ½)/(σL)))
     is computed in 40-digit arithmetic (mpmath), T_{-K-1} = 0 and T_K = 2^62, so the extreme cells absorb the tails.

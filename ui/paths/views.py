@@ -83,7 +83,7 @@ def float_section() -> None:
         if not st.button("Certify x with both samplers", key="paths_float_run",
                          help="Standard and sound CERTIFY at x, PREDICT at x' (n = 4,000, seeded; a few seconds)."):
             return
-        r = pc.float_counterexample(FloatCounterexampleParams(n=4000, calibration=200_000))
+        r = pc.float_counterexample(FloatCounterexampleParams())
         c = st.columns(3)
         c[0].metric("Standard CERTIFY: radius at x", f"{r.standard_radius:.2f}", f"class {r.standard_prediction}",
                     delta_color="off")

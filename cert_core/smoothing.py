@@ -19,6 +19,8 @@ uses their sound sampler for inputs on a grid (multiples of 1/``levels``): integ
 thresholds (``cert_core.noise.DiscreteGaussian``), noisy input fl((q + η)/L). Its certificates are Cohen's theorem
 for the smoothing of h(z) = f(fl(round(zL)/L)), exact up to a total-variation slack D·tv_bound (about 1e-13 for
 D = 784), which is subtracted from p̲_A; so they hold for every grid input within the radius, in floating point.
+PREDICT's error probability grows by at most n·D·tv_bound (about 1e-8 for n = 10⁵). Not covered by either: a
+model whose own arithmetic is not a fixed function of its input (e.g. batch-dependent kernels).
 
 Shapes: D is the input shape, M the number of inputs, K the number of classes, B the batch size.
 """
@@ -280,10 +282,8 @@ class Smooth:
 
     def _noise(self, shape, generator, device, dtype) -> torch.Tensor:
         # Draw on the generator's device (a CPU generator may drive a GPU model), then move.
-        if self.sound is not None:
-            return self.sound.draw(shape, generator, device, dtype)                 # integer η, exact in dtype
-        noise_device = generator.device if generator is not None else device
-        return torch.randn(shape, generator=generator, device=noise_device, dtype=dtype).to(device)  # N(0, I)
+        draw = gaussian_draw if self.sound is None else self.sound.draw             # N(0, I), or integer η
+        return draw(shape, generator, device, dtype).to(device)
 
     def sampling_slack(self, xs) -> float:
         """How far the sampled vote probabilities may be from the exact smoothing: 0 for the standard sampler

@@ -127,5 +127,5 @@ def test_the_floating_point_counterexample_runs_on_a_click(first_run):
     next(b for b in at.button if b.key == "paths_float_run").click().run()
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert "Standard CERTIFY: radius at x" in labels and "Sound sampler: radius at x" in labels
+    assert "Standard radius at x" in labels and "Sound radius at x" in labels
     assert "a false certificate" in _text(at) and "answer is consistent" in _text(at)

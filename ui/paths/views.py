@@ -84,13 +84,14 @@ def float_section() -> None:
                          help="Standard and sound CERTIFY at x, PREDICT at x' (n = 4,000, seeded; a few seconds)."):
             return
         r = pc.float_counterexample(FloatCounterexampleParams())
-        c = st.columns(3)
-        c[0].metric("Standard CERTIFY: radius at x", f"{r.standard_radius:.2f}", f"class {r.standard_prediction}",
-                    delta_color="off")
-        c[1].metric("x' is at distance", f"{r.distance:.2f}", f"predicted class {r.flip_prediction}",
-                    delta_color="inverse")
-        c[2].metric("Sound sampler: radius at x", f"{r.sound_radius:.2f}",
-                    f"class {r.sound_prediction}; at x': {r.sound_flip_prediction}", delta_color="off")
+        c, off = st.columns(3), dict(delta_arrow="off", delta_color="off")
+        c[0].metric("Standard radius at x", f"{r.standard_radius:.2f}", f"class {r.standard_prediction}", **off,
+                    help="Cohen et al.'s CERTIFY with the standard sampler fl(x + σ·randn).")
+        c[1].metric("Distance to x'", f"{r.distance:.2f}", f"standard predicts class {r.flip_prediction}",
+                    delta_arrow="off", delta_color="inverse", help="‖x' − x‖₂ and standard PREDICT at x'.")
+        c[2].metric("Sound radius at x", f"{r.sound_radius:.2f}",
+                    f"class {r.sound_prediction}; at x': {r.sound_flip_prediction}", **off,
+                    help="CERTIFY at x and PREDICT at x' with the sound sampler (sound_float=True).")
         verdict = st.error if r.standard_broken else st.info
         verdict(f"Standard smoothing certifies R = {r.standard_radius:.2f} around x, yet at distance "
                 f"{r.distance:.2f} it votes class 1 {r.flip_share:.0%} of the time (P(class 0) ≤ "

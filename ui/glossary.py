@@ -139,6 +139,14 @@ TERMS: tuple[Term, ...] = (
          r"\Pr\big(\exists\,n:\ W_m(n)\ge 1/\alpha\big)\le\alpha\quad\text{whenever } p_A\le m",
          (B, R), ("α (failure probability)", "p_A and its lower bound", "Certified radius"),
          "Ville (1939); Howard et al. (2021); Waudby-Smith & Ramdas (2023); Horváth et al. (2022)"),
+    Term("Sound floating-point sampler", "Noise drawn so that float rounding cannot leak x: the certificate "
+         "holds for what the computer actually evaluates.",
+         "Standard smoothing evaluates fl(x + σ·randn), which is not a Gaussian shift: a base classifier can read "
+         "the rounding bits and flip inside a certified ball. For inputs on a grid (k/255) the sound sampler draws "
+         "integer noise η from fair coins and exact thresholds and evaluates fl((k + η)/255), a function of k + η "
+         "only; Cohen's theorem then holds up to a tiny, subtracted total-variation slack. `Smooth(..., "
+         "sound_float=True)`; the default is the standard sampler.", "", (navigation.PATHS,),
+         ("Soundness", "Certificate"), "Voráček & Hein, ICLR 2023"),
 )
 BY_SLUG = {t.slug: t for t in TERMS}
 

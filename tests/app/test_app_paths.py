@@ -118,3 +118,14 @@ def test_orthogonal_model_decomposes_like_any_relu_net():
     assert not any("is not supported" in str(e.value) for e in at.error)   # Björck layers are affine at inference
     text = _text(at)
     assert "of the neurons float over this region" in text and "f = Z_fixed + Z_float holds to" in text
+
+
+def test_the_floating_point_counterexample_runs_on_a_click(first_run):
+    at = first_run
+    assert "Floating point: a false certificate" in at.expander[-1].label
+    assert "this app's default sampler" in _text(at)                    # says which sampler runs by default
+    next(b for b in at.button if b.key == "paths_float_run").click().run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert "Standard radius at x" in labels and "Sound radius at x" in labels
+    assert "a false certificate" in _text(at) and "answer is consistent" in _text(at)

@@ -1,9 +1,11 @@
 """The activation-paths page's self-contained sections (st.* over the slice's cached calls and figures): the
-current network or a stop, the constructed counterexample, which needs no model, and the audit's results."""
+current network or a stop, the constructed counterexamples (SC-RFP; floating-point rounding, Voráček & Hein),
+which need no model, and the audit's results."""
 from __future__ import annotations
 
 import streamlit as st
 
+from cert_core.methods.float_soundness.counterexample import FloatCounterexampleParams
 from cert_core.methods.paths import network, scrfp
 from cert_core.models.bundles import ModelLoadError
 from ui import state
@@ -66,6 +68,36 @@ def constructed_section() -> None:
         "point of the ball; SC-RFP has a different one at each point, so its radius certifies smooth(f_x) at x "
         f"only. Cohen et al.'s radius here, **{c.radius:.2f}**, passes the same exact audit "
         f"({c.checked} points searched, no violation).")
+    float_section()
+
+
+def float_section() -> None:
+    """Voráček & Hein (ICLR 2023): standard smoothing is not sound in floating point; the sound sampler is."""
+    with st.expander("Floating point: a false certificate from rounding alone (Voráček & Hein, ICLR 2023)"):
+        st.markdown(
+            "Every implementation (and this app's default sampler) evaluates f(fl(x + σ·randn)) and applies Cohen's "
+            "theorem as if that were x + N(0, σ²I). The last bits of the rounded sum depend on the last bits of x, "
+            "so a base classifier that reads **only those rounding bits** (256 pixels, σ = 1) tells the black image "
+            "x = 0 from x' = 12/255 everywhere. The **sound sampler** (`Smooth(..., sound_float=True)`) feeds f "
+            "with fl((k + η)/255) for integer noise η drawn from fair coins: nothing about x leaks.")
+        if not st.button("Certify x with both samplers", key="paths_float_run",
+                         help="Standard and sound CERTIFY at x, PREDICT at x' (n = 4,000, seeded; a few seconds)."):
+            return
+        r = pc.float_counterexample(FloatCounterexampleParams())
+        c, off = st.columns(3), dict(delta_arrow="off", delta_color="off")
+        c[0].metric("Standard radius at x", f"{r.standard_radius:.2f}", f"class {r.standard_prediction}", **off,
+                    help="Cohen et al.'s CERTIFY with the standard sampler fl(x + σ·randn).")
+        c[1].metric("Distance to x'", f"{r.distance:.2f}", f"standard predicts class {r.flip_prediction}",
+                    delta_arrow="off", delta_color="inverse", help="‖x' − x‖₂ and standard PREDICT at x'.")
+        c[2].metric("Sound radius at x", f"{r.sound_radius:.2f}",
+                    f"class {r.sound_prediction}; at x': {r.sound_flip_prediction}", **off,
+                    help="CERTIFY at x and PREDICT at x' with the sound sampler (sound_float=True).")
+        verdict = st.error if r.standard_broken else st.info
+        verdict(f"Standard smoothing certifies R = {r.standard_radius:.2f} around x, yet at distance "
+                f"{r.distance:.2f} it votes class 1 {r.flip_share:.0%} of the time (P(class 0) ≤ "
+                f"{r.flip_p_upper:.2f} with 1 − α confidence): a false certificate. The sound sampler's answer is "
+                f"{'consistent' if r.sound_consistent else 'INCONSISTENT'} (its p̲_A already subtracts the "
+                f"sampler's total-variation slack, {r.sound_slack:.1e}).")
 
 
 def audit_results(current, audit: pc.Audit) -> None:

@@ -1,0 +1,64 @@
+"""Voráček & Hein (ICLR 2023): the floating-point counterexample breaks the standard sampler and not the sound
+one; the sound sampler draws the exact discretised Gaussian, keeps noise a function of (seed, example), refuses
+off-grid input with a clear error, and leaves the default sampler bit-identical."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import norm
+
+from cert_core.methods.float_soundness.counterexample import (FloatCounterexampleParams, LowBitsDetector,
+                                                              float_counterexample)
+from cert_core.noise import discrete_gaussian, example_generators
+from cert_core.smoothing import Smooth
+
+FAST = FloatCounterexampleParams()           # n = 4,000: the app shows the same numbers
+
+
+@pytest.fixture(scope="module")
+def result():
+    return float_counterexample(FAST)
+
+
+def test_the_standard_sampler_certifies_a_ball_that_holds_a_flip(result):
+    assert result.standard_prediction == 0 and result.flip_prediction == 1
+    assert result.standard_radius > result.distance > 0.7          # the paper: radius 1.26, flip at 0.8
+    assert result.flip_p_upper < 0.5 and result.standard_broken
+
+
+def test_the_sound_sampler_is_consistent_at_the_same_points(result):
+    assert result.sound_consistent
+    assert 0 < result.sound_slack < 1e-10
+
+
+def test_the_sound_sampler_draws_the_discretised_gaussian():
+    sampler = discrete_gaussian(0.5, 16)                           # σL = 8 cells
+    eta = sampler.draw((200_000,), torch.Generator().manual_seed(0), "cpu", torch.float64)
+    cells = np.arange(-4, 5)
+    exact = norm.cdf((cells + 0.5) / 8) - norm.cdf((cells - 0.5) / 8)
+    seen = np.array([(eta == c).double().mean().item() for c in cells])
+    assert np.abs(seen - exact).max() < 5 * math.sqrt(0.05 / 200_000)    # seeded, ~5 standard errors
+    assert eta.eq(eta.round()).all() and sampler.tv_bound < 1e-15
+    assert sampler.thresholds == tuple((1 << 62) - t for t in reversed(sampler.thresholds))   # exactly symmetric
+
+
+def test_sound_votes_ignore_batch_size_and_the_default_is_unchanged():
+    detector = LowBitsDetector(torch.linspace(-1, 1, 4), 0.0)
+    xs = torch.tensor([[0.0, 3 / 255], [1.0, 0.5 - 0.5 / 255]])
+    sound = Smooth(detector, 2, 0.5, sound_float=True)
+    votes = [sound.sample_counts(xs, 300, b, example_generators([4, 5], "cpu")) for b in (7, 1000)]
+    assert torch.equal(votes[0], votes[1])
+    plain, default = Smooth(detector, 2, 0.5), Smooth(detector, 2, 0.5, sound_float=False)
+    assert torch.equal(plain.sample_counts(xs, 300, 64, torch.Generator().manual_seed(1)),
+                       default.sample_counts(xs, 300, 64, torch.Generator().manual_seed(1)))
+
+
+def test_bad_input_gets_a_clear_error():
+    detector = LowBitsDetector(torch.zeros(4), 0.0)
+    with pytest.raises(ValueError, match="grid of multiples of 1/255"):
+        Smooth(detector, 2, 0.5, sound_float=True).certify(torch.full((3,), 0.001), 10, 10, 0.01)
+    with pytest.raises(ValueError, match="'sound_float' parameter of Smooth must be a bool"):
+        Smooth(detector, 2, 0.5, sound_float="yes")
+    with pytest.raises(ValueError, match="'shift' parameter of float_counterexample"):
+        float_counterexample(FloatCounterexampleParams(shift=0))

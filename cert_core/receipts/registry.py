@@ -6,7 +6,7 @@ at ``scale="test"`` and fails on a ✗ (tests/receipts/test_receipts.py).
 """
 from __future__ import annotations
 
-from cert_core.receipts import bernstein, cohen, ddrs, paths, sequential
+from cert_core.receipts import bernstein, cohen, ddrs, float_soundness, paths, sequential
 from cert_core.receipts.base import Receipt
 
 RECEIPTS: tuple[Receipt, ...] = (
@@ -18,6 +18,7 @@ RECEIPTS: tuple[Receipt, ...] = (
     Receipt("bernstein", "Bernstein identities, root-finding", bernstein.identities_and_root_finding),
     Receipt("ddrs-table-1", "Per-input σ: more certified at larger radii", ddrs.table_direction),
     Receipt("sequential", "Sequential certification saves samples", sequential.samples_saved),
+    Receipt("float-soundness", "Floating point can break a certificate", float_soundness.rounding_breaks_standard_smoothing),
 )
 BY_KEY = {r.key: r for r in RECEIPTS}
 

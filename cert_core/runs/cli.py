@@ -11,7 +11,9 @@ it finishes and prints certified accuracy at a few radii and the ACR; ``predict`
 ``certify`` also records the run in the run store the app reads (``--store``, default
 ``$CERT_EXPLORER_RUNS`` or ``~/.local/share/cert_explorer/runs.sqlite``; ``--no-store`` skips it), so a
 headless run shows up on the app's runs page. An interrupted run is continued with
-``python -m cert_core.runs.worker --store STORE --run ID``.
+``python -m cert_core.runs.worker --store STORE --run ID``, or by running the same command again
+(``start_or_resume``; torchrun's ``--max-restarts`` does that after a rank died). Test data: ``--dataset``,
+``--npz FILE`` (the runs page's loader) or ``--image-folder DIR`` (``cert_core.models.image_folder``).
 
 Sharding: under ``torchrun --nproc-per-node=K -m cert_core certify ...`` (env RANK, WORLD_SIZE,
 LOCAL_RANK, MASTER_ADDR/PORT) every rank joins a gloo process group; rank 0 alone opens the run store,
@@ -320,7 +322,7 @@ def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunS
             store.add_examples(run_id, chunk)            # committed: survives any crash from here on
         rows.extend(chunk)
 
-    step = max(1, min(chunk_size(spec.n, spec.batch), math.ceil(len(select) / (4 * shard.world_size))))
+    step = shared_chunk_step(spec, len(select), shard.world_size)
     done = store.done_indices(run_id) if store is not None else set()      # a resumed run: certified before
     chunks = [c[~np.isin(c, sorted(done))] for c in planned_chunks(select, step, Shard(), done)]
     with owning(store, run_id, device, shard.world_size) as should_stop:
@@ -335,6 +337,12 @@ def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunS
     _summary(out, args, dataset, [r["radius"] for r in rows], [r["correct"] for r in rows],
              time.perf_counter() - start, device)
     return 0
+
+
+def shared_chunk_step(spec: RunSpec, count: int, world_size: int) -> int:
+    """Examples per chunk handed out under torchrun: ``chunk_size`` but at least ~4 chunks per rank, so a rank
+    that drew cheap examples takes more and the ranks finish within about one chunk of each other."""
+    return max(1, min(chunk_size(spec.n, spec.batch), math.ceil(count / (4 * world_size))))
 
 
 RESUMABLE = ("interrupted", "failed")

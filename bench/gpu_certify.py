@@ -161,6 +161,8 @@ def main() -> None:
     if a.smoke:
         a.device, a.inputs, a.n0, a.n, a.min_batch, a.max_batch, a.repeats = "cpu", 2, 8, 32, 8, 16, 1
         a.cli_examples, a.cli_batch = 4, 40
+        torch.set_num_threads(1)          # a shared CPU: two contending threads ran ~15x slower than one
+        os.environ["OMP_NUM_THREADS"] = "1"
     device = torch.device(a.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SystemExit("no CUDA device here; run with --smoke for a CPU check")

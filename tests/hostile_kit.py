@@ -108,3 +108,17 @@ class NaNWeights(nn.Module):
 
     def forward(self, x):
         return x @ self.w
+
+
+class PickledWriter(nn.Module):
+    """A whole nn.Module saved with ``torch.save(module)``: unpickling it calls ``__setstate__``, which writes
+    ``path``. Safe loading (weights_only) must refuse it before that runs."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.fc = nn.Linear(2, 2)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        open(state["path"], "w").write("written while unpickling")

@@ -17,6 +17,8 @@ Shapes: B the batch, C channels, H×W the image.
 """
 from __future__ import annotations
 
+import pathlib
+import re
 from typing import Callable
 
 import torch
@@ -92,27 +94,51 @@ COHEN_ARCHS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...], int, tupl
 
 
 # ---------------------------------------------------------------------- loading
+def conversion_command(path=None) -> str:
+    """One line that turns a checkpoint this module refuses (the legacy pre-1.6 format; a whole pickled
+    ``nn.Module``; a dict that also pickles custom objects, e.g. an ``argparse.Namespace``) into one it loads:
+    the zip format holding only ``arch`` and the ``state_dict`` (or the module's state dict). It unpickles
+    the file (``weights_only=False`` runs code from it), so it is for the user's own trusted environment,
+    where the file's classes can be imported; this app never runs it."""
+    src = str(path) if path is not None and isinstance(path, (str, pathlib.PurePath)) else "checkpoint.pth.tar"
+    src = src.replace("\\", "/").replace("'", "")
+    dst = src[:-len(".pth.tar")] + "-converted.pth.tar" if src.endswith(".pth.tar") else src + ".converted.pt"
+    return ("python -c \"import torch; o = torch.load('" + src + "', map_location='cpu', weights_only=False); "
+            "o = o.state_dict() if isinstance(o, torch.nn.Module) else o; "
+            "torch.save({k: (v.state_dict() if isinstance(v, torch.nn.Module) else v) for k, v in o.items() "
+            "if k in ('arch', 'state_dict')} if 'state_dict' in o else dict(o), '" + dst + "')\"")
+
+
+def _refused(what: str, source) -> ModelLoadError:
+    return ModelLoadError(f"refused for safety: {what}. Convert it once, in an environment where you trust the "
+                          f"file (and can import its classes), with: {conversion_command(source)}")
+
+
 def _load_dict(source) -> dict:
     data = read_model_bytes(source)                         # refused above MAX_MODEL_BYTES before reading
     if data[:1] == b"\x80":
-        raise ModelLoadError("refused for safety: the checkpoint is in PyTorch's legacy (pre-1.6) format, whose "
-                             "sizes cannot be checked before loading; convert it once where you trust it: python -c "
-                             "\"import torch; torch.save(torch.load('checkpoint.pth.tar', weights_only=True), "
-                             "'checkpoint-zip.pth.tar')\"")
+        raise _refused("the checkpoint is in PyTorch's legacy (pre-1.6) format, whose sizes cannot be checked "
+                       "before loading", source)
     if file_kind(data) != "bundle":                        # zip directory checked before decompressing
         raise ModelLoadError("a checkpoint must be a torch.save file, not TorchScript")
     import io
     import pickle
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ModelLoadError("refused for safety: the checkpoint holds pickled Python objects that safe "
-                             "(weights_only) loading does not allow") from None
+    except pickle.UnpicklingError as exc:
+        raise _refused(f"the checkpoint holds pickled Python objects{_culprit(exc)} that safe (weights_only) "
+                       "loading does not allow (a whole nn.Module saved with torch.save(model), or custom "
+                       "classes next to the weights); loading them would run code from the file", source) from None
     except Exception as exc:
         raise ModelLoadError(f"the checkpoint could not be read ({type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict):
         raise ModelLoadError("a checkpoint must hold a dict (a state dict, or one with 'state_dict')")
     return payload
+
+
+def _culprit(exc: Exception) -> str:
+    found = re.search(r"GLOBAL (\S+)", str(exc))           # torch names the offending class or function
+    return f" ({found.group(1)})" if found else ""
 
 
 def strip_prefixes(state: dict) -> dict:
@@ -200,6 +226,8 @@ def load_model_file(path, trust_torchscript: bool = False) -> LoadedModel:
     try:
         return load_model(path, trust_torchscript=trust_torchscript)
     except ModelLoadError as exc:
+        if str(exc).startswith("refused for safety") and "TorchScript" not in str(exc):
+            return load_cohen_checkpoint(path)     # a checkpoint's refusal, with the conversion command
         if "missing format tag" not in str(exc):
             raise
     try:

@@ -320,12 +320,15 @@ def _load_csv_spec(source=None, sha256=None, seed=0, test_fraction=0.3) -> Datas
 
 
 def load_dataset(name, **kwargs) -> Dataset:
-    """Dispatch on ``name`` over toys, digits, torchvision sets and "csv" (from a path)."""
-    check_choice(name, "name", "load_dataset", TOY_DATASETS + IMAGE_DATASETS + ("csv",))
+    """Dispatch on ``name`` over toys, digits, torchvision sets, "csv" (from a path) and "image_folder"."""
+    check_choice(name, "name", "load_dataset", TOY_DATASETS + IMAGE_DATASETS + ("csv", "image_folder"))
     if name in TOY_DATASETS:
         return make_toy(name, **kwargs)
     if name == "digits":
         return load_digits(**kwargs)
     if name == "csv":
         return _load_csv_spec(**kwargs)
+    if name == "image_folder":
+        from cert_core.models.image_folder import load_image_folder   # local: imports torchvision
+        return load_image_folder(**kwargs)
     return load_torchvision(name, **kwargs)

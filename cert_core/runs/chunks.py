@@ -1,9 +1,9 @@
 """How a run's examples are cut into chunks, seeded, sharded over ranks and turned into stored rows.
 
-Shared by every run method (``cert_core.runs.method``). ``chunk_seed(seed, i)`` seeds Cohen's noise of
-example i (its own stream, ``cert_core.noise``), so one process, K ranks, any batch size, any cut into chunks
-and a resume draw the same noise; ddrs seeds a whole chunk by its first index and cuts chunks from the whole
-selection (``planned_chunks``), so its noise does not depend on the ranks or a resume.
+Shared by every run method (``cert_core.runs.method``). ``chunk_seed(seed, i)`` seeds the noise of
+example i (Cohen: its own stream, ``cert_core.noise``; ddrs: its own generator), so one process, K ranks, any
+batch size, any cut into chunks and a resume draw the same noise; chunks are cut from the whole selection
+(``planned_chunks``).
 
 Shapes: C examples in a chunk, D the input shape.
 """

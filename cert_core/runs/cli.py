@@ -11,7 +11,9 @@ it finishes and prints certified accuracy at a few radii and the ACR; ``predict`
 ``certify`` also records the run in the run store the app reads (``--store``, default
 ``$CERT_EXPLORER_RUNS`` or ``~/.local/share/cert_explorer/runs.sqlite``; ``--no-store`` skips it), so a
 headless run shows up on the app's runs page. An interrupted run is continued with
-``python -m cert_core.runs.worker --store STORE --run ID``.
+``python -m cert_core.runs.worker --store STORE --run ID``, or by running the same command again
+(``start_or_resume``; torchrun's ``--max-restarts`` does that after a rank died). Test data: ``--dataset``,
+``--npz FILE`` (the runs page's loader) or ``--image-folder DIR`` (``cert_core.models.image_folder``).
 
 ``certify --sequential`` runs the run method "sequential" instead (``cert_core.methods.sequential.run``: anytime-
 valid CERTIFY, Cohen's guarantee under any stopping rule): ``--radius R`` asks "radius ≥ R·σ?", ``--radius-grid``
@@ -52,7 +54,7 @@ from cert_core.methods.cohen.run import certify_chunks, example_seeds
 from cert_core.noise import example_generators
 from cert_core.runs.chunks import Shard, chunk_size, planned_chunks
 from cert_core.runs.distributed import agree, certify_shared
-from cert_core.runs.inputs import RunData
+from cert_core.runs.inputs import RunData, load_run_data
 from cert_core.runs.inputs import resolve_device as _resolve_device
 from cert_core.runs.worker import owning, run_shard
 from cert_core.runs.engine import run_chunks, run_method
@@ -148,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "Only for files you trust. Bundles need no trust: they hold only weights")
         p.add_argument("--dataset", choices=TOY_DATASETS + IMAGE_DATASETS, help="dataset (default: the model's own)")
         p.add_argument("--data-dir", help="local folder with MNIST/Fashion-MNIST/CIFAR-10 (never downloaded)")
+        source = p.add_mutually_exclusive_group()
+        source.add_argument("--npz", metavar="FILE", help="test images and labels from an .npz (arrays x and y, as "
+                            "on the runs page) instead of --dataset")
+        source.add_argument("--image-folder", metavar="DIR", help="test images from a local folder in torchvision's "
+                            "ImageFolder layout (DIR/<class>/<image>), resized and centre-cropped; integer class "
+                            "folder names are the labels")
+        p.add_argument("--image-size", type=_positive_int, default=224, help="--image-folder: centre crop (default 224)")
+        p.add_argument("--resize", type=_positive_int, default=None,
+                       help="--image-folder: shorter side before the crop (default image-size × 256/224: 256 for 224)")
         p.add_argument("--sigma", type=_float_in(0, math.inf, True, True), required=True, help="noise level σ > 0")
         if name == "certify":
             p.add_argument("--n0", type=_positive_int, default=100, help="selection samples")
@@ -191,6 +202,8 @@ def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
 
 
 def resolve_dataset(args, loaded: LoadedModel) -> Dataset:
+    if args.npz or args.image_folder:
+        return _file_dataset(args, loaded)
     spec = dict(loaded.metadata.get("dataset") or {})
     if args.dataset and args.dataset != spec.get("name"):
         spec = {"name": args.dataset}
@@ -199,6 +212,25 @@ def resolve_dataset(args, loaded: LoadedModel) -> Dataset:
     if args.data_dir and spec["name"] in IMAGE_DATASETS and spec["name"] != "digits":
         spec["root"] = args.data_dir
     return load_dataset(**spec)
+
+
+def _file_dataset(args, loaded: LoadedModel) -> Dataset:
+    """--npz (the runs page's loader and checks: ``load_run_data``) or --image-folder, as a test-only Dataset
+    whose spec a resuming worker loads again."""
+    if args.dataset:
+        raise ValueError("give --dataset, --npz or --image-folder, not two of them")
+    if args.npz:
+        spec = {"name": "npz", "path": str(pathlib.Path(args.npz).resolve())}
+        data = load_run_data(spec, loaded)
+        x, y, k = data.x, data.y, data.num_classes
+        return Dataset("npz", x[:0], y[:0], x, y, k, tuple(x.shape[1:]), tuple(map(str, range(k))), spec)
+    limit = None if args.max is None else args.max * args.skip         # the selection needs no later image
+    ds = load_dataset("image_folder", root=args.image_folder, image_size=args.image_size, resize=args.resize,
+                      max_images=limit)
+    k = int(loaded.num_classes or ds.num_classes)                        # a 1000-class head on 3 class folders
+    if ds.y_test.max() >= k:
+        raise ValueError(f"the image folder's labels reach {ds.y_test.max()}, but the model has {k} classes")
+    return dataclasses.replace(ds, num_classes=k)
 
 
 def shard_from_env() -> Shard:
@@ -301,7 +333,7 @@ def _certify(args, out, loaded, dataset, device, shard: Shard, sequential: dict)
 
         def take(chunk):
             rows.extend(chunk)
-            if sink:
+            if sink and chunk:
                 print("\n".join(map(_tsv_line, chunk)), file=sink, flush=True)
 
         if args.no_store:
@@ -309,7 +341,8 @@ def _certify(args, out, loaded, dataset, device, shard: Shard, sequential: dict)
                 take(chunk)
         else:
             store = RunStore(args.store)
-            run_id = store.create_run(spec, len(spec.select(len(data.y))), name=args.name, status="running")
+            run_id = start_or_resume(store, spec, len(spec.select(len(data.y))), args.name, out)
+            take(stored_rows(store, run_id))                     # a resumed run's earlier examples, in the TSV too
             status = run_shard(store, run_id, shard, loaded, data, on_rows=take)
             if status == "failed":
                 raise ValueError(store.get(run_id).error)
@@ -340,7 +373,7 @@ def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunS
     whole selection; every rank certifies; rank 0 records all rows and writes the TSV sorted by idx."""
     select = spec.select(len(data.y))
     store = RunStore(args.store) if shard.rank == 0 and not args.no_store else None
-    run_id = agree(shard, lambda: store and store.create_run(spec, len(select), name=args.name, status="running"))
+    run_id = agree(shard, lambda: store and start_or_resume(store, spec, len(select), args.name, out))
     smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
 
     def certify(idx):
@@ -356,10 +389,13 @@ def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunS
             store.add_examples(run_id, chunk)            # committed: survives any crash from here on
         rows.extend(chunk)
 
-    step = max(1, min(chunk_size(spec.n, spec.batch), math.ceil(len(select) / (4 * shard.world_size))))
-    chunks = planned_chunks(select, step, Shard(), set())        # at least ~4 per rank, to share the work
+    step = shared_chunk_step(spec, len(select), shard.world_size)
+    done = store.done_indices(run_id) if store is not None else set()      # a resumed run: certified before
+    chunks = [c[~np.isin(c, sorted(done))] for c in planned_chunks(select, step, Shard(), done)]
     with owning(store, run_id, device, shard.world_size) as should_stop:
         certify_shared(shard, chunks, certify, take, should_stop)
+    if store is not None:
+        rows = stored_rows(store, run_id)                        # this attempt's rows and any earlier ones
     rows.sort(key=lambda r: r["idx"])
     if args.out:
         pathlib.Path(args.out).write_text("\n".join(["\t".join(COHEN_HEADER), *map(cohen_tsv_line, rows)]) + "\n")
@@ -368,6 +404,37 @@ def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunS
     _summary(out, args, dataset, [r["radius"] for r in rows], [r["correct"] for r in rows],
              time.perf_counter() - start, device)
     return 0
+
+
+def shared_chunk_step(spec: RunSpec, count: int, world_size: int) -> int:
+    """Examples per chunk handed out under torchrun: ``chunk_size`` but at least ~4 chunks per rank, so a rank
+    that drew cheap examples takes more and the ranks finish within about one chunk of each other."""
+    return max(1, min(chunk_size(spec.n, spec.batch), math.ceil(count / (4 * world_size))))
+
+
+RESUMABLE = ("interrupted", "failed")
+
+
+def start_or_resume(store: RunStore, spec: RunSpec, total: int, name: str, out) -> int:
+    """The newest interrupted or failed run of exactly this spec, continued; else a new run. So re-running the
+    same command, or torchrun's ``--max-restarts`` after a rank died, finishes the run: every stored example
+    is kept and skipped (an example's noise depends on (seed, idx) only, so the certificates are those of an
+    uninterrupted run), none is certified twice (the store keys examples by (run, idx))."""
+    for run in store.list_runs():                     # newest first; a run whose workers died reads interrupted
+        if run.spec == spec and run.total == total and run.status in RESUMABLE:
+            store.update(run.id, status="running", error="")
+            print(f"resuming run {run.id} ({run.status}): {run.done} of {total} examples already certified",
+                  file=out)
+            return run.id
+    return store.create_run(spec, total, name=name, status="running")
+
+
+def stored_rows(store: RunStore, run_id: int) -> list[dict]:
+    """The run's finished examples as row dicts (what the TSV and the summary read), sorted by idx."""
+    ex = store.examples(run_id)
+    return [dict(idx=int(ex.idx[i]), label=int(ex.label[i]), prediction=int(ex.prediction[i]),
+                 radius=float(ex.radius[i]), correct=bool(ex.correct[i]), seconds=float(ex.seconds[i]))
+            for i in range(len(ex))]
 
 
 def _summary(out, args, dataset, radii, correct, seconds, device, abstained=()) -> None:

@@ -37,8 +37,14 @@ def init_group(shard: Shard) -> None:
     if not os.environ.get("MASTER_ADDR") or not os.environ.get("MASTER_PORT"):
         raise ValueError(f"WORLD_SIZE={shard.world_size} is set but MASTER_ADDR/MASTER_PORT are not; "
                          "start the ranks with torchrun")
-    dist.init_process_group("gloo", rank=shard.rank, world_size=shard.world_size,
-                            timeout=datetime.timedelta(days=7))    # a rank may wait long for a slow chunk
+    # Our own store, keyed by torchrun's restart count: after a restart (--max-restarts) the agent's store still
+    # holds the previous attempt's gloo keys, and init_process_group on it waits forever (torch 2.14, measured).
+    agent = os.environ.get("TORCHELASTIC_USE_AGENT_STORE") == "True"     # the launcher serves the store
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), shard.world_size,
+                          is_master=not agent and shard.rank == 0, timeout=datetime.timedelta(minutes=30))
+    attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    dist.init_process_group("gloo", store=dist.PrefixStore(f"cert_core/attempt_{attempt}", store), rank=shard.rank,
+                            world_size=shard.world_size, timeout=datetime.timedelta(days=7))  # slow chunks wait
 
 
 def agree(shard: Shard, make):

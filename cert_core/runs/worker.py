@@ -7,7 +7,7 @@ store at once.
 The app starts this as a separate process (``launch``), so closing the tab, a crashed server or a
 killed worker loses no finished example; ``resume`` continues where the store says it stopped.
 Examples are certified ``chunk_size`` at a time (Cohen: ``Smooth.certify_batch``); a Cohen example's
-noise comes from its own generator seeded by ``(seed, idx)`` (ddrs: a chunk's, by its first index), so a
+noise comes from its own generator seeded by ``(seed, idx)`` (ddrs too), so a
 resumed or sharded run draws the same noise per example as an uninterrupted one would.
 
 GPU sharing: a run on ``cuda:N`` first takes one of ``$CERT_EXPLORER_GPU_SLOTS`` (default 1) file

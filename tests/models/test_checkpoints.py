@@ -122,3 +122,32 @@ def test_cli_model_accepts_a_cohen_checkpoint_and_a_resumed_run_reloads_it(tmp_p
     assert run_shard(store, run, loaded=loaded, data=data) == "done" and store.get(run).done == 3
     with pytest.raises(ModelLoadError, match="neither a bundle"):
         resolve_model(str(save({"conv.weight": torch.zeros(1)}, tmp_path / "bare.pt")))
+
+
+def test_unsafe_checkpoints_are_refused_with_a_conversion_command_that_works(tmp_path):
+    """A whole pickled nn.Module (hostile: its __setstate__ writes a file) and a legacy-format Cohen checkpoint
+    with a custom object inside are refused, none of their code runs, and the one-line command in the message
+    (run here as the user would, in a trusted environment) gives a file that loads with the same logits."""
+    import argparse
+    import shlex
+    from cert_core.runs.cli import resolve_model
+    from tests.hostile_kit import PickledWriter
+    marker = tmp_path / "written"
+    hostile = tmp_path / "model.pt"
+    torch.save(PickledWriter(str(marker)), hostile)
+    with pytest.raises(ModelLoadError, match="refused for safety.*pickled Python objects.*weights_only=False") as info:
+        resolve_model(str(hostile))
+    assert str(hostile) in str(info.value) and not marker.exists()
+    reference = nn.Sequential(NormalizeLayer(CIFAR10_MEAN, CIFAR10_STD), randomised(CifarResNet(20))).eval()
+    legacy = tmp_path / "checkpoint.pth.tar"
+    torch.save({"arch": "cifar_resnet20", "state_dict": reference.state_dict(), "args": argparse.Namespace(lr=0.1)},
+               legacy, _use_new_zipfile_serialization=False)
+    with pytest.raises(ModelLoadError, match="legacy") as info:
+        resolve_model(str(legacy))
+    python, flag, code = shlex.split(str(info.value).split("with: ", 1)[1])
+    assert (python, flag) == ("python", "-c")
+    exec(code, {})                                      # the user's trusted environment
+    converted = resolve_model(str(tmp_path / "checkpoint-converted.pth.tar"))
+    x = torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(converted.model(x), reference(x))

@@ -142,3 +142,72 @@ def test_sequential_flags_need_sequential_and_one_process(capsys, monkeypatch):
     with pytest.raises(SystemExit):
         main(base + ["--sequential"])
     assert "one process" in capsys.readouterr().err
+def _certificates(path):
+    return [line.split("\t")[:5] for line in path.read_text().splitlines()]
+
+
+def test_npz_certifies_like_its_dataset_and_the_same_command_resumes_an_interrupted_run(tmp_path, capsys):
+    import sqlite3
+
+    import numpy as np
+    from cert_core.models.data import load_digits
+    from cert_core.runs.store import RunStore
+    ds = load_digits()
+    np.savez(tmp_path / "d.npz", x=ds.x_test[:5], y=ds.y_test[:5])
+    common = ["certify", "--model", "digits-cnn-s0.25", "--sigma", "0.25", "--n0", "20", "--n", "200", "--batch", "200",
+              "--max", "5", "--device", "cpu", "--store", str(tmp_path / "s.sqlite")]
+    assert main([*common, "--out", str(tmp_path / "a.tsv")]) == 0
+    npz = [*common, "--npz", str(tmp_path / "d.npz")]
+    assert main([*npz, "--out", str(tmp_path / "b.tsv")]) == 0
+    assert _certificates(tmp_path / "a.tsv") == _certificates(tmp_path / "b.tsv")     # noise keyed by (seed, idx)
+    store = RunStore(tmp_path / "s.sqlite")
+    run = store.list_runs()[0]
+    assert run.spec.data["name"] == "npz" and run.done == 5
+    with sqlite3.connect(store.path) as con:                  # killed after 2 examples
+        con.execute("DELETE FROM examples WHERE run_id = ? AND idx >= 2", (run.id,))
+        con.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run.id,))
+    capsys.readouterr()
+    assert main([*npz, "--out", str(tmp_path / "c.tsv")]) == 0
+    assert f"resuming run {run.id} (interrupted): 2 of 5" in capsys.readouterr().out
+    assert _certificates(tmp_path / "c.tsv") == _certificates(tmp_path / "b.tsv")
+    assert len(store.list_runs()) == 2 and store.get(run.id).status == "done" and store.get(run.id).done == 5
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: a small ResNet on a busy 2-core machine runs ~15x slower with two contending."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_image_folder_certifies_a_cohen_checkpoint_and_a_worker_reloads_it(tmp_path, capsys, one_thread):
+    import numpy as np
+    import torch
+    from PIL import Image
+    from cert_core.models.checkpoints import CifarResNet
+    from cert_core.runs.inputs import run_data
+    from cert_core.runs.store import RunStore
+    rng = np.random.default_rng(0)
+    for label in ("0", "3"):                          # integer folder names are the labels of a 10-class head
+        (tmp_path / "images" / label).mkdir(parents=True)
+        for i in range(2):
+            pixels = rng.integers(0, 256, (40 + 9 * i, 36, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / label / f"{i}.png")
+    torch.manual_seed(0)
+    torch.save({"arch": "cifar_resnet20", "state_dict": {f"1.{k}": v for k, v in CifarResNet(20).state_dict().items()}},
+               tmp_path / "checkpoint.pth.tar")
+    argv = ["certify", "--model", str(tmp_path / "checkpoint.pth.tar"), "--image-folder", str(tmp_path / "images"),
+            "--image-size", "32", "--sigma", "0.25", "--n0", "5", "--n", "20", "--batch", "40", "--device", "cpu",
+            "--store", str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "r.tsv")]
+    assert main(argv) == 0
+    assert [row[1] for row in _certificates(tmp_path / "r.tsv")[1:]] == ["0", "0", "3", "3"]
+    (run,) = RunStore(tmp_path / "s.sqlite").list_runs()
+    data = run_data(run.spec)                          # what a resuming worker loads: the same cropped pixels
+    assert data.x.shape == (4, 3, 32, 32) and data.num_classes == 10 and list(data.y) == [0, 0, 3, 3]
+    with pytest.raises(SystemExit):
+        main(["certify", "--model", "digits-cnn-s0.25", "--image-folder", str(tmp_path / "missing"), *argv[5:]])
+    err = capsys.readouterr().err
+    assert str(tmp_path / "missing") in err and "ImageFolder layout" in err and "Traceback" not in err

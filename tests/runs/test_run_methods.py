@@ -11,6 +11,8 @@ import subprocess
 import sys
 import threading
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -120,6 +122,9 @@ def test_sharded_ddrs_run_equals_a_single_rank_one(reference, tmp_path):
     assert raw.rank.tolist() == [0] * 16 + [1] * 16 + [0] * 4      # whole chunks dealt to ranks
     assert stored(raw) == stored(raw_ref)
     assert stored(run_methods.certified(DDRS, raw, x)) == stored(run_methods.certified(DDRS, raw_ref, x))
+    halved = replace(DDRS, batch=200)                     # chunks of 8, not 16: noise per (seed, example) only
+    run = store.create_run(halved, 36)
+    assert run_shard(store, run) == "done" and stored(store.examples(run)) == stored(raw_ref)
 
 
 def test_bernstein_run_records_the_sound_radius_and_root_finding_apart(tmp_path):

@@ -130,15 +130,39 @@ needs_torchrun = pytest.mark.skipif(
     reason="torchrun or the gloo backend is not available")
 
 
-@needs_torchrun
-def test_readme_multi_gpu_command_gives_the_single_process_certificates(single, tmp_path):
-    assert GPUS in readme_commands()
-    (out,) = finish([launch(GPUS.replace("--nproc-per-node=4", "--nproc-per-node=2"), tmp_path, SMALL)])
-    assert certificates(tmp_path / "results.tsv") == single
-    assert "cert acc" in out and "recorded in" in out
+def interrupted_npz_run(store_path, npz):
+    """A run of the small command on the digits test split as an .npz, killed after 3 of its 6 examples."""
+    import sqlite3
+
+    import numpy as np
+    from cert_core.models.data import load_digits
+    from cert_core.runs.cli import main
     from cert_core.runs.store import RunStore
-    (run,) = RunStore(tmp_path / "runs.sqlite").list_runs()
-    assert run.status == "done" and "Certified by 2 torchrun ranks" in run.notes
+    ds = load_digits()
+    np.savez(npz, x=ds.x_test[:6], y=ds.y_test[:6])
+    store = RunStore(store_path)
+    main(["certify", "--model", "digits-cnn-s0.25", "--sigma", "0.25", "--alpha", "0.001", "--seed", "0", *SMALL,
+          "--npz", str(npz), "--store", str(store_path)])
+    (run,) = store.list_runs()
+    with sqlite3.connect(store_path) as con:
+        con.execute("DELETE FROM examples WHERE run_id = ? AND idx IN (1, 2, 4)", (run.id,))
+        con.execute("UPDATE runs SET status = 'interrupted' WHERE id = ?", (run.id,))
+    return store, run.id
+
+
+@needs_torchrun
+def test_readme_multi_gpu_command_gives_the_single_process_certificates_and_resumes(single, tmp_path):
+    """Also --npz under torchrun, and what --max-restarts (or re-running the command) does after a rank was
+    killed: the same command continues the interrupted run; stored examples stay, the rest is certified once."""
+    assert GPUS in readme_commands()
+    store, run_id = interrupted_npz_run(tmp_path / "runs.sqlite", tmp_path / "digits.npz")
+    npz = ["--npz", str(tmp_path / "digits.npz")]
+    (out,) = finish([launch(GPUS.replace("--nproc-per-node=4", "--nproc-per-node=2"), tmp_path, [*SMALL, *npz])])
+    assert certificates(tmp_path / "results.tsv") == single
+    assert "cert acc" in out and "recorded in" in out and f"resuming run {run_id} (interrupted): 3 of 6" in out
+    (run,) = store.list_runs()
+    assert run.status == "done" and run.done == 6 and "Certified by 2 torchrun ranks" in run.notes
+    assert store.examples(run_id).idx.tolist() == list(range(6))
 
 
 def two_nodes(command, tmp_path):
@@ -174,3 +198,4 @@ def test_two_nodes_with_c10d_rendezvous_merge_into_one_run(single, tmp_path):
     from cert_core.runs.store import RunStore
     (run,) = RunStore(owners[0] / "runs.sqlite").list_runs()
     assert run.status == "done" and run.done == 6
+

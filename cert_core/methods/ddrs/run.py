@@ -7,9 +7,11 @@ Sec. 3.5 (Figure 2) when the run is read, over the finished examples in **index 
 deterministic whatever order chunks finished in (resumed, sharded or concurrent runs), and they are consistent
 for exactly that query sequence, which is what the memory can promise.
 
-Noise: chunks are cut from the whole selection and dealt to ranks chunk by chunk, each drawn from a generator
-seeded by ``chunk_seed(seed, first index)``, so a resumed or sharded run draws the same noise for every example
-as an uninterrupted one (a chunk is committed in one transaction).
+Noise: every example draws OptimizeSigma's and CERTIFY's noise from its own generator seeded by
+``chunk_seed(seed, idx)``, so its certificate is a function of (seed, example) only: a resumed or sharded run,
+any ``batch`` (hence chunk size) and any cut into chunks give the same certificates as an uninterrupted run.
+Chunks are cut from the whole selection and dealt to ranks chunk by chunk (a chunk is committed in one
+transaction). Runs stored before this rule drew one generator per chunk; their stored rows stay as they are.
 
 Shapes: C examples in a chunk, D the input shape, m finished examples.
 """
@@ -28,10 +30,14 @@ from cert_core.runs.chunks import (chunk_seed, chunk_size, clean_predictions, ex
 from cert_core.runs.method import Companion, FormField, Metric, RunMethod
 
 
-def ddrs_rows(model, num_classes: int, xs: torch.Tensor, spec, batch: int, seed: int) -> dict:
-    """OptimizeSigma (Alg. 1) then CERTIFY at each σ*_x, all noise from one generator seeded by ``seed``.
+def ddrs_rows(model, num_classes: int, xs: torch.Tensor, spec, batch: int, seed) -> dict:
+    """OptimizeSigma (Alg. 1) then CERTIFY at each σ*_x; the noise from one generator seeded by ``seed`` (an
+    int), or example j's from its own generator seeded by ``seed[j]`` (a list of C ints).
     Returns per-example columns (C,): prediction, radius, p_lower, seconds, sigma."""
-    generator = torch.Generator(device=xs.device).manual_seed(seed)
+    if isinstance(seed, (list, tuple)):
+        generator = [torch.Generator(device=xs.device).manual_seed(int(s)) for s in seed]
+    else:
+        generator = torch.Generator(device=xs.device).manual_seed(seed)
     start = time.perf_counter()
     search = optimize_sigma(model, xs, sigma_config(spec), batch, generator)
     per = (time.perf_counter() - start) / len(xs)
@@ -111,7 +117,7 @@ class DdrsRun(RunMethod):
         model, batch = loaded.model.to(device), spec.batch
         for idx in planned_chunks(spec.select(len(data.y)), chunk_size(spec.n, spec.batch), shard, done):
             xs = torch.from_numpy(data.x[idx]).to(device)                    # (C, *D)
-            seed = chunk_seed(spec.seed, idx[0])
+            seed = [chunk_seed(spec.seed, i) for i in idx]            # noise keyed by (seed, example)
             cols, batch = with_backoff(lambda b: ddrs_rows(model, data.num_classes, xs, spec, b, seed),
                                        batch, device, on_note)
             yield example_rows(data, idx, shard.rank, clean_predictions(model, xs), **cols)

@@ -152,8 +152,12 @@ def _optimize_chunk(model, xs, cfg: SigmaConfig, generator) -> tuple[np.ndarray,
     sigma = torch.full((m,), cfg.sigma0, device=xs.device)
     sigmas, radii, c_a = [], [], None
     for k in range(cfg.steps + 1):
-        noise_device = generator.device if generator is not None else xs.device
-        eps = torch.randn((m, cfg.n, *xs.shape[1:]), generator=generator, device=noise_device).to(xs.device)
+        if isinstance(generator, list):                # one generator per input: its noise is its own
+            eps = torch.stack([torch.randn((cfg.n, *xs.shape[1:]), generator=g, device=g.device)
+                               for g in generator]).to(xs.device)
+        else:
+            noise_device = generator.device if generator is not None else xs.device
+            eps = torch.randn((m, cfg.n, *xs.shape[1:]), generator=generator, device=noise_device).to(xs.device)
         s = sigma.clone().requires_grad_(True)
         with torch.enable_grad():
             psi = _expectation(model, xs, s, eps)                          # (m, K)
@@ -170,7 +174,7 @@ def _optimize_chunk(model, xs, cfg: SigmaConfig, generator) -> tuple[np.ndarray,
 
 
 def optimize_sigma(model: nn.Module, xs, config: SigmaConfig = SigmaConfig(), batch_size: int = 10_000,
-                   generator: torch.Generator | None = None) -> SigmaSearch:
+                   generator: torch.Generator | list[torch.Generator] | None = None) -> SigmaSearch:
     """OptimizeSigma (Algorithm 1) for every input of ``xs`` (M, *D), batched over inputs.
 
     Each step draws n fresh ε̂ ~ N(0, I) per input, estimates ψ(σ_k) of the soft classifier, and
@@ -180,7 +184,9 @@ def optimize_sigma(model: nn.Module, xs, config: SigmaConfig = SigmaConfig(), ba
     the prediction does not change. Without a floor σ_k may cross 0; N(0, σ²) depends on σ² only, so
     σ* = |σ_K|. No guarantee comes with σ*: it is a heuristic choice; see the module docstring.
     Up to ``batch_size`` noisy samples are evaluated at once; the same generator seed and batch_size
-    give identical results. The device is the model's (the input's for a parameter-free model).
+    give identical results. A list of M generators gives input i its noise from ``generator[i]`` alone, so its
+    result does not depend on the other inputs or on batch_size. The device is the model's (the input's for a
+    parameter-free model).
     """
     func = "optimize_sigma"
     if not isinstance(model, nn.Module):
@@ -189,11 +195,13 @@ def optimize_sigma(model: nn.Module, xs, config: SigmaConfig = SigmaConfig(), ba
     batch_size = check_int(batch_size, "batch_size", func, 1)
     xs = _as_inputs(xs, func)
     xs = xs.to(model_device(model, xs.device))
+    _check_generators(generator, len(xs), func)
     per = max(1, batch_size // cfg.n)
     was_training = model.training
     model.eval()
     try:
-        parts = [_optimize_chunk(model, xs[s:s + per], cfg, generator) for s in range(0, len(xs), per)]
+        parts = [_optimize_chunk(model, xs[s:s + per], cfg, generator[s:s + per] if isinstance(generator, list)
+                                 else generator) for s in range(0, len(xs), per)]
     except RuntimeError as exc:
         raise ValueError(f"The model could not be evaluated on inputs of shape {tuple(xs.shape[1:])}: {exc}") from None
     finally:
@@ -203,8 +211,10 @@ def optimize_sigma(model: nn.Module, xs, config: SigmaConfig = SigmaConfig(), ba
 
 
 def certify_at_sigma(model: nn.Module, num_classes: int, xs, sigmas, n0: int, n: int, alpha: float,
-                     batch_size: int = 10_000, generator: torch.Generator | None = None) -> list[Certificate]:
-    """Cohen et al.'s CERTIFY of each input x_i at its own σ_i (Sec. 3.5, before the memory).
+                     batch_size: int = 10_000, generator: torch.Generator | list[torch.Generator] | None = None
+                     ) -> list[Certificate]:
+    """Cohen et al.'s CERTIFY of each input x_i at its own σ_i (Sec. 3.5, before the memory); with a list of
+    generators, input i's noise comes from ``generator[i]`` alone.
 
     Each certificate is a valid (1 − α) statement about g_{σ_i}, the classifier smoothed with the
     *fixed* σ_i, only; it is not a certificate of the data-dependent classifier.
@@ -215,5 +225,13 @@ def certify_at_sigma(model: nn.Module, num_classes: int, xs, sigmas, n0: int, n:
     if sig.shape[0] != xs.shape[0] or np.any(~np.isfinite(sig)) or np.any(sig <= 0):
         raise ValueError(f"The 'sigmas' parameter of {func} must hold one positive float per input "
                          f"({xs.shape[0]}). Got shape {sig.shape} instead.")
-    return [Smooth(model, num_classes, float(s)).certify(x, n0, n, alpha, batch_size, generator)
-            for x, s in zip(xs, sig)]
+    _check_generators(generator, len(xs), func)
+    gens = generator if isinstance(generator, list) else [generator] * len(xs)
+    return [Smooth(model, num_classes, float(s)).certify(x, n0, n, alpha, batch_size, g)
+            for x, s, g in zip(xs, sig, gens)]
+
+
+def _check_generators(generator, count: int, func: str) -> None:
+    if isinstance(generator, list) and len(generator) != count:
+        raise ValueError(f"The 'generator' parameter of {func} must be one generator or a list of one per input "
+                         f"({count}). Got a list of {len(generator)} instead.")

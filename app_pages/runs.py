@@ -5,7 +5,7 @@ export runs. Every method comes from the run-method registry (cert_core.runs.eng
 import streamlit as st
 
 from cert_core.models.bundles import ModelLoadError
-from cert_core.models.data import DataError
+from cert_core.models.dataset import DataError
 from cert_core.runs.store import RunStore
 from ui import state
 from ui.runs import compare as run_compare

@@ -12,7 +12,8 @@ import streamlit as st
 import torch
 
 from cert_core import grid
-from cert_core.models.data import Dataset, load_dataset
+from cert_core.models.data import load_dataset
+from cert_core.models.dataset import Dataset
 from cert_core.metrics import certified_accuracy
 from cert_core.models.bundles import LoadedModel
 from cert_core.smoothing import Smooth

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from cert_core.models.data import BOX_2D, Dataset, DataError
+from cert_core.models.data import BOX_2D
+from cert_core.models.dataset import Dataset, DataError
 from cert_core.models.bundles import LoadedModel, ModelLoadError
 from cert_core.models.zoo import ZOO
 from ui import presenter

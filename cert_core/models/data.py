@@ -21,10 +21,10 @@ import io
 import math
 import os
 import pathlib
-from dataclasses import dataclass
 
 import numpy as np
 
+from cert_core.models.dataset import Dataset, DataError, DatasetUnavailable
 from cert_core.validation import check_choice, check_float, check_int
 
 BOX_2D = (-3.0, 3.0, -3.0, 3.0)  # (xmin, xmax, ymin, ymax)
@@ -39,28 +39,6 @@ _CLASS_NAMES = {
 }
 _DEFAULT_CLASSES = {"blobs": 4, "gaussian_quantiles": 2, "spirals": 2}
 MIN_CSV_ROWS = 10
-
-
-@dataclass(frozen=True, eq=False)  # eq=False: arrays make field-wise equality ambiguous; hash by identity
-class Dataset:
-    """A train/test split with its provenance; see the module docstring for shapes."""
-    name: str
-    x_train: np.ndarray  # (N_train, *input_shape) float32
-    y_train: np.ndarray  # (N_train,) int64
-    x_test: np.ndarray  # (N_test, *input_shape) float32
-    y_test: np.ndarray  # (N_test,) int64
-    num_classes: int
-    input_shape: tuple[int, ...]
-    class_names: tuple[str, ...]
-    spec: dict  # kwargs for load_dataset that rebuild exactly this dataset
-
-
-class DataError(ValueError):
-    """The data could not be used (bad CSV, ...); the message names the problem."""
-
-
-class DatasetUnavailable(DataError):
-    """A torchvision dataset is not in the local folder; the message names the folder."""
 
 
 def standardise_2d(x: np.ndarray) -> np.ndarray:

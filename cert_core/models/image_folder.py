@@ -17,7 +17,7 @@ import pathlib
 
 import numpy as np
 
-from cert_core.models.data import Dataset, DatasetUnavailable, DataError
+from cert_core.models.dataset import Dataset, DatasetUnavailable, DataError
 from cert_core.validation import byte_size, check_int
 
 MAX_FOLDER_BYTES = 4 * 2**30     # the images as float32 (50,000 ImageNet images at 224 would take 30 GB)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cert_core.models.data import Dataset
+from cert_core.models.dataset import Dataset
 from cert_core.validation import check_float, check_int
 from cert_core.tensors import model_device
 

@@ -42,7 +42,8 @@ import time
 import numpy as np
 import torch
 
-from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS, Dataset, load_dataset
+from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS, load_dataset
+from cert_core.models.dataset import Dataset
 from cert_core.runs.export import COHEN_HEADER, cohen_tsv_line
 from cert_core.metrics import average_certified_radius, certified_accuracy
 from cert_core.models.bundles import LoadedModel

@@ -295,7 +295,7 @@ def csv_inputs(rng):
 
 def check_csv(ds):
     import numpy as np
-    from cert_core.models.data import Dataset
+    from cert_core.models.dataset import Dataset
     if not isinstance(ds, Dataset):
         return "not a Dataset"
     for x, y in ((ds.x_train, ds.y_train), (ds.x_test, ds.y_test)):
@@ -459,7 +459,8 @@ def child(workdir, sentinel):
     """Generate every input, load it here under the memory limit, print the JSON summary."""
     import torch                # imports first: their address space is not counted against the inputs
     from cert_core.models.bundles import ModelLoadError, load_model
-    from cert_core.models.data import DataError, load_csv
+    from cert_core.models.data import load_csv
+    from cert_core.models.dataset import DataError
     from cert_core.runs.inputs import load_npz
     torch.set_num_threads(1)
 

@@ -12,7 +12,8 @@ import torch
 from cert_core import grid
 from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.bundles import LoadedModel, bundle_bytes
-from cert_core.models.data import BOX_2D, Dataset, parse_csv_rows
+from cert_core.models.data import BOX_2D, parse_csv_rows
+from cert_core.models.dataset import Dataset
 from cert_core.models.isolated import IsolatedModelStopped
 from cert_core.models.train import TrainConfig, accuracy, train_model
 from cert_core.models.zoo import ZOO, ZooEntry

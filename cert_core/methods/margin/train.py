@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from cert_core.models.data import Dataset
+from cert_core.models.dataset import Dataset
 from cert_core.methods.margin.radii import SQRT2, margin, propagate_moments, rs_radius_lower_bound, smoothed_margin_from_moments
 from cert_core.models.train import TrainResult, fit
 from cert_core.validation import check_choice, check_float, check_int

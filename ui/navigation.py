@@ -45,6 +45,7 @@ HOME = Page("home", "Welcome", ":material/school:", START, default=True)
 LESSONS = Page("lessons", "Lesson", ":material/cast_for_education:", START)
 GLOSSARY = Page("glossary", "Glossary", ":material/menu_book:", START)
 MODELS = Page("models", "Models", ":material/hub:", EXPLORE)
+DRAW = Page("draw", "Draw your data", ":material/draw:", EXPLORE)
 BOUNDARIES = Page("boundaries", "Decision boundaries", ":material/blur_on:", EXPLORE)
 DDRS = Page("ddrs", "Per-input σ", ":material/tune:", BEYOND)
 BERNSTEIN = Page("bernstein", "Bernstein smoothing", ":material/functions:", BEYOND)
@@ -54,7 +55,7 @@ RUNS = Page("runs", "Certification runs", ":material/monitoring:", CERTIFY)
 # where the Per-input σ page used to live: old links land on /ddrs with their query parameters
 OLD_PER_INPUT_SIGMA = Page("per-input-sigma", "Per-input σ (old link)", "", CERTIFY, "hidden", redirect="ddrs")
 
-PAGES: tuple[Page, ...] = (HOME, LESSONS, GLOSSARY, MODELS, BOUNDARIES, DDRS, BERNSTEIN, PATHS, MARGIN, RUNS,
+PAGES: tuple[Page, ...] = (HOME, LESSONS, GLOSSARY, MODELS, DRAW, BOUNDARIES, DDRS, BERNSTEIN, PATHS, MARGIN, RUNS,
                            OLD_PER_INPUT_SIGMA)
 BY_KEY = {p.key: p for p in PAGES}
 

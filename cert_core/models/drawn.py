@@ -185,16 +185,17 @@ def check_trainable(drawing: Drawing) -> None:
     if len(drawing.cells) > MAX_LINK_POINTS:
         raise DrawingError(f"{len(drawing.cells)} points are more than a link can carry ({MAX_LINK_POINTS})")
     if len(used) < 2:
-        only = f"only class {used[0]}" if len(used) else "no points"
+        only = f"only class {int(used[0])}" if len(used) else "no points"
         raise DrawingError(f"a classifier needs at least two classes; the drawing has {only}")
     missing = [k for k in range(used.max() + 1) if counts[k] == 0]
     if missing:
-        raise DrawingError(f"class {missing[0]} has no points, but class {used.max()} has: classes are numbered "
+        raise DrawingError(f"class {missing[0]} has no points, but class {int(used.max())} has: classes are numbered "
                            f"from 0 without gaps, so draw class {missing[0]} or move those points to it")
-    few = [k for k in used if counts[k] < MIN_POINTS_PER_CLASS]
+    few = [int(k) for k in used if counts[k] < MIN_POINTS_PER_CLASS]
     if few:
-        raise DrawingError(f"class {few[0]} has {counts[few[0]]} point{'s' * (counts[few[0]] != 1)}; every class "
-                           f"needs at least {MIN_POINTS_PER_CLASS}")
+        n = int(counts[few[0]])
+        raise DrawingError(f"class {few[0]} has {n} point{'' if n == 1 else 's'}; every class needs at least "
+                           f"{MIN_POINTS_PER_CLASS}")
 
 
 def to_dataset(drawing: Drawing) -> Dataset:

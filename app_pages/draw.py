@@ -11,14 +11,13 @@ from ui.glossary import link
 from ui.images import base_image, lattice_points, png_uri, smoothed_image
 
 ss = st.session_state
-HEIGHT = 470                # px: three square plots side by side
+HEIGHT = 470                # px: three square plots side by side (presenter mode: the fonts grow instead)
 CANVAS = dict(selection_mode="points", theme=None, config={"displaylogo": False, "displayModeBar": False})
 
 st.title(navigation.DRAW.title)
-st.caption("Click points onto the canvas, train a small MLP on them with Gaussian noise augmentation, and compare the "
-           f"{link('base classifier f')} with the {link('smoothed classifier g')}. The canvas is the view's own box "
-           "[−3, 3]²: points are used exactly where you click (nothing is centred or scaled, unlike a CSV upload on "
-           "the Models page), so the maps line up with the canvas.")
+st.caption(f"Click points, train, and compare the {link('base classifier f')} with the {link('smoothed classifier g')}. "
+           "Points stay exactly where you click: the canvas is the view's box [−3, 3]², nothing is centred or scaled "
+           "(unlike a CSV upload), so the maps line up with it.")
 
 current = state.current_model_or_stop()
 views.start(current)
@@ -45,10 +44,10 @@ def board(current: state.CurrentModel) -> None:
         sigma = state.sigma()
         labels, probs = draw_cache.maps(current.key, current.model, sigma)
         for col, title, image, mkey in ((map_f, "Base classifier f", base_image(labels), "draw_map_f"),
-                                        (map_g, f"Smoothed g, σ = {sigma:g}", smoothed_image(probs), "draw_map_g")):
+                                        (map_g, f"Smoothed g, σ={sigma:g}", smoothed_image(probs), "draw_map_g")):
             fig = charts.region_map(title, png_uri(image), state.VIEW, trained.points, trained.labels, HEIGHT)
             col.plotly_chart(presenter.scale(fig, resize=False), key=mkey, theme=None, config={"displayModeBar": False})
-    counts, export = st.columns([4, 1], vertical_alignment="center")
+    counts, export = st.columns([3, 1], vertical_alignment="center")
     counts.markdown(views.counts_line(drawing))
     export.download_button("Export CSV", drawn.to_csv(drawing), file_name="drawn_points.csv", mime="text/csv",
                            icon=":material/download:", key="draw_export", disabled=not drawing.cells, width="stretch",

@@ -22,7 +22,7 @@ def canvas(bounds: tuple, lattice: np.ndarray, points: np.ndarray, labels: np.nd
                                hovertemplate=f"{hint} at (%{{x:.1f}}, %{{y:.1f}})<extra></extra>",
                                selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
     _add_points(fig, points, labels, clickable=True)
-    _frame(fig, bounds, "Your data: click to draw", height)
+    _frame(fig, bounds, "Your points", height, legend=True)
     fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest", hoverdistance=12)
     return fig
 
@@ -35,7 +35,7 @@ def region_map(title: str, image: str, bounds: tuple, points: np.ndarray, labels
     fig.add_layout_image(source=image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin, sizey=ymax - ymin,
                          sizing="stretch", layer="below")
     _add_points(fig, points, labels, clickable=False)
-    _frame(fig, bounds, title, height)
+    _frame(fig, bounds, title, height, legend=False)          # the canvas beside it has the legend
     fig.update_layout(dragmode=False, hovermode="closest")
     return fig
 
@@ -51,7 +51,7 @@ def _add_points(fig: go.Figure, points: np.ndarray, labels: np.ndarray, clickabl
             selected=dict(marker=dict(opacity=1)), unselected=dict(marker=dict(opacity=1))))
 
 
-def _frame(fig: go.Figure, bounds: tuple, title: str, height: int) -> None:
+def _frame(fig: go.Figure, bounds: tuple, title: str, height: int, legend: bool) -> None:
     xmin, xmax, ymin, ymax = bounds
     fig.add_shape(type="rect", x0=xmin, x1=xmax, y0=ymin, y1=ymax, line=dict(color=theme.DARK, width=1.5),
                   layer="above")
@@ -60,6 +60,6 @@ def _frame(fig: go.Figure, bounds: tuple, title: str, height: int) -> None:
     fig.update_yaxes(range=[ymin - 0.05, ymax + 0.05], scaleanchor="x", scaleratio=1, title_text="x₂",
                      title_standoff=4, **axis)
     fig.update_layout(**theme.base_layout(
-        title=dict(text=title, x=0.5, xanchor="center", font_size=20), height=height,
+        title=dict(text=title, x=0.5, xanchor="center", font_size=19), height=height, showlegend=legend,
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.5, xanchor="center"),
-        margin=dict(l=55, r=15, t=50, b=90, autoexpand=False), uirevision=title))
+        margin=dict(l=50, r=10, t=45, b=90, autoexpand=False), uirevision=title))

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cert_core.models import drawn
 from cert_core.models.data import TOY_DATASETS, DataError, make_toy
-from ui import state, theme
+from ui import presenter, state, theme
 
 ss = st.session_state
 HISTORY, EDITS, MESSAGE = "draw_history", "draw_edits", "draw_message"
@@ -97,7 +97,12 @@ def toolbar() -> None:
     st.html(class_css())
     for key, value in (("draw_class", 0), ("draw_mode", "add"), ("draw_start", TOY_DATASETS[0])):
         ss.setdefault(key, value)
-    cls, mode, undo_col, clear_col, pick, load = st.columns([3.2, 1.9, 1, 1, 1.7, 1], vertical_alignment="bottom")
+    widths = [3.2, 1.9, 1, 1, 1.7, 1]
+    if presenter.active():          # larger text: two rows, so no control is squeezed
+        cls, mode = st.columns(widths[:2], vertical_alignment="bottom")
+        undo_col, clear_col, pick, load = st.columns(widths[2:] + [1.2], vertical_alignment="bottom")[:4]
+    else:
+        cls, mode, undo_col, clear_col, pick, load = st.columns(widths, vertical_alignment="bottom")
     cls.segmented_control("Class", range(drawn.MAX_CLASSES), key="draw_class", format_func=lambda k: f"● {k}",
                           help="The class of the points you add; colours as on the maps.")
     mode.segmented_control("Click to", MODES, key="draw_mode", format_func=MODE_LABELS.get,

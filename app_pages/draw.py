@@ -76,6 +76,8 @@ if go:
         views.train(drawing, drawn.DrawnTraining(float(sigma_train), int(epochs), int(seed)))
     except drawn.DrawingError as exc:
         st.error(f"Cannot train yet: {exc}.", icon=":material/error:")
+    except ValueError as exc:                   # e.g. a loss that became NaN
+        st.error(f"Training failed: {exc}.", icon=":material/error:")
 if ss.get("draw_trained"):
     st.success(ss.pop("draw_trained"), icon=":material/check_circle:")
 elif views.trained_on(current) is not None:

@@ -209,10 +209,13 @@ def sync_url() -> None:
 
 
 def _rebuild_params(key: str) -> dict[str, str]:
-    """The query parameters that rebuild a session model (a drawn one's points and settings), else none."""
+    """The query parameters that rebuild a session model (a drawn one's points and settings), else none.
+    Only a model trained here on its drawing qualifies: an uploaded bundle's metadata is not trusted to match."""
     entry = _user_models().get(key)
     link = entry["loaded"].metadata.get("link") if entry else None
     if not isinstance(link, dict) or not all(isinstance(link.get(k), str) for k in drawn.LINK_KEYS):
+        return {}
+    if entry["dataset"] is None or entry["dataset"].spec.get("points") != link["draw"]:
         return {}
     return {k: link[k] for k in drawn.LINK_KEYS}
 

@@ -12,6 +12,7 @@ import streamlit as st
 import torch
 
 from cert_core import grid
+from cert_core.models import drawn
 from cert_core.models.data import load_dataset
 from cert_core.models.dataset import Dataset
 from cert_core.metrics import certified_accuracy
@@ -28,6 +29,12 @@ def zoo_model(name: str) -> LoadedModel:
 @st.cache_data(show_spinner="Loading the dataset…", max_entries=32)
 def dataset_from_spec(spec_json: str) -> Dataset:
     return load_dataset(**json.loads(spec_json))
+
+
+@st.cache_resource(show_spinner="Retraining the drawn model from the link…", max_entries=16)
+def drawn_model(points: str, sigma_train: float, epochs: int, seed: int) -> LoadedModel:
+    """The model a drawn link names (``cert_core.models.drawn.train_drawn``, seeded: the model it was made with)."""
+    return drawn.train_drawn(drawn.decode_points(points), drawn.DrawnTraining(sigma_train, epochs, seed))[0]
 
 
 @st.cache_resource(show_spinner="Evaluating the base classifier on the grid…", max_entries=8)

@@ -45,6 +45,7 @@ HOME = Page("home", "Welcome", ":material/school:", START, default=True)
 LESSONS = Page("lessons", "Lesson", ":material/cast_for_education:", START)
 GLOSSARY = Page("glossary", "Glossary", ":material/menu_book:", START)
 MODELS = Page("models", "Models", ":material/hub:", EXPLORE)
+DRAW = Page("draw", "Draw your data", ":material/draw:", EXPLORE)
 BOUNDARIES = Page("boundaries", "Decision boundaries", ":material/blur_on:", EXPLORE)
 DDRS = Page("ddrs", "Per-input σ", ":material/tune:", BEYOND)
 BERNSTEIN = Page("bernstein", "Bernstein smoothing", ":material/functions:", BEYOND)
@@ -56,8 +57,8 @@ OLD_PER_INPUT_SIGMA = Page("per-input-sigma", "Per-input σ (old link)", "", CER
 
 RECEIPTS = Page("receipts", "Receipts", ":material/receipt_long:", START)
 
-PAGES: tuple[Page, ...] = (HOME, LESSONS, GLOSSARY, RECEIPTS, MODELS, BOUNDARIES, DDRS, BERNSTEIN, PATHS, MARGIN, RUNS,
-                           OLD_PER_INPUT_SIGMA)
+PAGES: tuple[Page, ...] = (HOME, LESSONS, GLOSSARY, RECEIPTS, MODELS, DRAW, BOUNDARIES, DDRS, BERNSTEIN, PATHS, MARGIN,
+                           RUNS, OLD_PER_INPUT_SIGMA)
 BY_KEY = {p.key: p for p in PAGES}
 
 

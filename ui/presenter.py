@@ -26,6 +26,7 @@ HIDDEN_KEYS = (                   # widget keys a class does not need (values ar
     "resolution", "alpha", "seed", "n0", "mc_size", "mc_n",                      # decision boundaries
     "ddrs_count", "ddrs_res", "ddrs_steps", "ddrs_lr", "ddrs_n", "ddrs_alpha", "ddrs_seed",   # per-input σ
     "rn_root", "rn_npz", "rn_skip", "rn_device", "rn_batch",                     # certification runs
+    "draw_seed",                                                                  # draw your data
 )
 
 

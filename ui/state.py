@@ -2,7 +2,9 @@
 
 Session state is the source of truth while a session lives; the URL query parameters
 (``model``, ``sigma``, ``x``, ``y``) seed it once per session and are rewritten on every run, so a
-copied link reproduces the view. Models trained or uploaded in the app live in the session only.
+copied link reproduces the view. Models trained or uploaded in the app live in the session only, except a
+model trained on drawn points: its link carries the points and settings (``draw``, ``draw_sigma``, ...,
+see ``cert_core.models.drawn``) and opening it retrains the same model.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from cert_core.models import drawn
 from cert_core.models.data import BOX_2D
 from cert_core.models.dataset import Dataset, DataError
 from cert_core.models.bundles import LoadedModel, ModelLoadError
@@ -102,8 +105,9 @@ def _apply_link(qp) -> list[str]:
     ss, problems = st.session_state, []
     presenter.seed(qp)
     ss.setdefault("model_key", f"zoo:{DEFAULT_MODEL}")
+    problems, rebuilt = _link_drawn(qp) if "draw" in qp else ([], False)
     name = qp.get("model")
-    if name:
+    if name and not rebuilt:
         if name in ZOO_NAMES:
             ss["model_key"] = f"zoo:{name}"
         else:
@@ -113,6 +117,24 @@ def _apply_link(qp) -> list[str]:
     if "sigma" in qp:
         problems += _link_sigma(qp.get("sigma"))
     return problems + _link_point(qp)
+
+
+def _link_drawn(qp) -> tuple[list[str], bool]:
+    """Retrain the drawn model a link carries and make it current (one already in the session is reused);
+    (messages, whether it worked)."""
+    from ui import cache
+    try:
+        drawing, training = drawn.from_link(qp)
+        params = drawn.link_params(drawing, training)
+        same = [k for k, e in _user_models().items() if e["loaded"].metadata.get("link") == params]
+        if same:
+            st.session_state["_pending_model"] = same[0]
+            return [], True
+        loaded = cache.drawn_model(params["draw"], training.sigma_train, training.epochs, training.seed)
+    except ValueError as exc:             # DrawingError, or training that failed
+        return [f"The link's drawn data cannot be used: {exc}. Showing {DEFAULT_MODEL} instead."], False
+    add_user_model(loaded.metadata["name"], loaded, drawn.to_dataset(drawing))
+    return [], True
 
 
 def _link_sigma(raw) -> list[str]:
@@ -178,12 +200,25 @@ def sync_url() -> None:
         return
     params = {"model": model_label(st.session_state.get("model_key", "")),
               "sigma": f"{st.session_state.get('sigma', DEFAULT_SIGMA):g}"}
+    params.update(_rebuild_params(st.session_state.get("model_key", "")))
     point = selected_point()
     if point is not None:
         params.update(x=f"{point[0]:.3f}", y=f"{point[1]:.3f}")
     params.update(presenter.url_params())
     if dict(st.query_params) != params:
         st.query_params.from_dict(params)
+
+
+def _rebuild_params(key: str) -> dict[str, str]:
+    """The query parameters that rebuild a session model (a drawn one's points and settings), else none.
+    Only a model trained here on its drawing qualifies: an uploaded bundle's metadata is not trusted to match."""
+    entry = _user_models().get(key)
+    link = entry["loaded"].metadata.get("link") if entry else None
+    if not isinstance(link, dict) or not all(isinstance(link.get(k), str) for k in drawn.LINK_KEYS):
+        return {}
+    if entry["dataset"] is None or entry["dataset"].spec.get("points") != link["draw"]:
+        return {}
+    return {k: link[k] for k in drawn.LINK_KEYS}
 
 
 def follow_link(page: str, params: dict[str, str]) -> None:

@@ -67,12 +67,12 @@ def main() -> None:
 @contextlib.contextmanager
 def mock_single_thread_off():
     """train_drawn with the zoo's determinism context replaced by a no-op (torch's default threads)."""
-    saved = drawn.single_threaded_deterministic
-    drawn.single_threaded_deterministic = contextlib.nullcontext
+    saved = drawn.deterministic_training
+    drawn.deterministic_training = contextlib.nullcontext
     try:
         yield
     finally:
-        drawn.single_threaded_deterministic = saved
+        drawn.deterministic_training = saved
 
 
 if __name__ == "__main__":

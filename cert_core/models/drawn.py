@@ -30,8 +30,7 @@ from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.bundles import LoadedModel
 from cert_core.models.data import BOX_2D, parse_csv_rows, standardise_2d
 from cert_core.models.dataset import DataError, Dataset
-from cert_core.models.train import TrainConfig, TrainResult, train_model
-from cert_core.models.zoo import _deterministic as single_threaded_deterministic
+from cert_core.models.train import TrainConfig, TrainResult, deterministic_training, train_model
 from cert_core.validation import check_choice, check_float, check_int
 
 VERSION = "1"                       # first character of an encoded drawing
@@ -217,7 +216,7 @@ def train_drawn(drawing: Drawing, training: DrawnTraining, progress=None) -> tup
     data = to_dataset(drawing)
     config = ModelConfig("mlp", (2,), data.num_classes, **ARCHITECTURE)
     model = build_model(config, seed=training.seed)
-    with single_threaded_deterministic():   # bit-identical on any core count, and far faster for a tiny MLP
+    with deterministic_training():   # bit-identical on any core count, and far faster for a tiny MLP
         result = train_model(model, data, TrainConfig(training.epochs, LEARNING_RATE, BATCH_SIZE,
                                                       training.sigma_train, 0.0, training.seed), progress)
     label = f"drawn-mlp-s{training.sigma_train:g}"

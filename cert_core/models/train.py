@@ -11,6 +11,7 @@ give bit-identical weights. Shapes: x (N, *D) float32, y (N,) int64, logits (B, 
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -21,6 +22,21 @@ from torch import nn
 from cert_core.models.dataset import Dataset
 from cert_core.validation import check_float, check_int
 from cert_core.tensors import model_device
+
+
+@contextlib.contextmanager
+def deterministic_training():
+    """Single-threaded, deterministic kernels while training (the zoo build, a drawn dataset's model): the same seed
+    gives bit-identical weights on any core count, and a tiny MLP trains far faster on one thread. Restores the
+    global settings afterwards (they are process-wide: another session computing meanwhile runs single-threaded)."""
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)  # float reductions then do not depend on the core count
+    torch.use_deterministic_algorithms(True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(det)
+        torch.set_num_threads(threads)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ the catalogue never does. Nothing in cert_core imports this module (``tests/core
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import pathlib
 from dataclasses import asdict
@@ -23,30 +22,17 @@ from cert_core.methods.margin.train import MarginTrainConfig, train_margin
 from cert_core.models.architectures import build_model
 from cert_core.models.bundles import save_bundle
 from cert_core.models.data import load_dataset
-from cert_core.models.train import train_model
+from cert_core.models.train import deterministic_training, train_model
 from cert_core.models.zoo import ASSET_DIR, ZOO, ZooEntry, zoo_entry
 
 TORCH_VERSION = torch.__version__.split("+")[0]  # bytes are reproducible for one torch version
 CREATED = "cert-explorer zoo v1"  # fixed instead of a date, so rebuilds are byte-identical
 
 
-@contextlib.contextmanager
-def _deterministic():
-    """Single-threaded, deterministic kernels while building; restores the global settings afterwards."""
-    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(1)  # float reductions then do not depend on the core count
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(det)
-        torch.set_num_threads(threads)
-
-
 def train_entry(entry: ZooEntry):
     """(model, metadata) for one entry; a pure function of the entry (bit-for-bit on CPU)."""
     dataset = load_dataset(**entry.dataset_spec)
-    with _deterministic():
+    with deterministic_training():
         model = build_model(entry.config, seed=entry.train.seed)
         if entry.margin is not None:
             result = train_margin(model, dataset, MarginTrainConfig(**entry.margin))

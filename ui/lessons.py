@@ -136,7 +136,9 @@ def sidebar_card() -> None:
         st.markdown(f"**Lesson {index + 1}/{len(LESSON)} · {step.title}**  \n:material/lightbulb: {step.try_this}")
         a, b, c = st.columns([1.1, 1, 0.5])
         if a.button("Lesson", key="lesson_back", icon=":material/arrow_back:", help="Back to the lesson text."):
-            st.switch_page(LESSONS.file, query_params=st.query_params.to_dict())
+            # the link of the view on screen (session state), re-applied before any widget exists, exactly like
+            # a pasted link: the address bar and the σ slider cannot disagree after the switch
+            state.follow_link(LESSONS.file, state.link_params())
         if index + 1 < len(LESSON) and b.button("Next", key="lesson_next", icon=":material/arrow_forward:",
                                                 help=f"Step {index + 2}: {LESSON[index + 1].title}"):
             go(index + 1)

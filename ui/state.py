@@ -175,14 +175,20 @@ def sync_url() -> None:
     """Write the shareable state into the URL."""
     if "_pending_link" in st.session_state:     # follow_link already put the link there; it applies next run
         return
+    params = link_params()
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+def link_params() -> dict[str, str]:
+    """The query parameters of a link to the current view (model, σ, point, presenter mode), from session state."""
     params = {"model": model_label(st.session_state.get("model_key", "")),
               "sigma": f"{st.session_state.get('sigma', DEFAULT_SIGMA):g}"}
     point = selected_point()
     if point is not None:
         params.update(x=f"{point[0]:.3f}", y=f"{point[1]:.3f}")
     params.update(presenter.url_params())
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
+    return params
 
 
 def follow_link(page: str, params: dict[str, str]) -> None:

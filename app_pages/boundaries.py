@@ -82,8 +82,13 @@ else:
                       key="cloud", theme=None, config={"displayModeBar": False})
     right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
                        key="votes", theme=None, config={"displayModeBar": False})
-    st.dataframe(explorer.table(rows), hide_index=True, width="stretch", height="content", key="radii",
-                 column_config={"note": st.column_config.TextColumn("note", width="large")})
+    table = explorer.table(rows)
+    st.dataframe(table, hide_index=True, width="stretch", height="content", key="radii", column_config={
+        "circle": st.column_config.TextColumn("circle", width=150),
+        "kind": st.column_config.TextColumn("kind", width=110),
+        "note": st.column_config.TextColumn("note", width="large")})
+    with st.expander("Each row's note in full"):      # a grid cell cuts long text; a static table wraps it
+        st.table([{"method": r["method"], "note": r["note"]} for r in table], hide_index=True, border="horizontal")
     violations = audit(rows)
     for msg in violations:
         st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")

@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import navigation, presenter, state
+from ui import navigation, presenter, state, theme
 from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
@@ -11,7 +11,7 @@ from ui.inspector import audit
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
-MAP = dict(selection_mode="points", theme=None, config={"displaylogo": False, "scrollZoom": False})
+MAP = dict(selection_mode="points", theme=None, config=theme.CLICK_MAP_CONFIG)
 ss = st.session_state
 
 st.title(navigation.BOUNDARIES.title)

@@ -12,6 +12,7 @@ from cert_core.runs import worker
 from cert_core.runs.engine import run_method
 from cert_core.runs.export import summarize
 from cert_core.runs.store import RunStore
+from ui import presenter
 from ui.runs import figures as run_figures
 from ui.runs import views as run_views
 
@@ -79,7 +80,8 @@ def live_panel(store: RunStore, run_id: int, was_active: bool) -> None:
         return
     v = run_views.view(store, run)
     ex = v.ex
-    grid = run_figures.radius_grid(max(4 * run.spec.sigma, float(v.raw.radius.max()) if len(ex) else 0) * 1.05)
+    # up to the largest radius certified so far (not 4σ: the curve is 0 long before that on most runs)
+    grid = run_figures.radius_grid(max(0.25 * run.spec.sigma, float(v.raw.radius.max()) if len(ex) else 0) * 1.1)
     s = summarize(run, ex, grid)
     cols = st.columns(7)
     fmt = lambda v, f: "–" if v is None or np.isnan(v) else f.format(v)  # noqa: E731
@@ -94,7 +96,8 @@ def live_panel(store: RunStore, run_id: int, was_active: bool) -> None:
     st.progress(s.done / max(1, s.total), text=f"{run.status} on {run.device or run.spec.device}")
     curves = [run_figures.Curve(run.name, grid, s.curve, s.done, s.total)] if s.done else []
     _method_panel(v, grid, curves)
-    st.plotly_chart(run_figures.accuracy_figure(curves, title="Certified accuracy (live)"), key="live_curve")
+    st.plotly_chart(presenter.scale(run_figures.accuracy_figure(curves, title="Certified accuracy (live)")),
+                    key="live_curve", theme=None)      # theme=None: the figure's own large dark fonts, not Streamlit's
     if run.error:
         st.error(f"The run failed: {run.error}")
     if run.notes:

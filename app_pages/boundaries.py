@@ -16,14 +16,12 @@ ss = st.session_state
 
 st.title(navigation.BOUNDARIES.title)
 st.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
-           "blurring f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point and its "
+           "blurring f's regions with the Gaussian N(0, σ²I). Click a map to inspect a point and its "
            f"{link('certified radius')}.")
 
 current = state.current_model_or_stop()
 if not current.is_2d:
-    st.error(f"**{current.label}** takes inputs of shape {current.loaded.input_shape}, not 2D points, so it "
-             "has no decision boundary to draw here. Pick a 2D model (e.g. moons-mlp-s0.25) in the sidebar.",
-             icon=":material/error:")
+    state.needs_2d(current, "a decision boundary to draw")
     st.page_link(navigation.MODELS.file, label="Browse the 2D models", icon=navigation.MODELS.icon)
     st.stop()
 

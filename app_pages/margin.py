@@ -70,8 +70,7 @@ if current.is_2d:
                        delta_color="normal" if r > eps else "inverse", delta_arrow="off",
                        help=mf.RADIUS_HELP.get(name, mf.ESTIMATE_HELP))
 else:
-    st.info(f"Figure 1 draws a 2D neighbourhood; **{current.label}** takes inputs of shape {shape}. The curves "
-            "below work for it.", icon=":material/info:")
+    state.needs_2d(current, "Figure 1 (a 2D neighbourhood)", "The curves below work for it.")
 
 views.closed_form_section(current, k, sigma)
 

@@ -237,6 +237,14 @@ def current_model_or_stop() -> CurrentModel:
         st.stop()
 
 
+def needs_2d(current: CurrentModel, what: str, rest: str = "") -> None:
+    """The one message, in one look on every page, for a part that draws the plane and a model that is not 2D:
+    what needs the 2D model, how to get one, and ``rest`` (what still works). Calm: nothing is broken."""
+    shape = "×".join(str(s) for s in (current.loaded.input_shape or ("?",)))
+    st.info(f"**{current.label}** takes inputs of shape {shape}, not 2D points; {what} needs a 2D model "
+            f"(pick one in the sidebar, e.g. {DEFAULT_MODEL}). {rest}".rstrip(), icon=":material/grid_on:")
+
+
 def current_model() -> CurrentModel:
     """The selected model; raises ModelLoadError/FileNotFoundError/ValueError with a clear message."""
     from ui import cache

@@ -63,7 +63,7 @@ def test_degree_slider_and_smoothing_mode(default):
 def test_image_model_and_pipeline_with_the_computed_lipschitz_bound():
     at = page_test(PAGE, model_key="zoo:digits-cnn-s0", bern_size=10)
     at.run()
-    assert "is not a 2D model" in page_text(at)
+    assert "Figure 3 needs a 2D model" in page_text(at)
     at.button(key="bern_go").click().run()
     assert not at.exception
     lg = next(m for m in at.metric if m.label == "L_G (guaranteed)")

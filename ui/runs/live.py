@@ -3,6 +3,7 @@ the run's method adds: ``RunMethod.live_metrics``, ``extra_curves``, ``caption``
 from __future__ import annotations
 
 import time
+from pathlib import PurePath
 
 import numpy as np
 import streamlit as st
@@ -28,9 +29,35 @@ def compact(value: float | None) -> str:
     return f"{value / 1e3:.1f} k" if abs(value) >= 1e4 else f"{value:,.0f}"
 
 
+def model_name(spec) -> str:
+    """The model's name: the zoo entry, or the file's stem for a model given by its path (CLI runs)."""
+    if "zoo" in spec.model:
+        return str(spec.model["zoo"])
+    label = spec.model_label or str(spec.model.get("path", "model"))
+    return PurePath(label).stem if "/" in label or "\\" in label or PurePath(label).suffix else label
+
+
 def run_label(run) -> str:
+    """'#id model method · data · started': a run named after its model's file path shows the model's name."""
     started = time.strftime("%d %b %H:%M", time.localtime(run.created))
-    return f"#{run.id} {run.name} · {run.spec.data_label or run.spec.data.get('name', '')} · {started}"
+    name, label = run.name, run.spec.model_label
+    if label and name.startswith(label):
+        name = model_name(run.spec) + name[len(label):]
+    return f"#{run.id} {name} · {run.spec.data_label or run.spec.data.get('name', '')} · {started}"
+
+
+def progress_text(run) -> str:
+    """The progress bar's words; a queued run says what it waits for."""
+    device = run.device or run.spec.device
+    if run.status != "queued":
+        return f"{run.status} on {device}"
+    if device in ("cpu", "auto"):
+        held = f"this machine certifies {worker.cpu_slots()} CPU run(s) at a time"
+    else:
+        held = f"{device} certifies one run at a time"
+    where = "CPU" if device in ("cpu", "auto") else device
+    return (f"queued: waiting for a free {where} slot ({held}; other runs, from any tab or the command line, "
+            "hold them). It starts by itself when one finishes.")
 
 
 def _controls(store: RunStore, run) -> None:
@@ -93,7 +120,7 @@ def live_panel(store: RunStore, run_id: int, was_active: bool) -> None:
     cols[4].metric("Smoothed acc.", fmt(s.smoothed_accuracy, "{:.3f}"), help="Certified accuracy at radius 0 (g).")
     cols[5].metric("Clean acc.", fmt(s.clean_accuracy, "{:.3f}"), help="The base classifier f on the clean inputs.")
     cols[6].metric("Abstain rate", fmt(s.abstain_rate, "{:.3f}"), help="p̲_A < ½: g refuses to answer.")
-    st.progress(s.done / max(1, s.total), text=f"{run.status} on {run.device or run.spec.device}")
+    st.progress(s.done / max(1, s.total), text=progress_text(run))
     curves = [run_figures.Curve(run.name, grid, s.curve, s.done, s.total)] if s.done else []
     _method_panel(v, grid, curves)
     st.plotly_chart(presenter.scale(run_figures.accuracy_figure(curves, title="Certified accuracy (live)")),

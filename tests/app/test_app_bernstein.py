@@ -100,6 +100,6 @@ def test_zoom_window_shows_every_radius_and_stays_in_the_box():
     full = bf.regions(labels, 2, "full", point=(0.55, 0.58), window=(0.5, 0.6, 0.53, 0.63))
     zoom = bf.regions(labels, 2, "zoom", point=(0.55, 0.58), circles=[(0.027, "root", "#000", "dash")],
                       extent=(0.5, 0.6, 0.53, 0.63))
-    assert [t.name for t in full.data[1:]] == ["zoomed area (right)", "point"]        # no invisible circles listed
+    assert [t.name for t in full.data[1:]] == ["point", "zoomed area (right)"]        # no invisible circles listed
     assert zoom.layout.xaxis.range == (0.5, 0.6) and "root" in [t.name for t in zoom.data]
     assert full.layout.height == zoom.layout.height and full.layout.margin == zoom.layout.margin

@@ -134,15 +134,16 @@ def sidebar_card() -> None:
     step = LESSON[index]
     with st.container(border=True, key="lesson_card"):
         st.markdown(f"**Lesson {index + 1}/{len(LESSON)} · {step.title}**  \n:material/lightbulb: {step.try_this}")
-        a, b = st.columns(2)      # two equal buttons that fill the card: their labels fit a narrow sidebar
-        if a.button("Lesson", key="lesson_back", icon=":material/arrow_back:", help="Back to the lesson text.",
-                    width="stretch"):
+        # one button per line, each the card's width: side by side they were cut to "Le…" / "N…" in a narrow
+        # (presenter) sidebar
+        if st.button("Lesson", key="lesson_back", icon=":material/arrow_back:",
+                     help="Back to the lesson text.", width="stretch"):
             # the link of the view on screen (session state), re-applied before any widget exists, exactly like
             # a pasted link: the address bar and the σ slider cannot disagree after the switch
             state.follow_link(LESSONS.file, state.link_params())
-        if index + 1 < len(LESSON) and b.button("Next", key="lesson_next", icon=":material/arrow_forward:",
-                                                help=f"Step {index + 2}: {LESSON[index + 1].title}",
-                                                width="stretch"):
+        if index + 1 < len(LESSON) and st.button("Next", key="lesson_next",
+                                                 icon=":material/arrow_forward:", width="stretch",
+                                                 help=f"Step {index + 2}: {LESSON[index + 1].title}"):
             go(index + 1)
         if st.button("Hide this card", key="lesson_close", icon=":material/close:", type="tertiary",
                      help="Hide this lesson card."):

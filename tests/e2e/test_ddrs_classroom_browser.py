@@ -34,7 +34,8 @@ def wait_for(check, what: str, timeout: float = 60) -> None:
 
 def cut_off(locator) -> list[str]:
     """Texts inside ``locator`` wider than their box (an ellipsis or clipping)."""
-    return locator.evaluate_all("els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.innerText)")
+    return locator.evaluate_all("els => els.filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)"
+                                ".map(e => e.innerText)")
 
 
 def test_ddrs_click_and_the_lesson_card_round_trip(page, server):
@@ -62,9 +63,16 @@ def test_ddrs_click_and_the_lesson_card_round_trip(page, server):
     assert not page.locator(".st-key-ddrs_rstar .modebar-container").first.is_visible()
     shot(page, "classroom_ddrs_clicked")
 
-    # 4. the lesson card's buttons read in full; 2. Back keeps the slider's σ in the address bar (it wrote 0.02)
+    # 4. the lesson card's buttons read in full, also in presenter mode's narrow sidebar on a 1280×720 projector;
+    # 2. Back keeps the slider's σ in the address bar (it wrote 0.02)
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.locator("[data-testid='stSidebar']").get_by_text("Presenter mode", exact=True).click()
+    wait_for(lambda: "present=1" in href(page), "presenter mode did not switch on")
+    idle(page)
     card = page.locator(".st-key-lesson_card")
-    assert not cut_off(card.locator("button p")), cut_off(card.locator("button p"))
+    card.evaluate("e => e.scrollIntoView()")
+    assert not cut_off(card.locator("button *")), cut_off(card.locator("button *"))
+    shot(page, "classroom_presenter_card")
     card.get_by_role("button", name="Lesson", exact=True).click()
     wait_for(lambda: "/lessons?" in href(page), "Back did not open the lesson")
     idle(page)

@@ -26,8 +26,7 @@ tab2d, tabimg, tabreg = st.tabs(["2D: smoothed regions and radii", "Images: the 
 # ---------------------------------------------------------------- 2D: Figure 3 + the three radii
 with tab2d:
     if not current.is_2d:
-        st.info(f"**{current.label}** is not a 2D model. Pick a 2D model (e.g. moons-mlp-s0) in the sidebar to "
-                "see Figure 3; the image pipeline is in the next tab.", icon=":material/info:")
+        state.needs_2d(current, "Figure 3", "The image pipeline is in the next tab.")
     else:
         c = st.columns([2, 1.4, 1, 1])
         n = c[0].slider("Degree n", 1, 60, 10, key="bern_n", help="Bernstein degree per axis: the head is sampled "

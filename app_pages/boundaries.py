@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import navigation, presenter, state
+from ui import navigation, presenter, state, theme
 from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
@@ -12,19 +12,17 @@ from ui.sequential import views as sequential_views
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
-MAP = dict(selection_mode="points", theme=None, config={"displaylogo": False, "scrollZoom": False})
+MAP = dict(selection_mode="points", theme=None, config=theme.CLICK_MAP_CONFIG)
 ss = st.session_state
 
 st.title(navigation.BOUNDARIES.title)
 st.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
-           "blurring f's regions with the Gaussian N(0, σ²I). Click anywhere to inspect a point and its "
+           "blurring f's regions with the Gaussian N(0, σ²I). Click a map to inspect a point and its "
            f"{link('certified radius')}.")
 
 current = state.current_model_or_stop()
 if not current.is_2d:
-    st.error(f"**{current.label}** takes inputs of shape {current.loaded.input_shape}, not 2D points, so it "
-             "has no decision boundary to draw here. Pick a 2D model (e.g. moons-mlp-s0.25) in the sidebar.",
-             icon=":material/error:")
+    state.needs_2d(current, "a decision boundary to draw")
     st.page_link(navigation.MODELS.file, label="Browse the 2D models", icon=navigation.MODELS.icon)
     st.stop()
 
@@ -83,8 +81,13 @@ else:
                       key="cloud", theme=None, config={"displayModeBar": False})
     right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
                        key="votes", theme=None, config={"displayModeBar": False})
-    st.dataframe(explorer.table(rows), hide_index=True, width="stretch", height="content", key="radii",
-                 column_config={"note": st.column_config.TextColumn("note", width="large")})
+    table = explorer.table(rows)
+    st.dataframe(table, hide_index=True, width="stretch", height="content", key="radii", column_config={
+        "circle": st.column_config.TextColumn("circle", width=150),
+        "kind": st.column_config.TextColumn("kind", width=110),
+        "note": st.column_config.TextColumn("note", width="large")})
+    with st.expander("Each row's note in full"):      # a grid cell cuts long text; a static table wraps it
+        st.table([{"method": r["method"], "note": r["note"]} for r in table], hide_index=True, border="horizontal")
     violations = audit(rows)
     for msg in violations:
         st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")

@@ -9,6 +9,7 @@ from ui.margin import figures as mf
 from ui.margin import views
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
+MC_N, MC_ALPHA = 2000, 0.001          # noise samples and failure probability of the Monte Carlo MSCR at the point
 
 st.title(navigation.MARGIN.title)
 st.caption("Smoothed Robustness Analysis (Rodrigues Crespo & Teramae): the worst loss inside a region Ω(x) of "
@@ -64,14 +65,15 @@ if current.is_2d:
     st.caption(f"Class analysed: {current.class_names[a.label]} (the base prediction at x). Maxima over a lattice "
                "of Ω and expectations by Monte Carlo: a numerical illustration, not a certificate.")
     if k is not None:
-        radii = mc.point_radii(current.key, current.model, params.point, sigma, k, 2000, 0.001)
+        radii = mc.point_radii(current.key, current.model, params.point, sigma, k, MC_N, MC_ALPHA)
         for col, (name, r) in zip(st.columns(len(radii)), radii.items()):
             col.metric(name, f"{r:.3f}", delta=f"covers Ω (ε = {eps:g})" if r > eps else f"smaller than ε = {eps:g}",
                        delta_color="normal" if r > eps else "inverse", delta_arrow="off",
                        help=mf.RADIUS_HELP.get(name, mf.ESTIMATE_HELP))
+        if note := mf.radii_gap_note(radii, MC_N, MC_ALPHA):
+            st.caption(note)
 else:
-    st.info(f"Figure 1 draws a 2D neighbourhood; **{current.label}** takes inputs of shape {shape}. The curves "
-            "below work for it.", icon=":material/info:")
+    state.needs_2d(current, "Figure 1 (a 2D neighbourhood)", "The curves below work for it.")
 
 views.closed_form_section(current, k, sigma)
 

@@ -86,11 +86,11 @@ with tab_upload:
             try:
                 loaded = load_model(file.getvalue(), trust_torchscript=trust)
                 hub.select_uploaded(file.name, loaded)
-                ss["up_model_done"] = file.file_id
+                ss["up_model_done"] = ss["up_model_fresh"] = file.file_id
                 st.rerun()
             except (ModelLoadError, ValueError) as exc:
                 st.error(f"**{file.name}** is not a model this app can load: {exc}", icon=":material/error:")
-        elif file is not None:
+        elif file is not None and ss.pop("up_model_fresh", None) == file.file_id:   # once: not beside later errors
             st.success(f"Loaded **{file.name}**; it is now the current model (see the sidebar).")
     with up_csv:
         st.markdown("**Your own 2D points**: a CSV with columns `x1,x2,label` (header optional).")

@@ -146,12 +146,18 @@ def sidebar_card() -> None:
     step = LESSON[index]
     with st.container(border=True, key="lesson_card"):
         st.markdown(f"**Lesson {index + 1}/{len(LESSON)} · {step.title}**  \n:material/lightbulb: {step.try_this}")
-        a, b, c = st.columns([1.1, 1, 0.5])
-        if a.button("Lesson", key="lesson_back", icon=":material/arrow_back:", help="Back to the lesson text."):
-            st.switch_page(LESSONS.file, query_params=st.query_params.to_dict())
-        if index + 1 < len(LESSON) and b.button("Next", key="lesson_next", icon=":material/arrow_forward:",
-                                                help=f"Step {index + 2}: {LESSON[index + 1].title}"):
+        # one button per line, each the card's width: side by side they were cut to "Le…" / "N…" in a narrow
+        # (presenter) sidebar
+        if st.button("Lesson", key="lesson_back", icon=":material/arrow_back:",
+                     help="Back to the lesson text.", width="stretch"):
+            # the link of the view on screen (session state), re-applied before any widget exists, exactly like
+            # a pasted link: the address bar and the σ slider cannot disagree after the switch
+            state.follow_link(LESSONS.file, state.link_params())
+        if index + 1 < len(LESSON) and st.button("Next", key="lesson_next",
+                                                 icon=":material/arrow_forward:", width="stretch",
+                                                 help=f"Step {index + 2}: {LESSON[index + 1].title}"):
             go(index + 1)
-        if c.button("", key="lesson_close", icon=":material/close:", help="Hide this lesson card."):
+        if st.button("Hide this card", key="lesson_close", icon=":material/close:", type="tertiary",
+                     help="Hide this lesson card."):
             st.session_state.pop(ACTIVE, None)
             st.rerun()

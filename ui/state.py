@@ -198,6 +198,13 @@ def sync_url() -> None:
     """Write the shareable state into the URL."""
     if "_pending_link" in st.session_state:     # follow_link already put the link there; it applies next run
         return
+    params = link_params()
+    if dict(st.query_params) != params:
+        st.query_params.from_dict(params)
+
+
+def link_params() -> dict[str, str]:
+    """The query parameters of a link to the current view (model, σ, point, presenter mode), from session state."""
     params = {"model": model_label(st.session_state.get("model_key", "")),
               "sigma": f"{st.session_state.get('sigma', DEFAULT_SIGMA):g}"}
     params.update(_rebuild_params(st.session_state.get("model_key", "")))
@@ -205,8 +212,7 @@ def sync_url() -> None:
     if point is not None:
         params.update(x=f"{point[0]:.3f}", y=f"{point[1]:.3f}")
     params.update(presenter.url_params())
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
+    return params
 
 
 def _rebuild_params(key: str) -> dict[str, str]:
@@ -265,6 +271,14 @@ def current_model_or_stop() -> CurrentModel:
     except (ModelLoadError, FileNotFoundError, ValueError) as exc:
         st.error(f"The current model cannot be loaded: {exc}")
         st.stop()
+
+
+def needs_2d(current: CurrentModel, what: str, rest: str = "") -> None:
+    """The one message, in one look on every page, for a part that draws the plane and a model that is not 2D:
+    what needs the 2D model, how to get one, and ``rest`` (what still works). Calm: nothing is broken."""
+    shape = "×".join(str(s) for s in (current.loaded.input_shape or ("?",)))
+    st.info(f"**{current.label}** takes inputs of shape {shape}, not 2D points; {what} needs a 2D model "
+            f"(pick one in the sidebar, e.g. {DEFAULT_MODEL}). {rest}".rstrip(), icon=":material/grid_on:")
 
 
 def current_model() -> CurrentModel:

@@ -22,6 +22,9 @@ CIRCLE_STYLES = tuple((CIRCLE_COLORS[i % len(CIRCLE_COLORS)], CIRCLE_DASHES[i % 
 # so charts match the app's text; fallbacks for a figure exported outside the app.
 FONT = dict(family='"Source Sans", "Source Sans Pro", Helvetica, Arial, sans-serif', size=17, color=DARK)
 MAP_SIZE = 560          # px: a square map that stays readable from the back row
+# Plotly config of a map the class clicks on: after a click the pointer rests on the map, and Plotly's toolbar
+# would then sit on the title; drag pans and a double click resets the view, so the maps need no toolbar.
+CLICK_MAP_CONFIG = {"displaylogo": False, "scrollZoom": False, "displayModeBar": False}
 
 
 def class_color(k: int) -> str:

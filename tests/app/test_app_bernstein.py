@@ -63,7 +63,7 @@ def test_degree_slider_and_smoothing_mode(default):
 def test_image_model_and_pipeline_with_the_computed_lipschitz_bound():
     at = page_test(PAGE, model_key="zoo:digits-cnn-s0", bern_size=10)
     at.run()
-    assert "is not a 2D model" in page_text(at)
+    assert "Figure 3 needs a 2D model" in page_text(at)
     at.button(key="bern_go").click().run()
     assert not at.exception
     lg = next(m for m in at.metric if m.label == "L_G (guaranteed)")
@@ -100,6 +100,6 @@ def test_zoom_window_shows_every_radius_and_stays_in_the_box():
     full = bf.regions(labels, 2, "full", point=(0.55, 0.58), window=(0.5, 0.6, 0.53, 0.63))
     zoom = bf.regions(labels, 2, "zoom", point=(0.55, 0.58), circles=[(0.027, "root", "#000", "dash")],
                       extent=(0.5, 0.6, 0.53, 0.63))
-    assert [t.name for t in full.data[1:]] == ["zoomed area (right)", "point"]        # no invisible circles listed
+    assert [t.name for t in full.data[1:]] == ["point", "zoomed area (right)"]        # no invisible circles listed
     assert zoom.layout.xaxis.range == (0.5, 0.6) and "root" in [t.name for t in zoom.data]
     assert full.layout.height == zoom.layout.height and full.layout.margin == zoom.layout.margin

@@ -80,7 +80,7 @@ def test_image_model_shows_only_the_counterexample():
     at = page_test(PAGE, model_key="zoo:digits-cnn-s0.25")
     at.run()
     assert not at.exception
-    assert any("need a 2D" in w.value for w in at.warning)
+    assert any("needs a 2D model" in w.value for w in at.info) and not at.warning
     assert dataframe_with(at, "order").shape[0] == 2
 
 

@@ -63,7 +63,7 @@ def test_image_model_skips_figure1_but_draws_curves():
     at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1")
     at.run()
     assert not at.exception
-    assert "Figure 1 draws a 2D neighbourhood" in page_text(at)
+    assert "Figure 1 (a 2D neighbourhood) needs a 2D model" in page_text(at)
     assert any("AUC_GN" in d.value.columns for d in at.dataframe)
 
 

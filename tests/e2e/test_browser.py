@@ -67,6 +67,11 @@ def test_presenter_mode_boundaries(page, server):
     assert _presenter_looks(page) == ("21px", False, False)
     assert page.get_by_role("switch", name="Presenter mode").is_checked()
     assert "present=1" in page.url
+    # a narrow sidebar, the maps start on the first screen, and a hidden control leaves no empty column
+    assert page.locator("[data-testid='stSidebar']").bounding_box()["width"] <= 0.22 * 1280
+    assert page.locator("[data-testid='stPlotlyChart']").first.bounding_box()["y"] < 0.6 * 720
+    hidden_column = ".st-key-resolution >> xpath=ancestor::div[@data-testid='stColumn'][1]"
+    assert page.locator(hidden_column).evaluate("e => getComputedStyle(e).display") == "none"
     shot(page, "presenter_boundaries")
     page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
     time.sleep(1.0)
@@ -150,4 +155,7 @@ def test_bad_uploads_give_clear_errors(page, server, tmp_path):
 def test_image_model_link_explains_itself(page, server):
     open_page(page, server, "boundaries?model=digits-cnn-s0")
     assert page.get_by_text("not 2D points").count() == 1
+    # the calm message every page uses (state.needs_2d): an info, not an error
+    assert page.locator("[data-testid='stAlertContentInfo']").get_by_text("needs a 2D model").count() == 1
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0
     shot(page, "boundaries_image_model")

@@ -44,20 +44,25 @@ def regions(labels: np.ndarray, num_classes: int, title: str, lattice_n: int | N
             fig.add_trace(go.Scatter(x=gx[inside], y=gy[inside], mode="markers", name=f"lattice k/{lattice_n}",
                                      marker=dict(size=max(3, 9 - lattice_n // 6), color=theme.DARK, opacity=0.6),
                                      hoverinfo="skip"))
+    if point is not None:       # below the circles: a small sound radius must not hide under the marker
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="point",
+                                 marker=dict(symbol="x-thin", size=10, color=theme.BLACK, line=dict(width=2))))
     t = np.linspace(0, 2 * np.pi, 181)
     for radius, name, color, dash in circles:
-        if point is not None and np.isfinite(radius) and radius > 0:
-            fig.add_trace(go.Scatter(x=point[0] + radius * np.cos(t), y=point[1] + radius * np.sin(t), mode="lines",
-                                     name=name, line=dict(color=color, dash=dash, width=3),
-                                     hoverinfo="name"))
+        if point is None or not np.isfinite(radius) or radius <= 0:
+            continue
+        if radius < 0.012 * (x1 - x0):     # narrower than the marker: a ring of fixed size, and the legend says so
+            fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", hoverinfo="name",
+                                     name=f"{name} (r = {radius:.2g}: too small to draw to scale)",
+                                     marker=dict(symbol="circle-open", size=22, color=color, line=dict(width=3))))
+            continue
+        fig.add_trace(go.Scatter(x=point[0] + radius * np.cos(t), y=point[1] + radius * np.sin(t), mode="lines",
+                                 name=name, line=dict(color=color, dash=dash, width=3), hoverinfo="name"))
     if window is not None:
         wx0, wx1, wy0, wy1 = window
         fig.add_trace(go.Scatter(x=[wx0, wx1, wx1, wx0, wx0], y=[wy0, wy0, wy1, wy1, wy0], mode="lines",
                                  name="zoomed area (right)", line=dict(color=theme.BLACK, width=2),
                                  hoverinfo="name"))
-    if point is not None:
-        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="point",
-                                 marker=dict(symbol="x", size=14, color=theme.BLACK, line=dict(color="white", width=1))))
     fig.update_layout(**theme.base_layout(
         title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=MAP_HEIGHT, margin=MAP_MARGIN,
         showlegend=True, legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.5,

@@ -201,9 +201,11 @@ def vote_histogram(counts, class_names, n: int, p_lower: float, prediction: int,
     subtitle says which class was picked and why."""
     counts = np.asarray(counts)
     colors = [theme.class_color(k) for k in range(len(counts))]
-    fig = go.Figure(go.Bar(x=list(class_names), y=counts, marker_color=colors, text=[f"{c:,}" for c in counts],
-                           textposition="outside", textfont_size=16,
-                           hovertemplate="%{x}: %{y:,} votes<extra></extra>"))
+    # the counts go under the bars with the class names: a count above its bar would sit on the n/2 line
+    # whenever the bar ends near n/2, exactly where the vote matters
+    labels = [f"{name}<br><b>{c:,}</b> votes" for name, c in zip(class_names, counts)]
+    fig = go.Figure(go.Bar(x=labels, y=counts, marker_color=colors, customdata=list(class_names),
+                           hovertemplate="%{customdata}: %{y:,} votes<extra></extra>"))
     fig.add_hline(y=n / 2, line=dict(color=theme.DARK, dash="dash", width=2),
                   annotation_text="n/2", annotation_position="top left", annotation_font_size=15)
     verdict = "abstains" if prediction < 0 else f"predicts {class_names[prediction]}"
@@ -238,8 +240,10 @@ def monte_carlo_agreement(exact, estimate, se, slack: float, n: int) -> go.Figur
                                  marker=dict(color=color, size=9, symbol=symbol),
                                  hovertemplate="exact %{x:.4f}<br>Monte Carlo %{y:.4f}<extra></extra>"))
     lo = float(min(exact.min(), estimate.min(), 0.5)) - 0.02
-    fig.update_xaxes(range=[lo, 1.01], title_text="p_A from the convolution (exact)")
-    fig.update_yaxes(range=[lo, 1.01], title_text=f"p_A from {n:,} samples", scaleanchor="x", scaleratio=1)
+    # constrain="domain": the equal scale shrinks the plot instead of stretching an axis past p_A = 1
+    fig.update_xaxes(range=[lo, 1.01], title_text="p_A from the convolution (exact)", constrain="domain")
+    fig.update_yaxes(range=[lo, 1.01], title_text=f"p_A from {n:,} samples", scaleanchor="x", scaleratio=1,
+                     constrain="domain")
     fig.update_layout(**theme.base_layout(height=480, title=dict(text="Monte Carlo vs exact", font_size=18),
                                           legend=dict(orientation="h", y=-0.18, x=0.5, xanchor="center")))
     return fig

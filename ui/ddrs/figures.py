@@ -14,6 +14,7 @@ from ui.images import lattice_points
 
 HEAT_HEIGHT = 500                                  # px: the three maps share height, margins and so plot area
 HEAT_MARGIN = dict(l=55, r=15, t=55, b=125)       # bottom: x-axis ticks and title, then the colour bar
+LOG_TICKS = (0.02, 0.05, 0.1, 0.2, 0.5, 1, 1.5)   # σ ticks of the log axes (plotly's own print "5 6 7 8 9 0.1 2 3")
 
 
 def _square_axes(fig: go.Figure, bounds) -> None:
@@ -44,30 +45,35 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
     step = max(1, int(math.ceil(view.resolution / max_pixels)))
     x, y, zz = view.x[::step], view.y[::step], z[::step, ::step]
     shown = np.log10(zz) if log else zz
-    ticks = dict(tickvals=np.log10([0.02, 0.05, 0.1, 0.2, 0.5, 1.5]),
-                 ticktext=["0.02", "0.05", "0.1", "0.2", "0.5", "1.5"]) if log else dict(nticks=6)
+    # no tick label at the bar's right end, where the colour bar's title sits
+    ticks = dict(tickvals=np.log10(LOG_TICKS[:-1]), ticktext=[f"{t:g}" for t in LOG_TICKS[:-1]]) if log else \
+        dict(nticks=5)
     fig = go.Figure(go.Heatmap(
-        x=x, y=y, z=np.round(shown, 4), customdata=np.round(zz, 3), colorscale=colorscale,
+        x=x, y=y, z=np.round(shown, 4), colorscale=colorscale,
         zmin=np.log10(0.02) if log else 0, zmax=np.log10(zmax) if log else zmax,
         # A horizontal colour bar in the figure's fixed bottom margin: every map then has the same plot area
         # whatever its tick labels, and the square map gets the column's whole width.
         colorbar=dict(title=dict(text=label, side="right", font_size=16), orientation="h", thickness=14, len=0.75,
                       x=0.55, xanchor="center", yref="container", y=0.02, yanchor="bottom", tickangle=0, **ticks),
-        hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{label} %{{customdata:.3f}}<extra></extra>"))
+        hoverinfo="skip"))   # the lattice below carries the read-out: a heatmap under the pointer swallows clicks
     if violation is not None and violation[::step, ::step].any():
         fig.add_trace(go.Contour(x=x, y=y, z=violation[::step, ::step].astype(float), showscale=False,
                                  contours=dict(start=0.5, end=0.5, size=1, coloring="none"), hoverinfo="skip",
                                  line=dict(color=theme.VERMILLION, width=2.5), showlegend=False))
-    pts, _ = lattice_points(view, 41)
+    # Click targets (as on Decision boundaries): Plotly selects scatter points, never heatmap cells, and only
+    # points that take hover events can be clicked, so the lattice carries the hover read-out.
+    pts, ij = lattice_points(view)
     fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="lattice", showlegend=False,
-                             marker=dict(color="rgba(0,0,0,0)", size=9), hoverinfo="skip",
+                             marker=dict(color="rgba(0,0,0,0)", size=9), customdata=np.round(z[ij[:, 0], ij[:, 1]], 3),
+                             hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{label} %{{customdata:.3f}}"
+                                           "<br><i>click to inspect</i><extra></extra>",
                              selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
     if selected is not None:
         _star(fig, selected)
     _square_axes(fig, view.bounds)
     fig.update_layout(**theme.base_layout(
         title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=HEAT_HEIGHT, clickmode="event+select",
-        dragmode="pan", showlegend=False, uirevision=title, margin=HEAT_MARGIN))
+        dragmode="pan", hovermode="closest", hoverdistance=12, showlegend=False, uirevision=title, margin=HEAT_MARGIN))
     return fig
 
 
@@ -95,7 +101,10 @@ def curve_figure(sigmas: np.ndarray, curve: np.ndarray, traj_sigma: np.ndarray, 
                            (float(traj_sigma[-1]), f"σ* = {traj_sigma[-1]:.3f}", theme.VERMILLION)):
         fig.add_trace(go.Scatter(x=[x, x], y=[0, top], mode="lines", name=name, hoverinfo="skip",
                                  line=dict(color=color, dash="dash", width=1.5)))
-    fig.update_xaxes(title_text="σ", type="log")
+    lo, hi = min(sigmas.min(), traj_sigma.min(), sigma0), max(sigmas.max(), traj_sigma.max(), sigma0)
+    shown = [t for t in LOG_TICKS if lo * 0.9 <= t <= hi * 1.1]
+    ticks = dict(tickvals=shown, ticktext=[f"{t:g}" for t in shown]) if len(shown) >= 3 else dict(dtick="D2")
+    fig.update_xaxes(title_text="σ", type="log", **ticks)
     fig.update_yaxes(title_text="radius", zeroline=True)
     fig.update_layout(**theme.base_layout(title=dict(text="Radius as a function of σ at the point", x=0.5,
                                                      xanchor="center", font_size=18)))
@@ -192,7 +201,8 @@ def counterexample_figure(cex: Counterexample) -> go.Figure:
 def three_maps(view: GridView, mp, sigma0: float, sigma_max: float, point=None) -> dict[str, go.Figure]:
     """The fixed-σ₀ radius, σ*(x) and R*(x) maps (``mp``: SigmaStarMaps), keyed by their chart keys."""
     zmax = float(np.nanmax(mp.radius_star)) or 1.0
-    return {"ddrs_fixed": heat_map(view, mp.radius0, f"Fixed σ₀ = {sigma0:g}: exact radius", "radius", zmax, point),
+    zmax0 = float(np.nanmax(mp.radius0)) or 1.0     # its own scale: on R*'s it is one flat colour (radius ≤ 4σ₀)
+    return {"ddrs_fixed": heat_map(view, mp.radius0, f"Fixed σ₀ = {sigma0:g}: exact radius", "radius", zmax0, point),
             "ddrs_sigma": heat_map(view, mp.sigma_star, "σ*(x): the radius-maximising σ", "σ*", sigma_max, point,
                                    colorscale="Viridis", log=True),
             "ddrs_rstar": heat_map(view, mp.radius_star, "R*(x) = max over σ of R(x; σ)", "radius", zmax, point,

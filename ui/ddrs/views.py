@@ -22,9 +22,7 @@ def current_2d_or_stop() -> state.CurrentModel:
     else:
         if current.is_2d:
             return current
-        st.warning(f"**{current.label}** takes inputs of shape {current.loaded.input_shape}; the σ*(x) maps need a "
-                   "2D model (pick one in the sidebar). The counterexample below does not depend on the model.",
-                   icon=":material/warning:")
+        state.needs_2d(current, "the σ*(x) maps", "The counterexample below does not depend on the model.")
     soundness_section()
     st.stop()
 

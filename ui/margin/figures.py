@@ -101,6 +101,18 @@ RADIUS_HELP = {"MCR (Eq. 6)": "Guarantee for the base classifier.",
 ESTIMATE_HELP = "Estimate under the paper's normality assumption: no guarantee."
 
 
+def radii_gap_note(radii: dict, n: int, alpha: float) -> str:
+    """Why the Monte Carlo MSCR can be 0 (or below) beside a positive closed form at the same point; "" if it is not."""
+    mc, closed = radii.get("MSCR, Monte Carlo (Eq. 5)"), radii.get("MSCR, closed form (Eq. 7)")
+    if mc is None or closed is None or closed <= mc:
+        return ""
+    return (f"Why the two MSCRs differ here: the Monte Carlo MSCR (Eq. 5) is a certificate, so it uses a lower "
+            f"confidence bound (probability {1 - alpha:g}) on the mean margin from n = {n:,} noise samples; near "
+            f"the boundary the bound falls below zero and the certified radius is {max(mc, 0):.3f}. The closed form "
+            f"(Eq. 7) is a point estimate under a normality assumption, with no confidence bound: its "
+            f"{closed:.3f} is not certified (the section below counts where it over-claims).")
+
+
 def closed_form_figure(a) -> go.Figure:
     """Eq. 7's radius against the Monte Carlo MSCR (bars: its error band) per point; vermillion: over-claims,
     crosses: a positive Eq. 7 radius where c does not win on average."""

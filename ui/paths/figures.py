@@ -63,8 +63,9 @@ def _wire(s, t, z, color, name, lines: int = 16):
     def axis(v):
         return dict(show=True, color=color, width=2, start=float(v.min()), end=float(v.max()),
                     size=float(v.max() - v.min()) / lines)
+    # a one-colour scale: the legend draws a surface's swatch from its colour scale, not from its contour lines
     return go.Surface(x=s, y=t, z=z, hidesurface=True, showscale=False, name=name, showlegend=True,
-                      contours=dict(x=axis(s), y=axis(t)), hoverinfo="skip")
+                      colorscale=[[0, color], [1, color]], contours=dict(x=axis(s), y=axis(t)), hoverinfo="skip")
 
 
 def _surf(s, t, z, colorscale, name, opacity=0.85, legend=True):
@@ -82,8 +83,9 @@ def surfaces_figure(sf, eta: float, logit: str, axes=("s", "t")) -> go.Figure:
     fig.add_trace(_surf(sf.s, sf.t, sf.float, "Oranges", "Z_float"), 1, 2)
     fig.add_trace(_surf(sf.s, sf.t, sf.fixed, "Blues", "Z_fixed", 0.6, legend=False), 1, 3)
     fig.add_trace(_wire(sf.s, sf.t, sf.scrfp, theme.GREEN, "SC-RFP"), 1, 3)
-    scene = dict(xaxis_title=axes[0], yaxis_title=axes[1], zaxis_title=logit, aspectmode="cube",
-                 camera=dict(eye=dict(x=1.6, y=-1.6, z=0.9)))
+    ticks = dict(nticks=4, tickfont=dict(size=11))    # three small scenes: more or larger labels collide
+    scene = dict(xaxis=dict(title=axes[0], **ticks), yaxis=dict(title=axes[1], **ticks),
+                 zaxis=dict(title=logit, **ticks), aspectmode="cube", camera=dict(eye=dict(x=1.6, y=-1.6, z=0.9)))
     fig.update_layout(scene=scene, scene2=scene, scene3=scene,
                       **theme.base_layout(height=520, margin=dict(l=0, r=0, t=60, b=0),
                                           legend=dict(orientation="h", y=-0.02, x=0.5, xanchor="center")))

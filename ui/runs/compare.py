@@ -10,6 +10,7 @@ from cert_core.runs.export import import_tsv, paper_table, summarize, to_cohen_t
 from cert_core.metrics import envelope
 from cert_core.runs.engine import run_method
 from cert_core.runs.store import RunStore
+from ui import presenter
 from ui.runs import figures as run_figures
 from ui.runs import report
 from ui.runs import views as run_views
@@ -52,7 +53,7 @@ def render(store: RunStore) -> None:
     curves = [run_figures.Curve(r.name, grid, summarize(r, ex, grid).curve, len(ex), r.total) for r, ex in data]
     env = envelope([c.accuracy for c in curves]) if show_env else None
     fig = run_figures.accuracy_figure(curves, env, title="Certified accuracy against radius")
-    a.plotly_chart(fig, key="cmp_fig")
+    a.plotly_chart(presenter.scale(fig), key="cmp_fig", theme=None)   # the figure's own large dark fonts
     b.download_button("Figure (HTML)", run_figures.figure_html(fig), "certified_accuracy.html", "text/html",
                       icon=":material/download:", help="A standalone HTML file with the interactive figure.")
     report.export_button(b, data, ss.get("cmp_radii"), max_r, show_env)

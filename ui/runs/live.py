@@ -3,6 +3,7 @@ the run's method adds: ``RunMethod.live_metrics``, ``extra_curves``, ``caption``
 from __future__ import annotations
 
 import time
+from pathlib import PurePath
 
 import numpy as np
 import streamlit as st
@@ -12,15 +13,51 @@ from cert_core.runs import worker
 from cert_core.runs.engine import run_method
 from cert_core.runs.export import summarize
 from cert_core.runs.store import RunStore
+from ui import presenter
 from ui.runs import figures as run_figures
 from ui.runs import views as run_views
 
 ss = st.session_state
 
 
+def compact(value: float | None) -> str:
+    """A rate short enough for a metric in a seventh of the page: 950, 12.3 k, 1.28 M ("–" when unknown)."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g} M"
+    return f"{value / 1e3:.1f} k" if abs(value) >= 1e4 else f"{value:,.0f}"
+
+
+def model_name(spec) -> str:
+    """The model's name: the zoo entry, or the file's stem for a model given by its path (CLI runs)."""
+    if "zoo" in spec.model:
+        return str(spec.model["zoo"])
+    label = spec.model_label or str(spec.model.get("path", "model"))
+    return PurePath(label).stem if "/" in label or "\\" in label or PurePath(label).suffix else label
+
+
 def run_label(run) -> str:
+    """'#id model method · data · started': a run named after its model's file path shows the model's name."""
     started = time.strftime("%d %b %H:%M", time.localtime(run.created))
-    return f"#{run.id} {run.name} · {run.spec.data_label or run.spec.data.get('name', '')} · {started}"
+    name, label = run.name, run.spec.model_label
+    if label and name.startswith(label):
+        name = model_name(run.spec) + name[len(label):]
+    return f"#{run.id} {name} · {run.spec.data_label or run.spec.data.get('name', '')} · {started}"
+
+
+def progress_text(run) -> str:
+    """The progress bar's words; a queued run says what it waits for."""
+    device = run.device or run.spec.device
+    if run.status != "queued":
+        return f"{run.status} on {device}"
+    if device in ("cpu", "auto"):
+        held = f"this machine certifies {worker.cpu_slots()} CPU run(s) at a time"
+    else:
+        held = f"{device} certifies one run at a time"
+    where = "CPU" if device in ("cpu", "auto") else device
+    return (f"queued: waiting for a free {where} slot ({held}; other runs, from any tab or the command line, "
+            "hold them). It starts by itself when one finishes.")
 
 
 def _controls(store: RunStore, run) -> None:
@@ -70,21 +107,24 @@ def live_panel(store: RunStore, run_id: int, was_active: bool) -> None:
         return
     v = run_views.view(store, run)
     ex = v.ex
-    grid = run_figures.radius_grid(max(4 * run.spec.sigma, float(v.raw.radius.max()) if len(ex) else 0) * 1.05)
+    # up to the largest radius certified so far (not 4σ: the curve is 0 long before that on most runs)
+    grid = run_figures.radius_grid(max(0.25 * run.spec.sigma, float(v.raw.radius.max()) if len(ex) else 0) * 1.1)
     s = summarize(run, ex, grid)
     cols = st.columns(7)
     fmt = lambda v, f: "–" if v is None or np.isnan(v) else f.format(v)  # noqa: E731
     cols[0].metric("Examples done", f"{s.done}/{s.total}", help="Finished and saved in the store.")
-    cols[1].metric("Samples / s", fmt(s.samples_per_second, "{:,.0f}"), help="Noisy samples per second: n0 + n (and (K + 1)·n_opt for OptimizeSigma).")
+    cols[1].metric("Samples / s", compact(s.samples_per_second),
+                   help="Noisy samples per second: n0 + n (and (K + 1)·n_opt for OptimizeSigma).")
     cols[2].metric("ETA", fmt(s.eta_seconds if run.active else np.nan, "{:.0f} s"), help="At the current rate.")
     cols[3].metric("ACR", fmt(s.acr, "{:.3f}"), help="Average certified radius (0 for wrong or abstained).")
     cols[4].metric("Smoothed acc.", fmt(s.smoothed_accuracy, "{:.3f}"), help="Certified accuracy at radius 0 (g).")
     cols[5].metric("Clean acc.", fmt(s.clean_accuracy, "{:.3f}"), help="The base classifier f on the clean inputs.")
     cols[6].metric("Abstain rate", fmt(s.abstain_rate, "{:.3f}"), help="p̲_A < ½: g refuses to answer.")
-    st.progress(s.done / max(1, s.total), text=f"{run.status} on {run.device or run.spec.device}")
+    st.progress(s.done / max(1, s.total), text=progress_text(run))
     curves = [run_figures.Curve(run.name, grid, s.curve, s.done, s.total)] if s.done else []
     _method_panel(v, grid, curves)
-    st.plotly_chart(run_figures.accuracy_figure(curves, title="Certified accuracy (live)"), key="live_curve")
+    st.plotly_chart(presenter.scale(run_figures.accuracy_figure(curves, title="Certified accuracy (live)")),
+                    key="live_curve", theme=None)      # theme=None: the figure's own large dark fonts, not Streamlit's
     if run.error:
         st.error(f"The run failed: {run.error}")
     if run.notes:

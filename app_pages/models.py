@@ -6,9 +6,7 @@ from cert_core.models.data import TOY_DATASETS, load_csv, make_toy
 from cert_core.models.dataset import DataError
 from cert_core.models.bundles import ModelLoadError, load_model
 from ui import navigation, state
-from ui.models import cache as models_cache
-from ui.models import figures as charts
-from ui.models import hub
+from ui.models import cache as models_cache, figures as charts, hub
 
 ss = st.session_state
 NOISE_SIGMAS = tuple(np.round(np.linspace(0, 1.5, 16), 2))

@@ -72,6 +72,7 @@ if point is None:
     st.info("Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii.",
             icon=":material/ads_click:")
 else:
+    st.container(key="inspected_point").caption(f"Inspecting the point ({point[0]:.3f}, {point[1]:.3f}).")
     left, right = st.columns([1.1, 1])
     show_all = left.toggle(f"Show all {len(rows)} circles", key="all_circles",
                            help="Off: the Monte Carlo certificate, its exact version and the two true distances. "

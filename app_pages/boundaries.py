@@ -4,10 +4,9 @@ import streamlit as st
 
 from ui import navigation, presenter, state
 from ui.boundaries import cache as bc
-from ui.boundaries import controls, explorer
+from ui.boundaries import answer, controls, explorer
 from ui.boundaries import figures as bf
 from ui.glossary import link
-from ui.inspector import audit
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
@@ -52,7 +51,7 @@ points, tc = bc.shown_points(current, show, sigma, cp)
 marks = None if tc is None else (tc.x, explorer.test_status(tc.prediction, tc.y, tc.radius, radius_r))
 if current.dataset is None and show != "none":
     st.info(f"No data points to show: {current.dataset_note}.")
-rows, errors, cert = bc.inspect_point(current, m, point, sigma, cp) if point is not None else ([], [], None)
+rows, errors, cert, job = bc.inspect_point(current, m, point, sigma, cp) if point else ([], [], None, None)
 specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigma, m.abstain_p, overlay, points,
                            marks, point, rows)
 for col, spec, key in zip(st.columns(len(specs)), specs, (f"map_a_{len(specs)}", f"map_b_{len(specs)}")):
@@ -72,27 +71,7 @@ if point is None:
     st.info("Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii.",
             icon=":material/ads_click:")
 else:
-    st.container(key="inspected_point").caption(f"Inspecting the point ({point[0]:.3f}, {point[1]:.3f}).")
-    left, right = st.columns([1.1, 1])
-    show_all = left.toggle(f"Show all {len(rows)} circles", key="all_circles",
-                           help="Off: the Monte Carlo certificate, its exact version and the two true distances. "
-                                "On: one circle per table row (the table's 'circle' column names each style).")
-    cl = bc.cloud(current, point, sigma, cp.seed, rows, m.view)
-    left.plotly_chart(bf.noise_cloud(point, cl.samples, cl.votes, cl.labels, cl.view,
-                                     explorer.cloud_circles(rows, show_all), names, sigma),
-                      key="cloud", theme=None, config={"displayModeBar": False})
-    right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
-                       key="votes", theme=None, config={"displayModeBar": False})
-    st.dataframe(explorer.table(rows), hide_index=True, width="stretch", height="content", key="radii",
-                 column_config={"note": st.column_config.TextColumn("note", width="large")})
-    violations = audit(rows)
-    for msg in violations:
-        st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")
-    if rows and not violations:
-        st.success("Every certificate lies inside the exact distance to the smoothed boundary.",
-                   icon=":material/verified:")
-    for msg in errors:
-        st.warning(f"A certificate provider failed: {msg}")
+    answer.show(current, point, sigma, cp, m, (rows, errors, cert), job)
 
 # ---------------------------------------------------------------- deeper looks
 tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])

@@ -32,7 +32,7 @@ overlay = c1.radio("Layout", ("side by side", "overlay"), key="layout", horizont
                    help="Show f and g next to each other, or g alone with f's boundary dotted on top.") == "overlay"
 show = c2.radio("Points on the map", POINT_CHOICES, key="show_points", horizontal=True,
                 help="Which points to draw: the data, or the test set marked certified / abstain / wrong.")
-ss.setdefault("resolution", 300)
+ss.setdefault("resolution", bc.DEFAULT_RESOLUTION)
 resolution = c3.select_slider("Grid resolution", RESOLUTIONS, key="resolution",
                               help="Pixels per axis of the exact maps; higher is finer and slower to load.")
 radius_r = c4.number_input("Radius r for certified accuracy", 0.0, 3.0, 0.25, 0.05, key="radius_r",

@@ -213,7 +213,10 @@ def main(argv=None) -> None:
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[float]] = {}
-    add = lambda name, t: results.setdefault(name, []).append(t)   # noqa: E731
+
+    def add(name: str, seconds: float) -> None:
+        results.setdefault(name, []).append(seconds)
+        print(f"  {name}: {seconds:.2f} s", file=sys.stderr, flush=True)     # progress, in case a run is cut short
     loads = [f"start {load_average()}"]
     with app_server(args.port or free_port(), args.log) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

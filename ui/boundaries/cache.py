@@ -18,6 +18,9 @@ from ui.cache import certify_test_set
 from ui.inspector import InspectorContext, run_providers
 
 
+DEFAULT_RESOLUTION = 300      # the page's grid resolution until the user picks another (the warm-up computes it)
+
+
 @st.cache_data(show_spinner="Certifying the point…", max_entries=256)
 def inspect(model_key: str, _ctx: InspectorContext, point: tuple, sigma: float, resolution: int,
             n0: int, n: int, alpha: float, seed: int):

@@ -112,6 +112,11 @@ class PageParams:
     rule: str = "paper"               # custom: OptimizeSigma's rule (ddrs.SIGMA_RULES)
     memory_rule: str = "paper"        # the memory's rule (ddrs.MEMORY_RULES)
 
+    @classmethod
+    def defaults(cls, sigma0: float) -> "PageParams":
+        """What the page's widgets give before anyone touches them (the start-up warm-up computes these)."""
+        return cls(sigma0, (0.05, 1.5), 24, 150, 20, 0.05, 32, 1000, 0.001, "test order", 0)
+
     @property
     def sigma_config(self) -> ddrs.SigmaConfig:
         if self.preset != "custom":

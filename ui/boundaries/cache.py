@@ -176,3 +176,9 @@ def cloud(current, point: tuple, sigma: float, seed: int, rows, view: grid.GridV
     samples = noise_samples(point, sigma, 600, seed)
     return Cloud(samples, grid.predict_points(current.model, samples), local_base(current.key, current.model, local,
                                                                                  240), grid.make_view(local, 240))
+
+
+def warm() -> None:
+    """The start-up warm-up (ui/warmup.py): the default model's maps at the page's defaults."""
+    current = state.zoo_current_model(state.DEFAULT_MODEL)
+    maps(current, state.DEFAULT_SIGMA, DEFAULT_RESOLUTION, CertifyParams(100, 10_000, 0.001, 0))

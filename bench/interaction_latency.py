@@ -25,19 +25,15 @@ the same run is the yardstick to compare runs by (report ratios, not absolute nu
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import pathlib
-import socket
 import statistics
-import subprocess
 import sys
 import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--no-first-run"]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from browser_kit import ARGS, CHROMIUM, serve  # noqa: E402  the tests' server (streamlit run app.py) and chromium
 TARGETS = {"σ step, boundaries": 0.3, "click → first answer": 1.0, "type a coordinate": 1.0,
            "σ step, per-input σ": 1.0, "welcome (new session)": 3.0, "first load ddrs": 3.0,
            "first load paths": 3.0, "first load margin": 3.0, "SRA with digits model": 5.0}
@@ -73,31 +69,6 @@ FIRST_ANSWER = """() => {
   }};
   delete window.__lat.hits.answer;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def app_server(port: int, log: pathlib.Path):
-    """The README's command (``streamlit run app.py``) on 127.0.0.1:port; yields the base URL."""
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            for _ in range(600):
-                with contextlib.suppress(OSError):
-                    socket.create_connection(("127.0.0.1", port), 0.2).close()
-                    break
-                time.sleep(0.2)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def now(pg) -> float:
@@ -218,7 +189,7 @@ def main(argv=None) -> None:
         results.setdefault(name, []).append(seconds)
         print(f"  {name}: {seconds:.2f} s", file=sys.stderr, flush=True)     # progress, in case a run is cut short
     loads = [f"start {load_average()}"]
-    with app_server(args.port or free_port(), args.log) as url, sync_playwright() as p:
+    with serve(args.log, args.port) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         cold, pg = open_and_time(browser, url, args.settle)
         pg.context.close()

@@ -197,12 +197,6 @@ def main(argv=None) -> None:
             t, pg = open_and_time(browser, url, args.settle)
             add("welcome (new session)", t)
             pg.context.close()
-        if "load" in parts:
-            for key in ("ddrs", "paths", "margin"):
-                for i in range(args.runs + 1):     # the first visitor of a page fills the server's caches
-                    t, pg = open_and_time(browser, f"{url}/{key}", args.settle)
-                    add(f"first load {key}" + ("" if i else " (its first visitor)"), t)
-                    pg.context.close()
         if parts & {"boundaries", "click", "type"}:
             t, pg = open_and_time(browser, f"{url}/boundaries", args.settle)
             for i in range(args.runs if "boundaries" in parts else 0):
@@ -216,6 +210,12 @@ def main(argv=None) -> None:
                 add("type a coordinate", first)
                 add("type → every row", idle)
             pg.context.close()
+        if "load" in parts:
+            for key in ("ddrs", "paths", "margin"):
+                for i in range(args.runs + 1):     # the first visitor of a page fills the server's caches
+                    t, pg = open_and_time(browser, f"{url}/{key}", args.settle)
+                    add(f"first load {key}" + ("" if i else " (its first visitor)"), t)
+                    pg.context.close()
         loads.append(f"middle {load_average()}")
         if "ddrs" in parts:
             t, pg = open_and_time(browser, f"{url}/ddrs", args.settle)

@@ -75,12 +75,18 @@ def now(pg) -> float:
     return pg.evaluate("performance.now()")
 
 
-def until_idle(pg, t0: float, settle: float, timeout: float = 300) -> float:
-    """Seconds from browser time t0 (ms) to the last change to idle, once the page has stayed idle ``settle`` s."""
-    deadline = time.time() + timeout
+def until_idle(pg, t0: float, settle: float, timeout: float = 300, expect_run: bool = True) -> float:
+    """Seconds from browser time t0 (ms) to the last change to idle, once the page has stayed idle ``settle`` s.
+
+    ``expect_run``: the action must start a script run, so wait (up to 30 s; a loaded server is slow to react)
+    until one has been seen before idleness counts; without it a late rerun would be timed as 0 s."""
+    deadline, start = time.time() + timeout, time.time()
     while time.time() < deadline:
         changes, state, t = pg.evaluate("[window.__lat.changes, window.__lat.state(), performance.now()]")
         after = [c for c in changes if c[0] >= t0]
+        if expect_run and not after and time.time() - start < 30:
+            time.sleep(0.05)
+            continue
         last = after[-1][0] if after else t0
         if state == "idle" and t - last >= settle * 1000:
             return (last - t0) / 1000 if after and after[-1][1] == "idle" else 0.0
@@ -108,7 +114,7 @@ def open_and_time(browser, url: str, settle: float, viewport=(1600, 1000)):
     pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000)
     pg.evaluate(WATCH)
     t0 = now(pg) - (time.perf_counter() - start) * 1000
-    until_idle(pg, t0, settle)   # wait out chained reruns (URL sync, fragments)
+    until_idle(pg, t0, settle, expect_run=False)   # wait out chained reruns (URL sync, fragments)
     changes = pg.evaluate("window.__lat.changes")
     last_idle = max([c[0] for c in changes if c[1] == "idle"], default=now(pg) - settle * 1000)
     return (last_idle - t0) / 1000, pg

@@ -48,12 +48,7 @@ def start() -> bool:
 
 def warm() -> None:
     """Every page slice's ``ui/<page>/cache.warm()``, in the sidebar's order; each on its own: one that fails (e.g. a
-    dataset missing on this machine) does not stop the others. The thread runs at a lower CPU priority where the OS
-    allows it (Linux: per thread), so a visitor's own page run goes first."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
+    dataset missing on this machine) does not stop the others."""
     for page in navigation.PAGES:
         if importlib.util.find_spec(f"ui.{page.key}") is None or \
                 importlib.util.find_spec(f"ui.{page.key}.cache") is None:

@@ -46,16 +46,24 @@ def start() -> bool:
     return True
 
 
-def warm() -> None:
-    """Every page slice's ``ui/<page>/cache.warm()``, in the sidebar's order; each on its own: one that fails (e.g. a
-    dataset missing on this machine) does not stop the others."""
+def slice_warmers() -> list:
+    """``ui/<page>/cache.warm`` of every page slice that has one, in the sidebar's order."""
+    out = []
     for page in navigation.PAGES:
-        if importlib.util.find_spec(f"ui.{page.key}") is None or \
-                importlib.util.find_spec(f"ui.{page.key}.cache") is None:
+        spec = importlib.util.find_spec(f"ui.{page.key}")
+        if spec is None or spec.submodule_search_locations is None:      # no slice (or a plain module)
             continue
-        step = getattr(importlib.import_module(f"ui.{page.key}.cache"), "warm", None)
+        if importlib.util.find_spec(f"ui.{page.key}.cache") is not None:
+            step = getattr(importlib.import_module(f"ui.{page.key}.cache"), "warm", None)
+            out += [step] if step is not None else []
+    return out
+
+
+def warm() -> None:
+    """Each slice's warm-up on its own: one that fails (e.g. a dataset missing on this machine) does not stop the
+    others."""
+    for step in slice_warmers():
         try:
-            if step is not None:
-                step()
+            step()
         except Exception as exc:     # a warm-up must never take the app down; the page will say what is wrong
-            log.info("warm-up of %s skipped: %s: %s", page.key, type(exc).__name__, exc)
+            log.info("warm-up step %s skipped: %s: %s", step.__module__, type(exc).__name__, exc)

@@ -46,17 +46,21 @@ def start() -> bool:
     return True
 
 
-def slice_warmers() -> list:
-    """``ui/<page>/cache.warm`` of every page slice that has one, in the sidebar's order."""
+def slice_caches() -> list[str]:
+    """The ``ui.<page>.cache`` module names of the page slices, in the sidebar's order (found, not imported)."""
     out = []
     for page in navigation.PAGES:
         spec = importlib.util.find_spec(f"ui.{page.key}")
-        if spec is None or spec.submodule_search_locations is None:      # no slice (or a plain module)
-            continue
-        if importlib.util.find_spec(f"ui.{page.key}.cache") is not None:
-            step = getattr(importlib.import_module(f"ui.{page.key}.cache"), "warm", None)
-            out += [step] if step is not None else []
+        if spec is not None and spec.submodule_search_locations is not None \
+                and importlib.util.find_spec(f"ui.{page.key}.cache") is not None:   # a slice, not a plain module
+            out.append(f"ui.{page.key}.cache")
     return out
+
+
+def slice_warmers() -> list:
+    """``warm`` of every slice cache that has one (importing them, as their pages do anyway)."""
+    steps = (getattr(importlib.import_module(name), "warm", None) for name in slice_caches())
+    return [step for step in steps if step is not None]
 
 
 def warm() -> None:

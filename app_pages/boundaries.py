@@ -4,10 +4,9 @@ import streamlit as st
 
 from ui import navigation, presenter, state, theme
 from ui.boundaries import cache as bc
-from ui.boundaries import controls, explorer
+from ui.boundaries import answer, controls, explorer
 from ui.boundaries import figures as bf
 from ui.glossary import link
-from ui.inspector import audit
 from ui.sequential import views as sequential_views
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
@@ -32,7 +31,7 @@ overlay = c1.radio("Layout", ("side by side", "overlay"), key="layout", horizont
                    help="Show f and g next to each other, or g alone with f's boundary dotted on top.") == "overlay"
 show = c2.radio("Points on the map", POINT_CHOICES, key="show_points", horizontal=True,
                 help="Which points to draw: the data, or the test set marked certified / abstain / wrong.")
-ss.setdefault("resolution", 300)
+ss.setdefault("resolution", bc.DEFAULT_RESOLUTION)
 resolution = c3.select_slider("Grid resolution", RESOLUTIONS, key="resolution",
                               help="Pixels per axis of the exact maps; higher is finer and slower to load.")
 radius_r = c4.number_input("Radius r for certified accuracy", 0.0, 3.0, 0.25, 0.05, key="radius_r",
@@ -51,7 +50,7 @@ points, tc = bc.shown_points(current, show, sigma, cp)
 marks = None if tc is None else (tc.x, explorer.test_status(tc.prediction, tc.y, tc.radius, radius_r))
 if current.dataset is None and show != "none":
     st.info(f"No data points to show: {current.dataset_note}.")
-rows, errors, cert = bc.inspect_point(current, m, point, sigma, cp) if point is not None else ([], [], None)
+rows, errors, cert, job = bc.inspect_point(current, m, point, sigma, cp) if point else ([], [], None, None)
 specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigma, m.abstain_p, overlay, points,
                            marks, point, rows)
 for col, spec, key in zip(st.columns(len(specs)), specs, (f"map_a_{len(specs)}", f"map_b_{len(specs)}")):
@@ -71,31 +70,7 @@ if point is None:
     st.info("Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii.",
             icon=":material/ads_click:")
 else:
-    left, right = st.columns([1.1, 1])
-    show_all = left.toggle(f"Show all {len(rows)} circles", key="all_circles",
-                           help="Off: the Monte Carlo certificate, its exact version and the two true distances. "
-                                "On: one circle per table row (the table's 'circle' column names each style).")
-    cl = bc.cloud(current, point, sigma, cp.seed, rows, m.view)
-    left.plotly_chart(bf.noise_cloud(point, cl.samples, cl.votes, cl.labels, cl.view,
-                                     explorer.cloud_circles(rows, show_all), names, sigma),
-                      key="cloud", theme=None, config={"displayModeBar": False})
-    right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
-                       key="votes", theme=None, config={"displayModeBar": False})
-    table = explorer.table(rows)
-    st.dataframe(table, hide_index=True, width="stretch", height="content", key="radii", column_config={
-        "circle": st.column_config.TextColumn("circle", width=150),
-        "kind": st.column_config.TextColumn("kind", width=110),
-        "note": st.column_config.TextColumn("note", width="large")})
-    with st.expander("Each row's note in full"):      # a grid cell cuts long text; a static table wraps it
-        st.table([{"method": r["method"], "note": r["note"]} for r in table], hide_index=True, border="horizontal")
-    violations = audit(rows)
-    for msg in violations:
-        st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")
-    if rows and not violations:
-        st.success("Every certificate lies inside the exact distance to the smoothed boundary.",
-                   icon=":material/verified:")
-    for msg in errors:
-        st.warning(f"A certificate provider failed: {msg}")
+    answer.show(current, point, sigma, cp, m, (rows, errors, cert), job)
     sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
 
 # ---------------------------------------------------------------- deeper looks

@@ -16,6 +16,12 @@ slice ``ui/<page>/`` gets a ``provider.py`` that registers its function::
         return RadiusRow("Bernstein root-finding", r, prediction=..., kind="estimate",
                          sound=False, note="finds a boundary point, not the nearest one")
 
+A provider that takes long (an optimiser, a sampling audit: ~1-2 s) is registered with ``slow=True``: the page
+answers a click with the other rows at once and adds the slow ones when they arrive (``run_providers(ctx,
+"fast")`` then ``run_providers(ctx, "slow")``, the latter off the script thread). A value that depends on the
+model only (a Lipschitz bound, the base logits on the grid) goes through ``ctx.per_model`` so the next click
+reuses it.
+
 Every ``ui/<page>/provider.py`` is imported on first use. A provider that raises does not break
 the page: ``run_providers`` turns the exception into a message. Rows are audited against the ground
 truth (the exact distance to the smoothed boundary): a "certificate" claiming more is flagged.
@@ -32,6 +38,8 @@ import importlib
 import importlib.util
 import math
 import pkgutil
+import threading
+import weakref
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Hashable, Literal
@@ -43,6 +51,11 @@ from cert_core import grid
 from cert_core.smoothing import Certificate, Smooth
 
 Kind = Literal["certificate", "exact", "upper bound", "estimate"]
+Speed = Literal["all", "fast", "slow"]
+
+# model -> {key: value}: values that depend on the model alone, kept while the model lives (see per_model)
+_PER_MODEL: "weakref.WeakKeyDictionary[torch.nn.Module, dict]" = weakref.WeakKeyDictionary()
+_PER_MODEL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,14 @@ class InspectorContext:
             self._shared[key] = compute()
         return self._shared[key]
 
+    def per_model(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per model (every later point and σ reuses it): for values of the model alone."""
+        with _PER_MODEL_LOCK:
+            store = _PER_MODEL.setdefault(self.model, {})
+        if key not in store:
+            store[key] = compute()
+        return store[key]
+
     def generator(self, salt: int = 0) -> torch.Generator:
         """A fresh seeded generator, so each provider's randomness is reproducible on its own."""
         return torch.Generator().manual_seed(self.seed * 1_000_003 + salt)
@@ -101,8 +122,10 @@ class InspectorContext:
 
     @cached_property
     def base_scores(self) -> np.ndarray:
-        """Base logits on the view's pixel centres."""                 # (K, R, R)
-        return grid.base_scores(self.model, self.view.bounds, self.view.resolution)
+        """Base logits on the view's pixel centres (once per model and view)."""          # (K, R, R)
+        bounds, resolution = self.view.bounds, self.view.resolution
+        return self.per_model(("base_scores", tuple(bounds), resolution),
+                              lambda: grid.base_scores(self.model, bounds, resolution))
 
 
 @dataclass(frozen=True)
@@ -110,20 +133,23 @@ class _Provider:
     order: int
     name: str
     fn: Callable[[InspectorContext], RadiusRow | None]
+    slow: bool = False                # seconds per point: shown when it arrives, never blocking the others
 
 
 _REGISTRY: dict[str, _Provider] = {}
 _DISCOVERED = False
 
 
-def register_provider(fn: Callable | None = None, *, order: int = 100, name: str | None = None):
+def register_provider(fn: Callable | None = None, *, order: int = 100, name: str | None = None, slow: bool = False):
     """Register ``fn(context) -> RadiusRow | None``; usable as ``@register_provider`` or with options.
+
+    ``slow=True``: the provider needs about a second or more per point; the page streams its row in later.
 
     Registering the same name again replaces the earlier provider (safe under module reloads).
     """
     def wrap(f):
         key = name or f"{f.__module__}.{f.__qualname__}"
-        _REGISTRY[key] = _Provider(order, key, f)
+        _REGISTRY[key] = _Provider(order, key, f, slow)
         return f
     return wrap(fn) if fn is not None else wrap
 
@@ -144,10 +170,13 @@ def providers() -> list[_Provider]:
     return sorted(_REGISTRY.values(), key=lambda p: (p.order, p.name))
 
 
-def run_providers(ctx: InspectorContext) -> tuple[list[RadiusRow], list[str]]:
-    """Run every provider; returns the rows and one message per provider that failed."""
+def run_providers(ctx: InspectorContext, speed: Speed = "all") -> tuple[list[RadiusRow], list[str]]:
+    """Run every provider (or only the fast or the slow ones); returns the rows in provider order and one message
+    per provider that failed."""
     rows, errors = [], []
     for p in providers():
+        if speed != "all" and p.slow != (speed == "slow"):
+            continue
         try:
             row = p.fn(ctx)
         except Exception as exc:     # one broken method must not take the inspector down

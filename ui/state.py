@@ -283,17 +283,21 @@ def needs_2d(current: CurrentModel, what: str, rest: str = "") -> None:
 
 def current_model() -> CurrentModel:
     """The selected model; raises ModelLoadError/FileNotFoundError/ValueError with a clear message."""
-    from ui import cache
     key = st.session_state.get("model_key", f"zoo:{DEFAULT_MODEL}")
     if key.startswith("zoo:"):
-        loaded = cache.zoo_model(key[4:])
-        dataset, note = _zoo_dataset(loaded)
-        return CurrentModel(key, key[4:], loaded, dataset, note)
+        return zoo_current_model(key[4:])
     entry = _user_models().get(key)
     if entry is None:
         raise ModelLoadError(f"the model {key!r} is no longer in this session; pick another one")
     note = "" if entry["dataset"] is not None else "no dataset is attached to this model"
     return CurrentModel(key, entry["label"], entry["loaded"], entry["dataset"], note)
+
+
+def zoo_current_model(name: str) -> CurrentModel:
+    """The zoo model ``name`` with its dataset, as the sidebar would make it current (no session state needed)."""
+    from ui import cache
+    loaded = cache.zoo_model(name)
+    return CurrentModel(f"zoo:{name}", name, loaded, *_zoo_dataset(loaded))
 
 
 def _zoo_dataset(loaded: LoadedModel) -> tuple[Dataset | None, str]:

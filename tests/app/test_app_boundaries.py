@@ -146,3 +146,37 @@ def test_every_circle_has_its_own_style_and_the_table_names_it():
     assert table["circle"][0] == "black solid"
     at.toggle(key="all_circles").set_value(True).run()
     _ok(at)
+
+
+def test_a_click_is_answered_before_the_slow_rows_which_then_arrive_on_their_own(monkeypatch):
+    """Issue 17: the fast rows, cloud and votes do not wait for a slow provider; its row is added when it is done.
+    A test provider held by an Event stands in for the slow methods, so the order is certain (no timing involved)."""
+    import threading
+
+    from runs_kit import wait_for
+    from ui import inspector
+    from ui.boundaries.answer import PENDING
+    gate = threading.Event()
+    inspector.providers()                                        # every page's providers are registered first
+    fast_only = {k: p for k, p in inspector._REGISTRY.items() if not p.slow}
+    monkeypatch.setattr(inspector, "_REGISTRY", fast_only)      # the real slow methods would only take time here
+
+    @inspector.register_provider(order=999, name="test_gated_slow_row", slow=True)
+    def gated(ctx):
+        gate.wait(120)
+        return inspector.RadiusRow("Gated slow row", 0.1, 0, "estimate", False, "released by the test")
+    try:
+        at = _page(query={"x": "-0.731", "y": "0.417"}, n=1000)
+        _ok(at)
+        methods = list(at.dataframe[0].value["method"])
+        assert methods[:4] == ["Monte Carlo CERTIFY", "Exact Cohen radius", "Distance to smoothed boundary",
+                               "Distance to base boundary"] and "Gated slow row" not in methods
+        assert len(_charts(at)) == 5 and PENDING in page_text(at)        # cloud and votes are there already
+        gate.set()
+        from ui.boundaries import cache as bc
+        wait_for(lambda: all(job.done() for job in bc._slow_jobs().values()))
+        _ok(at.run())
+        assert "Gated slow row" in list(at.dataframe[0].value["method"])
+        assert PENDING not in page_text(at) and "Every certificate lies inside" in page_text(at)
+    finally:
+        gate.set()

@@ -21,11 +21,13 @@ IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
 @contextlib.contextmanager
-def serve(log_path: pathlib.Path):
-    """``streamlit run app.py`` on a free port of 127.0.0.1, its output in ``log_path``; yields the base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def serve(log_path: pathlib.Path, port: int = 0):
+    """``streamlit run app.py`` on ``port`` (default: a free one) of 127.0.0.1, its output in ``log_path``; yields
+    the base URL. bench/interaction_latency.py starts its server with this too."""
+    if not port:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

@@ -98,6 +98,8 @@ def test_drag_sigma_then_click_a_point(page, server):
     wait_idle(page)
     no_exception(page)
     assert re.search(r"[?&]x=-?[0-9.]+", page.url) and re.search(r"[?&]y=-?[0-9.]+", page.url)
+    # a loaded server may start the click's run after wait_idle's quiet window: wait for the answer itself
+    page.get_by_text("Every certificate lies inside").wait_for(timeout=180_000)
     assert page.get_by_text("Every certificate lies inside").count() == 1
     assert page.locator("[data-testid='stDataFrame']").count() >= 1
     page.set_viewport_size({"width": 1600, "height": 1250})

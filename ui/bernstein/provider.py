@@ -51,16 +51,16 @@ def rows(n: int, r: bernstein_plane.PlaneRadii) -> list[RadiusRow]:
     ]
 
 
-@register_provider(order=70, name="bernstein_root_finding")
+@register_provider(order=70, name="bernstein_root_finding", slow=True)
 def root_finding(ctx: InspectorContext) -> RadiusRow:
     return rows(*radii(ctx))[0]
 
 
-@register_provider(order=71, name="bernstein_exact_distance")
+@register_provider(order=71, name="bernstein_exact_distance", slow=True)
 def exact_distance(ctx: InspectorContext) -> RadiusRow:
     return rows(*radii(ctx))[1]
 
 
-@register_provider(order=72, name="bernstein_lipschitz")
+@register_provider(order=72, name="bernstein_lipschitz", slow=True)
 def lipschitz(ctx: InspectorContext) -> RadiusRow:
     return rows(*radii(ctx))[2]

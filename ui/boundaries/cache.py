@@ -3,6 +3,7 @@ the noise cloud and the Monte Carlo check. Keys are small hashables; models, con
 with a leading underscore so Streamlit does not hash them."""
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,12 +18,40 @@ from ui.cache import certify_test_set
 from ui.inspector import InspectorContext, run_providers
 
 
+DEFAULT_RESOLUTION = 300      # the page's grid resolution until the user picks another (the warm-up computes it)
+
+
 @st.cache_data(show_spinner="Certifying the point…", max_entries=256)
 def inspect(model_key: str, _ctx: InspectorContext, point: tuple, sigma: float, resolution: int,
             n0: int, n: int, alpha: float, seed: int):
-    """Rows of every provider, their errors, and the MC certificate (for the histogram)."""
-    rows, errors = run_providers(_ctx)
+    """Rows of the fast providers, their errors, and the MC certificate (for the histogram)."""
+    rows, errors = run_providers(_ctx, "fast")
     return rows, errors, _ctx.certificate
+
+
+# one background worker for the slow providers (seconds per point), so a click answers with the fast rows at once;
+# a job is keyed like ``inspect`` and kept for the process (the next visitor of the same point gets it done)
+_SLOW_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inspector-slow-rows")
+_SLOW_KEEP = 256
+
+
+@st.cache_resource(show_spinner=False)
+def _slow_jobs() -> dict[tuple, Future]:
+    return {}
+
+
+def slow_rows(key: tuple, ctx: InspectorContext) -> Future:
+    """The slow providers' (rows, errors) for ``key`` (inspect's arguments), computed off the script thread.
+
+    A new point withdraws the jobs that have not started yet (an earlier click the user has moved on from)."""
+    jobs = _slow_jobs()
+    job = jobs.get(key)
+    if job is None or job.cancelled():
+        for old_key, old in list(jobs.items()):
+            if old.cancel() or len(jobs) > _SLOW_KEEP and old.done():
+                jobs.pop(old_key, None)
+        job = jobs[key] = _SLOW_WORKER.submit(run_providers, ctx, "slow")
+    return job
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -125,10 +154,13 @@ def shown_points(current, show: str, sigma: float, c: CertifyParams):
 
 
 def inspect_point(current, m: Maps, point: tuple, sigma: float, c: CertifyParams):
-    """Every provider's row at the point, the providers' errors and Cohen's certificate (cached per settings)."""
+    """The fast providers' rows at the point, their errors, Cohen's certificate (cached per settings) and the job
+    that computes the slow providers' rows in the background (a Future of (rows, errors))."""
     ctx = InspectorContext(current.model, current.num_classes, point, sigma, m.base, m.probs, c.n0, c.n, c.alpha,
                            c.seed)
-    return inspect(current.key, ctx, point, sigma, m.view.resolution, c.n0, c.n, c.alpha, c.seed)
+    key = (current.key, point, sigma, m.view.resolution, c.n0, c.n, c.alpha, c.seed)
+    rows, errors, cert = inspect(current.key, ctx, *key[1:])
+    return rows, errors, cert, slow_rows(key, ctx)
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,3 +176,9 @@ def cloud(current, point: tuple, sigma: float, seed: int, rows, view: grid.GridV
     samples = noise_samples(point, sigma, 600, seed)
     return Cloud(samples, grid.predict_points(current.model, samples), local_base(current.key, current.model, local,
                                                                                  240), grid.make_view(local, 240))
+
+
+def warm() -> None:
+    """The start-up warm-up (ui/warmup.py): the default model's maps at the page's defaults."""
+    current = state.zoo_current_model(state.DEFAULT_MODEL)
+    maps(current, state.DEFAULT_SIGMA, DEFAULT_RESOLUTION, CertifyParams(100, 10_000, 0.001, 0))

@@ -17,20 +17,19 @@ from ui.inspector import RadiusRow, describe
 
 
 def lattice(view: grid.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
-            classifier: str) -> tuple[np.ndarray, np.ndarray]:
-    """Click targets with a hover read-out of the map underneath them."""
+            classifier: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
+    """Click targets with a hover read-out of the map underneath them: (points (L, 2), class name (L,), numbers
+    (L, 2) float32 or None, hover template). Plotly formats the numbers in the browser, so a σ step sends a compact
+    float32 array instead of thousands of preformatted strings."""
     pts, ij = lattice_points(view)
     p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
-    top, p_a = p.argmax(0), p.max(0)
-    names = np.asarray(class_names, dtype=object)[top]
+    names = np.asarray(class_names, dtype=object)[p.argmax(0)]
+    where = "(%{x:.2f}, %{y:.2f})<br>"
     if classifier == "base":
-        text = [f"({x:.2f}, {y:.2f})<br>f: <b>{n}</b><br><i>click to inspect</i>"
-                for (x, y), n in zip(pts, names)]
-    else:
-        r = radius[ij[:, 0], ij[:, 1]]
-        text = [f"({x:.2f}, {y:.2f})<br>g: <b>{n}</b> · p_A = {pa:.3f}<br>exact radius {rr:.3f}"
-                f"<br><i>click to inspect</i>" for (x, y), n, pa, rr in zip(pts, names, p_a, r)]
-    return pts, np.array(text, dtype=object)
+        return pts, names, None, where + "f: <b>%{text}</b><br><i>click to inspect</i><extra></extra>"
+    numbers = np.stack([p.max(0), radius[ij[:, 0], ij[:, 1]]], 1).astype(np.float32)   # (L, 2) p_A, exact radius
+    return pts, names, numbers, (where + "g: <b>%{text}</b> · p_A = %{customdata[0]:.3f}<br>exact radius "
+                                 "%{customdata[1]:.3f}<br><i>click to inspect</i><extra></extra>")
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:

@@ -40,7 +40,7 @@ class MapSpec:
     class_names: tuple[str, ...]
     points: tuple[np.ndarray, np.ndarray] | None = None   # (x (M, 2), labels (M,)) data points
     marks: tuple[np.ndarray, np.ndarray] | None = None    # (x (M, 2), status (M,) str) test marks
-    lattice: tuple[np.ndarray, np.ndarray] | None = None  # (x (L, 2), hover text (L,)) click targets
+    lattice: tuple | None = None      # click targets: (x (L, 2), class name (L,), numbers (L, m) | None, hover template)
     selected: tuple[float, float] | None = None
     circles: tuple[Circle, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()          # extra legend swatches: (label, colour)
@@ -85,10 +85,10 @@ def map_figure(spec: MapSpec) -> go.Figure:
     return fig
 
 
-def _add_lattice(fig, pts: np.ndarray, text: np.ndarray) -> None:
+def _add_lattice(fig, pts: np.ndarray, text: np.ndarray, numbers: np.ndarray | None, template: str) -> None:
     invisible = dict(color="rgba(0,0,0,0)", size=9)
-    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=invisible, name="lattice",
-                             text=text, hovertemplate="%{text}<extra></extra>", showlegend=False,
+    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=invisible, name="lattice", text=text, customdata=numbers,
+                             hovertemplate=template, showlegend=False,
                              selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
 
 
@@ -135,9 +135,10 @@ def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=Non
                   max_pixels: int = 150) -> go.Figure:
     """Heatmap of the exact certified radius, downsampled to ``max_pixels`` for a light payload."""
     step = max(1, int(math.ceil(view.resolution / max_pixels)))
-    x, y, z = view.x[::step], view.y[::step], radius[::step, ::step]
+    # float32: half the bytes of the figure a σ step sends, and far below the radius's own ± pixel error
+    x, y, z = view.x[::step], view.y[::step], radius[::step, ::step].astype(np.float32)
     fig = go.Figure(go.Heatmap(
-        x=x, y=y, z=np.round(z, 4), colorscale="Cividis", zmin=0, zmax=4 * sigma,
+        x=x, y=y, z=z, colorscale="Cividis", zmin=0, zmax=4 * sigma,
         colorbar=dict(title=dict(text="radius", side="right"), thickness=18),
         hovertemplate="(%{x:.2f}, %{y:.2f})<br>exact radius %{z:.3f}<extra></extra>"))
     fig.add_trace(go.Contour(x=x, y=y, z=z, showscale=False, contours=dict(start=sigma, end=3 * sigma,

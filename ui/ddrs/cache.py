@@ -13,6 +13,7 @@ from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.methods.ddrs import plane as ddrs_grid
 from cert_core.metrics import average_certified_radius, certified_accuracy
+from ui import cache, state
 from ui.cache import certify_test_set
 
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
@@ -113,6 +114,11 @@ class PageParams:
     rule: str = "paper"               # custom: OptimizeSigma's rule (ddrs.SIGMA_RULES)
     memory_rule: str = "paper"        # the memory's rule (ddrs_memory.MEMORY_RULES)
 
+    @classmethod
+    def defaults(cls, sigma0: float) -> "PageParams":
+        """What the page's widgets give before anyone touches them (the start-up warm-up computes these)."""
+        return cls(sigma0, (0.05, 1.5), 24, 150, 20, 0.05, 32, 1000, 0.001, "test order", 0)
+
     @property
     def sigma_config(self) -> ddrs.SigmaConfig:
         if self.preset != "custom":
@@ -198,3 +204,13 @@ def memory_study(current, p: PageParams) -> MemoryStudy:
         "per-input σ*, no memory (not sound)": (dd.radius, dd.prediction == y),
         kept: (np.array([a.radius for a in answers]), np.array([a.prediction for a in answers]) == y)})
     return MemoryStudy(answers, memory, table)
+
+
+def warm() -> None:
+    """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults."""
+    current = state.zoo_current_model(state.DEFAULT_MODEL)
+    p = PageParams.defaults(state.DEFAULT_SIGMA)
+    base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
+    maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
+    if current.dataset is not None:
+        memory_study(current, p)

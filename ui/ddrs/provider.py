@@ -15,7 +15,7 @@ from ui.inspector import InspectorContext, RadiusRow, register_provider
 SALT = 7          # the provider's own seeded stream (see InspectorContext.generator)
 
 
-@register_provider(order=60, name="ddrs_sigma_star")
+@register_provider(order=60, name="ddrs_sigma_star", slow=True)
 def sigma_star_row(ctx: InspectorContext) -> RadiusRow:
     cfg = SigmaConfig.preset("explorer", ctx.sigma)   # the paper's rule, fast enough for a click
     x = torch.tensor([ctx.point], dtype=torch.float32)                      # (1, 2)

@@ -18,6 +18,7 @@ from cert_core.methods.margin.train import LOSS_LABELS, MarginTrainConfig, train
 from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.methods.margin.curves import ReportParams, robustness_report
 from cert_core.models.zoo import ZOO
+from ui import state
 from ui.cache import zoo_model
 
 HEATMAP = pathlib.Path(__file__).resolve().parents[2] / "assets" / "sra_heatmap_moons.json"
@@ -164,3 +165,15 @@ def heatmap_data() -> dict | None:
         return json.loads(HEATMAP.read_text())
     except (OSError, ValueError):
         return None
+
+
+WARM_MODELS = (state.DEFAULT_MODEL, "digits-ortho-mscr-s0.1")   # the default model, then the digits model a class sees
+
+
+def warm() -> None:
+    """The start-up warm-up (ui/warmup.py): the robustness curves the page draws first, per model in WARM_MODELS."""
+    for name in WARM_MODELS:
+        current = state.zoo_current_model(name)
+        k = lipschitz(current.key, current.model, tuple(current.loaded.input_shape or ())).k
+        if current.dataset is not None and k is not None:
+            curve_reports(current, k, [])

@@ -14,13 +14,13 @@ from ui.inspector import InspectorContext, RadiusRow, register_provider
 
 
 def _lipschitz(ctx: InspectorContext) -> float | None:
-    """The network's Lipschitz bound K, computed once per context (the four rows share it)."""
+    """The network's Lipschitz bound K, computed once per model (every row and point shares it)."""
     def compute() -> float | None:
         try:
             return lipschitz_upper_bound(ctx.model, (2,))
         except ValueError:
             return None  # unsupported layers: the rows below do not apply
-    return ctx.shared("lipschitz_bound", compute)
+    return ctx.per_model("lipschitz_bound", compute)
 
 
 def _k_note(k: float) -> str:

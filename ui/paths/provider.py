@@ -24,7 +24,7 @@ DEFAULT_POOL = "paper"
 SEARCH_RESOLUTION = 15     # query grid per axis over the claimed ball (about 170 points)
 
 
-@register_provider(order=70, name="scrfp_claimed_radius")
+@register_provider(order=70, name="scrfp_claimed_radius", slow=True)
 def scrfp_row(ctx: InspectorContext) -> RadiusRow | None:
     try:
         as_network(ctx.model)

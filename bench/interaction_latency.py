@@ -1,0 +1,247 @@
+"""How long does a classroom interaction take, measured in a real browser? (issue 17, the latency table)
+
+Starts the app as the README does (``streamlit run app.py``, here on a free or given port of 127.0.0.1), drives
+Debian's /usr/bin/chromium with Playwright and times each interaction of the issue's table, ``--runs`` times:
+
+  welcome (new session)   a new browser tab opens / on the running server: the plain page-load reference
+  σ step, boundaries      ArrowRight on the sidebar σ slider of /boundaries (no point selected)
+  click → first answer    a click on the smoothed map until the inspector shows its first answer (noise cloud,
+                          votes, Monte Carlo + exact radius, the two distances) for *that* point
+  click → every row       the same click until the page is idle (the slow rows, e.g. per-input σ, SC-RFP, too)
+  type a coordinate       a new x₁ typed into the inspector's box (+ Enter) until its first answer
+  σ step, per-input σ     ArrowRight on the σ slider of /ddrs until idle
+  first load <page>       a new tab opens the page until idle (welcome, ddrs, paths, margin)
+  SRA with digits model   /margin?model=digits-ortho-mscr-s0.1 in a new tab until idle
+The first visitor after the server started is reported on its own line ("cold"), since later visitors share the
+server's caches. "Idle": Streamlit's script state is notRunning and its running indicator
+([data-testid="stStatusWidget"]) is gone, and both stay so for ``--settle`` seconds; the time is that of the last
+change to idle (so the settle window is not counted). Every time is browser-side (performance.now()).
+
+    python bench/interaction_latency.py [--runs 5] [--port 8599] [--settle 0.8] [--only click,type]
+
+Timings depend on the machine's load: the load average is printed with the table, and the Welcome page's load in
+the same run is the yardstick to compare runs by (report ratios, not absolute numbers).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+from browser_kit import ARGS, CHROMIUM, serve  # noqa: E402  the tests' server (streamlit run app.py) and chromium
+TARGETS = {"σ step, boundaries": 0.3, "click → first answer": 1.0, "type a coordinate": 1.0,
+           "σ step, per-input σ": 1.0, "welcome (new session)": 3.0, "first load ddrs": 3.0,
+           "first load paths": 3.0, "first load margin": 3.0, "SRA with digits model": 5.0}
+
+# Records every change of the app's script state and of the running indicator with its browser time.
+WATCH = """() => {
+  if (window.__lat) return;
+  window.__lat = {changes: [], hits: {}};
+  const app = document.querySelector("[data-testid='stApp']");
+  const state = () => (app.getAttribute('data-test-script-state') === 'notRunning'
+                       && !document.querySelector("[data-testid='stStatusWidget']")) ? 'idle' : 'busy';
+  let last = state();
+  window.__lat.state = state;
+  new MutationObserver(() => {
+    const now = state();
+    if (now !== last) { window.__lat.changes.push([performance.now(), now]); last = now; }
+    for (const [name, test] of Object.entries(window.__lat.probes || {})) {
+      if (!(name in window.__lat.hits) && test()) window.__lat.hits[name] = performance.now();
+    }
+  }).observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+
+# The inspector's first answer for a new point: its caption names another point than before, and that caption, the
+# noise cloud, the votes and the radius table all belong to the current script run (not stale).
+FIRST_ANSWER = """() => {
+  const tag = () => document.querySelector(".st-key-inspected_point");
+  const before = tag() ? tag().textContent : "";
+  window.__lat.probes = {answer: () => {
+    const fresh = el => el && el.closest("[data-stale='true']") === null;
+    if (!fresh(tag()) || tag().textContent === before) return false;
+    return ['.st-key-cloud', '.st-key-votes', "[data-testid='stDataFrame']"]
+      .every(s => [...document.querySelectorAll(s)].some(fresh));
+  }};
+  delete window.__lat.hits.answer;
+}"""
+
+
+def now(pg) -> float:
+    return pg.evaluate("performance.now()")
+
+
+def until_idle(pg, t0: float, settle: float, timeout: float = 300, expect_run: bool = True) -> float:
+    """Seconds from browser time t0 (ms) to the last change to idle, once the page has stayed idle ``settle`` s.
+
+    ``expect_run``: the action must start a script run, so wait (up to 30 s; a loaded server is slow to react)
+    until one has been seen before idleness counts; without it a late rerun would be timed as 0 s."""
+    deadline, start = time.time() + timeout, time.time()
+    while time.time() < deadline:
+        changes, state, t = pg.evaluate("[window.__lat.changes, window.__lat.state(), performance.now()]")
+        after = [c for c in changes if c[0] >= t0]
+        if expect_run and not after and time.time() - start < 30:
+            time.sleep(0.05)
+            continue
+        last = after[-1][0] if after else t0
+        if state == "idle" and t - last >= settle * 1000:
+            return (last - t0) / 1000 if after and after[-1][1] == "idle" else 0.0
+        time.sleep(0.05)
+    raise TimeoutError("the app did not become idle")
+
+
+def until_hit(pg, name: str, t0: float, timeout: float = 120) -> float:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        hit = pg.evaluate(f"window.__lat.hits[{name!r}] ?? null")
+        if hit is not None:
+            return (hit - t0) / 1000
+        time.sleep(0.05)
+    pg.screenshot(path="/tmp/interaction_latency_timeout.png")
+    raise TimeoutError(f"{name} never appeared at {pg.url} (screenshot: /tmp/interaction_latency_timeout.png)")
+
+
+def open_and_time(browser, url: str, settle: float, viewport=(1600, 1000)):
+    """A new tab on ``url``: seconds until idle; returns (seconds, page)."""
+    ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    pg = ctx.new_page()
+    start = time.perf_counter()
+    pg.goto(url, timeout=300_000)
+    pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000)
+    pg.evaluate(WATCH)
+    t0 = now(pg) - (time.perf_counter() - start) * 1000
+    until_idle(pg, t0, settle, expect_run=False)   # wait out chained reruns (URL sync, fragments)
+    changes = pg.evaluate("window.__lat.changes")
+    last_idle = max([c[0] for c in changes if c[1] == "idle"], default=now(pg) - settle * 1000)
+    return (last_idle - t0) / 1000, pg
+
+
+def sigma_step(pg, settle: float) -> float:
+    thumb = pg.locator("[data-testid='stSidebar'] [data-testid='stSlider'] input[type='range']").first
+    thumb.focus()
+    t0 = now(pg)
+    pg.keyboard.press("ArrowRight")
+    return until_idle(pg, t0, settle)
+
+
+def smoothed_map_box(pg):
+    maps = pg.locator("[data-testid='stPlotlyChart']")
+    drag = maps.nth(1 if maps.count() > 1 else 0).locator(".nsewdrag").first
+    drag.scroll_into_view_if_needed()
+    return drag.bounding_box()
+
+
+def lattice_point(i: int) -> tuple[float, float]:
+    """Distinct click targets on the maps' 61×61 lattice over [-3, 3]² (step 0.1), away from the edges."""
+    xs = (-1.0, 0.5, 1.5, -0.5, 0.2, 1.0, 2.0, -1.5, 0.8, -0.2)
+    ys = (0.5, -0.3, 0.0, 1.0, 0.6, -0.5, 0.3, 0.2, -0.1, 0.9)
+    return xs[i % len(xs)], ys[i % len(ys)]
+
+
+def click_point(pg, i: int, settle: float) -> tuple[float, float]:
+    """Click lattice point i on the smoothed map: (seconds to the first answer, seconds to idle)."""
+    x, y = lattice_point(i)
+    b = smoothed_map_box(pg)
+    px = b["x"] + (x + 3) / 6 * b["width"]
+    py = b["y"] + (3 - y) / 6 * b["height"]
+    pg.evaluate(FIRST_ANSWER)
+    t0 = now(pg)
+    pg.mouse.click(px, py)
+    first = until_hit(pg, "answer", t0)
+    return first, until_idle(pg, t0, settle)
+
+
+def type_coordinate(pg, i: int, settle: float) -> tuple[float, float]:
+    x = round(-2.0 + 0.37 * i, 3)
+    box = pg.locator(".st-key-px input")
+    box.fill(f"{x:.3f}")
+    pg.evaluate(FIRST_ANSWER)
+    t0 = now(pg)
+    box.press("Enter")
+    first = until_hit(pg, "answer", t0)
+    return first, until_idle(pg, t0, settle)
+
+
+def load_average() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def row(name: str, times: list[float]) -> str:
+    target = TARGETS.get(name)
+    med = statistics.median(times)
+    verdict = "" if target is None else ("met" if med <= target else "NOT met")
+    goal = "" if target is None else f"≤ {target:g}"
+    return f"| {name} | {med:.2f} | {max(times):.2f} | {len(times)} | {goal} | {verdict} |"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5, help="samples per interaction (median and max are printed)")
+    ap.add_argument("--port", type=int, default=0, help="port of the app server (default: a free one)")
+    ap.add_argument("--settle", type=float, default=0.8, help="seconds the page must stay idle to count as done")
+    ap.add_argument("--only", default="", help="comma list of: load,boundaries,click,type,ddrs,sra (default all)")
+    ap.add_argument("--log", type=pathlib.Path, default=pathlib.Path("/tmp/interaction_latency_server.log"))
+    args = ap.parse_args(argv)
+    parts = set(filter(None, args.only.split(","))) or {"load", "boundaries", "click", "type", "ddrs", "sra"}
+    from playwright.sync_api import sync_playwright
+
+    results: dict[str, list[float]] = {}
+
+    def add(name: str, seconds: float) -> None:
+        results.setdefault(name, []).append(seconds)
+        print(f"  {name}: {seconds:.2f} s", file=sys.stderr, flush=True)     # progress, in case a run is cut short
+    loads = [f"start {load_average()}"]
+    with serve(args.log, args.port) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        cold, pg = open_and_time(browser, url, args.settle)
+        pg.context.close()
+        for i in range(args.runs):
+            t, pg = open_and_time(browser, url, args.settle)
+            add("welcome (new session)", t)
+            pg.context.close()
+        if parts & {"boundaries", "click", "type"}:
+            t, pg = open_and_time(browser, f"{url}/boundaries", args.settle)
+            for i in range(args.runs if "boundaries" in parts else 0):
+                add("σ step, boundaries", sigma_step(pg, args.settle))
+            for i in range(args.runs if "click" in parts else 0):
+                first, idle = click_point(pg, i, args.settle)
+                add("click → first answer", first)
+                add("click → every row", idle)
+            for i in range(args.runs if "type" in parts else 0):
+                first, idle = type_coordinate(pg, i, args.settle)
+                add("type a coordinate", first)
+                add("type → every row", idle)
+            pg.context.close()
+        if "load" in parts:
+            for key in ("ddrs", "paths", "margin"):
+                for i in range(args.runs + 1):     # the first visitor of a page fills the server's caches
+                    t, pg = open_and_time(browser, f"{url}/{key}", args.settle)
+                    add(f"first load {key}" + ("" if i else " (its first visitor)"), t)
+                    pg.context.close()
+        loads.append(f"middle {load_average()}")
+        if "ddrs" in parts:
+            t, pg = open_and_time(browser, f"{url}/ddrs", args.settle)
+            for i in range(args.runs):
+                add("σ step, per-input σ", sigma_step(pg, args.settle))
+            pg.context.close()
+        if "sra" in parts:
+            for i in range(args.runs + 1):
+                t, pg = open_and_time(browser, f"{url}/margin?model=digits-ortho-mscr-s0.1", args.settle)
+                add("SRA with digits model" + ("" if i else " (its first visitor)"), t)
+                pg.context.close()
+        browser.close()
+    loads.append(f"end {load_average()}")
+    print(f"\nload average (1, 5, 15 min): {'; '.join(loads)}; {os.cpu_count()} CPUs; runs = {args.runs}")
+    print(f"first visitor after start (cold server), Welcome: {cold:.2f} s\n")
+    print("| interaction | median (s) | max (s) | samples | target (s) | |")
+    print("|---|---|---|---|---|---|")
+    for name, times in results.items():
+        print(row(name, times))
+
+
+if __name__ == "__main__":
+    main()

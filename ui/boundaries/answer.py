@@ -1,0 +1,74 @@
+"""The point inspector's answer on the decision-boundaries page: the noise cloud, the votes and the radius table.
+
+A click is answered with the fast providers' rows at once (Cohen's Monte Carlo and exact radius, the two true
+distances, the Lipschitz rows); the slow providers (``register_provider(slow=True)``: per-input σ*, SC-RFP,
+Bernstein) run in a background job (``cache.slow_rows``) and a fragment polls it, so they arrive on their own and
+never hold up the first answer. Slow rows are appended after the fast ones, so no circle changes its style when
+they arrive.
+"""
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import streamlit as st
+
+from ui.boundaries import cache as bc
+from ui.boundaries import explorer
+from ui.boundaries import figures as bf
+from ui.inspector import RadiusRow, audit
+
+POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
+PENDING = ("Still computing the slower methods (per-input σ*, SC-RFP, Bernstein); their rows appear in this table "
+           "on their own, and clicking elsewhere meanwhile is fine.")
+
+
+def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:
+    """The fast rows followed by the slow ones when the job is done (else the fast rows alone)."""
+    if not job.done():
+        return rows, errors
+    slow, slow_errors = job.result()
+    return rows + slow, errors + slow_errors
+
+
+def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
+    """Cloud and votes beside each other, then the table (a fragment that adds the slow rows when they arrive)."""
+    rows, errors, cert = fast
+    names = current.class_names
+    st.container(key="inspected_point").caption(f"Inspecting the point ({point[0]:.3f}, {point[1]:.3f}).")
+    left, right = st.columns([1.1, 1])
+    all_rows, _ = with_slow(rows, errors, job)
+    show_all = left.toggle("Show every method's circle", key="all_circles",
+                           help="Off: the Monte Carlo certificate, its exact version and the two true distances. "
+                                "On: one circle per table row (the table's 'circle' column names each style).")
+    cl = bc.cloud(current, point, sigma, cp.seed, all_rows, m.view)
+    left.plotly_chart(bf.noise_cloud(point, cl.samples, cl.votes, cl.labels, cl.view,
+                                     explorer.cloud_circles(all_rows, show_all), names, sigma),
+                      key="cloud", theme=None, config={"displayModeBar": False})
+    right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
+                       key="votes", theme=None, config={"displayModeBar": False})
+    waiting = not job.done()
+
+    @st.fragment(run_every=POLL_S if waiting else None)
+    def table() -> None:
+        shown, problems = with_slow(rows, errors, job)
+        table = explorer.table(shown)
+        st.dataframe(table, hide_index=True, width="stretch", height="content", key="radii", column_config={
+            "circle": st.column_config.TextColumn("circle", width=150),
+            "kind": st.column_config.TextColumn("kind", width=110),
+            "note": st.column_config.TextColumn("note", width="large")})
+        with st.expander("Each row's note in full"):      # a grid cell cuts long text; a static table wraps it
+            st.table([{"method": r["method"], "note": r["note"]} for r in table], hide_index=True, border="horizontal")
+        violations = audit(shown)
+        for msg in violations:
+            st.error(f"Soundness violation: {msg}", icon=":material/gpp_bad:")
+        if shown and not violations:
+            st.success("Every certificate lies inside the exact distance to the smoothed boundary.",
+                       icon=":material/verified:")
+        for msg in problems:
+            st.warning(f"A certificate provider failed: {msg}")
+        if not job.done():
+            st.caption(PENDING, help="They take a second or more per point; the rows above are final.")
+        elif waiting:        # they arrived: one page run draws their circles and stops this polling
+            st.rerun(scope="app")
+
+    table()

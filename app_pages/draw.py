@@ -1,7 +1,7 @@
 """Draw your data: click points of up to 6 classes, train on them in place, see f and g, share the link."""
 import streamlit as st
 
-from cert_core.grid import GridView
+from cert_core.grid_view import GridView
 from cert_core.models import drawn
 from ui import navigation, presenter, state
 from ui.draw import cache as draw_cache

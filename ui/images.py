@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from cert_core.grid import GridView
+from cert_core.grid_view import GridView
 from ui import theme
 
 WHITE = np.array([255, 255, 255], dtype=np.float64)

@@ -47,7 +47,7 @@ from typing import Any, Callable, Hashable, Literal
 import numpy as np
 import torch
 
-from cert_core import grid
+from cert_core import grid, grid_view
 from cert_core.smoothing import Certificate, Smooth
 
 Kind = Literal["certificate", "exact", "upper bound", "estimate"]
@@ -87,7 +87,7 @@ class InspectorContext:
     _shared: dict = field(default_factory=dict, init=False, repr=False)   # see shared()
 
     @property
-    def view(self) -> grid.GridView:
+    def view(self) -> grid_view.GridView:
         return self.base.view
 
     def shared(self, key: Hashable, compute: Callable[[], Any]) -> Any:
@@ -125,7 +125,7 @@ class InspectorContext:
         """Base logits on the view's pixel centres (once per model and view)."""          # (K, R, R)
         bounds, resolution = self.view.bounds, self.view.resolution
         return self.per_model(("base_scores", tuple(bounds), resolution),
-                              lambda: grid.base_scores(self.model, bounds, resolution))
+                              lambda: grid_view.base_scores(self.model, bounds, resolution))
 
 
 @dataclass(frozen=True)

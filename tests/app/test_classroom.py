@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from cert_core.grid import GridView
+from cert_core.grid_view import GridView
 from ui import presenter, theme
 from ui.bernstein import figures as bern_figures
 from ui.boundaries import figures as bf

@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from cert_core import grid
+from cert_core import boundary, grid, grid_view, monte_carlo
 
 BOUNDS = (-3.0, 3.0, -2.0, 2.5)
 W, B = np.array([1.0, 2.0]), -0.5            # boundary w.x + b = 0
@@ -28,7 +28,7 @@ def signed_distance(px, py, w=W, b=B):
 
 @pytest.mark.parametrize("sigma", [0.02, 0.25, 1.0])
 def test_linear_smoothed_probability_is_phi_of_distance(sigma):
-    view = grid.make_view(BOUNDS, 121)
+    view = grid_view.make_view(BOUNDS, 121)
     probs = grid.smoothed_probabilities(linear_model(), BOUNDS, 121, sigma)
     assert probs.shape == (2, 121, 121)
     X, Y = np.meshgrid(view.x, view.y)
@@ -46,7 +46,7 @@ def test_probabilities_sum_to_one_and_lie_in_unit_interval():
 
 
 def test_exact_radius_equals_distance_to_hyperplane():
-    sigma, view = 0.5, grid.make_view(BOUNDS, 151)
+    sigma, view = 0.5, grid_view.make_view(BOUNDS, 151)
     probs = grid.smoothed_probabilities(linear_model(), BOUNDS, 151, sigma)
     radius = grid.exact_radius(probs, sigma)
     X, Y = np.meshgrid(view.x, view.y)
@@ -72,16 +72,16 @@ def test_blur_from_larger_padding_matches_direct_computation():
     base = grid.evaluate_base(model, BOUNDS, 80, max_sigma=1.5)
     np.testing.assert_allclose(grid.blur(base, 0.4),
                                grid.smoothed_probabilities(model, BOUNDS, 80, 0.4), atol=1e-5)
-    np.testing.assert_array_equal(base.crop(), grid.base_predictions(model, BOUNDS, 80))
+    np.testing.assert_array_equal(base.crop(), grid_view.base_predictions(model, BOUNDS, 80))
 
 
 def test_distance_to_linear_boundary_within_resolution():
     sigma = 0.4
-    view = grid.make_view(BOUNDS, 151)
+    view = grid_view.make_view(BOUNDS, 151)
     probs = grid.smoothed_probabilities(linear_model(), BOUNDS, 151, sigma)
     for point in [(1.0, 1.0), (-1.5, -0.2), (0.3, 0.1)]:
         cls = int(signed_distance(*point) > 0)
-        d = grid.boundary_distance(probs, view, point, cls)
+        d = boundary.boundary_distance(probs, view, point, cls)
         assert d.found
         assert d.distance == pytest.approx(abs(signed_distance(*point)), abs=d.resolution_error)
         q = np.array(d.nearest)
@@ -90,19 +90,19 @@ def test_distance_to_linear_boundary_within_resolution():
 
 def test_distance_with_no_boundary_in_view_is_infinite():
     model = linear_model(w=np.array([1.0, 0.0]), b=-10.0)    # boundary at x = 10, outside the view
-    view = grid.make_view(BOUNDS, 40)
+    view = grid_view.make_view(BOUNDS, 40)
     logits = np.stack([np.zeros((40, 40)), np.full((40, 40), -1.0)])
-    d = grid.boundary_distance(logits, view, (0.0, 0.0), 0)
+    d = boundary.boundary_distance(logits, view, (0.0, 0.0), 0)
     assert not d.found and d.nearest is None
     assert d.lower_bound == pytest.approx(2.0)
-    assert grid.base_predictions(model, BOUNDS, 40).max() == 0
+    assert grid_view.base_predictions(model, BOUNDS, 40).max() == 0
 
 
 def test_monte_carlo_agrees_with_convolution_within_sampling_error():
     sigma, n = 0.5, 2000
     base = grid.evaluate_base(linear_model(), BOUNDS, 151, sigma)
     pts = np.array([[x, y] for x in np.linspace(-2, 2, 5) for y in np.linspace(-1.5, 2, 4)])
-    counts = grid.monte_carlo_counts(linear_model(), pts, sigma, n,
+    counts = monte_carlo.monte_carlo_counts(linear_model(), pts, sigma, n,
                                      generator=torch.Generator().manual_seed(0))
     assert counts.shape == (20, 2) and (counts.sum(1) == n).all()
     exact = np.array([grid.probabilities_at(base, p, sigma)[1] for p in pts])
@@ -143,4 +143,4 @@ def test_non_finite_scores_are_refused_not_counted_as_class_0():
     with pytest.raises(NonFiniteScoresError, match=r"non-finite scores \(NaN or ±inf\) on \d+ of \d+ points"):
         grid.smoothed_probabilities(NanRight(), BOUNDS, 50, 0.5)
     with pytest.raises(ValueError, match=r"on 5 of 10 noisy samples"):  # half the points lie right of x = 1
-        grid.monte_carlo_counts(NanRight(), [[0.0, 0.0]] * 5 + [[2.0, 0.0]] * 5, 1e-3, 1)
+        monte_carlo.monte_carlo_counts(NanRight(), [[0.0, 0.0]] * 5 + [[2.0, 0.0]] * 5, 1e-3, 1)

@@ -9,6 +9,7 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORE = ROOT / "cert_core"
 ENGINE = {"cert_core.smoothing", "cert_core.stats", "cert_core.metrics", "cert_core.grid", "cert_core.validation",
+          "cert_core.grid_view", "cert_core.boundary", "cert_core.monte_carlo",
           "cert_core.attacks", "cert_core.tensors", "cert_core.noise", "cert_core.sequential"}
 # The zoo's build tool trains the SRA entries with the margin method's trainer. It sits beside the catalogue it
 # builds (cert_core.models.zoo, which imports no method) and is a top: nothing in cert_core imports it.

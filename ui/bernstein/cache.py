@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import grid
+from cert_core import grid_view
 from cert_core.methods.bernstein import polynomial as bernstein
 from cert_core.methods.bernstein import plane as bernstein_plane
 from cert_core.methods.bernstein.images import certify_images, pgd_upper_bound, split
@@ -35,7 +35,7 @@ def base_labels(model_key: str, _model, bounds: tuple) -> np.ndarray:
     g = np.linspace(0, 1, MAP_RESOLUTION)
     gx, gy = np.meshgrid(g, g)
     pts = box.to_plane(np.stack([gx.ravel(), gy.ravel()], 1))
-    return grid.predict_points(_model, pts).reshape(MAP_RESOLUTION, MAP_RESOLUTION)          # (R, R)
+    return grid_view.predict_points(_model, pts).reshape(MAP_RESOLUTION, MAP_RESOLUTION)     # (R, R)
 
 
 @st.cache_data(show_spinner="Smoothing the decision regions…", max_entries=64)

@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import grid
+from cert_core import grid, grid_view, monte_carlo
 from cert_core.stats import lower_confidence_bound
 from ui import cache, state
 from ui.boundaries import explorer
@@ -67,7 +67,7 @@ def radius_map(model_key: str, _probs: np.ndarray, bounds: tuple, resolution: in
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def local_base(model_key: str, _model: torch.nn.Module, bounds: tuple, resolution: int = 160) -> np.ndarray:
-    return grid.base_predictions(_model, bounds, resolution)                # (r, r)
+    return grid_view.base_predictions(_model, bounds, resolution)           # (r, r)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -106,7 +106,7 @@ def monte_carlo_check(model_key: str, _model: torch.nn.Module, _base: grid.BaseM
     pts = np.stack([gx.ravel(), gy.ravel()], 1)                             # (M, 2)
     exact_all = np.stack([grid.probabilities_at(_base, p, sigma) for p in pts])   # (M, K)
     top = exact_all.argmax(1)
-    counts = grid.monte_carlo_counts(_model, pts, sigma, n, torch.Generator().manual_seed(seed))
+    counts = monte_carlo.monte_carlo_counts(_model, pts, sigma, n, torch.Generator().manual_seed(seed))
     exact = exact_all[np.arange(len(pts)), top]
     estimate = counts[np.arange(len(pts)), top] / n
     se = np.sqrt(np.maximum(exact * (1 - exact), 0.25 / n) / n)
@@ -130,7 +130,7 @@ class Maps:
     abstain_p: float          # CERTIFY abstains below this p_A with the chosen n and α
 
     @property
-    def view(self) -> grid.GridView:
+    def view(self) -> grid_view.GridView:
         return self.base.view
 
 
@@ -168,14 +168,14 @@ class Cloud:
     samples: np.ndarray       # (600, 2) x + N(0, σ²I)
     votes: np.ndarray         # (600,) f's class at each sample
     labels: np.ndarray        # (240, 240) f around the point
-    view: grid.GridView       # the window: the noise and every finite circle
+    view: grid_view.GridView  # the window: the noise and every finite circle
 
 
-def cloud(current, point: tuple, sigma: float, seed: int, rows, view: grid.GridView) -> Cloud:
+def cloud(current, point: tuple, sigma: float, seed: int, rows, view: grid_view.GridView) -> Cloud:
     local = explorer.local_bounds(point, sigma, rows, view)
     samples = noise_samples(point, sigma, 600, seed)
-    return Cloud(samples, grid.predict_points(current.model, samples), local_base(current.key, current.model, local,
-                                                                                 240), grid.make_view(local, 240))
+    return Cloud(samples, grid_view.predict_points(current.model, samples),
+                 local_base(current.key, current.model, local, 240), grid_view.make_view(local, 240))
 
 
 def warm() -> None:

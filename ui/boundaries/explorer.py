@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from cert_core import grid
+from cert_core import grid_view
 from cert_core.smoothing import ABSTAIN
 from ui import theme
 from ui.boundaries.figures import Circle, MapSpec
@@ -16,7 +16,7 @@ from ui.images import base_image, lattice_points, png_uri, smoothed_image
 from ui.inspector import RadiusRow, describe
 
 
-def lattice(view: grid.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
+def lattice(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
             classifier: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
     """Click targets with a hover read-out of the map underneath them: (points (L, 2), class name (L,), numbers
     (L, 2) float32 or None, hover template). Plotly formats the numbers in the browser, so a σ step sends a compact
@@ -94,7 +94,7 @@ def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, o
     return [base, smooth]
 
 
-def local_bounds(point, sigma: float, rows: list[RadiusRow], view: grid.GridView) -> tuple:
+def local_bounds(point, sigma: float, rows: list[RadiusRow], view: grid_view.GridView) -> tuple:
     """A square window around the point holding the noise cloud and every finite circle."""
     radii = [r.radius for r in rows if math.isfinite(r.radius)]
     half = max(3.2 * sigma, 1.15 * max(radii, default=0.0), 0.3)

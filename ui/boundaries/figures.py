@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from cert_core.grid import GridView
+from cert_core.grid_view import GridView
 from ui import theme
 from ui.images import base_image, png_uri
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cert_core import grid
+from cert_core import boundary, grid, grid_view
 from cert_core.smoothing import ABSTAIN
 from ui.inspector import InspectorContext, RadiusRow, register_provider
 
@@ -44,7 +44,7 @@ def _fmt(p: float) -> str:
     return f"{p:.4f}"
 
 
-def _row(method, dist: grid.BoundaryDistance, cls: int, classifier: str, what: str) -> RadiusRow:
+def _row(method, dist: boundary.BoundaryDistance, cls: int, classifier: str, what: str) -> RadiusRow:
     if not dist.found:
         note = f"no {what} boundary in the view; it is at least {dist.lower_bound:.3f} away"
     else:
@@ -56,13 +56,13 @@ def _row(method, dist: grid.BoundaryDistance, cls: int, classifier: str, what: s
 @register_provider(order=30, name="smoothed_boundary_distance")
 def smoothed_boundary(ctx: InspectorContext) -> RadiusRow:
     cls = int(np.argmax(ctx.exact_probs))
-    dist = grid.boundary_distance(ctx.probs, ctx.view, ctx.point, cls)
+    dist = boundary.boundary_distance(ctx.probs, ctx.view, ctx.point, cls)
     return _row("Distance to smoothed boundary", dist, cls, "smoothed", "smoothed")
 
 
 @register_provider(order=40, name="base_boundary_distance")
 def base_boundary(ctx: InspectorContext) -> RadiusRow:
     scores = ctx.base_scores                                                # (K, R, R)
-    cls = int(grid.predict_points(ctx.model, np.array([ctx.point]))[0])
-    dist = grid.boundary_distance(scores, ctx.view, ctx.point, cls)
+    cls = int(grid_view.predict_points(ctx.model, np.array([ctx.point]))[0])
+    dist = boundary.boundary_distance(scores, ctx.view, ctx.point, cls)
     return _row("Distance to base boundary", dist, cls, "base", "base")

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cert_core.methods.ddrs.memory import Counterexample, MemoryAnswer
-from cert_core.grid import GridView
+from cert_core.grid_view import GridView
 from ui import theme
 from ui.images import lattice_points
 

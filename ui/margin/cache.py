@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import grid
+from cert_core import grid_view
 from cert_core.methods.margin import sra
 from cert_core.methods.lipschitz.bounds import layer_bounds
 from cert_core.methods.margin.radii import (ClosedFormAudit, mcr, mscr_certificate, mscr_closed_form,
@@ -69,7 +69,7 @@ def local_labels(model_key: str, _model, extent: tuple, resolution: int = 121) -
     x0, x1, y0, y1 = extent
     xs, ys = np.meshgrid(np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution))
     pts = np.stack([xs.ravel(), ys.ravel()], 1)
-    return grid.predict_points(_model, pts).reshape(resolution, resolution)
+    return grid_view.predict_points(_model, pts).reshape(resolution, resolution)
 
 
 @st.cache_data(show_spinner="Computing the radii at the point…", max_entries=128)

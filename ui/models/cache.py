@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import grid
+from cert_core import grid_view
 from cert_core.models.data import BOX_2D
 from cert_core.models.train import noisy_accuracy
 from ui.cache import zoo_model
@@ -23,4 +23,4 @@ def zoo_thumbnail(name: str, resolution: int = 90) -> np.ndarray | None:
     loaded = zoo_model(name)
     if loaded.input_shape != (2,):
         return None
-    return grid.base_predictions(loaded.model, BOX_2D, resolution)
+    return grid_view.base_predictions(loaded.model, BOX_2D, resolution)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from cert_core.grid import GridView
+from cert_core.grid_view import GridView
 from ui import theme
 from ui.images import base_image, png_uri
 

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from cert_core import grid
+from cert_core import grid_view
 from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.bundles import LoadedModel, bundle_bytes
 from cert_core.models.data import BOX_2D, parse_csv_rows
@@ -48,7 +48,7 @@ def render_card(entry: ZooEntry) -> None:
     labels = models_cache.zoo_thumbnail(entry.name)
     if labels is not None:
         data = cache.dataset_from_spec(json.dumps(entry.dataset_spec, sort_keys=True))
-        fig = charts.thumbnail(labels, grid.make_view(BOX_2D, labels.shape[0]), (data.x_test, data.y_test))
+        fig = charts.thumbnail(labels, grid_view.make_view(BOX_2D, labels.shape[0]), (data.x_test, data.y_test))
     else:
         fig = charts.digit_thumbnail(_noisy_digit(entry.train.sigma_train, _digit_of(entry)), entry.train.sigma_train)
     st.plotly_chart(fig, key=f"thumb_{entry.name}", theme=None, config=STATIC)

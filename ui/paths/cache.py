@@ -13,7 +13,7 @@ import torch
 
 from torch import nn
 
-from cert_core import grid
+from cert_core import grid_view
 from cert_core.methods.float_soundness.counterexample import FloatCounterexample, FloatCounterexampleParams
 from cert_core.methods.float_soundness.counterexample import float_counterexample as _float_counterexample
 from cert_core.methods.paths import audit
@@ -144,7 +144,7 @@ def floating_in_ball(model, center: np.ndarray, r: float, count: int = 256) -> l
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def labels(model_key: str, _model, bounds: tuple, resolution: int) -> np.ndarray:
-    return grid.base_predictions(_model, bounds, resolution)                  # (R, R)
+    return grid_view.base_predictions(_model, bounds, resolution)             # (R, R)
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def constructed() -> Constructed:
     model, c = audit.constructed_network(), Constructed
     cohen, scrfp = audit_pair("constructed", model, 2, c.x, np.array([c.x]), c.sigma, c.eta, 2000, 0.001, 25, 0,
                               True)
-    return Constructed(cohen.points[0], scrfp.points[0], grid.base_predictions(model, c.bounds, 121))
+    return Constructed(cohen.points[0], scrfp.points[0], grid_view.base_predictions(model, c.bounds, 121))
 
 
 @dataclass(frozen=True)

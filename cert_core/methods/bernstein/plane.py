@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from cert_core import grid
+from cert_core import boundary, grid_view
 from cert_core.methods.bernstein import polynomial as bernstein
 from cert_core.methods.bernstein.polynomial import BernsteinPolynomial, domain_points
 from cert_core.methods.bernstein import radii as bernstein_radii
@@ -47,7 +47,7 @@ class UnitBoxMap:
 
 
 def unit_box(bounds) -> UnitBoxMap:
-    view = grid.make_view(bounds, grid.MIN_RESOLUTION, "unit_box")
+    view = grid_view.make_view(bounds, grid_view.MIN_RESOLUTION, "unit_box")
     xmin, xmax, ymin, ymax = view.bounds
     if not math.isclose(xmax - xmin, ymax - ymin, rel_tol=1e-9):
         raise ValueError(f"The 'bounds' parameter of unit_box must be a square (the map to [0,1]^2 must be "
@@ -58,7 +58,7 @@ def unit_box(bounds) -> UnitBoxMap:
 def fit_plane(model: torch.nn.Module, bounds, n: int, smooth: str = "logits") -> bernstein.BernsteinPolynomial:
     """B_n of the 2D model composed with the inverse map, i.e. the lattice is k/n mapped into the box."""
     box = unit_box(bounds)
-    grid.check_2d_model(model, "fit_plane")
+    grid_view.check_2d_model(model, "fit_plane")
     head = bernstein.head_function(model)
     return bernstein.fit(lambda u: head(box.to_plane(u)), n, 2, smooth)
 
@@ -69,7 +69,7 @@ class PlaneRadii:
     prediction: int                          # argmax of the Bernstein classifier at the point
     root: bernstein_radii.RootFinding              # radius field in unit-box units; see ``root_radius``
     sound: bernstein_radii.LipschitzCertificate    # radius field in unit-box units; see ``sound_radius``
-    exact: grid.BoundaryDistance             # in unit-box units; see ``exact_radius``
+    exact: boundary.BoundaryDistance         # in unit-box units; see ``exact_radius``
     side: float                              # the map's scale factor
 
     @property
@@ -142,7 +142,7 @@ def regression_demo(degrees=(5, 20, 80), n_train: int = 40, noise: float = 0.15,
 
 # ----------------------------------------------------------------------------- the exact distance on [0, 1]^2
 def grid_boundary_distance(poly: BernsteinPolynomial, x0, resolution: int = 401,
-                           scores: np.ndarray | None = None) -> grid.BoundaryDistance:
+                           scores: np.ndarray | None = None) -> boundary.BoundaryDistance:
     """d = 2 only: the distance from x0 to the Bernstein decision boundary inside [0,1]^2, located on a
     resolution^2 grid with sub-pixel (marching squares) interpolation; error <= one pixel spacing.
     ``scores`` (K, R, R): the polynomial on that grid, if already computed (``grid_scores``)."""
@@ -150,14 +150,14 @@ def grid_boundary_distance(poly: BernsteinPolynomial, x0, resolution: int = 401,
     if poly.d != 2:
         raise ValueError(f"The 'poly' parameter of {func} must be 2-dimensional. Got d = {poly.d} instead.")
     x0 = domain_points(x0, 2, func)[0]
-    view = grid.make_view((0.0, 1.0, 0.0, 1.0), resolution, func)
+    view = grid_view.make_view((0.0, 1.0, 0.0, 1.0), resolution, func)
     scores = grid_scores(poly, resolution) if scores is None else scores
     cls = int(np.argmax(poly(x0[None])[0]))
-    return grid.boundary_distance(scores, view, x0, cls)
+    return boundary.boundary_distance(scores, view, x0, cls)
 
 
 def grid_scores(poly: BernsteinPolynomial, resolution: int) -> np.ndarray:
     """B_n on the pixel centres of [0,1]^2, indexed [k, i, j] = (y_i, x_j).          # (K, R, R)"""
-    view = grid.make_view((0.0, 1.0, 0.0, 1.0), resolution, "grid_scores")
+    view = grid_view.make_view((0.0, 1.0, 0.0, 1.0), resolution, "grid_scores")
     gx, gy = np.meshgrid(view.x, view.y)
     return poly(np.stack([gx.ravel(), gy.ravel()], 1)).T.reshape(-1, resolution, resolution)

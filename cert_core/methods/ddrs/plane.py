@@ -23,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.stats import norm
 
-from cert_core import grid
+from cert_core import grid, grid_view
 from cert_core.validation import check_float, check_int
 
 
@@ -68,7 +68,7 @@ class SigmaStarMaps:
         return float(self.violation.mean())
 
 
-def boundary_distance_map(labels: np.ndarray, view: grid.GridView) -> np.ndarray:
+def boundary_distance_map(labels: np.ndarray, view: grid_view.GridView) -> np.ndarray:
     """Per pixel, the distance to the nearest pixel with another label (inf if the view has none)."""
     hx, hy = view.spacing
     out = np.full(labels.shape, np.inf)

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cert_core import grid
+from cert_core import grid, grid_view
 from cert_core.attacks import pgd, smoothed_pgd
 from cert_core.methods.paths.network import as_network
 from cert_core.methods.paths.neurons import activation_patterns
@@ -104,8 +104,9 @@ def exact_probabilities(model: nn.Module, queries: np.ndarray, sigma: float, eta
     for g in range(groups.max() + 1):
         idx = np.flatnonzero(groups == g)
         lo = q[idx].min(0) - h
-        res = int(min(grid.MAX_RESOLUTION, max(grid.MIN_RESOLUTION, math.ceil((q[idx].max(0) + h - lo).max() / h) + 1)))
-        view = grid.make_view((lo[0], lo[0] + (res - 1) * h, lo[1], lo[1] + (res - 1) * h), res, func)
+        res = int(min(grid_view.MAX_RESOLUTION,
+                      max(grid_view.MIN_RESOLUTION, math.ceil((q[idx].max(0) + h - lo).max() / h) + 1)))
+        view = grid_view.make_view((lo[0], lo[0] + (res - 1) * h, lo[1], lo[1] + (res - 1) * h), res, func)
         t = h * (np.arange(res + 2 * pad) - pad)
         gx, gy = np.meshgrid(lo[0] + t, lo[1] + t)
         views.append((idx, view))

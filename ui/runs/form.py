@@ -70,8 +70,8 @@ def _model_fields(current) -> None:
                 help="The sidebar's model, a checkpoint.pth.tar of Cohen et al. (arch cifar_resnet20/110 or "
                      "resnet50, with their normalisation inside), or a torchvision classification architecture with "
                      "your state dict. Files are read with torch.load(weights_only=True): no code in them runs.")
-    a.file_uploader("Checkpoint / weights", type=["tar", "pth", "pt"], key="rn_ckpt",
-                    help="For the two upload choices: the checkpoint, or the state dict saved with torch.save "
+    a.file_uploader("Checkpoint / weights", type=["tar", "pth", "pt"], key="rn_ckpt", max_upload_size=256,
+                    help="For the two upload choices (up to 256 MB): the checkpoint, or the state dict saved with torch.save "
                          "(bare or under 'state_dict'; 'module.' prefixes are removed).")
     b.text_input("torchvision architecture", "resnet18", key="rn_arch",
                  help="A torchvision classification model name: resnet18, resnet50, vgg16, vit_b_16, ...")
@@ -124,7 +124,7 @@ def start_form(store: RunStore, current) -> None:
                          "from a local folder (never downloaded), or your own .npz of images x and labels y.")
         a.text_input("Folder with MNIST / Fashion-MNIST / CIFAR-10", key="rn_root", value=str(default_data_root()),
                      help="Used for the torchvision datasets only; the files must already be there.")
-        a.file_uploader(".npz upload", type=["npz"], key="rn_npz",
+        a.file_uploader(".npz upload", type=["npz"], key="rn_npz", max_upload_size=50,
                         help="Arrays x (N, ...) and y (N,) (or images/labels); uint8 images are scaled to [0, 1].")
         label, tip = run_method(method).sigma_field
         b.text_input(label, key="rn_sigmas", value=f"{state.sigma():g}", help=tip)

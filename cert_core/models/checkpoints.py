@@ -206,7 +206,7 @@ def load_cohen_checkpoint(source) -> LoadedModel:
 
 
 def check_channel_stats(mean, std, channels: int, func: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """``mean`` and ``std`` as tuples of ``channels`` finite floats (std > 0), or a ModelLoadError naming the problem."""
+    """``mean`` and ``std`` as tuples of ``channels`` finite floats (std > 0); else a ModelLoadError naming it."""
     out = []
     for name, raw, positive in (("mean", mean, False), ("std", std, True)):
         try:

@@ -314,7 +314,7 @@ def run(args, out=None) -> int:
     dataset = resolve_dataset(args, loaded)
     if loaded.input_shape is not None and tuple(loaded.input_shape) != tuple(dataset.input_shape):
         raise ValueError(f"the model takes inputs of shape {tuple(loaded.input_shape)}, but {dataset.name} has "
-                         f"{dataset.input_shape}" + (" (--image-size sets a torchvision model's input)" * bool(tv_spec)))
+                         f"{dataset.input_shape}" + " (--image-size sets a torchvision model's input)" * bool(tv_spec))
     if args.command == "certify":
         return _certify(args, out, loaded, dataset, device, shard, sequential)
     model = loaded.model.to(device)

@@ -71,15 +71,17 @@ def _model_fields(current) -> None:
                      "resnet50, with their normalisation inside), or a torchvision classification architecture with "
                      "your state dict. Files are read with torch.load(weights_only=True): no code in them runs.")
     a.file_uploader("Checkpoint / weights", type=["tar", "pth", "pt"], key="rn_ckpt", max_upload_size=256,
-                    help="For the two upload choices (up to 256 MB): the checkpoint, or the state dict saved with torch.save "
-                         "(bare or under 'state_dict'; 'module.' prefixes are removed).")
+                    help="For the two upload choices (up to 256 MB): the checkpoint, or the state dict saved with "
+                         "torch.save (bare or under 'state_dict'; 'module.' prefixes are removed).")
     b.text_input("torchvision architecture", "resnet18", key="rn_arch",
                  help="A torchvision classification model name: resnet18, resnet50, vgg16, vit_b_16, ...")
     b.number_input("Classes", 1, 100_000, 1000, key="rn_classes", help="The architecture's number of classes.")
-    b.number_input("Input size", 8, 1024, 224, key="rn_image_size", help="Its input: 3 × size × size pixels in [0, 1].")
+    b.number_input("Input size", 8, 1024, 224, key="rn_image_size",
+                   help="Its input: 3 × size × size pixels in [0, 1].")
     c.text_input("Mean (optional)", "", key="rn_mean", placeholder="0.485,0.456,0.406",
                  help="Per-channel mean of a normalisation layer put inside the model (noise is added to pixels).")
-    c.text_input("Std (optional)", "", key="rn_std", placeholder="0.229,0.224,0.225", help="Per-channel std, with Mean.")
+    c.text_input("Std (optional)", "", key="rn_std", placeholder="0.229,0.224,0.225",
+                 help="Per-channel std, with Mean.")
 
 
 def _method_fields(method: str) -> None:

@@ -92,7 +92,7 @@ with st.expander("What a link carries, and CSV import", icon=":material/link:"):
         "view (σ, the selected point, presenter mode). Opening it retrains the same model: the same weights on the "
         "same machine; another machine or torch version may differ in the last digits. **It cannot carry** trained "
         "weights (download a bundle from the Models page for those), the undo history, or points not yet trained on.")
-    file = st.file_uploader("Import CSV", type=["csv", "txt"], key="draw_csv",
+    file = st.file_uploader("Import CSV", type=["csv", "txt"], key="draw_csv", max_upload_size=50,
                            help="Rows x1,x2,label (header optional), up to 6 labels and "
                                 f"{drawn.MAX_LINK_POINTS} rows; points outside the view are centred and scaled.")
     if file is not None and ss.get("draw_csv_done") != file.file_id:

@@ -78,7 +78,7 @@ with tab_upload:
                                "or hang. On: a TorchScript file runs in a separate process with time and memory "
                                "limits and, where Linux Landlock is available, no file writes; it can still read "
                                "what this server can. Switch it on only for files whose author you trust.")
-        file = st.file_uploader("Model file", type=["pt", "pth", "bundle", "zip"], key="up_model",
+        file = st.file_uploader("Model file", type=["pt", "pth", "bundle", "zip"], key="up_model", max_upload_size=50,
                                 help="A .pt bundle (config + weights + metadata) or a TorchScript archive.")
         if file is not None and ss.get("up_model_done") != file.file_id:
             try:
@@ -92,7 +92,7 @@ with tab_upload:
             st.success(f"Loaded **{file.name}**; it is now the current model (see the sidebar).")
     with up_csv:
         st.markdown("**Your own 2D points**: a CSV with columns `x1,x2,label` (header optional).")
-        csv = st.file_uploader("CSV of points", type=["csv", "txt"], key="up_csv",
+        csv = st.file_uploader("CSV of points", type=["csv", "txt"], key="up_csv", max_upload_size=50,
                                help="Rows x1,x2,label; at least 10 rows and 2 points per class.")
         if csv is not None and ss.get("csv_done") != csv.file_id:
             ss["csv_done"] = csv.file_id

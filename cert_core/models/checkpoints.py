@@ -17,6 +17,7 @@ Shapes: B the batch, C channels, H×W the image.
 """
 from __future__ import annotations
 
+import math
 import pathlib
 import re
 from typing import Callable
@@ -26,6 +27,7 @@ from torch import nn
 
 from cert_core.models.architectures import Normalize, check_parameter_budget
 from cert_core.models.bundles import LoadedModel, ModelLoadError, file_kind, load_model, read_model_bytes
+from cert_core.validation import check_int
 
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)      # their datasets.py
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -203,15 +205,37 @@ def load_cohen_checkpoint(source) -> LoadedModel:
                                             **({"dataset": dataset} if dataset else {})})
 
 
+def check_channel_stats(mean, std, channels: int, func: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``mean`` and ``std`` as tuples of ``channels`` finite floats (std > 0); else a ModelLoadError naming it."""
+    out = []
+    for name, raw, positive in (("mean", mean, False), ("std", std, True)):
+        try:
+            values = tuple(float(v) for v in raw)
+        except (TypeError, ValueError):
+            values = ()
+        if len(values) != channels or not all(math.isfinite(v) and (v > 0 or not positive) for v in values):
+            rule = "finite numbers > 0" if positive else "finite numbers"
+            raise ModelLoadError(f"The '{name}' parameter of {func} must be {channels} {rule}, one per channel. "
+                                 f"Got {raw!r} instead.")
+        out.append(values)
+    return out[0], out[1]
+
+
 def load_torchvision(name: str, source, num_classes: int, input_shape=(3, 224, 224), mean=None,
                      std=None) -> LoadedModel:
     """torchvision's classification architecture ``name`` with the user's state dict (a bare state dict or a
     dict holding 'state_dict'; ``1.``/``module.`` prefixes are removed); ``mean``/``std`` put the
     normalisation inside the model."""
+    if (mean is None) != (std is None):
+        raise ModelLoadError("give both mean and std, or neither")
+    if mean is not None:
+        mean, std = check_channel_stats(mean, std, int(input_shape[0]), "load_torchvision")
+    try:
+        check_int(num_classes, "num_classes", "load_torchvision", low=1)
+    except ValueError as exc:
+        raise ModelLoadError(str(exc)) from None
     payload = _load_dict(source)
     state = payload["state_dict"] if "state_dict" in payload else payload
-    if (mean is None) != (std is None):
-        raise ValueError("give both mean and std, or neither")
     try:
         with torch.device("meta"):
             _torchvision(name, int(num_classes))      # a clear error for a bad name; nothing allocated

@@ -55,7 +55,7 @@ from cert_core.methods.cohen.run import certify_chunks, example_seeds
 from cert_core.noise import example_generators
 from cert_core.runs.chunks import Shard, chunk_size, planned_chunks
 from cert_core.runs.distributed import agree, certify_shared
-from cert_core.runs.inputs import RunData, load_run_data
+from cert_core.runs.inputs import RunData, load_run_data, load_run_model, torchvision_model_spec
 from cert_core.runs.inputs import resolve_device as _resolve_device
 from cert_core.runs.worker import owning, run_shard
 from cert_core.runs.engine import run_chunks, run_method
@@ -64,7 +64,8 @@ from cert_core.models.zoo import list_zoo, load_zoo_model
 from cert_core.models.isolated import IsolatedModelError
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
-SAMPLES_COLUMN = ("samples",)   # sequential TSVs: n0 + votes drawn per example, after Cohen et al.'s columns
+SAMPLES_COLUMN = ("samples",)
+TORCHVISION_PREFIX = "torchvision:"   # --model torchvision:ARCH --weights FILE   # sequential TSVs: n0 + votes drawn per example, after Cohen et al.'s columns
 # torchrun's own parser accepts any prefix of its options, so `--n` (--nnodes, --node-rank, ...) and `--max`
 # (--max-restarts) stop it before our program starts; every other flag passes through unchanged.
 TORCHRUN_NOTE = ("Under torchrun, write --num-samples (or --n-samples) for --n and --max-examples for --max: "
@@ -108,6 +109,18 @@ def _float_in(low: float, high: float, low_open: bool, high_open: bool):
     return parse
 
 
+def _channel_floats(text: str) -> tuple[float, ...]:
+    """'0.485,0.456,0.406' -> (0.485, 0.456, 0.406): --mean / --std (their count and sign: check_channel_stats)."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(v) for v in values):
+        raise argparse.ArgumentTypeError(f"must be numbers separated by commas, one per channel, e.g. "
+                                         f"0.485,0.456,0.406. Got {text!r} instead.")
+    return values
+
+
 def _radii_in_sigma(text: str) -> str:
     """A radius or comma-separated grid in units of σ, as ``RunSpec.radii`` stores it (exact reprs)."""
     try:
@@ -143,7 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("certify", "predict"):
         p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split", epilog=TORCHRUN_NOTE)
         p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`), a bundle, a Cohen et al. "
-                            "checkpoint.pth.tar (arch cifar_resnet20/110 or resnet50) or a TorchScript path")
+                            "checkpoint.pth.tar (arch cifar_resnet20/110 or resnet50), a TorchScript path, or "
+                            "torchvision:ARCH (a torchvision classification architecture, e.g. torchvision:resnet18) "
+                            "with --weights FILE")
+        tv = p.add_argument_group("a torchvision architecture with your weights (--model torchvision:ARCH)")
+        tv.add_argument("--weights", metavar="FILE", help="with --model torchvision:ARCH (e.g. torchvision:resnet18): "
+                        "the state dict saved with torch.save (bare or under 'state_dict'; 'module.' prefixes are "
+                        "removed), loaded with weights_only=True. Its input is 3 × --image-size × --image-size")
+        tv.add_argument("--num-classes", type=_positive_int, default=None, metavar="K",
+                        help="with --weights: the architecture's number of classes (default 1000)")
+        tv.add_argument("--mean", type=_channel_floats, metavar="M1,M2,M3",
+                        help="with --weights: per-channel mean of a normalisation layer put inside the model "
+                             "(noise is added to pixels in [0, 1]), e.g. 0.485,0.456,0.406; needs --std")
+        tv.add_argument("--std", type=_channel_floats, metavar="S1,S2,S3",
+                        help="with --weights: per-channel std of that layer, e.g. 0.229,0.224,0.225")
         p.add_argument("--trust-torchscript", action="store_true",
                        help="run a TorchScript --model file. TorchScript is code (it runs when loaded and on every "
                             "prediction), so without this flag it is refused; with it, it runs in a separate process "
@@ -157,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
         source.add_argument("--image-folder", metavar="DIR", help="test images from a local folder in torchvision's "
                             "ImageFolder layout (DIR/<class>/<image>), resized and centre-cropped; integer class "
                             "folder names are the labels")
-        p.add_argument("--image-size", type=_positive_int, default=224, help="--image-folder: centre crop (default 224)")
+        p.add_argument("--image-size", type=_positive_int, default=224,
+                       help="--image-folder: centre crop; --model torchvision:ARCH: its input size (default 224)")
         p.add_argument("--resize", type=_positive_int, default=None,
                        help="--image-folder: shorter side before the crop (default image-size × 256/224: 256 for 224)")
         p.add_argument("--sigma", type=_float_in(0, math.inf, True, True), required=True, help="noise level σ > 0")
@@ -196,6 +223,23 @@ def resolve_model(spec: str, trust_torchscript: bool = False) -> LoadedModel:
     if spec in names:
         return load_zoo_model(spec)
     raise ValueError(f"--model {spec!r} is neither a file nor a zoo entry (zoo: {', '.join(names)})")
+
+
+def torchvision_spec(args) -> dict | None:
+    """The run's model spec for ``--model torchvision:ARCH --weights FILE`` (``torchvision_model_spec``: what a
+    resumed worker reloads); None for any other --model, which may not take the torchvision flags."""
+    if not args.model.startswith(TORCHVISION_PREFIX):
+        given = [flag for flag, value in (("--weights", args.weights), ("--num-classes", args.num_classes),
+                                          ("--mean", args.mean), ("--std", args.std)) if value is not None]
+        if given:
+            raise ValueError(f"{' and '.join(given)}: only with --model torchvision:ARCH (e.g. torchvision:resnet18)")
+        return None
+    if not args.weights:
+        raise ValueError(f"--model {args.model} needs --weights FILE (its state dict, saved with torch.save)")
+    if (args.mean is None) != (args.std is None):
+        raise ValueError("give both --mean and --std (one number per channel), or neither")
+    return torchvision_model_spec(args.model[len(TORCHVISION_PREFIX):], pathlib.Path(args.weights).resolve(),
+                                  args.num_classes or 1000, (3, args.image_size, args.image_size), args.mean, args.std)
 
 
 def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
@@ -263,12 +307,14 @@ def run(args, out=None) -> int:
     out = out or sys.stdout
     sequential = _sequential_spec(args) if args.command == "certify" else {}
     check_budget(getattr(args, "n0", 0), sequential.get("n", args.n), "--n")   # before loading: 10**12 runs forever
-    loaded = resolve_model(args.model, args.trust_torchscript)
+    tv_spec = torchvision_spec(args)
+    loaded = load_run_model(tv_spec) if tv_spec else resolve_model(args.model, args.trust_torchscript)
     shard = shard_from_env() if args.command == "certify" else Shard()
     device = resolve_device(args.device, shard.local_rank)
     dataset = resolve_dataset(args, loaded)
     if loaded.input_shape is not None and tuple(loaded.input_shape) != tuple(dataset.input_shape):
-        raise ValueError(f"the model takes inputs of shape {tuple(loaded.input_shape)}, but {dataset.name} has {dataset.input_shape}")
+        raise ValueError(f"the model takes inputs of shape {tuple(loaded.input_shape)}, but {dataset.name} has "
+                         f"{dataset.input_shape}" + " (--image-size sets a torchvision model's input)" * bool(tv_spec))
     if args.command == "certify":
         return _certify(args, out, loaded, dataset, device, shard, sequential)
     model = loaded.model.to(device)
@@ -316,7 +362,8 @@ def _sequential_spec(args) -> dict:
 def _certify(args, out, loaded, dataset, device, shard: Shard, sequential: dict) -> int:
     """CERTIFY every selected example, streaming TSV lines and recording the run (one process), or over
     torchrun's ranks with rank 0 owning the store and writing the merged TSV (``cert_core.runs.distributed``)."""
-    spec = RunSpec(_model_spec(args.model, loaded), dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
+    model_spec = torchvision_spec(args) or _model_spec(args.model, loaded)
+    spec = RunSpec(model_spec, dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
     spec = dataclasses.replace(spec, **sequential)

@@ -52,11 +52,29 @@ def load_run_model(spec: dict) -> LoadedModel:
     if "path" in spec and spec.get("checkpoint") == "cohen":
         from cert_core.models.checkpoints import load_cohen_checkpoint
         return load_cohen_checkpoint(spec["path"])
+    if "path" in spec and spec.get("checkpoint") == "torchvision":
+        from cert_core.models.checkpoints import load_torchvision
+        return load_torchvision(spec["arch"], spec["path"], spec["num_classes"], tuple(spec["input_shape"]),
+                                spec.get("mean"), spec.get("std"))
     if "path" in spec:
         # the app or CLI records trust only for a TorchScript file the user trusted when starting the run
         return load_model(spec["path"], metadata=spec.get("metadata"),
                           trust_torchscript=spec.get("trust_torchscript") is True)
     raise ValueError(f"A run's model must name a zoo entry or a file. Got {spec!r} instead.")
+
+
+def torchvision_model_spec(arch: str, path, num_classes: int, input_shape, mean=None, std=None) -> dict:
+    """A run's model spec for torchvision's classification architecture ``arch`` with the user's state dict at
+    ``path`` (``checkpoints.load_torchvision``; mean/std: the normalisation inside the model), as the CLI's
+    ``--model torchvision:ARCH --weights FILE`` and the runs page store it and ``load_run_model`` reloads it.
+    JSON types only (lists), so a stored spec compares equal to a freshly built one."""
+    spec = {"path": str(path), "checkpoint": "torchvision", "arch": str(arch), "num_classes": int(num_classes),
+            "input_shape": [int(d) for d in input_shape]}
+    if (mean is None) != (std is None):
+        raise ValueError("Give both mean and std (one number per channel), or neither.")
+    if mean is not None:
+        spec.update(mean=[float(v) for v in mean], std=[float(v) for v in std])
+    return spec
 
 
 MAX_NPZ_BYTES = 512 * 2**20   # x and y of an .npz as their zip entries declare them uncompressed, and x as float32

@@ -43,6 +43,15 @@ def test_sequential_flags_are_checked_and_torchrun_leaves_them_as_written():
     assert torchrun.get_args_parser().parse_args(["--standalone", "-m", "cert_core", *argv]).training_script_args == argv
 
 
+def test_torchvision_model_flags_are_checked_and_torchrun_leaves_them_as_written():
+    """--model torchvision:ARCH --weights FILE and its normalisation flags pass through torchrun unchanged."""
+    flags = {flag for command, flag, _ in our_flags() if command == "certify"}
+    assert {"--weights", "--num-classes", "--mean", "--std", "--image-size"} <= flags
+    argv = ["certify", "--model", "torchvision:resnet18", "--weights", "w.pt", "--num-classes", "10", "--image-size",
+            "32", "--mean", "0.485,0.456,0.406", "--std=0.229,0.224,0.225", "--npz", "x.npz", "--sigma", "0.25"]
+    assert torchrun.get_args_parser().parse_args(["--standalone", "-m", "cert_core", *argv]).training_script_args == argv
+
+
 def test_torchrun_spellings_mean_the_same_and_help_names_them(capsys):
     parser = build_parser()
     short = parser.parse_args(["certify", "--model", "m", "--sigma", "0.5", "--n", "7", "--max", "3"])

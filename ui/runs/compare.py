@@ -122,7 +122,7 @@ def _examples(store: RunStore, data, views) -> None:
 
 def _import(store: RunStore) -> None:
     with st.expander("Import a Cohen et al. TSV", icon=":material/upload:"):
-        upload = st.file_uploader("TSV", type=["tsv", "txt"], key="imp_file",
+        upload = st.file_uploader("TSV", type=["tsv", "txt"], key="imp_file", max_upload_size=50,
                                   help="The output of Cohen et al.'s certify.py or of this app's export.")
         a, b = st.columns(2)
         name = a.text_input("Name", "imported run", key="imp_name", help="The run's name in the store.")

@@ -7,6 +7,7 @@ from dataclasses import fields
 
 import streamlit as st
 
+from cert_core.models.bundles import ModelLoadError
 from cert_core.models.data import default_data_root
 from cert_core.runs.engine import RUN_METHODS, run_method
 from cert_core.runs.store import RunSpec, RunStore
@@ -37,6 +38,50 @@ def _data_choice(store: RunStore, current):
         raise ValueError(f"The model {current.label} takes inputs of shape {tuple(current.loaded.input_shape)}, "
                          f"but {choice} images are {ds.input_shape}. Pick a model trained on {choice}.")
     return spec, f"{choice} test", len(ds.y_test)
+
+
+def _model_choice(store: RunStore, current):
+    """(the model the runs certify, its spec or None for the sidebar's): the sidebar's model, or an uploaded
+    Cohen et al. checkpoint / torchvision state dict, loaded and saved as the CLI would (``checkpoint_source``)."""
+    choice = ss.get("rn_model", run_launch.SIDEBAR)
+    if choice == run_launch.SIDEBAR:
+        return current, None
+    upload = ss.get("rn_ckpt")
+    if upload is None:
+        raise ValueError(f"Upload the {'checkpoint.pth.tar' if choice == run_launch.COHEN else 'weights file'} "
+                         "first (Checkpoint / weights).")
+    mean, std = (ss.get(k, "").strip() for k in ("rn_mean", "rn_std"))
+    arch = None if choice == run_launch.COHEN else ss.get("rn_arch", "").strip()
+    try:
+        spec, loaded = run_launch.checkpoint_source(upload.getvalue(), store, arch, int(ss["rn_classes"]),
+                                                    int(ss["rn_image_size"]), mean.split(",") if mean else None,
+                                                    std.split(",") if std else None)
+    except ModelLoadError as exc:
+        raise ValueError(f"{upload.name} cannot be used as {choice}: {exc}") from None
+    note = "an uploaded checkpoint: choose CIFAR-10 or an .npz as data"
+    return state.CurrentModel(f"upload:{spec['sha256'][:16]}", upload.name, loaded, None, note), spec
+
+
+def _model_fields(current) -> None:
+    """The model choice (inside the start form): the sidebar's model, or a researcher's checkpoint."""
+    a, b, c = st.columns(3)
+    a.selectbox("Model", run_launch.MODEL_CHOICES, key="rn_model",
+                format_func=lambda m: f"{m}: {current.label}" if m == run_launch.SIDEBAR else m,
+                help="The sidebar's model, a checkpoint.pth.tar of Cohen et al. (arch cifar_resnet20/110 or "
+                     "resnet50, with their normalisation inside), or a torchvision classification architecture with "
+                     "your state dict. Files are read with torch.load(weights_only=True): no code in them runs.")
+    a.file_uploader("Checkpoint / weights", type=["tar", "pth", "pt"], key="rn_ckpt", max_upload_size=256,
+                    help="For the two upload choices (up to 256 MB): the checkpoint, or the state dict saved with "
+                         "torch.save (bare or under 'state_dict'; 'module.' prefixes are removed).")
+    b.text_input("torchvision architecture", "resnet18", key="rn_arch",
+                 help="A torchvision classification model name: resnet18, resnet50, vgg16, vit_b_16, ...")
+    b.number_input("Classes", 1, 100_000, 1000, key="rn_classes", help="The architecture's number of classes.")
+    b.number_input("Input size", 8, 1024, 224, key="rn_image_size",
+                   help="Its input: 3 × size × size pixels in [0, 1].")
+    c.text_input("Mean (optional)", "", key="rn_mean", placeholder="0.485,0.456,0.406",
+                 help="Per-channel mean of a normalisation layer put inside the model (noise is added to pixels).")
+    c.text_input("Std (optional)", "", key="rn_std", placeholder="0.229,0.224,0.225",
+                 help="Per-channel std, with Mean.")
 
 
 def _method_fields(method: str) -> None:
@@ -74,14 +119,14 @@ def start_form(store: RunStore, current) -> None:
     method = st.radio("Method", tuple(run_launch.METHOD_LABELS), key="rn_method", horizontal=True,
                       format_func=run_launch.METHOD_LABELS.get, help=METHOD_HELP)
     with st.form("run_form", border=True):
-        st.markdown(f"**Model:** {current.label} (choose it in the sidebar)")
+        _model_fields(current)
         a, b, c = st.columns(3)
         a.selectbox("Data", run_launch.DATA_CHOICES, key="rn_data",
                     help="The model's own test split (2D toy set, digits, ...), MNIST / Fashion-MNIST / CIFAR-10 "
                          "from a local folder (never downloaded), or your own .npz of images x and labels y.")
         a.text_input("Folder with MNIST / Fashion-MNIST / CIFAR-10", key="rn_root", value=str(default_data_root()),
                      help="Used for the torchvision datasets only; the files must already be there.")
-        a.file_uploader(".npz upload", type=["npz"], key="rn_npz",
+        a.file_uploader(".npz upload", type=["npz"], key="rn_npz", max_upload_size=50,
                         help="Arrays x (N, ...) and y (N,) (or images/labels); uint8 images are scaled to [0, 1].")
         label, tip = run_method(method).sigma_field
         b.text_input(label, key="rn_sigmas", value=f"{state.sigma():g}", help=tip)
@@ -101,8 +146,9 @@ def start_form(store: RunStore, current) -> None:
                                           help="Create the run(s) and start the background worker.")
     if submitted:
         try:
+            current, model = _model_choice(store, current)
             spec, label, count = _data_choice(store, current)
-            ids = run_launch.start(store, current, spec, label, count, _params(method))
+            ids = run_launch.start(store, current, spec, label, count, _params(method), model)
         except (ValueError, OSError) as exc:
             st.error(str(exc), icon=":material/error:")
             return

@@ -20,17 +20,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cert_core.models.bundles import bundle_bytes
+from cert_core.models.bundles import LoadedModel, bundle_bytes
+from cert_core.models.checkpoints import load_cohen_checkpoint, load_torchvision
 from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS
 from cert_core.runs import worker
 from cert_core.runs.engine import RUN_METHODS, run_method
-from cert_core.runs.inputs import load_npz, load_run_data, resolve_device
+from cert_core.runs.inputs import load_npz, load_run_data, resolve_device, torchvision_model_spec
 from cert_core.runs.store import RunSpec, RunStore
 
 OWN, MNIST, FASHION, CIFAR, NPZ = "The model's test split", "MNIST", "Fashion-MNIST", "CIFAR-10", "Uploaded .npz"
 DATA_CHOICES = (OWN, MNIST, FASHION, CIFAR, NPZ)
 TORCHVISION = {MNIST: "mnist", FASHION: "fashion_mnist", CIFAR: "cifar10"}
 METHOD_LABELS = {name: m.label for name, m in RUN_METHODS.items()}
+SIDEBAR, COHEN, TORCHVISION_ARCH = ("The sidebar's model", "Cohen et al. checkpoint (upload)",
+                                    "torchvision architecture + your weights (upload)")
+MODEL_CHOICES = (SIDEBAR, COHEN, TORCHVISION_ARCH)
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,24 @@ def model_source(current, store: RunStore) -> dict:
             "metadata": {"input_shape": list(loaded.input_shape or ()), "num_classes": current.num_classes}}
 
 
+def checkpoint_source(data: bytes, store: RunStore, arch: str | None = None, num_classes: int = 1000,
+                      image_size: int = 224, mean=None, std=None) -> tuple[dict, LoadedModel]:
+    """An uploaded Cohen et al. checkpoint (``arch`` None) or a state dict for torchvision's ``arch`` (input
+    3 × image_size × image_size, mean/std: the normalisation inside the model): loaded first (weights_only; a
+    clear ModelLoadError), then saved for the worker under its sha256. The model spec is the CLI's
+    (``--model checkpoint.pth.tar`` / ``--model torchvision:ARCH --weights FILE``)."""
+    if arch is None:
+        loaded = load_cohen_checkpoint(data)
+    else:
+        loaded = load_torchvision(arch, data, num_classes, (3, image_size, image_size), mean, std)
+    suffix = ".pth.tar" if arch is None else ".pt"
+    path, sha = _save(store.path.parent / "models", data, suffix)
+    if arch is None:
+        return {"path": path, "sha256": sha, "checkpoint": "cohen"}, loaded
+    spec = torchvision_model_spec(arch, path, num_classes, (3, image_size, image_size), mean, std)
+    return {**spec, "sha256": sha}, loaded
+
+
 def npz_source(x: np.ndarray, y: np.ndarray, store: RunStore) -> dict:
     buffer = io.BytesIO()
     np.savez(buffer, x=x, y=y)
@@ -136,11 +158,13 @@ def specs(model: dict, current, data_spec: dict, data_label: str, params: Params
             for sigma, companion in run_method(params.method).plan(params.sigmas, params.with_cohen)]
 
 
-def start(store: RunStore, current, data_spec: dict, data_label: str, num_test: int, params: Params) -> list[int]:
-    """Create the runs of one start (one group) and a worker process that certifies them in turn."""
+def start(store: RunStore, current, data_spec: dict, data_label: str, num_test: int, params: Params,
+          model: dict | None = None) -> list[int]:
+    """Create the runs of one start (one group) and a worker process that certifies them in turn; ``model``:
+    an uploaded checkpoint's spec (``checkpoint_source``), else the sidebar's model (``model_source``)."""
     resolve_device(params.device, what="Device")                 # fail here, not in the worker
     run_method(params.method).check_model(current.loaded.model, current.num_classes, dict(params.method_params))
-    model = model_source(current, store)
+    model = model or model_source(current, store)
     group = uuid.uuid4().hex[:8]
     ids = []
     for spec in specs(model, current, data_spec, data_label, params):

@@ -171,7 +171,7 @@ def test_a_click_is_answered_before_the_slow_rows_which_then_arrive_on_their_own
         methods = list(at.dataframe[0].value["method"])
         assert methods[:4] == ["Monte Carlo CERTIFY", "Exact Cohen radius", "Distance to smoothed boundary",
                                "Distance to base boundary"] and "Gated slow row" not in methods
-        assert len(_charts(at)) == 5 and PENDING in page_text(at)        # cloud and votes are there already
+        assert len(_charts(at)) == 6 and PENDING in page_text(at)   # cloud, votes, sequential path already
         gate.set()
         from ui.boundaries import cache as bc
         wait_for(lambda: all(job.done() for job in bc._slow_jobs().values()))

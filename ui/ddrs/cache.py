@@ -206,11 +206,26 @@ def memory_study(current, p: PageParams) -> MemoryStudy:
     return MemoryStudy(answers, memory, table)
 
 
+WARM_SIGMA_STEPS = 5     # σ₀ slider steps each side of the default that the warm-up precomputes (11 ≤ max_entries)
+
+
+def warm_sigmas(sigma0: float = state.DEFAULT_SIGMA, steps: int = WARM_SIGMA_STEPS) -> list[float]:
+    """σ₀ = the default, then one slider step up, one down, two up, ...: the values a lecturer reaches first."""
+    out = [sigma0]
+    for k in range(1, steps + 1):
+        out += [s for s in (sigma0 + k * state.SIGMA_STEP, sigma0 - k * state.SIGMA_STEP)
+                if state.SIGMA_MIN <= s <= state.SIGMA_MAX]
+    return [round(s, 2) for s in out]
+
+
 def warm() -> None:
-    """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults."""
+    """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults, then at
+    the σ₀ values next to the default (``warm_sigmas``), so that the first σ steps find them computed (each step
+    otherwise recomputes the σ₀-dependent test-set study: OptimizeSigma from σ₀, then CERTIFY)."""
     current = state.zoo_current_model(state.DEFAULT_MODEL)
-    p = PageParams.defaults(state.DEFAULT_SIGMA)
-    base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
-    maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
-    if current.dataset is not None:
-        memory_study(current, p)
+    for sigma0 in warm_sigmas():
+        p = PageParams.defaults(sigma0)
+        base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
+        maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
+        if current.dataset is not None:
+            memory_study(current, p)

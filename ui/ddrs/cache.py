@@ -219,13 +219,22 @@ def warm_sigmas(sigma0: float = state.DEFAULT_SIGMA, steps: int = WARM_SIGMA_STE
 
 
 def warm() -> None:
-    """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults, then at
-    the σ₀ values next to the default (``warm_sigmas``), so that the first σ steps find them computed (each step
-    otherwise recomputes the σ₀-dependent test-set study: OptimizeSigma from σ₀, then CERTIFY)."""
+    """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults."""
+    warm_at(state.DEFAULT_SIGMA)
+
+
+def warm_later() -> None:
+    """After every slice's ``warm``: the same at the σ₀ values next to the default (``warm_sigmas``), so that the
+    first σ steps find them computed (a step otherwise reruns OptimizeSigma from σ₀ and CERTIFY on the test set)."""
+    for sigma0 in warm_sigmas()[1:]:
+        warm_at(sigma0)
+
+
+def warm_at(sigma0: float) -> None:
+    """The maps and the memory study of the default model at the page's default widgets and this σ₀."""
     current = state.zoo_current_model(state.DEFAULT_MODEL)
-    for sigma0 in warm_sigmas():
-        p = PageParams.defaults(sigma0)
-        base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
-        maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
-        if current.dataset is not None:
-            memory_study(current, p)
+    p = PageParams.defaults(sigma0)
+    base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
+    maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
+    if current.dataset is not None:
+        memory_study(current, p)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import navigation, sidebar, state, warmup
+from ui import navigation, sidebar, state, threads, warmup
 
 # an emoji favicon: a ":material/...:" page_icon is fetched from fonts.gstatic.com (no favicon offline),
 # whereas the pages' ":material/...:" icons come from the font Streamlit bundles and need no network
 st.set_page_config(page_title="Certified Robustness Explorer", page_icon="🛡️",
                    layout="wide", initial_sidebar_state="expanded")
 
+threads.configure()     # one torch thread per computation: many small kernels on few, busy cores (ui/threads.py)
 warmup.start()          # once per server: the caches every first visitor needs, in the background (ui/warmup.py)
 problems = state.init_from_url()
 page = st.navigation(navigation.sections())     # every page, title and URL: ui/navigation.py

@@ -19,7 +19,7 @@ st.caption("Data-dependent smoothing (Alfarra, Bibi, Torr & Ghanem, 2022): pick 
 current = views.current_2d_or_stop()
 
 # ---------------------------------------------------------------- controls
-sigma0, names = state.sigma(), current.class_names
+sigma0, names = round(state.sigma(), 6), current.class_names   # rounded: a slider step hits the warmed cache keys
 c = st.columns([1.6, 1, 1, 1.4, 1.4])
 s_range = c[0].slider("σ searched for σ*(x)", state.SIGMA_MIN, state.SIGMA_MAX, (0.05, state.SIGMA_MAX), 0.01,
                       key="ddrs_range", help="The exact maps try every σ of a geometric grid in this range.")

@@ -93,8 +93,8 @@ else:
     s_x = c[2].number_input("σ_x", 0.0, 1.0, 0.2, 0.05, key="sra_sx", help="Noise std of the smoothed losses.")
     epochs = c[3].select_slider("Epochs", (10, 20, 30, 60), 20, key="sra_epochs", help="Training epochs.")
     loss_of = {LOSS_LABELS[x]: x for x in LOSSES}
-    reports, problems = mc.curve_reports(current, k, [mc.TrainParams(loss_of[label], float(d), float(s_x),
-                                                                     int(epochs)) for label in chosen])
+    trainings = [mc.TrainParams(loss_of[label], float(d), float(s_x), int(epochs)) for label in chosen]
+    reports, problems = views.curve_reports_with_progress(current, k, trainings)
     for message in problems:
         st.warning(message, icon=":material/warning:")
     st.plotly_chart(mf.curves_figure(reports), key="sra_curves", **PLOT)

@@ -57,16 +57,18 @@ def slice_caches() -> list[str]:
     return out
 
 
-def slice_warmers() -> list:
-    """``warm`` of every slice cache that has one (importing them, as their pages do anyway)."""
-    steps = (getattr(importlib.import_module(name), "warm", None) for name in slice_caches())
+def slice_warmers(attribute: str = "warm") -> list:
+    """``warm`` (or another function ``attribute``) of every slice cache that has one (importing them, as their
+    pages do anyway)."""
+    steps = (getattr(importlib.import_module(name), attribute, None) for name in slice_caches())
     return [step for step in steps if step is not None]
 
 
 def warm() -> None:
     """Each slice's warm-up on its own: one that fails (e.g. a dataset missing on this machine) does not stop the
-    others."""
-    for step in slice_warmers():
+    others. Every slice's ``warm`` (what a first visit needs) runs before any slice's ``warm_later`` (what the
+    first interactions need, e.g. the σ₀ values next to the default)."""
+    for step in slice_warmers() + slice_warmers("warm_later"):
         try:
             step()
         except Exception as exc:     # a warm-up must never take the app down; the page will say what is wrong

@@ -206,10 +206,34 @@ def memory_study(current, p: PageParams) -> MemoryStudy:
     return MemoryStudy(answers, memory, table)
 
 
+WARM_SIGMA_STEPS = 5     # σ₀ slider steps each side of the default that the warm-up precomputes (11 ≤ max_entries)
+
+
+def warm_sigmas(sigma0: float = state.DEFAULT_SIGMA, steps: int = WARM_SIGMA_STEPS) -> list[float]:
+    """σ₀ = the default, then one slider step up, one down, two up, ...: the values a lecturer reaches first."""
+    out = [sigma0]
+    for k in range(1, steps + 1):
+        out += [s for s in (sigma0 + k * state.SIGMA_STEP, sigma0 - k * state.SIGMA_STEP)
+                if state.SIGMA_MIN <= s <= state.SIGMA_MAX]
+    return [round(s, 2) for s in out]
+
+
 def warm() -> None:
     """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults."""
+    warm_at(state.DEFAULT_SIGMA)
+
+
+def warm_later() -> None:
+    """After every slice's ``warm``: the same at the σ₀ values next to the default (``warm_sigmas``), so that the
+    first σ steps find them computed (a step otherwise reruns OptimizeSigma from σ₀ and CERTIFY on the test set)."""
+    for sigma0 in warm_sigmas()[1:]:
+        warm_at(sigma0)
+
+
+def warm_at(sigma0: float) -> None:
+    """The maps and the memory study of the default model at the page's default widgets and this σ₀."""
     current = state.zoo_current_model(state.DEFAULT_MODEL)
-    p = PageParams.defaults(state.DEFAULT_SIGMA)
+    p = PageParams.defaults(sigma0)
     base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
     maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
     if current.dataset is not None:

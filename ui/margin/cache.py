@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,7 +112,7 @@ def closed_form_audit(model_key: str, _model, dataset_key: str, _x, k: float,
         return str(exc)
 
 
-@st.cache_data(show_spinner="Computing the robustness curves…", max_entries=32)
+@st.cache_data(show_spinner=False, max_entries=32)    # the page shows a progress bar over the reports
 def report(model_key: str, _model, dataset_key: str, _x, _y, num_classes: int, k: float, rs_sigma: float):
     # Each CR curve gets its own grid, from 0 to just past the largest radius of its certificate: the margin
     # grid zooms onto an unconstrained net's tiny margin radii, the RS grid covers Cohen's radii (<~2.5 sigma).
@@ -129,18 +130,26 @@ class TrainParams:
         return f"{LOSS_LABELS[self.loss]} d={self.d:g} σ_x={self.sigma:g}"
 
 
-def curve_reports(current, k: float, chosen: list[TrainParams]) -> tuple[dict, list[str]]:
+def curve_reports(current, k: float, chosen: list[TrainParams],
+                  on_step: Callable[[int, int, str], None] | None = None) -> tuple[dict, list[str]]:
     """Appendix B reports of the current model, the zoo's margin-trained models of its dataset and one short
-    training per chosen loss: ({label: RobustnessCurves}, one message per training that failed)."""
+    training per chosen loss: ({label: RobustnessCurves}, one message per training that failed).
+
+    ``on_step(done, total, label)`` is called before each report (done = reports finished so far) and once at the
+    end with done = total, so a page can show how much work remains."""
     data = current.dataset
     args = (current.dataset_key, data.x_test, data.y_test, current.num_classes)
+    zoo = [e for e in ZOO if e.margin is not None and e.dataset_spec == data.spec and f"zoo:{e.name}" != current.key]
+    total, step = 1 + len(zoo) + len(chosen), on_step or (lambda done, total, label: None)
+    step(0, total, current.label)
     reports, problems = {current.label: report(current.key, current.model, *args, k, 0.25)}, []
-    for e in ZOO:
-        if e.margin is not None and e.dataset_spec == data.spec and f"zoo:{e.name}" != current.key:
-            loaded = zoo_model(e.name)
-            k_zoo = lipschitz(f"zoo:{e.name}", loaded.model, loaded.input_shape).k
-            reports[e.name] = report(f"zoo:{e.name}", loaded.model, *args, k_zoo, 0.25)
+    for e in zoo:
+        step(len(reports) + len(problems), total, e.name)
+        loaded = zoo_model(e.name)
+        k_zoo = lipschitz(f"zoo:{e.name}", loaded.model, loaded.input_shape).k
+        reports[e.name] = report(f"zoo:{e.name}", loaded.model, *args, k_zoo, 0.25)
     for p in chosen:
+        step(len(reports) + len(problems), total, f"training {p.label()}")
         try:
             model = trained_per_loss(current.dataset_key, data, p.loss, p.d, p.sigma, p.epochs)
         except ValueError as exc:
@@ -148,6 +157,7 @@ def curve_reports(current, k: float, chosen: list[TrainParams]) -> tuple[dict, l
             continue
         key = f"loss:{LOSS_LABELS[p.loss]}:{p.d}:{p.sigma}:{p.epochs}:{current.dataset_key}"
         reports[p.label()] = report(key, model, *args, lipschitz(key, model, tuple(data.input_shape)).k, 0.25)
+    step(total, total, "")
     return reports, problems
 
 

@@ -36,3 +36,17 @@ def closed_form_section(current, k: float | None, sigma: float) -> None:
                  "moment propagation. It is an estimate, never a certificate: the page's certificate is Eq. 5 by "
                  "Monte Carlo.")
     right.plotly_chart(mf.closed_form_figure(a), key="sra_closed_form", **PLOT)
+
+
+def curve_reports_with_progress(current, k: float, chosen: list) -> tuple[dict, list[str]]:
+    """``mc.curve_reports`` under a progress bar that names the model being certified and how many remain; the bar
+    goes once all are done (nothing shows for long when they come from the cache)."""
+    slot = st.empty()
+
+    def show(done: int, total: int, label: str) -> None:
+        if done < total:
+            slot.progress(done / total, text=f"Robustness curves: certifying the test set with **{label}** "
+                                             f"({done + 1} of {total}; Cohen CERTIFY, n = 1000 per point)…")
+    reports = mc.curve_reports(current, k, chosen, show)
+    slot.empty()
+    return reports

@@ -1,0 +1,49 @@
+"""Issue 17's latency rows, the parts a test can check without timing anything: the app's torch thread policy
+(ui/threads.py), the σ₀ values the per-input σ warm-up precomputes, and the SRA page's progress over the curves."""
+from types import SimpleNamespace
+
+import numpy as np
+
+from cert_core.models.zoo import ZOO
+from ui import state, threads
+from ui.ddrs import cache as ddrs_cache
+from ui.margin import cache as margin_cache
+
+
+def test_torch_threads_default_to_one_and_the_environment_overrides(monkeypatch):
+    monkeypatch.delenv(threads.ENV, raising=False)
+    assert threads.requested_threads() == 1
+    for raw, wanted in (("3", 3), ("0", 1), ("many", 1), ("", 1)):
+        monkeypatch.setenv(threads.ENV, raw)
+        assert threads.requested_threads() == wanted, raw
+
+
+def test_the_warm_up_covers_the_slider_steps_next_to_the_default_sigma():
+    sigmas = ddrs_cache.warm_sigmas()
+    assert sigmas[0] == state.DEFAULT_SIGMA and len(set(sigmas)) == len(sigmas) == 11
+    steps = np.round((np.array(sigmas) - state.SIGMA_MIN) / state.SIGMA_STEP, 6)
+    assert np.all(steps == np.round(steps)), sigmas                      # on the slider's grid
+    assert {round(state.DEFAULT_SIGMA + k * state.SIGMA_STEP, 2) for k in (-5, 1, 5)} <= set(sigmas)
+    assert all(state.SIGMA_MIN <= s <= state.SIGMA_MAX for s in ddrs_cache.warm_sigmas(state.SIGMA_MIN))
+
+
+def test_curve_reports_say_how_much_work_remains(monkeypatch):
+    moons = next(e for e in ZOO if e.margin is not None and e.dataset_spec.get("name") == "moons")
+    monkeypatch.setattr(margin_cache, "report", lambda key, *args: f"report of {key}")
+    monkeypatch.setattr(margin_cache, "zoo_model", lambda name: SimpleNamespace(model=None, input_shape=(2,)))
+    monkeypatch.setattr(margin_cache, "lipschitz", lambda *args: SimpleNamespace(k=1.0))
+
+    def fails(*args):
+        raise ValueError("no data")
+    monkeypatch.setattr(margin_cache, "trained_per_loss", fails)
+    data = SimpleNamespace(spec=moons.dataset_spec, x_test=np.zeros((3, 2)), y_test=np.zeros(3), input_shape=(2,))
+    current = SimpleNamespace(dataset=data, dataset_key="moons", num_classes=2, label="mine", key="upload:mine",
+                              model=None)
+    steps = []
+    reports, problems = margin_cache.curve_reports(current, 1.0, [margin_cache.TrainParams("mscr", 0.3, 0.2, 10)],
+                                                   lambda done, total, label: steps.append((done, total, label)))
+    zoo_count = sum(e.margin is not None and e.dataset_spec == moons.dataset_spec for e in ZOO)
+    total = 1 + zoo_count + 1
+    assert len(reports) == 1 + zoo_count and len(problems) == 1
+    assert [s[0] for s in steps] == list(range(total)) + [total] and {s[1] for s in steps} == {total}
+    assert steps[0][2] == "mine" and steps[-2][2].startswith("training")

@@ -81,6 +81,7 @@ def test_presenter_mode_boundaries(page, server):
 def test_drag_sigma_then_click_a_point(page, server):
     open_page(page, server, "boundaries")
     slider = page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").first
+    assert slider.bounding_box()["y"] < 1000 - 80                         # σ is above the fold, not scrolled to
     value = slider.locator("[data-testid='stSliderThumbValue']").first.bounding_box()
     x0, y0 = value["x"] + value["width"] / 2, value["y"] + value["height"] + 12   # the thumb, under its label
     page.mouse.move(x0, y0)

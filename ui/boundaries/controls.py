@@ -3,6 +3,7 @@ n, n₀, α and seed, laid out for presenter mode too."""
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import presenter, state
 
@@ -13,6 +14,10 @@ def typed() -> None:
     """Typed coordinates: select the point; an emptied box clears the selection; a value outside the
     view is refused with a message and the box goes back to the inspected point."""
     ss = st.session_state
+    if _fragment_run():          # a stale value, not typing: the boxes go back to the inspected point
+        point = state.selected_point()
+        ss["px"], ss["py"] = point if point is not None else (None, None)
+        return
     x, y = ss.get("px"), ss.get("py")
     for name, key, v, (lo, hi) in (("x₁", "px", x, state.VIEW[:2]), ("x₂", "py", y, state.VIEW[2:])):
         if v is not None and not lo <= v <= hi:
@@ -26,6 +31,14 @@ def typed() -> None:
             ss["px"] = ss["py"] = None
         return
     state.set_point(x, y)
+
+
+def _fragment_run() -> bool:
+    """Whether this rerun is a fragment's (the inspector table polling for its slow rows). Typing reruns the whole
+    page, so a box "changed" in a fragment's rerun is the browser's stale copy: the poll left before it had received
+    the point a button or link (the lesson's Next) had just set, and would put the old point back."""
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
 def point_inputs(point, view) -> None:

@@ -19,6 +19,7 @@ import pathlib
 import sqlite3
 import stat
 import threading
+import time
 
 SCHEMA_VERSION = 3
 
@@ -158,7 +159,7 @@ class StoreFile:
         if version > SCHEMA_VERSION:
             raise StoreError(f"The run store {self.path} has schema version {version}, newer than this "
                              f"program's {SCHEMA_VERSION}; update the program or use another store.")
-        con.execute("PRAGMA journal_mode = WAL")   # persistent: readers never block the writer
+        _use_wal(con)
         if version == SCHEMA_VERSION:
             return
         con.execute("BEGIN IMMEDIATE")
@@ -175,3 +176,18 @@ class StoreFile:
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+
+def _use_wal(con, attempts: int = 100) -> None:
+    """Switch the file to write-ahead logging (persistent: readers never block the writer). The switch needs the
+    file to itself, and SQLite answers "database is locked" at once, without its busy timeout, while another opener
+    holds it (four threads opening an old store together met this), so it is retried for up to ~10 s."""
+    for attempt in range(attempts):
+        try:
+            if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                con.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)

@@ -66,7 +66,7 @@ def test_lesson_buttons_reach_their_states(page, server):
 
 
 def test_presenter_mode_toggles(page, server):
-    open_page(page, server, "boundaries?model=moons-mlp-s0.25&sigma=0.25&x=0.3&y=0.6")
+    open_page(page, server, "boundaries?model=moons-mlp-s0.25&sigma=0.25")   # no point: no inspector to wait for
     assert page.locator(".st-key-resolution").is_visible()
     page.locator(".st-key-presenter label").click()
     wait_href(page, "present=1")

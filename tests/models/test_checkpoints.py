@@ -161,7 +161,8 @@ def test_cli_certifies_a_torchvision_resnet18_with_user_weights_and_a_resumed_ru
     import io
     import numpy as np
     import torchvision
-    from cert_core.runs.cli import build_parser, main
+    from cert_core.runs.cli import main
+    from cert_core.runs.cli_parser import build_parser
     from cert_core.runs.inputs import load_run_model
     from cert_core.runs.store import RunStore
     std = (0.229, 0.224, 0.225)

@@ -104,7 +104,7 @@ def test_torchvision_architecture_with_user_weights_and_normalisation(tmp_path):
 
 def test_cli_model_accepts_a_cohen_checkpoint_and_a_resumed_run_reloads_it(tmp_path):
     import numpy as np
-    from cert_core.runs.cli import _model_spec, resolve_model
+    from cert_core.runs.cli_inputs import _model_spec, resolve_model
     from cert_core.runs.inputs import RunData, load_run_model
     from cert_core.runs.spec import RunSpec
     from cert_core.runs.store import RunStore
@@ -132,7 +132,7 @@ def test_unsafe_checkpoints_are_refused_with_a_conversion_command_that_works(tmp
     (run here as the user would, in a trusted environment) gives a file that loads with the same logits."""
     import argparse
     import shlex
-    from cert_core.runs.cli import resolve_model
+    from cert_core.runs.cli_inputs import resolve_model
     from tests.hostile_kit import PickledWriter
     marker = tmp_path / "written"
     hostile = tmp_path / "model.pt"

@@ -46,7 +46,7 @@ def test_bad_radii_are_refused_with_one_message_shape():
 def test_the_command_line_the_report_prints_reruns_the_same_spec(radii):
     """``cli_flags`` (the demo report's 'rerun from a terminal' line) parses back to the run's method and radii."""
     import shlex
-    from cert_core.runs.cli import _sequential_spec
+    from cert_core.runs.cli_inputs import _sequential_spec
     from cert_core.runs.cli_parser import build_parser
     spec = RunSpec({"zoo": "moons-mlp-s0.25"}, MOONS, 0.25, method="sequential", radii=radii, n=2000)
     flags = shlex.split(engine.run_method("sequential").cli_flags(spec))

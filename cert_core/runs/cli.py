@@ -28,6 +28,9 @@ back over the process group (``cert_core.runs.distributed``); each rank certifie
 (or the CPU). Rank 0 writes the TSV sorted by idx and the summary. No rank but 0 touches a file, so
 several machines need no shared file system. Under torchrun spell ``--n`` as ``--num-samples`` and
 ``--max`` as ``--max-examples`` (torchrun reads the short ones as prefixes of its own options).
+
+Where it lives: every flag in ``cert_core.runs.cli_parser``; from flags to model, data, device and rank in
+``cert_core.runs.cli_inputs``; here the certify and predict loops, the summary and ``main``.
 """
 from __future__ import annotations
 
@@ -52,18 +55,18 @@ from cert_core.runs.distributed import agree, certify_shared
 from cert_core.runs.inputs import RunData, load_run_model
 from cert_core.runs.worker import owning, run_shard
 from cert_core.runs.cli_parser import build_parser
-from cert_core.runs.cli_inputs import (_model_spec, _sequential_spec, resolve_dataset, resolve_device, resolve_model,
-                                       shard_from_env, torchvision_spec)
+from cert_core.runs.cli_inputs import (resolve_dataset, resolve_device, resolve_model, sequential_fields,
+                                       shard_from_env, stored_model_spec, torchvision_spec)
 from cert_core.runs.engine import run_chunks
 from cert_core.models.isolated import IsolatedModelError
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
-SAMPLES_COLUMN = ("samples",)
+SAMPLES_COLUMN = ("samples",)   # sequential TSVs: n0 + votes drawn per example, after Cohen et al.'s columns
 
 
 def run(args, out=None) -> int:
     out = out or sys.stdout
-    sequential = _sequential_spec(args) if args.command == "certify" else {}
+    sequential = sequential_fields(args) if args.command == "certify" else {}
     check_budget(getattr(args, "n0", 0), sequential.get("n", args.n), "--n")   # before loading: 10**12 runs forever
     tv_spec = torchvision_spec(args)
     loaded = load_run_model(tv_spec) if tv_spec else resolve_model(args.model, args.trust_torchscript)
@@ -108,7 +111,7 @@ def run(args, out=None) -> int:
 def _certify(args, out, loaded, dataset, device, shard: Shard, sequential: dict) -> int:
     """CERTIFY every selected example, streaming TSV lines and recording the run (one process), or over
     torchrun's ranks with rank 0 owning the store and writing the merged TSV (``cert_core.runs.distributed``)."""
-    model_spec = torchvision_spec(args) or _model_spec(args.model, loaded)
+    model_spec = torchvision_spec(args) or stored_model_spec(args.model, loaded)
     spec = RunSpec(model_spec, dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")

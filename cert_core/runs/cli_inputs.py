@@ -21,7 +21,7 @@ from cert_core.runs.engine import run_method
 from cert_core.runs.inputs import load_run_data, torchvision_model_spec
 from cert_core.runs.inputs import resolve_device as _resolve_device
 
-TORCHVISION_PREFIX = "torchvision:"   # --model torchvision:ARCH --weights FILE   # sequential TSVs: n0 + votes drawn per example, after Cohen et al.'s columns
+TORCHVISION_PREFIX = "torchvision:"   # --model torchvision:ARCH --weights FILE
 
 
 def resolve_model(spec: str, trust_torchscript: bool = False) -> LoadedModel:
@@ -100,7 +100,9 @@ def shard_from_env() -> Shard:
     return Shard(rank, world, local)
 
 
-def _model_spec(spec: str, loaded: LoadedModel) -> dict:
+def stored_model_spec(spec: str, loaded: LoadedModel) -> dict:
+    """How a resuming worker reloads ``--model spec`` (RunSpec.model): a zoo name, or the resolved file path and how
+    to read it."""
     path = pathlib.Path(spec)
     if not path.is_file():
         return {"zoo": spec}
@@ -112,7 +114,7 @@ def _model_spec(spec: str, loaded: LoadedModel) -> dict:
     return {"path": str(path.resolve())}
 
 
-def _sequential_spec(args) -> dict:
+def sequential_fields(args) -> dict:
     """The RunSpec fields ``--sequential`` sets (method, radii in units of σ, n = the budget); {} without it."""
     if not args.sequential:
         given = [flag for flag, value in (("--radius", args.radius), ("--radius-grid", args.radius_grid),

@@ -104,7 +104,7 @@ def test_torchvision_architecture_with_user_weights_and_normalisation(tmp_path):
 
 def test_cli_model_accepts_a_cohen_checkpoint_and_a_resumed_run_reloads_it(tmp_path):
     import numpy as np
-    from cert_core.runs.cli_inputs import _model_spec, resolve_model
+    from cert_core.runs.cli_inputs import stored_model_spec, resolve_model
     from cert_core.runs.inputs import RunData, load_run_model
     from cert_core.runs.spec import RunSpec
     from cert_core.runs.store import RunStore
@@ -112,7 +112,7 @@ def test_cli_model_accepts_a_cohen_checkpoint_and_a_resumed_run_reloads_it(tmp_p
     reference = nn.Sequential(NormalizeLayer(CIFAR10_MEAN, CIFAR10_STD), randomised(CifarResNet(20))).eval()
     path = save({"arch": "cifar_resnet20", "state_dict": reference.state_dict()}, tmp_path / "checkpoint.pth.tar")
     loaded = resolve_model(str(path))
-    spec_model = _model_spec(str(path), loaded)
+    spec_model = stored_model_spec(str(path), loaded)
     assert spec_model == {"path": str(path.resolve()), "checkpoint": "cohen"}
     x = torch.rand(3, 3, 32, 32)
     with torch.no_grad():

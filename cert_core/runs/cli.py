@@ -53,7 +53,8 @@ from cert_core.noise import example_generators
 from cert_core.runs.chunks import Shard, chunk_size, planned_chunks
 from cert_core.runs.distributed import agree, certify_shared
 from cert_core.runs.inputs import RunData, load_run_model
-from cert_core.runs.worker import owning, run_shard
+from cert_core.runs.lifecycle import owning
+from cert_core.runs.worker import run_shard
 from cert_core.runs.cli_parser import build_parser
 from cert_core.runs.cli_inputs import (resolve_dataset, resolve_device, resolve_model, sequential_fields,
                                        shard_from_env, stored_model_spec, torchvision_spec)

@@ -18,7 +18,9 @@ import torch
 from cert_core.runs.store import RunStore
 
 
-class _Heartbeat(threading.Thread):
+class Heartbeat(threading.Thread):
+    """Renews this process's worker lease in the store every ``every`` seconds (``RunStore.heartbeat``); a worker
+    whose heartbeat stopped counts as dead, and its run reads as interrupted."""
     def __init__(self, store: RunStore, every: float = 2.0):
         super().__init__(daemon=True)
         self.store, self.every, self.done = store, every, threading.Event()
@@ -49,7 +51,7 @@ def owning(store: RunStore | None, run_id: int | None, device, ranks: int = 1):
     store.register_worker(run_id, 0, 1)
     store.update(run_id, status="running", device=str(device), versions=versions(device), started=time.time())
     store.add_note(run_id, f"Certified by {ranks} torchrun ranks; rank 0 kept the run store.")
-    beat = _Heartbeat(store)
+    beat = Heartbeat(store)
     beat.start()
     outcome, error = "interrupted", ""
     try:
@@ -60,7 +62,7 @@ def owning(store: RunStore | None, run_id: int | None, device, ranks: int = 1):
         raise
     finally:
         beat.done.set()
-        _stop(store, run_id, 0, outcome, error, True)
+        stop_worker(store, run_id, 0, outcome, error, True)
 
 
 
@@ -71,7 +73,8 @@ def describe_error(exc: BaseException) -> str:
 
 
 
-def _stop(store, run_id, rank, outcome, error, settle_run) -> str:
+def stop_worker(store, run_id, rank, outcome, error, settle_run) -> str:
+    """Release (run, rank) and, with ``settle_run``, settle the run's status; 'deleted' for a run deleted meanwhile."""
     try:
         store.release_worker(run_id, rank)
         return settle(store, run_id, outcome, error) if settle_run else store.get(run_id).status

@@ -43,7 +43,7 @@ from cert_core.models.bundles import LoadedModel
 from cert_core.runs.chunks import Shard
 from cert_core.runs.engine import run_chunks, run_method
 from cert_core.runs.inputs import RunData, load_run_data, load_run_model, resolve_device
-from cert_core.runs.lifecycle import _Heartbeat, _stop, cancel_check, describe_error, versions
+from cert_core.runs.lifecycle import Heartbeat, stop_worker, cancel_check, describe_error, versions
 from cert_core.runs.store import RunStore
 from cert_core.smoothing import Stopped, stop_when
 
@@ -114,7 +114,7 @@ def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: Load
     """
     if not store.register_worker(run_id, shard.rank, shard.world_size):
         raise ValueError(f"Run {run_id} (rank {shard.rank}) is already being certified by a live worker.")
-    beat = _Heartbeat(store)
+    beat = Heartbeat(store)
     beat.start()
     outcome, error = "interrupted", ""
     try:
@@ -126,7 +126,7 @@ def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: Load
         outcome, error = "failed", describe_error(exc)
     finally:
         beat.done.set()
-        status = _stop(store, run_id, shard.rank, outcome, error, settle_run)
+        status = stop_worker(store, run_id, shard.rank, outcome, error, settle_run)
     return status
 
 

@@ -22,7 +22,8 @@ halved and the chunk retried, with a note on the run (``certify_with_backoff``).
 Sharding (workers sharing one store on one machine): rank r of W certifies every W-th example of the
 selection (position % W == r; ddrs and bernstein: every W-th chunk) into the same run; the primary key
 (run, idx) merges ranks without duplicates. The CLI under torchrun does not share the store: rank 0 owns
-it (``owning``) and the other ranks send rows over the process group (``cert_core.runs.distributed``).
+it (``cert_core.runs.lifecycle.owning``) and the other ranks send rows over the process group
+(``cert_core.runs.distributed``). A run's heartbeat, cancel check and final status: ``cert_core.runs.lifecycle``.
 """
 from __future__ import annotations
 

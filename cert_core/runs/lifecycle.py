@@ -31,14 +31,12 @@ class Heartbeat(threading.Thread):
                 self.store.heartbeat()
 
 
-
 def versions(device: torch.device) -> dict:
     out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
            "host": platform.node(), "pid": os.getpid()}
     if device.type == "cuda":
         out["gpu"] = torch.cuda.get_device_name(device)
     return out
-
 
 
 @contextlib.contextmanager
@@ -65,12 +63,10 @@ def owning(store: RunStore | None, run_id: int | None, device, ranks: int = 1):
         stop_worker(store, run_id, 0, outcome, error, True)
 
 
-
 def describe_error(exc: BaseException) -> str:
     """``Type: message`` for a run's error column; never empty (a bare ``raise Exception()`` says so)."""
     text = str(exc).strip() or "(the model raised it without a message)"
     return f"{type(exc).__name__}: {text}"
-
 
 
 def stop_worker(store, run_id, rank, outcome, error, settle_run) -> str:
@@ -80,7 +76,6 @@ def stop_worker(store, run_id, rank, outcome, error, settle_run) -> str:
         return settle(store, run_id, outcome, error) if settle_run else store.get(run_id).status
     except ValueError:      # the run was deleted while it ran
         return "deleted"
-
 
 
 def cancel_check(store: RunStore, run_id: int, every: float = 1.0) -> Callable[[], bool]:
@@ -99,7 +94,6 @@ def cancel_check(store: RunStore, run_id: int, every: float = 1.0) -> Callable[[
         return state["stop"]
 
     return should_stop
-
 
 
 def settle(store: RunStore, run_id: int, outcome: str = "finished", error: str = "") -> str:

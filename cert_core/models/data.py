@@ -24,7 +24,7 @@ import pathlib
 
 import numpy as np
 
-from cert_core.models.dataset import Dataset, DataError, DatasetUnavailable
+from cert_core.models.dataset import Dataset, DataError, DatasetUnavailable, _build, standardise_2d
 from cert_core.validation import check_choice, check_float, check_int
 
 BOX_2D = (-3.0, 3.0, -3.0, 3.0)  # (xmin, xmax, ymin, ymax)
@@ -39,33 +39,6 @@ _CLASS_NAMES = {
 }
 _DEFAULT_CLASSES = {"blobs": 4, "gaussian_quantiles": 2, "spirals": 2}
 MIN_CSV_ROWS = 10
-
-
-def standardise_2d(x: np.ndarray) -> np.ndarray:
-    """Centre ``x`` (N, 2) on its mean and scale isotropically so that max |coord| = 2."""
-    x = x - x.mean(axis=0)
-    scale = np.abs(x).max()
-    return (x * (2.0 / scale) if scale > 0 else x).astype(np.float32)
-
-
-def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded split of indices; every class with >= 2 examples lands in both train and test."""
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        n_test = int(round(test_fraction * len(idx)))
-        n_test = min(max(n_test, 1), len(idx) - 1) if len(idx) >= 2 else 0
-        test.append(idx[:n_test])
-        train.append(idx[n_test:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
-
-
-def _build(name, x, y, seed, test_fraction, class_names, spec) -> Dataset:
-    tr, te = stratified_split(y, test_fraction, seed)
-    x, y = x.astype(np.float32), y.astype(np.int64)
-    return Dataset(name, x[tr], y[tr], x[te], y[te], len(class_names), tuple(x.shape[1:]),
-                   tuple(class_names), spec)
 
 
 def _spirals(n, k, noise, rng):

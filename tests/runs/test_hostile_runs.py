@@ -255,7 +255,7 @@ def test_a_tsv_row_that_contradicts_itself_is_refused(store, line, says):
     ([f"{i},{i},{i % 2}" for i in range(12)] + ['1,2,"' + "x" * 200_000], "a field over 131,072 characters"),
 ])
 def test_hostile_csv_values_are_data_errors(rows, says):
-    from cert_core.models.data import load_csv
+    from cert_core.models.csv_dataset import load_csv
     from cert_core.models.dataset import DataError
     with pytest.raises(DataError, match=says):
         load_csv(("\n".join(rows) + "\n").encode())

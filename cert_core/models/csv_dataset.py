@@ -15,7 +15,7 @@ import pathlib
 
 import numpy as np
 
-from cert_core.models.dataset import Dataset, DataError, _build, standardise_2d
+from cert_core.models.dataset import Dataset, DataError, split_dataset, standardise_2d
 from cert_core.validation import check_float, check_int
 
 MIN_CSV_ROWS = 10
@@ -101,7 +101,7 @@ def load_csv(source, seed=0, test_fraction=0.3) -> Dataset:
     spec = {"name": "csv", "source": path, "sha256": hashlib.sha256(raw).hexdigest(),
             "seed": seed, "test_fraction": test_fraction}
     names = tuple(str(c) for c in classes)
-    return _build("csv", _standardised_csv(x), y, seed, test_fraction, names, spec)
+    return split_dataset("csv", _standardised_csv(x), y, seed, test_fraction, names, spec)
 
 
 def _standardised_csv(x: np.ndarray) -> np.ndarray:
@@ -116,7 +116,8 @@ def _standardised_csv(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _load_csv_spec(source=None, sha256=None, seed=0, test_fraction=0.3) -> Dataset:
+def load_csv_spec(source=None, sha256=None, seed=0, test_fraction=0.3) -> Dataset:
+    """``load_dataset(name="csv", ...)``: the CSV again from its path, refused if the file changed (sha256)."""
     if source is None:
         raise DataError("this CSV dataset was loaded from an upload, not a path; load the file again")
     ds = load_csv(source, seed=seed, test_fraction=test_fraction)

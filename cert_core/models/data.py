@@ -1,4 +1,5 @@
-"""Datasets: 2D toy sets, a user CSV, sklearn digits and local torchvision sets.
+"""Datasets: 2D toy sets, sklearn digits and local torchvision sets, and ``load_dataset``, which rebuilds any
+dataset from its spec (also a user CSV, ``cert_core.models.csv_dataset``, and an image folder).
 
 Every loader returns a frozen :class:`Dataset` whose ``spec`` rebuilds it:
 ``load_dataset(**ds.spec)`` gives the same arrays (same seed -> same split, bit for bit).
@@ -20,8 +21,8 @@ import pathlib
 
 import numpy as np
 
-from cert_core.models.csv_dataset import _load_csv_spec
-from cert_core.models.dataset import Dataset, DatasetUnavailable, _build, standardise_2d
+from cert_core.models.csv_dataset import load_csv_spec
+from cert_core.models.dataset import Dataset, DatasetUnavailable, split_dataset, standardise_2d
 from cert_core.validation import check_choice, check_float, check_int
 
 BOX_2D = (-3.0, 3.0, -3.0, 3.0)  # (xmin, xmax, ymin, ymax)
@@ -101,7 +102,7 @@ def make_toy(name, n_samples=600, noise=0.1, seed=0, n_classes=None, test_fracti
     spec = {"name": name, "n_samples": n_samples, "noise": noise, "seed": seed,
             "n_classes": n_classes, "test_fraction": test_fraction}
     names = tuple(f"class {c}" for c in range(k))
-    return _build(name, standardise_2d(np.asarray(x)), np.asarray(y), seed, test_fraction, names, spec)
+    return split_dataset(name, standardise_2d(np.asarray(x)), np.asarray(y), seed, test_fraction, names, spec)
 
 
 def load_digits(seed=0, test_fraction=0.3) -> Dataset:
@@ -113,7 +114,7 @@ def load_digits(seed=0, test_fraction=0.3) -> Dataset:
     x = (bunch.data / 16.0).reshape(-1, 1, 8, 8)  # pixel values are 0..16
     spec = {"name": "digits", "seed": seed, "test_fraction": test_fraction}
     names = tuple(str(d) for d in range(10))
-    return _build("digits", x, bunch.target, seed, test_fraction, names, spec)
+    return split_dataset("digits", x, bunch.target, seed, test_fraction, names, spec)
 
 
 def default_data_root() -> pathlib.Path:
@@ -170,7 +171,7 @@ def load_dataset(name, **kwargs) -> Dataset:
     if name == "digits":
         return load_digits(**kwargs)
     if name == "csv":
-        return _load_csv_spec(**kwargs)
+        return load_csv_spec(**kwargs)
     if name == "image_folder":
         from cert_core.models.image_folder import load_image_folder   # local: imports torchvision
         return load_image_folder(**kwargs)

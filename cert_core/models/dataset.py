@@ -52,7 +52,8 @@ def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np
     return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
 
 
-def _build(name, x, y, seed, test_fraction, class_names, spec) -> Dataset:
+def split_dataset(name, x, y, seed, test_fraction, class_names, spec) -> Dataset:
+    """The Dataset of ``x`` (N, *D) and labels ``y`` (N,), split by ``stratified_split`` (float32 x, int64 y)."""
     tr, te = stratified_split(y, test_fraction, seed)
     x, y = x.astype(np.float32), y.astype(np.int64)
     return Dataset(name, x[tr], y[tr], x[te], y[te], len(class_names), tuple(x.shape[1:]),

@@ -223,7 +223,7 @@ def test_a_link_model_name_is_shown_as_plain_text():
 
 
 def test_plain_keeps_short_values_and_fences_the_rest():
-    from ui.state import plain
+    from ui.links import plain
     assert plain("abc") == "'abc'" and plain("0.1") == "'0.1'" and plain("9", quote=False) == "9"
     assert plain("www.evil.example") == "`'www.evil.example'`"
     assert plain("a`b") == "``'a`b'``" and plain("`", quote=False) == "`` ` ``"

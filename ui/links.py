@@ -13,8 +13,8 @@ import streamlit as st
 
 from cert_core.models import drawn
 from ui import presenter
-from ui.state import (DEFAULT_MODEL, DEFAULT_SIGMA, SIGMA_MAX, SIGMA_MIN, VIEW, ZOO_NAMES, _user_models, add_user_model,
-                      model_label, selected_point, set_point)
+from ui.state import (DEFAULT_MODEL, DEFAULT_SIGMA, SIGMA_MAX, SIGMA_MIN, VIEW, ZOO_NAMES, add_user_model, model_label,
+                      selected_point, set_point, user_models)
 
 
 def init_from_url() -> list[str]:
@@ -55,7 +55,7 @@ def _link_drawn(qp) -> tuple[list[str], bool]:
     try:
         drawing, training = drawn.from_link(qp)
         params = drawn.link_params(drawing, training)
-        same = [k for k, e in _user_models().items() if e["loaded"].metadata.get("link") == params]
+        same = [k for k, e in user_models().items() if e["loaded"].metadata.get("link") == params]
         if same:
             st.session_state["_pending_model"] = same[0]
             return [], True
@@ -147,7 +147,7 @@ def link_params() -> dict[str, str]:
 def _rebuild_params(key: str) -> dict[str, str]:
     """The query parameters that rebuild a session model (a drawn one's points and settings), else none.
     Only a model trained here on its drawing qualifies: an uploaded bundle's metadata is not trusted to match."""
-    entry = _user_models().get(key)
+    entry = user_models().get(key)
     link = entry["loaded"].metadata.get("link") if entry else None
     if not isinstance(link, dict) or not all(isinstance(link.get(k), str) for k in drawn.LINK_KEYS):
         return {}

@@ -56,30 +56,31 @@ class CurrentModel:
         return json.dumps(self.dataset.spec, sort_keys=True, default=str) if self.dataset else ""
 
 
-def _user_models() -> dict:
+def user_models() -> dict:
+    """This session's trained and uploaded models: key "user:<id>" -> {"label", "loaded", "dataset"}."""
     return st.session_state.setdefault("user_models", {})
 
 
 def model_keys() -> list[str]:
-    return [f"zoo:{n}" for n in ZOO_NAMES] + list(_user_models())
+    return [f"zoo:{n}" for n in ZOO_NAMES] + list(user_models())
 
 
 def model_label(key: str) -> str:
     if key.startswith("zoo:"):
         return key[4:]
-    entry = _user_models().get(key)
+    entry = user_models().get(key)
     return entry["label"] if entry else key
 
 
 def add_user_model(label: str, loaded: LoadedModel, dataset: Dataset | None) -> str:
     """Keep a trained or uploaded model in the session; it becomes current on the next run
     (the sidebar's selectbox is already drawn, so the caller should ``st.rerun()``)."""
-    taken = {v["label"] for v in _user_models().values()} | set(ZOO_NAMES)
+    taken = {v["label"] for v in user_models().values()} | set(ZOO_NAMES)
     base, i = label, 2
     while label in taken:
         label, i = f"{base} ({i})", i + 1
     key = f"user:{uuid.uuid4().hex[:10]}"
-    _user_models()[key] = {"label": label, "loaded": loaded, "dataset": dataset}
+    user_models()[key] = {"label": label, "loaded": loaded, "dataset": dataset}
     st.session_state["_pending_model"] = key
     return key
 
@@ -130,7 +131,7 @@ def current_model() -> CurrentModel:
     key = st.session_state.get("model_key", f"zoo:{DEFAULT_MODEL}")
     if key.startswith("zoo:"):
         return zoo_current_model(key[4:])
-    entry = _user_models().get(key)
+    entry = user_models().get(key)
     if entry is None:
         raise ModelLoadError(f"the model {key!r} is no longer in this session; pick another one")
     note = "" if entry["dataset"] is not None else "no dataset is attached to this model"

@@ -10,12 +10,13 @@ import os
 import platform
 import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 
-from cert_core.runs.store import RunStore
+if TYPE_CHECKING:                       # only annotated: the callers hand in their store
+    from cert_core.runs.store import RunStore
 
 
 class Heartbeat(threading.Thread):

@@ -11,13 +11,13 @@ import pathlib
 
 import torch
 
+from cert_core.methods.sequential.run import SEQUENTIAL
 from cert_core.models.bundles import LoadedModel
 from cert_core.models.checkpoints import COHEN_SOURCE, load_model_file
 from cert_core.models.data import IMAGE_DATASETS, load_dataset
 from cert_core.models.dataset import Dataset
 from cert_core.models.zoo import list_zoo, load_zoo_model
 from cert_core.runs.chunks import Shard
-from cert_core.runs.engine import run_method
 from cert_core.runs.inputs import load_run_data, torchvision_model_spec
 from cert_core.runs.inputs import resolve_device as _resolve_device
 
@@ -123,4 +123,4 @@ def sequential_fields(args) -> dict:
             raise ValueError(f"{' and '.join(given)}: only with --sequential (sequential certification)")
         return {}
     radii = repr(args.radius) if args.radius is not None else args.radius_grid or "anytime"
-    return dict(method=run_method("sequential").name, radii=radii, n=args.max_n or args.n)
+    return dict(method=SEQUENTIAL.name, radii=radii, n=args.max_n or args.n)

@@ -66,6 +66,7 @@ SAMPLES_COLUMN = ("samples",)   # sequential TSVs: n0 + votes drawn per example,
 
 
 def run(args, out=None) -> int:
+    """Certify or predict as the parsed ``args`` say, the summary to ``out``; the exit status."""
     out = out or sys.stdout
     sequential = sequential_fields(args) if args.command == "certify" else {}
     check_budget(getattr(args, "n0", 0), sequential.get("n", args.n), "--n")   # before loading: 10**12 runs forever
@@ -79,6 +80,11 @@ def run(args, out=None) -> int:
                          f"{dataset.input_shape}" + " (--image-size sets a torchvision model's input)" * bool(tv_spec))
     if args.command == "certify":
         return _certify(args, out, loaded, dataset, device, shard, sequential)
+    return _predict(args, out, loaded, dataset, device)
+
+
+def _predict(args, out, loaded, dataset, device) -> int:
+    """PREDICT every selected example (Cohen et al.), 64 at a time, streaming TSV lines; noise keyed by (seed, idx)."""
     model = loaded.model.to(device)
     smooth = Smooth(model, dataset.num_classes, args.sigma)
     indices = np.arange(0, len(dataset.y_test), args.skip)[: args.max]

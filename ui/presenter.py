@@ -1,6 +1,6 @@
 """Presenter mode: the app on a projector in front of a class.
 
-One sidebar toggle, kept in the session and in the URL (``present=1``, written by ``state.sync_url``
+One sidebar toggle, kept in the session and in the URL (``present=1``, written by ``links.sync_url``
 beside model/sigma/point, so a bookmarked or shared lecture link opens in presenter mode). When on:
 
 * **larger text** -- Streamlit sizes its text in rem, so one root font size enlarges every page;
@@ -35,12 +35,12 @@ def active() -> bool:
 
 
 def seed(query_params) -> None:
-    """From ``state.init_from_url``: the link says whether the session starts in presenter mode."""
+    """From ``links.init_from_url``: the link says whether the session starts in presenter mode."""
     st.session_state[KEY] = query_params.get(URL_KEY) == "1"
 
 
 def url_params() -> dict[str, str]:
-    """Extra query parameters for ``state.sync_url`` (empty when off, so ordinary links stay short)."""
+    """Extra query parameters for ``links.sync_url`` (empty when off, so ordinary links stay short)."""
     return {URL_KEY: "1"} if active() else {}
 
 

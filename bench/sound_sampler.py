@@ -98,7 +98,7 @@ def main() -> None:
     for clock, label in ((0, "wall"), (1, "CPU ")):
         paired, of_medians = ratios(times, clock)
         print(f"  sound / standard throughput, {label}: median of paired rounds {paired:.3f}, ratio of medians "
-              f"{of_medians:.3f}  (target >= 0.95: {'met' if paired >= 0.95 else 'NOT met'})")
+              f"{of_medians:.3f}  (target >= 0.95: {'met' if min(paired, of_medians) >= 0.95 else 'NOT met'} by both)")
     per_draw = {k: statistics.median(t[1] for t in v) for k, v in draw_times.items()}
     print(f"  noise draw alone ({args.n} x {tuple(xs.shape[1:])}, CPU ms): " + ", ".join(
         f"{k} {v * 1e3:.2f}" for k, v in per_draw.items()))

@@ -48,7 +48,7 @@ from cert_core.metrics import average_certified_radius, certified_accuracy
 from cert_core.runs.spec import check_budget
 from cert_core.runs.store import RunSpec, RunStore
 from cert_core.smoothing import ABSTAIN, Smooth
-from cert_core.methods.cohen.run import certify_chunks, example_seeds
+from cert_core.methods.cohen.run import certify_chunks, cohen_smooth, example_seeds, sound_float_fields
 from cert_core.noise import example_generators
 from cert_core.runs.chunks import Shard, chunk_size, planned_chunks
 from cert_core.runs.distributed import agree, certify_shared
@@ -122,7 +122,7 @@ def _certify(args, out, loaded, dataset, device, shard: Shard, sequential: dict)
     spec = RunSpec(model_spec, dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
-    spec = dataclasses.replace(spec, **sequential)
+    spec = dataclasses.replace(spec, **sequential, **sound_float_fields(args))
     data = RunData(dataset.x_test, dataset.y_test, dataset.num_classes)
     if shard.world_size > 1:
         if sequential:
@@ -178,7 +178,7 @@ def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunS
     select = spec.select(len(data.y))
     store = RunStore(args.store) if shard.rank == 0 and not args.no_store else None
     run_id = agree(shard, lambda: store and start_or_resume(store, spec, len(select), args.name, out))
-    smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
+    smooth = cohen_smooth(loaded.model.to(device), dataset.num_classes, spec)
 
     def certify(idx):
         return certify_chunks(smooth, data, idx, spec, device, shard.rank)

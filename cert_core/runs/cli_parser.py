@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--store", help=f"run store to record the run in (default {default_store_path()})")
             p.add_argument("--no-store", action="store_true", help="do not record the run in the store")
             p.add_argument("--name", default="", help="the run's name in the store")
+            p.add_argument("--sound-float", action="store_true", help="the sound floating-point sampler (Voráček & "
+                           "Hein, ICLR 2023) for inputs on the grid of multiples of 1/--levels")
+            p.add_argument("--levels", type=_positive_int, default=None, help="with --sound-float: L (default 255)")
             _sequential_flags(p)
         p.set_defaults(parser=p)
     return parser

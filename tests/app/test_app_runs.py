@@ -227,3 +227,19 @@ def test_researchers_checkpoints_start_runs_that_reload_the_same_network(store_p
         cifar = (xt - torch.tensor((0.4914, 0.4822, 0.4465)).view(1, 3, 1, 1)) / torch.tensor((0.2023, 0.1994, 0.2010)).view(1, 3, 1, 1)
         torch.testing.assert_close(load_run_model(cohen_run.spec.model).model(xt), cohen(cifar))
         torch.testing.assert_close(load_run_model(tv_run.spec.model).model(xt), tv((xt - 0.5) / 0.25))
+
+
+def test_a_sound_float_run_says_which_sampler_ran(store_path):
+    """Issue 16: a tiny run with the sound floating-point sampler certifies and records that it did; the Cohen form
+    offers the sampler, and the run's live view names it."""
+    from cert_core.runs.cli import main
+    assert main(["certify", "--model", "digits-cnn-s0.5", "--sigma", "0.5", "--n0", "10", "--n", "50", "--max", "2",
+                 "--device", "cpu", "--sound-float", "--levels", "256"]) == 0      # the store: CERT_EXPLORER_RUNS
+    store = RunStore(store_path)
+    (run,) = store.list_runs()
+    assert run.status == "done" and (run.spec.sound_float, run.spec.levels) == (True, 256)
+    assert len(store.examples(run.id)) == 2 and (store.examples(run.id).radius >= 0).all()
+    at = page()
+    at.run()
+    assert not at.exception and at.checkbox(key="rn_sound_float").value is False
+    assert "Sampler: sound floating point" in " ".join(c.value for c in at.caption)

@@ -40,7 +40,7 @@ class MapSpec:
     class_names: tuple[str, ...]
     points: tuple[np.ndarray, np.ndarray] | None = None   # (x (M, 2), labels (M,)) data points
     marks: tuple[np.ndarray, np.ndarray] | None = None    # (x (M, 2), status (M,) str) test marks
-    lattice: tuple | None = None      # click targets: (x (L, 2), class name (L,), numbers (L, m) | None, hover template)
+    lattice: tuple = ()               # click targets, a trace per group: (x (L, 2), numbers (L, m) | None, template)
     selected: tuple[float, float] | None = None
     circles: tuple[Circle, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()          # extra legend swatches: (label, colour)
@@ -53,8 +53,8 @@ def map_figure(spec: MapSpec) -> go.Figure:
     fig = go.Figure()
     fig.add_layout_image(source=spec.image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin,
                          sizey=ymax - ymin, sizing="stretch", layer="below")
-    if spec.lattice is not None:
-        _add_lattice(fig, *spec.lattice)
+    for pts, numbers, template in spec.lattice:
+        _add_lattice(fig, pts, numbers, template)
     if spec.points is not None:
         _add_points(fig, *spec.points, spec.class_names)
     if spec.marks is not None:
@@ -85,10 +85,10 @@ def map_figure(spec: MapSpec) -> go.Figure:
     return fig
 
 
-def _add_lattice(fig, pts: np.ndarray, text: np.ndarray, numbers: np.ndarray | None, template: str) -> None:
+def _add_lattice(fig, pts: np.ndarray, numbers: np.ndarray | None, template: str) -> None:
     invisible = dict(color="rgba(0,0,0,0)", size=9)
-    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=invisible, name="lattice", text=text, customdata=numbers,
-                             hovertemplate=template, showlegend=False,
+    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=invisible, name="lattice",
+                             customdata=numbers, hovertemplate=template, showlegend=False,
                              selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
 
 

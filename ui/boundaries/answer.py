@@ -13,7 +13,7 @@ from concurrent.futures import Future
 import streamlit as st
 
 from ui.boundaries import cache as bc
-from ui.boundaries import explorer
+from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
 from ui.inspector import RadiusRow, audit
 
@@ -52,6 +52,7 @@ def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
 
     @st.fragment(run_every=POLL_S if waiting else None)
     def table() -> None:
+        controls.keep_sigma(sigma)
         shown, problems = with_slow(rows, errors, job)
         table = explorer.table(shown)
         st.dataframe(table, hide_index=True, width="stretch", height="content", key="radii", column_config={

@@ -180,3 +180,19 @@ def test_a_click_is_answered_before_the_slow_rows_which_then_arrive_on_their_own
         assert PENDING not in page_text(at) and "Every certificate lies inside" in page_text(at)
     finally:
         gate.set()
+
+
+def test_a_stale_sigma_in_the_slow_rows_poll_is_put_back(monkeypatch):
+    """The inspector table's poll is a fragment rerun that carries the browser's copy of every widget: a σ that
+    differs there is stale (a lesson's button had just set another σ) and must not replace the page's σ; in a full
+    run (the slider itself moved) σ is left alone. The same guard as the point boxes' (controls.typed)."""
+    import streamlit
+    from ui.boundaries import controls
+    session = {"sigma": 0.25}                          # what the stale poll applied; the page was drawn at 0.5
+    monkeypatch.setattr(streamlit, "session_state", session)
+    monkeypatch.setattr(controls, "_fragment_run", lambda: False)
+    controls.keep_sigma(0.5)
+    assert session["sigma"] == 0.25                    # a full run: the user's own σ
+    monkeypatch.setattr(controls, "_fragment_run", lambda: True)
+    controls.keep_sigma(0.5)
+    assert session["sigma"] == 0.5                     # a poll: the page's σ is put back

@@ -17,19 +17,27 @@ from ui.inspector import RadiusRow, describe
 
 
 def lattice(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
-            classifier: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
-    """Click targets with a hover read-out of the map underneath them: (points (L, 2), class name (L,), numbers
-    (L, 2) float32 or None, hover template). Plotly formats the numbers in the browser, so a σ step sends a compact
-    float32 array instead of thousands of preformatted strings."""
+            classifier: str) -> tuple[tuple[np.ndarray, np.ndarray | None, str], ...]:
+    """Click targets with a hover read-out of the map underneath them, one group per class the map shows there:
+    (points (L_k, 2) float32, numbers (L_k, 2) float32 p_A and exact radius or None for f, hover template). The
+    class name goes into its group's template once instead of into a string per point, and Plotly formats the
+    numbers in the browser, so a σ step sends compact float32 arrays."""
     pts, ij = lattice_points(view)
     p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
-    names = np.asarray(class_names, dtype=object)[p.argmax(0)]
+    top = p.argmax(0)                                                       # (L,)
+    numbers = (None if classifier == "base" else
+               np.stack([p.max(0), radius[ij[:, 0], ij[:, 1]]], 1).astype(np.float32))   # (L, 2) p_A, radius
+    return tuple((pts[top == k].astype(np.float32), None if numbers is None else numbers[top == k],
+                  lattice_hover(name, classifier)) for k, name in enumerate(class_names) if (top == k).any())
+
+
+def lattice_hover(name: str, classifier: str) -> str:
+    """The hover read-out of one lattice group: the class of f (base) or of g with p_A and the exact radius."""
     where = "(%{x:.2f}, %{y:.2f})<br>"
     if classifier == "base":
-        return pts, names, None, where + "f: <b>%{text}</b><br><i>click to inspect</i><extra></extra>"
-    numbers = np.stack([p.max(0), radius[ij[:, 0], ij[:, 1]]], 1).astype(np.float32)   # (L, 2) p_A, exact radius
-    return pts, names, numbers, (where + "g: <b>%{text}</b> · p_A = %{customdata[0]:.3f}<br>exact radius "
-                                 "%{customdata[1]:.3f}<br><i>click to inspect</i><extra></extra>")
+        return where + f"f: <b>{name}</b><br><i>click to inspect</i><extra></extra>"
+    return (where + f"g: <b>{name}</b> · p_A = %{{customdata[0]:.3f}}<br>exact radius %{{customdata[1]:.3f}}<br>"
+            "<i>click to inspect</i><extra></extra>")
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:

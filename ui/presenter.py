@@ -95,6 +95,13 @@ def apply() -> None:
         st.html(css())
 
 
+def folded(label: str):
+    """Where a page puts its introduction or its settings: a collapsed expander in presenter mode, so the page's
+    main figure starts on the first screen of a 1280×720 projector (one click opens it), a plain container otherwise.
+    Widgets inside keep their values either way."""
+    return st.expander(label, expanded=False) if active() else st.container()
+
+
 def scale(fig: go.Figure, factor: float | None = None, resize: bool = True) -> go.Figure:
     """A copy of ``fig`` for the projector: fonts (and, with ``resize``, height/width) × ``factor`` (default
     ``SCALE``) and a constant ``uirevision`` (zoom and legend clicks survive reruns). Unchanged when presenter

@@ -58,32 +58,33 @@ def upload_then_bad_csv(pg, server, tmp_path) -> None:
     save_bundle(zoo.model, zoo.config, {k: v for k, v in zoo.metadata.items() if k != "dataset"}, bundle)
     bad_csv = tmp_path / "broken.csv"
     bad_csv.write_text("x1,x2,label\n1,2\n")
-    open_page(pg, server, "models")
+    open_page(pg, server, "models", settle=0.5)
     pg.get_by_role("tab", name=re.compile("Upload")).click()
     uploads = pg.locator("[data-testid='stFileUploader'] input[type='file']")
     uploads.nth(0).set_input_files(str(bundle))
     pg.get_by_text("Loaded trained_bundle.pt").wait_for(timeout=60_000)
     uploads.nth(1).set_input_files(str(bad_csv))
     pg.get_by_text("broken.csv cannot be used").wait_for(timeout=60_000)
-    wait_idle(pg, settle=1.0)
+    wait_idle(pg, settle=0.3)                          # the run that drew the error is over
     assert pg.get_by_text("Loaded trained_bundle.pt").count() == 0
     no_exception(pg)
 
 
 def ddrs_maps_and_curve(pg, server) -> None:
-    """Item 7 on Per-input σ: the fixed-σ₀ map has its own scale, the σ* bar's title and tick labels keep apart, the
-    R(σ) log axis reads 0.05 … 1.5 in order (it printed minor ticks "5 6 7 8 9 0.1 2 3")."""
-    open_page(pg, server, "ddrs?model=moons-mlp-s0.25&sigma=0.25&x=1.5&y=1.5")
-    top = {key: chart(pg, key, "d => [d._fullData[0].zmax, Math.max(...Array.from(d._fullData[0].z, row => Math.max(...Array.from(row)"
-                                 ".filter(Number.isFinite))))]")
-           for key in ("ddrs_fixed", "ddrs_rstar")}
+    """Item 7 on Per-input σ: the fixed-σ₀ map has its own scale, the σ* bar's title and tick labels keep apart,
+    the R(σ) log axis reads 0.05 … 1.5 in order (it printed minor ticks "5 6 7 8 9 0.1 2 3")."""
+    open_page(pg, server, "ddrs?model=moons-mlp-s0.25&sigma=0.25&x=1.5&y=1.5", settle=0.5)
+    scale = ("d => [d._fullData[0].zmax, Math.max(...Array.from(d._fullData[0].z, "
+             "row => Math.max(...Array.from(row).filter(Number.isFinite))))]")
+    top = {key: chart(pg, key, scale) for key in ("ddrs_fixed", "ddrs_rstar")}
     (fixed_top, fixed_max), (rstar_top, _) = top["ddrs_fixed"], top["ddrs_rstar"]
     assert abs(fixed_top - fixed_max) <= 0.01 * fixed_max and fixed_top < 0.8 * rstar_top, top
     bar = chart(pg, "ddrs_sigma", """d => [...d.querySelectorAll('.colorbar .cbtitle text, .colorbar .cbaxis text')]
         .map(e => { const b = e.getBoundingClientRect();
                     return {text: e.textContent, x: b.x, y: b.y, width: b.width, height: b.height}; })""")
     assert len(bar) >= 4 and "σ*" in [b["text"] for b in bar] and not crowded(bar), bar
-    labels = chart(pg, "ddrs_curve", "d => [...d.querySelectorAll('.xaxislayer-above .xtick text')].map(t => t.textContent)")
+    labels = chart(pg, "ddrs_curve", "d => [...d.querySelectorAll('.xaxislayer-above .xtick text')]"
+                                     ".map(t => t.textContent)")
     values = [float(t) for t in labels]
     assert len(values) >= 3 and values == sorted(set(values)), labels
     assert set(labels) <= {"0.02", "0.05", "0.1", "0.2", "0.5", "1", "1.5", "2"}, labels
@@ -91,7 +92,7 @@ def ddrs_maps_and_curve(pg, server) -> None:
 
 def bernstein_circle_above_point(pg, server) -> None:
     """Item 7 on Bernstein: the sound circle is drawn after (above) the point's marker, not hidden under it."""
-    open_page(pg, server, "bernstein?model=moons-mlp-s0.25&x=0.3&y=0.5")
+    open_page(pg, server, "bernstein?model=moons-mlp-s0.25&x=0.3&y=0.5", settle=0.5)
     pg.get_by_text("Zoom ×").first.wait_for(timeout=60_000)
     names = chart(pg, "bern_zoom_map", "d => d.data.map(t => t.name)")
     sound = [i for i, n in enumerate(names) if n and "Lipschitz" in n]
@@ -100,9 +101,8 @@ def bernstein_circle_above_point(pg, server) -> None:
 
 def paths_surfaces(pg, server) -> None:
     """Item 7 on Activation paths: each wireframe's legend swatch has its lines' colour; few 3D ticks."""
-    open_page(pg, server, "paths?model=moons-mlp-s0.25&x=0.3&y=0.5")
+    open_page(pg, server, "paths?model=moons-mlp-s0.25&x=0.3&y=0.5", settle=0.5)
     pg.get_by_role("tab", name="Path surfaces").click()
-    wait_idle(pg, settle=1.0)
     wires = chart(pg, "paths_surf", """d => d.data.filter(t => t.hidesurface).map(t =>
         [t.name, t.contours.x.color, [...new Set(t.colorscale.map(c => c[1]))]])""")
     assert len(wires) == 2 and all(scale == [line] for _, line, scale in wires), wires
@@ -113,7 +113,7 @@ def paths_surfaces(pg, server) -> None:
 
 def sra_gap_note(pg, server) -> None:
     """Item 10 on SRA: a Monte Carlo MSCR below the closed form's comes with the reason beside it."""
-    open_page(pg, server, "margin?model=moons-ortho-mscr-s0.2&sigma=0.25")
+    open_page(pg, server, "margin?model=moons-ortho-mscr-s0.2&sigma=0.25", settle=0.5)
     pg.get_by_text("MSCR, closed form (Eq. 7)").first.wait_for(timeout=60_000)
     values = {}
     for name in ("MSCR, Monte Carlo (Eq. 5)", "MSCR, closed form (Eq. 7)"):
@@ -130,13 +130,12 @@ def run_charts(pg, server) -> None:
     store (tests/conftest.py), as the lessons test does: no worker to wait for."""
     make_store(os.environ["CERT_EXPLORER_RUNS"])
     largest = max(radius for *_, radius, _ in EXAMPLES_B)
-    open_page(pg, server, "runs")
+    open_page(pg, server, "runs", settle=0.5)
     live = axes_look(pg, "live_curve")
     readable(live)
     assert live["range"][0] == 0 and largest < live["range"][1] <= 1.2 * largest < 4 * 0.5, live["range"]
     shot(pg, "classroom_runs_live")
     pg.get_by_role("tab", name=re.compile("Compare")).click()
-    wait_idle(pg, settle=1.0)
     readable(axes_look(pg, "cmp_fig"))
     no_exception(pg)
 

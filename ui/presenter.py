@@ -27,6 +27,7 @@ HIDDEN_KEYS = (                   # widget keys a class does not need (values ar
     "ddrs_count", "ddrs_res", "ddrs_steps", "ddrs_lr", "ddrs_n", "ddrs_alpha", "ddrs_seed",   # per-input σ
     "rn_root", "rn_npz", "rn_skip", "rn_device", "rn_batch",                     # certification runs
     "draw_seed",                                                                  # draw your data
+    "t_seed", "t_lr",                                     # models: train (the Train button then fits 1280×720)
 )
 
 

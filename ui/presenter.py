@@ -27,6 +27,7 @@ HIDDEN_KEYS = (                   # widget keys a class does not need (values ar
     "ddrs_count", "ddrs_res", "ddrs_steps", "ddrs_lr", "ddrs_n", "ddrs_alpha", "ddrs_seed",   # per-input σ
     "rn_root", "rn_npz", "rn_skip", "rn_device", "rn_batch",                     # certification runs
     "draw_seed",                                                                  # draw your data
+    "t_seed", "t_lr",                                     # models: train (the Train button then fits 1280×720)
 )
 
 
@@ -93,6 +94,13 @@ def apply() -> None:
     """Inject the stylesheet when presenter mode is on (a style-only st.html takes no space)."""
     if active():
         st.html(css())
+
+
+def folded(label: str):
+    """Where a page puts its introduction or its settings: a collapsed expander in presenter mode, so the page's
+    main figure starts on the first screen of a 1280×720 projector (one click opens it), a plain container otherwise.
+    Widgets inside keep their values either way."""
+    return st.expander(label, expanded=False) if active() else st.container()
 
 
 def scale(fig: go.Figure, factor: float | None = None, resize: bool = True) -> go.Figure:

@@ -77,8 +77,10 @@ def map_figure(spec: MapSpec) -> go.Figure:
         clickmode="event+select", dragmode="pan", hovermode="closest", hoverdistance=12,
         # the legend sits on the figure's bottom edge (container coordinates), not a fraction of the
         # plot height below the axis, so it cannot slide up into the x₁ title when the plot is short
+        # two entries per row at a fixed half width: Plotly otherwise gives every entry the widest one's width,
+        # and the long abstain swatch put each class on its own row, over the x₁ title (presenter fonts)
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.5, xanchor="center",
-                    font_size=15),
+                    font_size=15, entrywidth=0.5, entrywidthmode="fraction"),
         # fixed margins: both maps get the same plot area whatever their legends hold (presenter.scale
         # scales them with the fonts); b holds tick labels + axis title + two legend rows
         margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.title))

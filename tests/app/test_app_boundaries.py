@@ -33,7 +33,7 @@ def test_default_path_draws_both_maps_and_asks_for_a_point(fresh):
     assert len(_charts(fresh)) == 3                    # base, smoothed, radius map
     assert "Click a point" in page_text(fresh)
     assert fresh.query_params["model"] == "moons-mlp-s0.25"
-    assert [m.label for m in fresh.metric][:2] == ["σ", "View where CERTIFY abstains"]
+    assert [m.label for m in fresh.metric][:2] == ["σ", "CERTIFY abstains"]
 
 
 def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
@@ -62,7 +62,7 @@ def test_overlay_and_test_certificates(fresh):
     fresh.radio(key="layout").set_value("overlay")
     fresh.radio(key="show_points").set_value("test certificates").run()
     _ok(fresh)
-    assert any(m.label.startswith("Certified accuracy at r") for m in fresh.metric)
+    assert any(m.label.startswith("Certified at r") for m in fresh.metric)
     fresh.number_input(key="radius_r").set_value(0.5).run()
     _ok(fresh)
     fresh.radio(key="layout").set_value("side by side").run()

@@ -118,7 +118,7 @@ def test_overlay_and_test_certificates(page, server):
     page.get_by_text("test certificates", exact=True).click()
     wait_idle(page)
     no_exception(page)
-    assert page.get_by_text("Certified accuracy at r = 0.25").count() == 1
+    assert page.get_by_text("Certified at r = 0.25").count() == 1
     shot(page, "boundaries_overlay_certificates")
 
 

@@ -120,15 +120,16 @@ def headline(probs: np.ndarray, radius: np.ndarray, abstain_p: float, sigma: flo
              r: float, accuracy: float | None) -> list[tuple[str, str, str]]:
     """The four numbers under the maps as (label, value, help); ``accuracy``: the test set's at radius r, if shown."""
     no_answer, abstains = region_shares(probs, abstain_p)
-    last = ((f"Certified accuracy at r = {r:g}", f"{accuracy:.1%}",
-             f"Test points correct with certified radius ≥ r (n = 1,000 samples each, α = {alpha:g}).")
+    last = ((f"Certified at r = {r:g}", f"{accuracy:.1%}",
+             f"Certified accuracy: test points correct with certified radius ≥ r (n = 1,000 samples each, "
+             f"α = {alpha:g}).")
             if accuracy is not None else
             ("Largest exact radius", f"{float(radius.max()):.2f}",
              "Radii are capped at 4σ, the reach of the Gaussian kernel."))
     return [("σ", f"{sigma:g}", "The smoothing noise level (sidebar)."),
-            ("View where CERTIFY abstains", f"{abstains:.1%}",
-             f"Share of the view with exact p_A < {abstain_p:.3f}: with n = {n:,} and α = {alpha:g} the "
+            ("CERTIFY abstains", f"{abstains:.1%}",
+             f"Share of the view where it abstains (exact p_A < {abstain_p:.3f}): with n = {n:,} and α = {alpha:g} the "
              "lower confidence bound cannot clear 1/2 there."),
-            ("View with no majority (p_A < ½)", f"{no_answer:.1%}",
-             "Where no class wins half of the noisy votes; only possible with 3 or more classes."),
+            ("No majority (p_A < ½)", f"{no_answer:.1%}",
+             "Share of the view where no class wins half of the noisy votes; only possible with 3 or more classes."),
             last]

@@ -128,8 +128,8 @@ def headline(probs: np.ndarray, radius: np.ndarray, abstain_p: float, sigma: flo
              "Radii are capped at 4σ, the reach of the Gaussian kernel."))
     return [("σ", f"{sigma:g}", "The smoothing noise level (sidebar)."),
             ("CERTIFY abstains", f"{abstains:.1%}",
-             f"Share of the view where it abstains (exact p_A < {abstain_p:.3f}): with n = {n:,} and α = {alpha:g} the "
-             "lower confidence bound cannot clear 1/2 there."),
+             f"Share of the view where it abstains (exact p_A < {abstain_p:.3f}): with n = {n:,} and "
+             f"α = {alpha:g} the lower confidence bound cannot clear 1/2 there."),
             ("No majority (p_A < ½)", f"{no_answer:.1%}",
              "Share of the view where no class wins half of the noisy votes; only possible with 3 or more classes."),
             last]

@@ -10,30 +10,7 @@ from torch import nn
 from cert_core.models.bundles import ModelLoadError
 from cert_core.models.checkpoints import (CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, CifarResNet,
                                           load_cohen_checkpoint, load_torchvision, strip_prefixes)
-
-
-class NormalizeLayer(nn.Module):
-    """As in Cohen et al.'s datasets.py: means/stds as plain attributes, so no keys in the state dict."""
-    def __init__(self, mean, std):
-        super().__init__()
-        self.mean, self.std = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
-
-
-def randomised(net):
-    torch.manual_seed(0)
-    for m in net.modules():
-        if isinstance(m, nn.BatchNorm2d):          # non-trivial running statistics
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-    return net.eval()
-
-
-def save(payload, path):
-    torch.save(payload, path)
-    return path
+from tests.checkpoint_kit import NormalizeLayer, randomised, save
 
 
 def test_cohen_cifar_resnet20_checkpoint_gives_the_same_logits(tmp_path):

@@ -52,8 +52,8 @@ def _data_choice(store: RunStore, current, params):
 def _data_fields(upload: bool) -> None:
     """The data choice (inside the start form): an uploaded checkpoint has no test split of its own."""
     choices = run_launch.UPLOAD_DATA_CHOICES if upload else run_launch.DATA_CHOICES
-    if ss.get("rn_data") not in choices:
-        ss.pop("rn_data", None)
+    if ss.get("rn_data") not in choices:     # set, not dropped: the browser would keep showing the old choice
+        ss["rn_data"] = choices[0]
     st.selectbox("Data", choices, key="rn_data",
                  help="CIFAR-10 from a local folder (never downloaded), an ImageNet-style image folder, or your own "
                       ".npz of images x and labels y." if upload else

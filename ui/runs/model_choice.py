@@ -56,7 +56,7 @@ def input_note(loaded: LoadedModel) -> str:
 
 
 def _fields(choice: str):
-    a, b, c = st.columns(3)
+    a, b, c = st.columns(3) if choice != run_launch.COHEN else (*st.columns([1, 2]), None)
     upload = a.file_uploader("Checkpoint / weights", type=["tar", "pth", "pt"], key="rn_ckpt", max_upload_size=256,
                              help="Up to 256 MB: Cohen et al.'s checkpoint.pth.tar, or a state dict saved with "
                                   "torch.save (bare or under 'state_dict'; '1.'/'module.' prefixes are removed).")

@@ -144,6 +144,10 @@ def test_cli_certifies(name, request, tmp_path):
     assert all(-1 <= int(r[2]) < c.num_classes for r in rows)
     (run,) = RunStore(tmp_path / "runs.sqlite").list_runs()
     assert run.status == "done" and run.done == c.examples
+    assert run.spec.model["checkpoint"] == ("torchvision" if c.page_fields else "cohen")
+    x = c.x[:1]
+    with torch.no_grad():                      # the stored spec reloads the same network (a resumed worker)
+        torch.testing.assert_close(load_run_model(run.spec.model).model(x), c.reference(x), rtol=1e-4, atol=1e-4)
 
 
 

@@ -110,7 +110,7 @@ def test_first_visit_opens_on_no_run(page, server):
     runs.evaluate("el => el.scrollIntoView({block: 'center'})")   # room below it for the list
     runs.click()
     page.get_by_role("option", name=re.compile("first visit σ=0.25")).first.click()
-    page.locator("[data-testid='stMetricValue']").first.wait_for(timeout=60_000)
-    _wait_metric(page, "5/5", timeout=60_000)
-    assert page.get_by_text("No run chosen.", exact=False).count() == 0
+    page.get_by_text("No run chosen.", exact=False).wait_for(state="detached", timeout=60_000)
+    page.wait_for_function("() => { const m = document.querySelector(\"[data-testid='stMetricValue']\");"
+                           " return m && m.innerText === '5/5'; }", timeout=60_000)   # the chosen run's live view
     assert page.locator("[data-testid='stException']").count() == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import navigation, sidebar, state, threads, warmup
+from ui import links, navigation, sidebar, threads, warmup
 
 # an emoji favicon: a ":material/...:" page_icon is fetched from fonts.gstatic.com (no favicon offline),
 # whereas the pages' ":material/...:" icons come from the font Streamlit bundles and need no network
@@ -16,13 +16,13 @@ st.set_page_config(page_title="Certified Robustness Explorer", page_icon="ðŸ›¡ï¸
 
 threads.configure()     # one torch thread per computation: many small kernels on few, busy cores (ui/threads.py)
 warmup.start()          # once per server: the caches every first visitor needs, in the background (ui/warmup.py)
-problems = state.init_from_url()
+problems = links.init_from_url()
 page = st.navigation(navigation.sections())     # every page, title and URL: ui/navigation.py
 sidebar.render()
 for message in problems:
     st.error(message, icon=":material/link_off:")
-state.sync_url()
+links.sync_url()
 try:
     page.run()
 finally:
-    state.sync_url()       # a page may have changed the model (training, upload)
+    links.sync_url()       # a page may have changed the model (training, upload)

@@ -4,7 +4,7 @@ Eq. 4), the ablations (Table 1, Figure 6) and the regression demo (Figure 7)."""
 import streamlit as st
 
 from cert_core.methods.bernstein.plane import regression_demo
-from ui import cache, navigation, state
+from ui import cache, navigation, presenter, state
 from ui.bernstein import cache as bc
 from ui.bernstein import figures as bf
 from ui.inspector import describe
@@ -12,12 +12,13 @@ from ui.inspector import describe
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
 st.title(navigation.BERNSTEIN.title)
-st.caption("Kao, Ko & Lu: replace a classifier head f on [0,1]^d by its Bernstein polynomial, the expectation of "
-           "f at the binomial lattice — deterministic smoothing, no sampling. The paper's radius comes from "
-           "root-finding; we show what it really is and add a sound certificate.")
-st.latex(r"B_n(f;x)=\sum_{k\in\{0..n\}^d} f\!\left(\tfrac{k}{n}\right)\prod_{j=1}^d \binom{n}{k_j}x_j^{k_j}"
-         r"(1-x_j)^{n-k_j},\qquad R_{\rm sound}=\min_{c\neq a}\frac{B_n(f_a-f_c;x_0)}{\big\|\,n\max_k|\Delta_j"
-         r"(f_a-f_c)(k)|\,\big\|_2}")
+with presenter.folded("About this page"):
+    st.caption("Kao, Ko & Lu: replace a classifier head f on [0,1]^d by its Bernstein polynomial, the expectation of "
+               "f at the binomial lattice — deterministic smoothing, no sampling. The paper's radius comes from "
+               "root-finding; we show what it really is and add a sound certificate.")
+    st.latex(r"B_n(f;x)=\sum_{k\in\{0..n\}^d} f\!\left(\tfrac{k}{n}\right)\prod_{j=1}^d \binom{n}{k_j}x_j^{k_j}"
+             r"(1-x_j)^{n-k_j},\qquad R_{\rm sound}=\min_{c\neq a}\frac{B_n(f_a-f_c;x_0)}{\big\|\,n\max_k|\Delta_j"
+             r"(f_a-f_c)(k)|\,\big\|_2}")
 current = state.current_model_or_stop()
 
 tab2d, tabimg, tabreg = st.tabs(["2D: smoothed regions and radii", "Images: the paper's pipeline",

@@ -15,18 +15,19 @@ MAP = dict(selection_mode="points", theme=None, config=theme.CLICK_MAP_CONFIG)
 ss = st.session_state
 
 st.title(navigation.BOUNDARIES.title)
-st.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
-           "blurring f's regions with the Gaussian N(0, σ²I). Click a map to inspect a point and its "
-           f"{link('certified radius')}.")
-
 current = state.current_model_or_stop()
+intro = presenter.folded("About this page and the map settings")   # the maps fit a 1280×720 projector
+intro.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
+              "blurring f's regions with the Gaussian N(0, σ²I). Click a map to inspect a point and its "
+              f"{link('certified radius')}.")
+
 if not current.is_2d:
     state.needs_2d(current, "a decision boundary to draw")
     st.page_link(navigation.MODELS.file, label="Browse the 2D models", icon=navigation.MODELS.icon)
     st.stop()
 
 # ---------------------------------------------------------------- controls
-c1, c2, c3, c4 = st.columns([1.1, 1.6, 1.0, 1.0])
+c1, c2, c3, c4 = intro.columns([1.1, 1.6, 1.0, 1.0])
 overlay = c1.radio("Layout", ("side by side", "overlay"), key="layout", horizontal=True,
                    help="Show f and g next to each other, or g alone with f's boundary dotted on top.") == "overlay"
 show = c2.radio("Points on the map", POINT_CHOICES, key="show_points", horizontal=True,

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
-from ui import cache, navigation, state, theme
+from ui import cache, navigation, presenter, state, theme
 from ui.ddrs import cache as ddrs_cache
 from ui.ddrs import figures as ddrs_figures
 from ui.ddrs import views
@@ -13,37 +13,39 @@ from ui.images import png_uri, smoothed_image
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
 st.title(navigation.DDRS.title)
-st.caption("Data-dependent smoothing (Alfarra, Bibi, Torr & Ghanem, 2022): pick for each input the σ that "
-           "maximises its radius. The sidebar's σ is σ₀, the starting point and the fixed-σ baseline.")
+with presenter.folded("About this page"):
+    st.caption("Data-dependent smoothing (Alfarra, Bibi, Torr & Ghanem, 2022): pick for each input the σ that "
+               "maximises its radius. The sidebar's σ is σ₀, the starting point and the fixed-σ baseline.")
 
 current = views.current_2d_or_stop()
 
 # ---------------------------------------------------------------- controls
 sigma0, names = round(state.sigma(), 6), current.class_names   # rounded: a slider step hits the warmed cache keys
-c = st.columns([1.6, 1, 1, 1.4, 1.4])
-s_range = c[0].slider("σ searched for σ*(x)", state.SIGMA_MIN, state.SIGMA_MAX, (0.05, state.SIGMA_MAX), 0.01,
-                      key="ddrs_range", help="The exact maps try every σ of a geometric grid in this range.")
-count = c[1].select_slider("σ values", (8, 16, 24, 32, 48), 24, key="ddrs_count",
-                           help="Grid points in the σ range: one exact Gaussian convolution each.")
-resolution = c[2].select_slider("Resolution", (100, 150, 200, 300), 150, key="ddrs_res",
-                                help="Pixels per axis of the exact maps.")
-preset = c[3].selectbox("OptimizeSigma settings", ddrs_cache.PRESET_CHOICES, key="ddrs_preset",
-                        format_func=lambda k: ddrs.PRESET_LABELS.get(k, "custom"),
-                        help="paper: Algorithm 1 with α = 10⁻⁴, n = 1 (K = 900; a minute on the test set). authors' "
-                             "code: α = 0.04, n = 100, K = 900 (minutes). explorer: the paper's rule, K = 20, α = 0.05, "
-                             "n = 32. ours: c_A fixed at σ₀, σ ≥ 0.01.")
-memory_rule = c[4].radio("Memory rule", ddrs_memory.MEMORY_RULES, key="ddrs_memory_rule", horizontal=True,
-                         format_func=ddrs_cache.MEMORY_RULE_LABELS.get,
-                         help="How a query inside another class's region is kept (Sec. 3.5 vs the authors' code).")
-steps, lr, n_opt, rule = views.optimiser_controls(preset)
-c = st.columns([1, 1, 1, 1])
-n_cert = c[0].select_slider("CERTIFY samples n", (500, 1000, 2000, 5000, 10000), 1000, key="ddrs_ncert",
-                            help="Estimation samples of CERTIFY at σ*ₓ for each test point.")
-alpha = c[1].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="ddrs_alpha",
-                          help="Failure probability of each CERTIFY.")
-order_how = c[2].radio("Query order", ("test order", "reversed", "shuffled"), key="ddrs_order", horizontal=True,
-                       help="The order in which the memory sees the test points; its answers depend on it.")
-seed = c[3].number_input("seed", 0, 1_000_000, 0, key="ddrs_seed", help="Seeds the optimiser and CERTIFY.")
+with presenter.folded("Settings: σ range, OptimizeSigma, memory rule, CERTIFY, query order"):
+    c = st.columns([1.6, 1, 1, 1.4, 1.4])
+    s_range = c[0].slider("σ searched for σ*(x)", state.SIGMA_MIN, state.SIGMA_MAX, (0.05, state.SIGMA_MAX), 0.01,
+                          key="ddrs_range", help="The exact maps try every σ of a geometric grid in this range.")
+    count = c[1].select_slider("σ values", (8, 16, 24, 32, 48), 24, key="ddrs_count",
+                               help="Grid points in the σ range: one exact Gaussian convolution each.")
+    resolution = c[2].select_slider("Resolution", (100, 150, 200, 300), 150, key="ddrs_res",
+                                    help="Pixels per axis of the exact maps.")
+    preset = c[3].selectbox("OptimizeSigma settings", ddrs_cache.PRESET_CHOICES, key="ddrs_preset",
+                            format_func=lambda k: ddrs.PRESET_LABELS.get(k, "custom"),
+                            help="paper: Algorithm 1 with α = 10⁻⁴, n = 1 (K = 900; a minute on the test set). "
+                                 "authors' code: α = 0.04, n = 100, K = 900 (minutes). explorer: the paper's rule, "
+                                 "K = 20, α = 0.05, n = 32. ours: c_A fixed at σ₀, σ ≥ 0.01.")
+    memory_rule = c[4].radio("Memory rule", ddrs_memory.MEMORY_RULES, key="ddrs_memory_rule", horizontal=True,
+                             format_func=ddrs_cache.MEMORY_RULE_LABELS.get,
+                             help="How a query inside another class's region is kept (Sec. 3.5 vs the authors' code).")
+    steps, lr, n_opt, rule = views.optimiser_controls(preset)
+    c = st.columns([1, 1, 1, 1])
+    n_cert = c[0].select_slider("CERTIFY samples n", (500, 1000, 2000, 5000, 10000), 1000, key="ddrs_ncert",
+                                help="Estimation samples of CERTIFY at σ*ₓ for each test point.")
+    alpha = c[1].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="ddrs_alpha",
+                              help="Failure probability of each CERTIFY.")
+    order_how = c[2].radio("Query order", ("test order", "reversed", "shuffled"), key="ddrs_order", horizontal=True,
+                           help="The order in which the memory sees the test points; its answers depend on it.")
+    seed = c[3].number_input("seed", 0, 1_000_000, 0, key="ddrs_seed", help="Seeds the optimiser and CERTIFY.")
 if s_range[0] >= s_range[1]:
     st.error("The σ range must not be empty: move the right handle above the left one.")
     st.stop()

@@ -15,9 +15,10 @@ HEIGHT = 470                # px: three square plots side by side (presenter mod
 CANVAS = dict(selection_mode="points", theme=None, config={"displaylogo": False, "displayModeBar": False})
 
 st.title(navigation.DRAW.title)
-st.caption(f"Click points, train, and compare the {link('base classifier f')} with the {link('smoothed classifier g')}. "
-           "Points stay exactly where you click: the canvas is the view's box [−3, 3]², nothing is centred or scaled "
-           "(unlike a CSV upload), so the maps line up with it.")
+with presenter.folded("About this page"):
+    st.caption(f"Click points, train, and compare the {link('base classifier f')} with the "
+               f"{link('smoothed classifier g')}. Points stay exactly where you click: the canvas is the view's box "
+               "[−3, 3]², nothing is centred or scaled (unlike a CSV upload), so the maps line up with it.")
 
 current = state.current_model_or_stop()
 views.start(current)

@@ -3,7 +3,7 @@ margin certificates, and the robustness curves of margin-trained models (Rodrigu
 import streamlit as st
 
 from cert_core.methods.margin.train import LOSS_LABELS, LOSSES
-from ui import navigation, state
+from ui import navigation, presenter, state
 from ui.margin import cache as mc
 from ui.margin import figures as mf
 from ui.margin import views
@@ -12,9 +12,10 @@ PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 MC_N, MC_ALPHA = 2000, 0.001          # noise samples and failure probability of the Monte Carlo MSCR at the point
 
 st.title(navigation.MARGIN.title)
-st.caption("Smoothed Robustness Analysis (Rodrigues Crespo & Teramae): the worst loss inside a region Ω(x) of "
-           "the loss averaged over a noise ρ. Ω = {x} gives the average case, ρ = δ the worst case; with the "
-           "margin loss it yields the margin smoothed certified radius (MSCR) of a Lipschitz network.")
+with presenter.folded("About this page"):
+    st.caption("Smoothed Robustness Analysis (Rodrigues Crespo & Teramae): the worst loss inside a region Ω(x) of "
+               "the loss averaged over a noise ρ. Ω = {x} gives the average case, ρ = δ the worst case; with the "
+               "margin loss it yields the margin smoothed certified radius (MSCR) of a Lipschitz network.")
 
 current = state.current_model_or_stop()
 sigma, shape = state.sigma(), current.loaded.input_shape

@@ -2,7 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from cert_core.models.data import TOY_DATASETS, load_csv, make_toy
+from cert_core.models.csv_dataset import load_csv
+from cert_core.models.data import TOY_DATASETS, make_toy
 from cert_core.models.dataset import DataError
 from cert_core.models.bundles import ModelLoadError, load_model
 from ui import navigation, state

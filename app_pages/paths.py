@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import navigation, state
+from ui import navigation, presenter, state
 from ui.paths import cache as pc
 from ui.paths import figures as pf
 from ui.paths import views
@@ -12,10 +12,12 @@ SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0)
 ss = st.session_state
 
 st.title(navigation.PATHS.title)
-st.caption("Jiang, *On explaining neural network robustness with activation path*: neurons whose activation "
-           "pattern changes between x and x + ε are **float** (Definition 3); f splits exactly into the paths through "
-           "fixed neurons only (Z_fixed, affine over the region) and the rest (Z_float, Theorem 1). SC-RFP represses "
-           "float pre-activations by (1 − η) inside smoothing (Algorithm 1) — and its claimed radius is not sound.")
+with presenter.folded("About this page"):
+    st.caption("Jiang, *On explaining neural network robustness with activation path*: neurons whose activation "
+               "pattern changes between x and x + ε are **float** (Definition 3); f splits exactly into the paths "
+               "through fixed neurons only (Z_fixed, affine over the region) and the rest (Z_float, Theorem 1). "
+               "SC-RFP represses float pre-activations by (1 − η) inside smoothing (Algorithm 1) — and its "
+               "claimed radius is not sound.")
 
 current, net = views.network_or_stop()
 model, sigma, data, names = current.model, state.sigma(), current.dataset, current.class_names

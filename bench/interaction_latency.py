@@ -12,6 +12,9 @@ Debian's /usr/bin/chromium with Playwright and times each interaction of the iss
   σ step, per-input σ     ArrowRight on the σ slider of /ddrs until idle
   first load <page>       a new tab opens the page until idle (welcome, ddrs, paths, margin)
   SRA with digits model   /margin?model=digits-ortho-mscr-s0.1 in a new tab until idle
+Next to each time: the CPU seconds the browser (every Chromium process) and the app server spent on that interaction
+(from /proc), which a busy shared machine inflates far less than wall-clock times: they tell whether the server's
+script or the browser's rendering dominates, and compare runs made under different loads.
 The first visitor after the server started is reported on its own line ("cold"), since later visitors share the
 server's caches. "Idle": Streamlit's script state is notRunning and its running indicator
 ([data-testid="stStatusWidget"]) is gone, and both stay so for ``--settle`` seconds; the time is that of the last
@@ -166,16 +169,45 @@ def type_coordinate(pg, i: int, settle: float) -> tuple[float, float]:
     return first, until_idle(pg, t0, settle)
 
 
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            kids = pathlib.Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        out += [int(k) for k in kids]
+        todo += [int(k) for k in kids]
+    return out
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) so far of this process's descendants: {'browser': Chromium, 'server': streamlit}."""
+    tick, total = os.sysconf("SC_CLK_TCK"), {"browser": 0.0, "server": 0.0}
+    for pid in _descendants(os.getpid()):
+        try:
+            cmd = pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = "server" if b"streamlit" in cmd else "browser" if b"chrom" in cmd else None
+        if kind:
+            total[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def load_average() -> str:
     return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
-def row(name: str, times: list[float]) -> str:
+def row(name: str, times: list[float], cpu: list[dict[str, float]]) -> str:
     target = TARGETS.get(name)
     med = statistics.median(times)
     verdict = "" if target is None else ("met" if med <= target else "NOT met")
     goal = "" if target is None else f"≤ {target:g}"
-    return f"| {name} | {med:.2f} | {max(times):.2f} | {len(times)} | {goal} | {verdict} |"
+    used = " | ".join(f"{statistics.median(c[k] for c in cpu):.2f}" for k in ("browser", "server"))
+    return f"| {name} | {med:.2f} | {max(times):.2f} | {used} | {len(times)} | {goal} | {verdict} |"
 
 
 def main(argv=None) -> None:
@@ -190,28 +222,42 @@ def main(argv=None) -> None:
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[float]] = {}
+    cpu: dict[str, list[dict[str, float]]] = {}
+    since = [cpu_seconds()]
 
     def add(name: str, seconds: float) -> None:
+        """Record one sample; the CPU seconds counted are those since the previous sample (or the interaction's
+        start, see ``mark``), so a 'first answer' and its 'every row' both count up to their own sample."""
+        used = cpu_seconds()
         results.setdefault(name, []).append(seconds)
-        print(f"  {name}: {seconds:.2f} s", file=sys.stderr, flush=True)     # progress, in case a run is cut short
+        cpu.setdefault(name, []).append({k: used[k] - since[0][k] for k in used})
+        print(f"  {name}: {seconds:.2f} s, CPU browser {cpu[name][-1]['browser']:.2f} s, server "
+              f"{cpu[name][-1]['server']:.2f} s", file=sys.stderr, flush=True)   # progress, if a run is cut short
+
+    def mark() -> None:
+        since[0] = cpu_seconds()
     loads = [f"start {load_average()}"]
     with serve(args.log, args.port) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         cold, pg = open_and_time(browser, url, args.settle)
         pg.context.close()
         for i in range(args.runs):
+            mark()
             t, pg = open_and_time(browser, url, args.settle)
             add("welcome (new session)", t)
             pg.context.close()
         if parts & {"boundaries", "click", "type"}:
             t, pg = open_and_time(browser, f"{url}/boundaries", args.settle)
             for i in range(args.runs if "boundaries" in parts else 0):
+                mark()
                 add("σ step, boundaries", sigma_step(pg, args.settle))
             for i in range(args.runs if "click" in parts else 0):
+                mark()
                 first, idle = click_point(pg, i, args.settle)
-                add("click → first answer", first)
-                add("click → every row", idle)
+                add("click → first answer", first)     # its CPU: the whole click (first answer and every row)
+                add("click → every row", idle)         # its CPU: only what came after the sample above (~0)
             for i in range(args.runs if "type" in parts else 0):
+                mark()
                 first, idle = type_coordinate(pg, i, args.settle)
                 add("type a coordinate", first)
                 add("type → every row", idle)
@@ -219,6 +265,7 @@ def main(argv=None) -> None:
         if "load" in parts:
             for key in ("ddrs", "paths", "margin"):
                 for i in range(args.runs + 1):     # the first visitor of a page fills the server's caches
+                    mark()
                     t, pg = open_and_time(browser, f"{url}/{key}", args.settle)
                     add(f"first load {key}" + ("" if i else " (its first visitor)"), t)
                     pg.context.close()
@@ -226,10 +273,12 @@ def main(argv=None) -> None:
         if "ddrs" in parts:
             t, pg = open_and_time(browser, f"{url}/ddrs", args.settle)
             for i in range(args.runs):
+                mark()
                 add("σ step, per-input σ", sigma_step(pg, args.settle))
             pg.context.close()
         if "sra" in parts:
             for i in range(args.runs + 1):
+                mark()
                 t, pg = open_and_time(browser, f"{url}/margin?model=digits-ortho-mscr-s0.1", args.settle)
                 add("SRA with digits model" + ("" if i else " (its first visitor)"), t)
                 pg.context.close()
@@ -237,10 +286,10 @@ def main(argv=None) -> None:
     loads.append(f"end {load_average()}")
     print(f"\nload average (1, 5, 15 min): {'; '.join(loads)}; {os.cpu_count()} CPUs; runs = {args.runs}")
     print(f"first visitor after start (cold server), Welcome: {cold:.2f} s\n")
-    print("| interaction | median (s) | max (s) | samples | target (s) | |")
-    print("|---|---|---|---|---|---|")
+    print("| interaction | median (s) | max (s) | CPU browser (s) | CPU server (s) | samples | target (s) | |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, times in results.items():
-        print(row(name, times))
+        print(row(name, times, cpu[name]))
 
 
 if __name__ == "__main__":

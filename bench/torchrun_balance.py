@@ -53,7 +53,8 @@ def balance_rank(mode: str, examples: int, skew: float, pattern: str) -> None:
     from cert_core.models.data import load_dataset
     from cert_core.models.zoo import load_zoo_model
     from cert_core.runs.chunks import Shard, planned_chunks
-    from cert_core.runs.cli import shard_from_env, shared_chunk_step
+    from cert_core.runs.cli import shared_chunk_step
+    from cert_core.runs.cli_inputs import shard_from_env
     from cert_core.runs.distributed import certify_shared, init_group
     from cert_core.runs.inputs import RunData
     from cert_core.runs.spec import RunSpec

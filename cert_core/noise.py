@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Callable, Sequence
 
 import mpmath
+import numpy as np
 import torch
 
 BLOCK_ELEMENTS = 1 << 22        # at most 4M noise values (16 MiB float32) drawn per call, whatever the batch
@@ -105,18 +106,38 @@ class DiscreteGaussian:
         U is drawn in two independent uniform parts, its top GUIDE_BITS and, only where needed, its low bits. A
         guide table (Chen & Asau) maps the top bits to η directly unless a threshold falls inside that bucket
         (a few % of draws); those get their low bits and a binary search. The law is exactly that of
-        ``searchsorted(T, U, right=True) - K`` with U uniform in [0, 2^62)."""
+        ``searchsorted(T, U, right=True) - K`` with U uniform in [0, 2^62), independently per element.
+        On the CPU the lookups run in numpy (one thread, same values): torch runs ``take`` and ``searchsorted``
+        on several threads even for small inputs, and each hand-off costs more than the lookup on a busy machine."""
         coin_device = generator.device if generator is not None else device
         table = _tables_on(self, coin_device)
         top = torch.randint(0, 1 << GUIDE_BITS, shape, generator=generator, device=coin_device)   # (*shape,) int64
-        eta = torch.take(table.eta, top)                                              # (*shape,) NaN: split bucket
-        split = torch.isnan(eta).view(-1).nonzero().squeeze(1)                        # (S,) flat positions, rare
-        if len(split):
-            low = torch.randint(0, 1 << (COIN_BITS - GUIDE_BITS), split.shape, generator=generator,
-                                device=coin_device)
-            coins = (top.view(-1)[split] << (COIN_BITS - GUIDE_BITS)) | low                 # (S,) U in full
-            eta.view(-1)[split] = (torch.searchsorted(table.bounds, coins, right=True) - self.cells).to(eta.dtype)
-        return eta.to(device=device, dtype=dtype)
+        lookup = _lookup_numpy if top.device.type == "cpu" else _lookup_torch
+        eta = lookup(top.view(-1), table, self.cells, lambda size: torch.randint(
+            0, 1 << (COIN_BITS - GUIDE_BITS), (size,), generator=generator, device=coin_device))
+        return eta.view(shape).to(device=device, dtype=dtype)
+
+
+def _lookup_torch(top: torch.Tensor, table, cells: int, low_bits) -> torch.Tensor:
+    """η for the guide indices ``top`` (N,): the table, then the low bits ``low_bits(S)`` and a binary search for
+    the S draws whose bucket a threshold splits. (N,) float."""
+    eta = torch.take(table.eta, top)                                                  # (N,) NaN: split bucket
+    split = torch.isnan(eta).nonzero().squeeze(1)                                     # (S,) positions, a few %
+    if len(split):
+        coins = (top[split] << (COIN_BITS - GUIDE_BITS)) | low_bits(len(split))     # (S,) U in full
+        eta[split] = (torch.searchsorted(table.bounds, coins, right=True) - cells).to(eta.dtype)
+    return eta
+
+
+def _lookup_numpy(top: torch.Tensor, table, cells: int, low_bits) -> torch.Tensor:
+    """``_lookup_torch`` on the CPU in numpy: the same values from the same coins, on one thread."""
+    top_np = top.numpy()
+    eta = table.eta.numpy()[top_np]                                                   # (N,) NaN: split bucket
+    split = np.flatnonzero(np.isnan(eta))                                             # (S,)
+    if len(split):
+        coins = (top_np[split] << (COIN_BITS - GUIDE_BITS)) | low_bits(len(split)).numpy()
+        eta[split] = np.searchsorted(table.bounds.numpy(), coins, side="right") - cells
+    return torch.from_numpy(eta)
 
 
 @lru_cache(maxsize=16)

@@ -3,7 +3,7 @@
 Seven steps follow the lecture (Sadeghzadeh, "Certifiable Robustness", after Cohen, Rosenfeld & Kolter 2019)
 and then the method papers. Each step says a few sentences, shows one formula, gives a "try this" prompt
 and names a ``Target``: a page plus the shareable state (model, σ, point). ``go(step)`` opens it through
-``state.follow_link`` -- the very query parameters a copied link carries -- so a lesson button and a link
+``links.follow_link`` -- the very query parameters a copied link carries -- so a lesson button and a link
 pasted by a student land on the same view. The points were chosen on the exact 2D maps; the tests check
 that what each step claims about its point is true there.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from ui import state
+from ui import links
 from ui.glossary import link
 from ui.navigation import BERNSTEIN, BOUNDARIES, DDRS, LESSONS, MARGIN, PATHS, RUNS, Page
 
@@ -29,7 +29,7 @@ class Target:
 
     @property
     def query(self) -> dict[str, str]:
-        """The query parameters of a shared link to this view (same format as ``state.sync_url``)."""
+        """The query parameters of a shared link to this view (same format as ``links.sync_url``)."""
         q = {"model": self.model, "sigma": f"{self.sigma:g}"}
         if self.point is not None:
             q.update(x=f"{self.point[0]:.3f}", y=f"{self.point[1]:.3f}")
@@ -135,7 +135,7 @@ LESSON: tuple[Step, ...] = (
 def go(index: int) -> None:
     """Open step ``index``'s target with its model, σ and point (through the shared-link mechanism)."""
     st.session_state[ACTIVE] = index
-    state.follow_link(LESSON[index].target.page.file, LESSON[index].target.query)
+    links.follow_link(LESSON[index].target.page.file, LESSON[index].target.query)
 
 
 def sidebar_card() -> None:
@@ -152,7 +152,7 @@ def sidebar_card() -> None:
                      help="Back to the lesson text.", width="stretch"):
             # the link of the view on screen (session state), re-applied before any widget exists, exactly like
             # a pasted link: the address bar and the σ slider cannot disagree after the switch
-            state.follow_link(LESSONS.file, state.link_params())
+            links.follow_link(LESSONS.file, links.link_params())
         if index + 1 < len(LESSON) and st.button("Next", key="lesson_next",
                                                  icon=":material/arrow_forward:", width="stretch",
                                                  help=f"Step {index + 2}: {LESSON[index + 1].title}"):

@@ -1,6 +1,6 @@
 """Presenter mode: the app on a projector in front of a class.
 
-One sidebar toggle, kept in the session and in the URL (``present=1``, written by ``state.sync_url``
+One sidebar toggle, kept in the session and in the URL (``present=1``, written by ``links.sync_url``
 beside model/sigma/point, so a bookmarked or shared lecture link opens in presenter mode). When on:
 
 * **larger text** -- Streamlit sizes its text in rem, so one root font size enlarges every page;
@@ -27,6 +27,7 @@ HIDDEN_KEYS = (                   # widget keys a class does not need (values ar
     "ddrs_count", "ddrs_res", "ddrs_steps", "ddrs_lr", "ddrs_n", "ddrs_alpha", "ddrs_seed",   # per-input σ
     "rn_root", "rn_npz", "rn_skip", "rn_device", "rn_batch",                     # certification runs
     "draw_seed",                                                                  # draw your data
+    "t_seed", "t_lr",                                     # models: train (the Train button then fits 1280×720)
 )
 
 
@@ -35,12 +36,12 @@ def active() -> bool:
 
 
 def seed(query_params) -> None:
-    """From ``state.init_from_url``: the link says whether the session starts in presenter mode."""
+    """From ``links.init_from_url``: the link says whether the session starts in presenter mode."""
     st.session_state[KEY] = query_params.get(URL_KEY) == "1"
 
 
 def url_params() -> dict[str, str]:
-    """Extra query parameters for ``state.sync_url`` (empty when off, so ordinary links stay short)."""
+    """Extra query parameters for ``links.sync_url`` (empty when off, so ordinary links stay short)."""
     return {URL_KEY: "1"} if active() else {}
 
 
@@ -93,6 +94,13 @@ def apply() -> None:
     """Inject the stylesheet when presenter mode is on (a style-only st.html takes no space)."""
     if active():
         st.html(css())
+
+
+def folded(label: str):
+    """Where a page puts its introduction or its settings: a collapsed expander in presenter mode, so the page's
+    main figure starts on the first screen of a 1280×720 projector (one click opens it), a plain container otherwise.
+    Widgets inside keep their values either way."""
+    return st.expander(label, expanded=False) if active() else st.container()
 
 
 def scale(fig: go.Figure, factor: float | None = None, resize: bool = True) -> go.Figure:

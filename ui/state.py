@@ -1,4 +1,4 @@
-"""The app's shared state: the current model, sigma and the selected point, mirrored in the URL.
+"""The app's shared state: the current model, sigma and the selected point, mirrored in the URL (``ui.links``).
 
 Session state is the source of truth while a session lives; the URL query parameters
 (``model``, ``sigma``, ``x``, ``y``) seed it once per session and are rewritten on every run, so a
@@ -9,19 +9,15 @@ see ``cert_core.models.drawn``) and opening it retrains the same model.
 from __future__ import annotations
 
 import json
-import math
-import re
 import uuid
 from dataclasses import dataclass
 
 import streamlit as st
 
-from cert_core.models import drawn
 from cert_core.models.data import BOX_2D
 from cert_core.models.dataset import Dataset, DataError
 from cert_core.models.bundles import LoadedModel, ModelLoadError
 from cert_core.models.zoo import ZOO
-from ui import presenter
 
 DEFAULT_MODEL = "moons-mlp-s0.25"
 DEFAULT_SIGMA = 0.25
@@ -60,184 +56,33 @@ class CurrentModel:
         return json.dumps(self.dataset.spec, sort_keys=True, default=str) if self.dataset else ""
 
 
-def _user_models() -> dict:
+def user_models() -> dict:
+    """This session's trained and uploaded models: key "user:<id>" -> {"label", "loaded", "dataset"}."""
     return st.session_state.setdefault("user_models", {})
 
 
 def model_keys() -> list[str]:
-    return [f"zoo:{n}" for n in ZOO_NAMES] + list(_user_models())
+    return [f"zoo:{n}" for n in ZOO_NAMES] + list(user_models())
 
 
 def model_label(key: str) -> str:
     if key.startswith("zoo:"):
         return key[4:]
-    entry = _user_models().get(key)
+    entry = user_models().get(key)
     return entry["label"] if entry else key
 
 
 def add_user_model(label: str, loaded: LoadedModel, dataset: Dataset | None) -> str:
     """Keep a trained or uploaded model in the session; it becomes current on the next run
     (the sidebar's selectbox is already drawn, so the caller should ``st.rerun()``)."""
-    taken = {v["label"] for v in _user_models().values()} | set(ZOO_NAMES)
+    taken = {v["label"] for v in user_models().values()} | set(ZOO_NAMES)
     base, i = label, 2
     while label in taken:
         label, i = f"{base} ({i})", i + 1
     key = f"user:{uuid.uuid4().hex[:10]}"
-    _user_models()[key] = {"label": label, "loaded": loaded, "dataset": dataset}
+    user_models()[key] = {"label": label, "loaded": loaded, "dataset": dataset}
     st.session_state["_pending_model"] = key
     return key
-
-
-def init_from_url() -> list[str]:
-    """Seed session state from the query parameters once per session; returns problems to show."""
-    ss = st.session_state
-    if "_pending_link" in ss:           # follow_link: a link opened from inside the app
-        return _apply_link(ss.pop("_pending_link"))
-    if ss.get("_url_loaded"):
-        return []
-    ss["_url_loaded"] = True
-    return _apply_link(st.query_params)
-
-
-def _apply_link(qp) -> list[str]:
-    """Seed the session from a link's query parameters (model, sigma, x, y, present); one message
-    per parameter that cannot be used (the rest of the link still applies)."""
-    ss, problems = st.session_state, []
-    presenter.seed(qp)
-    ss.setdefault("model_key", f"zoo:{DEFAULT_MODEL}")
-    problems, rebuilt = _link_drawn(qp) if "draw" in qp else ([], False)
-    name = qp.get("model")
-    if name and not rebuilt:
-        if name in ZOO_NAMES:
-            ss["model_key"] = f"zoo:{name}"
-        else:
-            problems.append(f"The link names the model {plain(name)}, which is not in the zoo (models trained or "
-                            f"uploaded in another session are not shared). Showing {DEFAULT_MODEL} instead.")
-    ss.setdefault("sigma", DEFAULT_SIGMA)
-    if "sigma" in qp:
-        problems += _link_sigma(qp.get("sigma"))
-    return problems + _link_point(qp)
-
-
-def _link_drawn(qp) -> tuple[list[str], bool]:
-    """Retrain the drawn model a link carries and make it current (one already in the session is reused);
-    (messages, whether it worked)."""
-    from ui import cache
-    try:
-        drawing, training = drawn.from_link(qp)
-        params = drawn.link_params(drawing, training)
-        same = [k for k, e in _user_models().items() if e["loaded"].metadata.get("link") == params]
-        if same:
-            st.session_state["_pending_model"] = same[0]
-            return [], True
-        loaded = cache.drawn_model(params["draw"], training.sigma_train, training.epochs, training.seed)
-    except ValueError as exc:             # DrawingError, or training that failed
-        return [f"The link's drawn data cannot be used: {exc}. Showing {DEFAULT_MODEL} instead."], False
-    add_user_model(loaded.metadata["name"], loaded, drawn.to_dataset(drawing))
-    return [], True
-
-
-def _link_sigma(raw) -> list[str]:
-    """Apply a link's σ; a message that says what is wrong with it otherwise."""
-    sigma = _float(raw)
-    if sigma is None:
-        return [f"The link's σ = {plain(raw)} is not a number. Using σ = {DEFAULT_SIGMA}."]
-    if not SIGMA_MIN <= sigma <= SIGMA_MAX:
-        why = " (σ must be positive)" if sigma <= 0 else ""
-        return [f"The link's σ = {plain(raw, quote=False)} is outside the range [{SIGMA_MIN}, {SIGMA_MAX}]{why}. "
-                f"Using σ = {DEFAULT_SIGMA}."]
-    st.session_state["sigma"] = round(sigma, 2)
-    return []
-
-
-def _link_point(qp) -> list[str]:
-    """Select a link's point (x, y); a message for a missing coordinate, a non-number or a point
-    outside the view."""
-    given = [k for k in ("x", "y") if k in qp]
-    if not given:
-        return []
-    if len(given) == 1:
-        other = "y" if given[0] == "x" else "x"
-        return [f"The link gives {given[0]} = {plain(qp.get(given[0]))} but no {other}; a point needs both "
-                "coordinates. No point selected."]
-    bad = [f"{k} = {plain(qp.get(k))}" for k in ("x", "y") if _float(qp.get(k)) is None]
-    if bad:
-        return [f"The link's {' and '.join(bad)} {'is' if len(bad) == 1 else 'are'} not a number. "
-                "No point selected."]
-    x, y = _float(qp.get("x")), _float(qp.get("y"))
-    if not (VIEW[0] <= x <= VIEW[1] and VIEW[2] <= y <= VIEW[3]):
-        return [f"The link's point ({x:g}, {y:g}) lies outside the view [{VIEW[0]:g}, {VIEW[1]:g}] × "
-                f"[{VIEW[2]:g}, {VIEW[3]:g}]. No point selected."]
-    set_point(x, y)
-    return []
-
-
-def plain(text, quote: bool = True, limit: int = 120) -> str:
-    """User text (a link's value) for a Markdown message, shown as plain text: a short word or number as its
-    repr; anything else (brackets, URLs, ``:red[...]``, backticks) inside a code span, where Markdown, links and
-    Streamlit's directives are not interpreted. Long values are cut to ``limit`` characters."""
-    text = str(text)
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    if re.fullmatch(r"[\w .+-]{0,40}", shown) and "www." not in shown.lower():
-        return repr(shown) if quote else shown
-    shown = repr(shown) if quote else shown
-    fence = "`" * (max((len(run) for run in re.findall("`+", shown)), default=0) + 1)
-    pad = " " if shown.startswith("`") or shown.endswith("`") else ""
-    return f"{fence}{pad}{shown}{pad}{fence}"
-
-
-def _float(text) -> float | None:
-    try:
-        v = float(text)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def sync_url() -> None:
-    """Write the shareable state into the URL."""
-    if "_pending_link" in st.session_state:     # follow_link already put the link there; it applies next run
-        return
-    params = link_params()
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
-
-
-def link_params() -> dict[str, str]:
-    """The query parameters of a link to the current view (model, σ, point, presenter mode), from session state."""
-    params = {"model": model_label(st.session_state.get("model_key", "")),
-              "sigma": f"{st.session_state.get('sigma', DEFAULT_SIGMA):g}"}
-    params.update(_rebuild_params(st.session_state.get("model_key", "")))
-    point = selected_point()
-    if point is not None:
-        params.update(x=f"{point[0]:.3f}", y=f"{point[1]:.3f}")
-    params.update(presenter.url_params())
-    return params
-
-
-def _rebuild_params(key: str) -> dict[str, str]:
-    """The query parameters that rebuild a session model (a drawn one's points and settings), else none.
-    Only a model trained here on its drawing qualifies: an uploaded bundle's metadata is not trusted to match."""
-    entry = _user_models().get(key)
-    link = entry["loaded"].metadata.get("link") if entry else None
-    if not isinstance(link, dict) or not all(isinstance(link.get(k), str) for k in drawn.LINK_KEYS):
-        return {}
-    if entry["dataset"] is None or entry["dataset"].spec.get("points") != link["draw"]:
-        return {}
-    return {k: link[k] for k in drawn.LINK_KEYS}
-
-
-def follow_link(page: str, params: dict[str, str]) -> None:
-    """Go to ``page`` as if a shared link with these query parameters (model, sigma, x, y) had been
-    opened: the next run seeds the session from them in ``init_from_url``, before any widget exists,
-    exactly like a pasted link (same checks, same messages), and the address bar shows the link.
-    A link without x/y selects no point. Does not return."""
-    params = {**params, **presenter.url_params()}
-    if "x" not in params or "y" not in params:
-        for key in ("point", "px", "py"):
-            st.session_state.pop(key, None)
-    st.session_state["_pending_link"] = params
-    st.switch_page(page, query_params=params)
 
 
 def set_point(x: float, y: float) -> None:
@@ -286,7 +131,7 @@ def current_model() -> CurrentModel:
     key = st.session_state.get("model_key", f"zoo:{DEFAULT_MODEL}")
     if key.startswith("zoo:"):
         return zoo_current_model(key[4:])
-    entry = _user_models().get(key)
+    entry = user_models().get(key)
     if entry is None:
         raise ModelLoadError(f"the model {key!r} is no longer in this session; pick another one")
     note = "" if entry["dataset"] is not None else "no dataset is attached to this model"

@@ -1,4 +1,5 @@
-"""Datasets: 2D toy sets, a user CSV, sklearn digits and local torchvision sets.
+"""Datasets: 2D toy sets, sklearn digits and local torchvision sets, and ``load_dataset``, which rebuilds any
+dataset from its spec (also a user CSV, ``cert_core.models.csv_dataset``, and an image folder).
 
 Every loader returns a frozen :class:`Dataset` whose ``spec`` rebuilds it:
 ``load_dataset(**ds.spec)`` gives the same arrays (same seed -> same split, bit for bit).
@@ -15,16 +16,13 @@ layer, if wanted, lives inside the model). The train/test split is stratified an
 """
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import math
 import os
 import pathlib
 
 import numpy as np
 
-from cert_core.models.dataset import Dataset, DataError, DatasetUnavailable
+from cert_core.models.csv_dataset import load_csv_spec
+from cert_core.models.dataset import Dataset, DatasetUnavailable, split_dataset, standardise_2d
 from cert_core.validation import check_choice, check_float, check_int
 
 BOX_2D = (-3.0, 3.0, -3.0, 3.0)  # (xmin, xmax, ymin, ymax)
@@ -38,34 +36,6 @@ _CLASS_NAMES = {
                 "dog", "frog", "horse", "ship", "truck"),
 }
 _DEFAULT_CLASSES = {"blobs": 4, "gaussian_quantiles": 2, "spirals": 2}
-MIN_CSV_ROWS = 10
-
-
-def standardise_2d(x: np.ndarray) -> np.ndarray:
-    """Centre ``x`` (N, 2) on its mean and scale isotropically so that max |coord| = 2."""
-    x = x - x.mean(axis=0)
-    scale = np.abs(x).max()
-    return (x * (2.0 / scale) if scale > 0 else x).astype(np.float32)
-
-
-def stratified_split(y: np.ndarray, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded split of indices; every class with >= 2 examples lands in both train and test."""
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for c in np.unique(y):
-        idx = rng.permutation(np.flatnonzero(y == c))
-        n_test = int(round(test_fraction * len(idx)))
-        n_test = min(max(n_test, 1), len(idx) - 1) if len(idx) >= 2 else 0
-        test.append(idx[:n_test])
-        train.append(idx[n_test:])
-    return np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
-
-
-def _build(name, x, y, seed, test_fraction, class_names, spec) -> Dataset:
-    tr, te = stratified_split(y, test_fraction, seed)
-    x, y = x.astype(np.float32), y.astype(np.int64)
-    return Dataset(name, x[tr], y[tr], x[te], y[te], len(class_names), tuple(x.shape[1:]),
-                   tuple(class_names), spec)
 
 
 def _spirals(n, k, noise, rng):
@@ -132,7 +102,7 @@ def make_toy(name, n_samples=600, noise=0.1, seed=0, n_classes=None, test_fracti
     spec = {"name": name, "n_samples": n_samples, "noise": noise, "seed": seed,
             "n_classes": n_classes, "test_fraction": test_fraction}
     names = tuple(f"class {c}" for c in range(k))
-    return _build(name, standardise_2d(np.asarray(x)), np.asarray(y), seed, test_fraction, names, spec)
+    return split_dataset(name, standardise_2d(np.asarray(x)), np.asarray(y), seed, test_fraction, names, spec)
 
 
 def load_digits(seed=0, test_fraction=0.3) -> Dataset:
@@ -144,7 +114,7 @@ def load_digits(seed=0, test_fraction=0.3) -> Dataset:
     x = (bunch.data / 16.0).reshape(-1, 1, 8, 8)  # pixel values are 0..16
     spec = {"name": "digits", "seed": seed, "test_fraction": test_fraction}
     names = tuple(str(d) for d in range(10))
-    return _build("digits", x, bunch.target, seed, test_fraction, names, spec)
+    return split_dataset("digits", x, bunch.target, seed, test_fraction, names, spec)
 
 
 def default_data_root() -> pathlib.Path:
@@ -193,110 +163,6 @@ def load_torchvision(name, root=None, max_train=None, max_test=None) -> Dataset:
     return Dataset(name, x_tr, y_tr, x_te, y_te, 10, tuple(x_tr.shape[1:]), names, spec)
 
 
-def _read_source(source) -> tuple[bytes, str | None]:
-    """(raw bytes, path or None) from a path, bytes or a binary/text file-like object."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source), None
-    if isinstance(source, (str, os.PathLike)):
-        try:
-            return pathlib.Path(source).read_bytes(), str(source)
-        except OSError as exc:
-            raise DataError(f"could not read CSV file {str(source)!r}: {exc.strerror or exc}") from None
-    if hasattr(source, "read"):
-        raw = source.read()
-        return (raw.encode() if isinstance(raw, str) else bytes(raw)), None
-    raise DataError(f"expected a path, bytes or a file-like object, got {type(source).__name__}")
-
-
-MAX_LABEL = 2**31 - 1      # a CSV label beyond this (1e20) is a mistake, and would not fit int64 exactly anyway
-
-
-def parse_csv_rows(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ``x1,x2,label`` -> points (N, 2) float64 and raw integer labels (N,)."""
-    try:
-        rows = [r for r in csv.reader(io.StringIO(text)) if any(f.strip() for f in r)]
-    except csv.Error as exc:          # e.g. a field over csv.field_size_limit() (131,072 characters), a NUL byte
-        raise DataError(f"the file is not a CSV with columns x1,x2,label (a field over "
-                        f"{csv.field_size_limit():,} characters or a NUL byte?): {exc}") from None
-    if rows and not _is_number(rows[0][0]):  # a header: its first field is not a number
-        rows = rows[1:]
-    points, labels = [], []
-    for line, row in enumerate(rows, start=1):
-        if len(row) != 3:
-            raise DataError(f"expected 3 columns x1,x2,label, got {len(row)} in data row {line}")
-        try:
-            vals = [float(f) for f in row]
-        except ValueError:
-            raise DataError(f"data row {line} has a value that is not a number: {row}") from None
-        if not all(math.isfinite(v) for v in vals):
-            raise DataError(f"data row {line} has a NaN or infinite value: {row}")
-        if vals[2] != int(vals[2]):
-            raise DataError(f"labels must be integers; data row {line} has label {row[2].strip()[:40]!r}")
-        if abs(vals[2]) > MAX_LABEL:
-            raise DataError(f"labels must be integers within ±{MAX_LABEL:,}; data row {line} has label "
-                            f"{row[2].strip()[:40]!r}")
-        points.append(vals[:2])
-        labels.append(int(vals[2]))
-    return np.asarray(points, dtype=np.float64).reshape(-1, 2), np.asarray(labels, dtype=np.int64)
-
-
-def _is_number(field: str) -> bool:
-    try:
-        float(field)
-        return True
-    except ValueError:
-        return False
-
-
-def load_csv(source, seed=0, test_fraction=0.3) -> Dataset:
-    """A user 2D dataset from CSV with columns ``x1,x2,label`` (header optional), standardised like the toys.
-
-    Labels may be any integers; they are mapped to 0..K-1 in sorted order and ``class_names`` keeps the
-    originals. Needs >= 10 rows, >= 2 classes and >= 2 rows per class. ``spec`` records the file's
-    sha256 (and its path when given one), so ``load_dataset(**spec)`` rebuilds it from a path.
-    """
-    seed = check_int(seed, "seed", "load_csv", low=0)
-    test_fraction = check_float(test_fraction, "test_fraction", "load_csv", 0.0, 1.0, True, True)
-    raw, path = _read_source(source)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError("the file is not UTF-8 text; expected a CSV with columns x1,x2,label") from None
-    x, labels = parse_csv_rows(text)
-    if len(labels) < MIN_CSV_ROWS:
-        raise DataError(f"too few rows: need at least {MIN_CSV_ROWS} data rows, got {len(labels)}")
-    classes, y, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    if len(classes) < 2:
-        raise DataError(f"need at least 2 classes, got only label {classes[0]}")
-    if counts.min() < 2:
-        raise DataError(f"every class needs at least 2 rows; label {classes[counts.argmin()]} has 1")
-    spec = {"name": "csv", "source": path, "sha256": hashlib.sha256(raw).hexdigest(),
-            "seed": seed, "test_fraction": test_fraction}
-    names = tuple(str(c) for c in classes)
-    return _build("csv", _standardised_csv(x), y, seed, test_fraction, names, spec)
-
-
-def _standardised_csv(x: np.ndarray) -> np.ndarray:
-    """``standardise_2d`` of finite points whose mean or spread may still overflow (1.7e308 sums to inf, a
-    subnormal spread inverts to inf): refused rather than handed on as NaN/inf, which would be "certified"."""
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        out = standardise_2d(x)
-    if not np.isfinite(out).all():
-        raise DataError(f"the coordinates span [{x.min():.4g}, {x.max():.4g}], which cannot be centred and scaled "
-                        "in floating point (the arithmetic overflows to infinity); rescale them to a moderate "
-                        "range, e.g. values near 1")
-    return out
-
-
-def _load_csv_spec(source=None, sha256=None, seed=0, test_fraction=0.3) -> Dataset:
-    if source is None:
-        raise DataError("this CSV dataset was loaded from an upload, not a path; load the file again")
-    ds = load_csv(source, seed=seed, test_fraction=test_fraction)
-    if sha256 is not None and ds.spec["sha256"] != sha256:
-        raise DataError(f"the CSV file {source!r} changed since the dataset was recorded (sha256 differs)")
-    return ds
-
-
 def load_dataset(name, **kwargs) -> Dataset:
     """Dispatch on ``name`` over toys, digits, torchvision sets, "csv" (from a path) and "image_folder"."""
     check_choice(name, "name", "load_dataset", TOY_DATASETS + IMAGE_DATASETS + ("csv", "image_folder"))
@@ -305,7 +171,7 @@ def load_dataset(name, **kwargs) -> Dataset:
     if name == "digits":
         return load_digits(**kwargs)
     if name == "csv":
-        return _load_csv_spec(**kwargs)
+        return load_csv_spec(**kwargs)
     if name == "image_folder":
         from cert_core.models.image_folder import load_image_folder   # local: imports torchvision
         return load_image_folder(**kwargs)

@@ -1,7 +1,7 @@
 """Drawn 2D datasets: points clicked into the view's box, carried in a link, and the model trained on them.
 
 A drawing is what a lecturer clicks on the "Draw your data" canvas. It lives in the view's own coordinates
-(``BOX_2D`` = [-3, 3]^2) and is *not* centred or scaled (unlike a CSV upload, see ``data.load_csv``): the
+(``BOX_2D`` = [-3, 3]^2) and is *not* centred or scaled (unlike a CSV upload, see ``csv_dataset.load_csv``): the
 maps drawn after training show the regions exactly where the points were clicked.
 
 Link format (compact, URL-safe, versioned): every point is snapped to a lattice of step ``GRID_STEP`` over
@@ -28,7 +28,9 @@ import numpy as np
 
 from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.bundles import LoadedModel
-from cert_core.models.data import BOX_2D, parse_csv_rows, standardise_2d
+from cert_core.models.csv_dataset import parse_csv_rows
+from cert_core.models.data import BOX_2D
+from cert_core.models.dataset import standardise_2d
 from cert_core.models.dataset import DataError, Dataset
 from cert_core.models.train import TrainConfig, TrainResult, deterministic_training, train_model
 from cert_core.validation import check_choice, check_float, check_int

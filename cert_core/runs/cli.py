@@ -28,13 +28,14 @@ back over the process group (``cert_core.runs.distributed``); each rank certifie
 (or the CPU). Rank 0 writes the TSV sorted by idx and the summary. No rank but 0 touches a file, so
 several machines need no shared file system. Under torchrun spell ``--n`` as ``--num-samples`` and
 ``--max`` as ``--max-examples`` (torchrun reads the short ones as prefixes of its own options).
+
+Where it lives: every flag in ``cert_core.runs.cli_parser``; from flags to model, data, device and rank in
+``cert_core.runs.cli_inputs``; here the certify and predict loops, the summary and ``main``.
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
-import os
 import pathlib
 import sys
 import time
@@ -42,270 +43,32 @@ import time
 import numpy as np
 import torch
 
-from cert_core.models.data import IMAGE_DATASETS, TOY_DATASETS, load_dataset
-from cert_core.models.dataset import Dataset
 from cert_core.runs.export import COHEN_HEADER, cohen_tsv_line
 from cert_core.metrics import average_certified_radius, certified_accuracy
-from cert_core.models.bundles import LoadedModel
-from cert_core.models.checkpoints import COHEN_SOURCE, load_model_file
-from cert_core.runs.spec import MAX_SEED, check_budget
-from cert_core.runs.store import RunSpec, RunStore, default_store_path
+from cert_core.runs.spec import check_budget
+from cert_core.runs.store import RunSpec, RunStore
 from cert_core.smoothing import ABSTAIN, Smooth
-from cert_core.methods.cohen.run import certify_chunks, example_seeds
+from cert_core.methods.cohen.run import certify_chunks, cohen_smooth, example_seeds, sound_float_fields
 from cert_core.noise import example_generators
 from cert_core.runs.chunks import Shard, chunk_size, planned_chunks
 from cert_core.runs.distributed import agree, certify_shared
-from cert_core.runs.inputs import RunData, load_run_data, load_run_model, torchvision_model_spec
-from cert_core.runs.inputs import resolve_device as _resolve_device
-from cert_core.runs.worker import owning, run_shard
-from cert_core.runs.engine import run_chunks, run_method
-from cert_core.methods.sequential.run import GRID, parse_radii
-from cert_core.models.zoo import list_zoo, load_zoo_model
+from cert_core.runs.inputs import RunData, load_run_model
+from cert_core.runs.lifecycle import owning
+from cert_core.runs.worker import run_shard
+from cert_core.runs.cli_parser import build_parser
+from cert_core.runs.cli_inputs import (resolve_dataset, resolve_device, resolve_model, sequential_fields,
+                                       shard_from_env, stored_model_spec, torchvision_spec)
+from cert_core.runs.engine import run_chunks
 from cert_core.models.isolated import IsolatedModelError
 
 SUMMARY_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)
-SAMPLES_COLUMN = ("samples",)
-TORCHVISION_PREFIX = "torchvision:"   # --model torchvision:ARCH --weights FILE   # sequential TSVs: n0 + votes drawn per example, after Cohen et al.'s columns
-# torchrun's own parser accepts any prefix of its options, so `--n` (--nnodes, --node-rank, ...) and `--max`
-# (--max-restarts) stop it before our program starts; every other flag passes through unchanged.
-TORCHRUN_NOTE = ("Under torchrun, write --num-samples (or --n-samples) for --n and --max-examples for --max: "
-                 "torchrun reads --n and --max as prefixes of its own options and stops. Every other flag is "
-                 "passed through as written.")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1. Got {text!r} instead.") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an int >= 1. Got {text!r} instead.")
-    return value
-
-
-def _seed(text: str) -> int:
-    """One rule for certify and predict: an int in [0, 2**63 - 1] (what torch and numpy seeds take)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"must be an int in [0, {MAX_SEED}]. Got {text!r} instead.")
-    return value
-
-
-def _float_in(low: float, high: float, low_open: bool, high_open: bool):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        ok = math.isfinite(value) and (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high)
-        if not ok:
-            left, right = "(" if low_open else "[", ")" if high_open else "]"
-            raise argparse.ArgumentTypeError(f"must be a float in {left}{low:g}, {high:g}{right}. Got {text!r} instead.")
-        return value
-    return parse
-
-
-def _channel_floats(text: str) -> tuple[float, ...]:
-    """'0.485,0.456,0.406' -> (0.485, 0.456, 0.406): --mean / --std (their count and sign: check_channel_stats)."""
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if not values or not all(math.isfinite(v) for v in values):
-        raise argparse.ArgumentTypeError(f"must be numbers separated by commas, one per channel, e.g. "
-                                         f"0.485,0.456,0.406. Got {text!r} instead.")
-    return values
-
-
-def _radii_in_sigma(text: str) -> str:
-    """A radius or comma-separated grid in units of σ, as ``RunSpec.radii`` stores it (exact reprs)."""
-    try:
-        radii = parse_radii(text)
-    except ValueError:
-        radii = None
-    if not radii:
-        raise argparse.ArgumentTypeError(f"must be radii >= 0 in units of σ, comma separated. Got {text!r} instead.")
-    return ",".join(map(repr, radii))
-
-
-def _sequential_flags(p: argparse.ArgumentParser) -> None:
-    """certify's sequential flags; none is a prefix of a torchrun option (tests/runs/test_torchrun.py)."""
-    group = p.add_argument_group("sequential certification (anytime-valid: the same 1 − α guarantee, far fewer samples)")
-    group.add_argument("--sequential", action="store_true",
-                       help="sequential CERTIFY: votes are drawn in growing batches and each example stops as soon as "
-                            "its question is settled (Ville's inequality; valid whatever the stopping rule)")
-    target = group.add_mutually_exclusive_group()
-    target.add_argument("--radius", type=_float_in(0, math.inf, False, True), metavar="R",
-                        help="with --sequential: stop once 'radius >= R·σ' is certified or cannot be within the budget "
-                             "(R in units of σ, e.g. 0.5)")
-    target.add_argument("--radius-grid", type=_radii_in_sigma, nargs="?", const=GRID, metavar="R1,R2,...",
-                        help=f"with --sequential: certify each grid radius (units of σ; default {GRID}) and report the "
-                             "largest certified. Without --radius or --radius-grid: an anytime bound")
-    group.add_argument("--max-n", type=_positive_int, default=None, metavar="N",
-                       help="with --sequential: at most N votes per example (default: --n)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cert_core", epilog=TORCHRUN_NOTE,
-                                     description="Certify or predict with a Gaussian-smoothed classifier.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("certify", "predict"):
-        p = sub.add_parser(name, help=f"run {name.upper()} (Cohen et al.) on a test split", epilog=TORCHRUN_NOTE)
-        p.add_argument("--model", required=True, help="zoo name (see `python -m cert_core.models.zoo list`), a bundle, a Cohen et al. "
-                            "checkpoint.pth.tar (arch cifar_resnet20/110 or resnet50), a TorchScript path, or "
-                            "torchvision:ARCH (a torchvision classification architecture, e.g. torchvision:resnet18) "
-                            "with --weights FILE")
-        tv = p.add_argument_group("a torchvision architecture with your weights (--model torchvision:ARCH)")
-        tv.add_argument("--weights", metavar="FILE", help="with --model torchvision:ARCH (e.g. torchvision:resnet18): "
-                        "the state dict saved with torch.save (bare or under 'state_dict'; 'module.' prefixes are "
-                        "removed), loaded with weights_only=True. Its input is 3 × --image-size × --image-size")
-        tv.add_argument("--num-classes", type=_positive_int, default=None, metavar="K",
-                        help="with --weights: the architecture's number of classes (default 1000)")
-        tv.add_argument("--mean", type=_channel_floats, metavar="M1,M2,M3",
-                        help="with --weights: per-channel mean of a normalisation layer put inside the model "
-                             "(noise is added to pixels in [0, 1]), e.g. 0.485,0.456,0.406; needs --std")
-        tv.add_argument("--std", type=_channel_floats, metavar="S1,S2,S3",
-                        help="with --weights: per-channel std of that layer, e.g. 0.229,0.224,0.225")
-        p.add_argument("--trust-torchscript", action="store_true",
-                       help="run a TorchScript --model file. TorchScript is code (it runs when loaded and on every "
-                            "prediction), so without this flag it is refused; with it, it runs in a separate process "
-                            "with time and memory limits (and no file writes where Linux Landlock is available). "
-                            "Only for files you trust. Bundles need no trust: they hold only weights")
-        p.add_argument("--dataset", choices=TOY_DATASETS + IMAGE_DATASETS, help="dataset (default: the model's own)")
-        p.add_argument("--data-dir", help="local folder with MNIST/Fashion-MNIST/CIFAR-10 (never downloaded)")
-        source = p.add_mutually_exclusive_group()
-        source.add_argument("--npz", metavar="FILE", help="test images and labels from an .npz (arrays x and y, as "
-                            "on the runs page) instead of --dataset")
-        source.add_argument("--image-folder", metavar="DIR", help="test images from a local folder in torchvision's "
-                            "ImageFolder layout (DIR/<class>/<image>), resized and centre-cropped; integer class "
-                            "folder names are the labels")
-        p.add_argument("--image-size", type=_positive_int, default=224,
-                       help="--image-folder: centre crop; --model torchvision:ARCH: its input size (default 224)")
-        p.add_argument("--resize", type=_positive_int, default=None,
-                       help="--image-folder: shorter side before the crop (default image-size × 256/224: 256 for 224)")
-        p.add_argument("--sigma", type=_float_in(0, math.inf, True, True), required=True, help="noise level σ > 0")
-        if name == "certify":
-            p.add_argument("--n0", type=_positive_int, default=100, help="selection samples")
-        n_default = 100_000 if name == "certify" else 1_000
-        p.add_argument("--n", type=_positive_int, default=n_default,
-                       help=f"{'estimation' if name == 'certify' else 'noisy'} samples (default {n_default}); "
-                            "under torchrun spell it --num-samples")
-        p.add_argument("--num-samples", "--n-samples", dest="n", type=_positive_int, default=argparse.SUPPRESS,
-                       help="the same as --n, spelled so that torchrun passes it through")
-        p.add_argument("--alpha", type=_float_in(0, 1, True, True), default=0.001, help="failure probability")
-        p.add_argument("--batch", type=_positive_int, default=1000, help="noisy samples per forward pass")
-        p.add_argument("--max", type=_positive_int, default=None,
-                       help="certify at most this many examples; under torchrun spell it --max-examples")
-        p.add_argument("--max-examples", dest="max", type=_positive_int, default=argparse.SUPPRESS,
-                       help="the same as --max, spelled so that torchrun passes it through")
-        p.add_argument("--skip", type=_positive_int, default=1, help="take every k-th test example")
-        p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-        p.add_argument("--seed", type=_seed, default=0, help="seed of the noise generator")
-        p.add_argument("--out", help="TSV file to write (Cohen et al. format)")
-        if name == "certify":
-            p.add_argument("--store", help=f"run store to record the run in (default {default_store_path()})")
-            p.add_argument("--no-store", action="store_true", help="do not record the run in the store")
-            p.add_argument("--name", default="", help="the run's name in the store")
-            _sequential_flags(p)
-        p.set_defaults(parser=p)
-    return parser
-
-
-def resolve_model(spec: str, trust_torchscript: bool = False) -> LoadedModel:
-    """A zoo name or a path to a bundle / TorchScript file (TorchScript only with ``trust_torchscript``)."""
-    if pathlib.Path(spec).is_file():
-        return load_model_file(spec, trust_torchscript)
-    names = [e.name for e in list_zoo()]
-    if spec in names:
-        return load_zoo_model(spec)
-    raise ValueError(f"--model {spec!r} is neither a file nor a zoo entry (zoo: {', '.join(names)})")
-
-
-def torchvision_spec(args) -> dict | None:
-    """The run's model spec for ``--model torchvision:ARCH --weights FILE`` (``torchvision_model_spec``: what a
-    resumed worker reloads); None for any other --model, which may not take the torchvision flags."""
-    if not args.model.startswith(TORCHVISION_PREFIX):
-        given = [flag for flag, value in (("--weights", args.weights), ("--num-classes", args.num_classes),
-                                          ("--mean", args.mean), ("--std", args.std)) if value is not None]
-        if given:
-            raise ValueError(f"{' and '.join(given)}: only with --model torchvision:ARCH (e.g. torchvision:resnet18)")
-        return None
-    if not args.weights:
-        raise ValueError(f"--model {args.model} needs --weights FILE (its state dict, saved with torch.save)")
-    if (args.mean is None) != (args.std is None):
-        raise ValueError("give both --mean and --std (one number per channel), or neither")
-    return torchvision_model_spec(args.model[len(TORCHVISION_PREFIX):], pathlib.Path(args.weights).resolve(),
-                                  args.num_classes or 1000, (3, args.image_size, args.image_size), args.mean, args.std)
-
-
-def resolve_device(spec: str, local_rank: int = 0) -> torch.device:
-    return _resolve_device(spec, local_rank, "--device")
-
-
-def resolve_dataset(args, loaded: LoadedModel) -> Dataset:
-    if args.npz or args.image_folder:
-        return _file_dataset(args, loaded)
-    spec = dict(loaded.metadata.get("dataset") or {})
-    if args.dataset and args.dataset != spec.get("name"):
-        spec = {"name": args.dataset}
-    if not spec:
-        raise ValueError("the model does not record its dataset; pass --dataset")
-    if args.data_dir and spec["name"] in IMAGE_DATASETS and spec["name"] != "digits":
-        spec["root"] = args.data_dir
-    return load_dataset(**spec)
-
-
-def _file_dataset(args, loaded: LoadedModel) -> Dataset:
-    """--npz (the runs page's loader and checks: ``load_run_data``) or --image-folder, as a test-only Dataset
-    whose spec a resuming worker loads again."""
-    if args.dataset:
-        raise ValueError("give --dataset, --npz or --image-folder, not two of them")
-    if args.npz:
-        spec = {"name": "npz", "path": str(pathlib.Path(args.npz).resolve())}
-        data = load_run_data(spec, loaded)
-        x, y, k = data.x, data.y, data.num_classes
-        return Dataset("npz", x[:0], y[:0], x, y, k, tuple(x.shape[1:]), tuple(map(str, range(k))), spec)
-    limit = None if args.max is None else args.max * args.skip         # the selection needs no later image
-    ds = load_dataset("image_folder", root=args.image_folder, image_size=args.image_size, resize=args.resize,
-                      max_images=limit)
-    k = int(loaded.num_classes or ds.num_classes)                        # a 1000-class head on 3 class folders
-    if ds.y_test.max() >= k:
-        raise ValueError(f"the image folder's labels reach {ds.y_test.max()}, but the model has {k} classes")
-    return dataclasses.replace(ds, num_classes=k)
-
-
-def shard_from_env() -> Shard:
-    """This process's rank under torchrun (RANK / WORLD_SIZE / LOCAL_RANK), or a single rank."""
-    try:
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        rank = int(os.environ.get("RANK", "0"))
-        local = int(os.environ.get("LOCAL_RANK", str(rank)))
-    except ValueError:
-        raise ValueError("RANK, WORLD_SIZE and LOCAL_RANK must be integers (torchrun sets them)") from None
-    if world < 1 or not 0 <= rank < world or local < 0:
-        raise ValueError(f"need 0 <= RANK < WORLD_SIZE; got RANK={rank}, WORLD_SIZE={world}")
-    return Shard(rank, world, local)
-
-
-def _model_spec(spec: str, loaded: LoadedModel) -> dict:
-    path = pathlib.Path(spec)
-    if not path.is_file():
-        return {"zoo": spec}
-    if loaded.metadata.get("source") == COHEN_SOURCE:
-        return {"path": str(path.resolve()), "checkpoint": "cohen"}
-    if loaded.config is None:
-        # TorchScript, which loaded only because --trust-torchscript was given: a resuming worker trusts it too
-        return {"path": str(path.resolve()), "trust_torchscript": True}
-    return {"path": str(path.resolve())}
+SAMPLES_COLUMN = ("samples",)   # sequential TSVs: n0 + votes drawn per example, after Cohen et al.'s columns
 
 
 def run(args, out=None) -> int:
+    """Certify or predict as the parsed ``args`` say, the summary to ``out``; the exit status."""
     out = out or sys.stdout
-    sequential = _sequential_spec(args) if args.command == "certify" else {}
+    sequential = sequential_fields(args) if args.command == "certify" else {}
     check_budget(getattr(args, "n0", 0), sequential.get("n", args.n), "--n")   # before loading: 10**12 runs forever
     tv_spec = torchvision_spec(args)
     loaded = load_run_model(tv_spec) if tv_spec else resolve_model(args.model, args.trust_torchscript)
@@ -317,6 +80,11 @@ def run(args, out=None) -> int:
                          f"{dataset.input_shape}" + " (--image-size sets a torchvision model's input)" * bool(tv_spec))
     if args.command == "certify":
         return _certify(args, out, loaded, dataset, device, shard, sequential)
+    return _predict(args, out, loaded, dataset, device)
+
+
+def _predict(args, out, loaded, dataset, device) -> int:
+    """PREDICT every selected example (Cohen et al.), 64 at a time, streaming TSV lines; noise keyed by (seed, idx)."""
     model = loaded.model.to(device)
     smooth = Smooth(model, dataset.num_classes, args.sigma)
     indices = np.arange(0, len(dataset.y_test), args.skip)[: args.max]
@@ -347,26 +115,14 @@ def run(args, out=None) -> int:
     return 0
 
 
-def _sequential_spec(args) -> dict:
-    """The RunSpec fields ``--sequential`` sets (method, radii in units of σ, n = the budget); {} without it."""
-    if not args.sequential:
-        given = [flag for flag, value in (("--radius", args.radius), ("--radius-grid", args.radius_grid),
-                                          ("--max-n", args.max_n)) if value is not None]
-        if given:
-            raise ValueError(f"{' and '.join(given)}: only with --sequential (sequential certification)")
-        return {}
-    radii = repr(args.radius) if args.radius is not None else args.radius_grid or "anytime"
-    return dict(method=run_method("sequential").name, radii=radii, n=args.max_n or args.n)
-
-
 def _certify(args, out, loaded, dataset, device, shard: Shard, sequential: dict) -> int:
     """CERTIFY every selected example, streaming TSV lines and recording the run (one process), or over
     torchrun's ranks with rank 0 owning the store and writing the merged TSV (``cert_core.runs.distributed``)."""
-    model_spec = torchvision_spec(args) or _model_spec(args.model, loaded)
+    model_spec = torchvision_spec(args) or stored_model_spec(args.model, loaded)
     spec = RunSpec(model_spec, dict(dataset.spec), args.sigma, n0=args.n0, n=args.n,
                    alpha=args.alpha, batch=args.batch, max_examples=args.max, skip=args.skip,
                    device=args.device, seed=args.seed, model_label=str(args.model), data_label=f"{dataset.name} test")
-    spec = dataclasses.replace(spec, **sequential)
+    spec = dataclasses.replace(spec, **sequential, **sound_float_fields(args))
     data = RunData(dataset.x_test, dataset.y_test, dataset.num_classes)
     if shard.world_size > 1:
         if sequential:
@@ -422,7 +178,7 @@ def _certify_shared(args, out, loaded, dataset, device, shard: Shard, spec: RunS
     select = spec.select(len(data.y))
     store = RunStore(args.store) if shard.rank == 0 and not args.no_store else None
     run_id = agree(shard, lambda: store and start_or_resume(store, spec, len(select), args.name, out))
-    smooth = Smooth(loaded.model.to(device), dataset.num_classes, args.sigma)
+    smooth = cohen_smooth(loaded.model.to(device), dataset.num_classes, spec)
 
     def certify(idx):
         return certify_chunks(smooth, data, idx, spec, device, shard.rank)

@@ -59,10 +59,14 @@ class RunSpec:
     smooth: str = "logits"   # bernstein: smooth the head's logits (the paper) or its probabilities
     root_finding: bool = True  # bernstein: also Algorithm 2's root-finding radius (NOT a certificate)
     radii: str = "0.5"       # sequential: a radius, a comma-separated grid (units of σ) or 'anytime'; n = max n
+    sound_float: bool = False  # cohen: the sound floating-point sampler (Voráček & Hein 2023) instead of x + σ·randn
+    levels: int = 255        # cohen with sound_float: the inputs are multiples of 1/levels (8-bit images: 255)
 
     # A stored run that predates a field was computed with this value, not with today's default; applied by
     # ``from_json`` to the fields its method reads. (ddrs runs before "sigma_rule" fixed c_A at σ0, σ >= 0.01.)
     LEGACY = {"sigma_rule": "fixed-top-class"}
+    # Left out of the JSON while at their defaults, whatever the method: a standard Cohen run's JSON is unchanged.
+    OMIT_AT_DEFAULT = ("sound_float", "levels")
 
     def __post_init__(self):
         f = "RunSpec"
@@ -83,7 +87,11 @@ class RunSpec:
         check_choice(self.smooth, "smooth", f, ("logits", "probabilities"))
         check_choice(self.sigma_rule, "sigma_rule", f, ("paper", "fixed-top-class"))
         check_choice(self.memory_rule, "memory_rule", f, ("paper", "authors"))
-        for name in ("memory", "root_finding"):
+        check_int(self.levels, "levels", f, low=1, high=1 << 20)
+        if self.sound_float and "sound_float" not in {x.name for x in run_method(self.method).fields}:
+            raise ValueError(f"The 'sound_float' parameter of RunSpec is for the method 'cohen'. Got method "
+                             f"'{self.method}' instead.")
+        for name in ("memory", "root_finding", "sound_float"):
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise ValueError(f"The '{name}' parameter of RunSpec must be a bool. Got {value!r} instead.")
@@ -104,6 +112,7 @@ class RunSpec:
     def to_json(self) -> str:
         """Other methods' fields are left out while at their defaults (a Cohen spec's JSON is unchanged)."""
         others = {f.name for m in RUN_METHODS.values() if m.name != self.method for f in m.fields}
+        others |= set(self.OMIT_AT_DEFAULT)
         defaults = {f.name: f.default for f in fields(self)}
         raw = {k: v for k, v in asdict(self).items() if k not in others or v != defaults[k]}
         return json.dumps(raw, sort_keys=True)

@@ -22,7 +22,8 @@ halved and the chunk retried, with a note on the run (``certify_with_backoff``).
 Sharding (workers sharing one store on one machine): rank r of W certifies every W-th example of the
 selection (position % W == r; ddrs and bernstein: every W-th chunk) into the same run; the primary key
 (run, idx) merges ranks without duplicates. The CLI under torchrun does not share the store: rank 0 owns
-it (``owning``) and the other ranks send rows over the process group (``cert_core.runs.distributed``).
+it (``cert_core.runs.lifecycle.owning``) and the other ranks send rows over the process group
+(``cert_core.runs.distributed``). A run's heartbeat, cancel check and final status: ``cert_core.runs.lifecycle``.
 """
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ import argparse
 import contextlib
 import os
 import pathlib
-import platform
 import signal
 import subprocess
 import sys
@@ -38,13 +38,13 @@ import threading
 import time
 from typing import Callable
 
-import numpy as np
 import torch
 
 from cert_core.models.bundles import LoadedModel
 from cert_core.runs.chunks import Shard
 from cert_core.runs.engine import run_chunks, run_method
 from cert_core.runs.inputs import RunData, load_run_data, load_run_model, resolve_device
+from cert_core.runs.lifecycle import Heartbeat, stop_worker, cancel_check, describe_error, versions
 from cert_core.runs.store import RunStore
 from cert_core.smoothing import Stopped, stop_when
 
@@ -106,25 +106,6 @@ def device_lock(folder, device, on_wait: Callable[[str], None] = lambda text: No
             fh.close()          # closing drops the lock
 
 
-class _Heartbeat(threading.Thread):
-    def __init__(self, store: RunStore, every: float = 2.0):
-        super().__init__(daemon=True)
-        self.store, self.every, self.done = store, every, threading.Event()
-
-    def run(self):
-        while not self.done.wait(self.every):
-            with contextlib.suppress(Exception):   # a busy store must not kill the worker
-                self.store.heartbeat()
-
-
-def versions(device: torch.device) -> dict:
-    out = {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
-           "host": platform.node(), "pid": os.getpid()}
-    if device.type == "cuda":
-        out["gpu"] = torch.cuda.get_device_name(device)
-    return out
-
-
 def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: LoadedModel | None = None,
               data: RunData | None = None, on_rows=None, settle_run: bool = True) -> str:
     """Certify this shard's unfinished examples of a run into the store; returns the run's status.
@@ -134,7 +115,7 @@ def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: Load
     """
     if not store.register_worker(run_id, shard.rank, shard.world_size):
         raise ValueError(f"Run {run_id} (rank {shard.rank}) is already being certified by a live worker.")
-    beat = _Heartbeat(store)
+    beat = Heartbeat(store)
     beat.start()
     outcome, error = "interrupted", ""
     try:
@@ -146,46 +127,8 @@ def run_shard(store: RunStore, run_id: int, shard: Shard = Shard(), loaded: Load
         outcome, error = "failed", describe_error(exc)
     finally:
         beat.done.set()
-        status = _stop(store, run_id, shard.rank, outcome, error, settle_run)
+        status = stop_worker(store, run_id, shard.rank, outcome, error, settle_run)
     return status
-
-
-@contextlib.contextmanager
-def owning(store: RunStore | None, run_id: int | None, device, ranks: int = 1):
-    """Rank 0 of a torchrun job holds the run (worker entry, heartbeat, status) while every rank certifies;
-    yields ``should_stop()`` (the run's cancel flag). ``store`` None: nothing is recorded."""
-    if store is None:
-        yield lambda: False
-        return
-    store.register_worker(run_id, 0, 1)
-    store.update(run_id, status="running", device=str(device), versions=versions(device), started=time.time())
-    store.add_note(run_id, f"Certified by {ranks} torchrun ranks; rank 0 kept the run store.")
-    beat = _Heartbeat(store)
-    beat.start()
-    outcome, error = "interrupted", ""
-    try:
-        yield lambda: store.get(run_id).cancel_requested
-        outcome = "finished"
-    except Exception as exc:      # noqa: BLE001
-        outcome, error = "failed", describe_error(exc)
-        raise
-    finally:
-        beat.done.set()
-        _stop(store, run_id, 0, outcome, error, True)
-
-
-def describe_error(exc: BaseException) -> str:
-    """``Type: message`` for a run's error column; never empty (a bare ``raise Exception()`` says so)."""
-    text = str(exc).strip() or "(the model raised it without a message)"
-    return f"{type(exc).__name__}: {text}"
-
-
-def _stop(store, run_id, rank, outcome, error, settle_run) -> str:
-    try:
-        store.release_worker(run_id, rank)
-        return settle(store, run_id, outcome, error) if settle_run else store.get(run_id).status
-    except ValueError:      # the run was deleted while it ran
-        return "deleted"
 
 
 def _certify_run(store, run_id, shard, loaded, data, on_rows) -> None:
@@ -217,42 +160,6 @@ def _certify_run(store, run_id, shard, loaded, data, on_rows) -> None:
                     on_rows(rows)
                 if store.get(run_id).cancel_requested:
                     raise Cancelled
-
-
-def cancel_check(store: RunStore, run_id: int, every: float = 1.0) -> Callable[[], bool]:
-    """A cheap ``should_stop()``: reads the run's cancel flag at most every ``every`` seconds; a deleted run
-    also stops."""
-    state = {"at": -float("inf"), "stop": False}
-
-    def should_stop() -> bool:
-        now = time.monotonic()
-        if not state["stop"] and now - state["at"] >= every:
-            state["at"] = now
-            try:
-                state["stop"] = store.get(run_id).cancel_requested
-            except ValueError:       # deleted while it ran
-                state["stop"] = True
-        return state["stop"]
-
-    return should_stop
-
-
-def settle(store: RunStore, run_id: int, outcome: str = "finished", error: str = "") -> str:
-    """The run's status after a worker stopped with ``outcome``; 'running' while other ranks work."""
-    run = store.get(run_id)
-    if run.done >= run.total:
-        status = "done"
-    elif outcome == "failed":
-        status = "failed"
-    elif store.live_workers(run_id):
-        return run.status
-    else:
-        status = "cancelled" if run.cancel_requested else "interrupted"
-    values = {"status": status, "finished": time.time()}
-    if error:
-        values["error"] = error
-    store.update(run_id, **values)
-    return status
 
 
 # ---------------------------------------------------------------------- the app's side

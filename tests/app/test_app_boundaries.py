@@ -33,7 +33,7 @@ def test_default_path_draws_both_maps_and_asks_for_a_point(fresh):
     assert len(_charts(fresh)) == 3                    # base, smoothed, radius map
     assert "Click a point" in page_text(fresh)
     assert fresh.query_params["model"] == "moons-mlp-s0.25"
-    assert [m.label for m in fresh.metric][:2] == ["σ", "View where CERTIFY abstains"]
+    assert [m.label for m in fresh.metric][:2] == ["σ", "CERTIFY abstains"]
 
 
 def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
@@ -62,7 +62,7 @@ def test_overlay_and_test_certificates(fresh):
     fresh.radio(key="layout").set_value("overlay")
     fresh.radio(key="show_points").set_value("test certificates").run()
     _ok(fresh)
-    assert any(m.label.startswith("Certified accuracy at r") for m in fresh.metric)
+    assert any(m.label.startswith("Certified at r") for m in fresh.metric)
     fresh.number_input(key="radius_r").set_value(0.5).run()
     _ok(fresh)
     fresh.radio(key="layout").set_value("side by side").run()
@@ -180,3 +180,19 @@ def test_a_click_is_answered_before_the_slow_rows_which_then_arrive_on_their_own
         assert PENDING not in page_text(at) and "Every certificate lies inside" in page_text(at)
     finally:
         gate.set()
+
+
+def test_a_stale_sigma_in_the_slow_rows_poll_is_put_back(monkeypatch):
+    """The inspector table's poll is a fragment rerun that carries the browser's copy of every widget: a σ that
+    differs there is stale (a lesson's button had just set another σ) and must not replace the page's σ; in a full
+    run (the slider itself moved) σ is left alone. The same guard as the point boxes' (controls.typed)."""
+    import streamlit
+    from ui.boundaries import controls
+    session = {"sigma": 0.25}                          # what the stale poll applied; the page was drawn at 0.5
+    monkeypatch.setattr(streamlit, "session_state", session)
+    monkeypatch.setattr(controls, "_fragment_run", lambda: False)
+    controls.keep_sigma(0.5)
+    assert session["sigma"] == 0.25                    # a full run: the user's own σ
+    monkeypatch.setattr(controls, "_fragment_run", lambda: True)
+    controls.keep_sigma(0.5)
+    assert session["sigma"] == 0.5                     # a poll: the page's σ is put back

@@ -95,3 +95,21 @@ def test_glossary_page_search_and_no_match():
     assert [s.value for s in at.subheader][:2] == ["Per-input σ (DDRS)", "Memory-based certification"]
     at.text_input(key="glossary_q").set_value("qwertz").run()
     assert not at.exception and "No term matches" in at.warning[0].value and not at.subheader
+
+
+def _folded_page(on: bool) -> None:
+    import streamlit as st
+    from ui import presenter as p
+    st.session_state[p.KEY] = on
+    with p.folded("About this page"):
+        st.caption("The introduction.")
+        st.slider("σ range", 0.0, 1.0, 0.5, key="folded_slider")
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_presenter_folds_an_introduction_into_a_closed_expander(on):
+    """In presenter mode a page's introduction and settings fold away, so its figure starts on a projector's first
+    screen; the widget inside keeps working either way."""
+    at = AppTest.from_function(_folded_page, args=(on,)).run()
+    assert not at.exception and at.caption[0].value == "The introduction." and at.slider[0].value == 0.5
+    assert [(e.label, e.proto.expanded) for e in at.expander] == ([("About this page", False)] if on else [])

@@ -74,7 +74,7 @@ def test_zoo_cards_use_the_sidebar_notation_and_different_digits():
 
 
 def test_csv_scaling_reports_the_original_range_and_factor():
-    from cert_core.models.data import load_csv
+    from cert_core.models.csv_dataset import load_csv
     from ui.models import hub
     raw = "\n".join(f"{x},{-x / 2},{int(x > 0)}" for x in range(-50, 51, 5)).encode()
     note = hub.csv_scaling(raw)

@@ -180,3 +180,20 @@ def test_sequential_method_is_offered_by_the_registry_and_shows_its_saving(store
     at.run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Examples done"] == "6/6" and float(metrics["Saving vs fixed n"].rstrip("×")) >= 1
+
+
+def test_a_sound_float_run_says_which_sampler_ran(store_path):
+    """Issue 16: a tiny run with the sound floating-point sampler certifies and records that it did; the Cohen form
+    offers the sampler, and the run's live view names it."""
+    from cert_core.runs.cli import main
+    assert main(["certify", "--model", "digits-cnn-s0.5", "--sigma", "0.5", "--n0", "10", "--n", "50", "--max", "2",
+                 "--device", "cpu", "--sound-float", "--levels", "256"]) == 0      # the store: CERT_EXPLORER_RUNS
+    store = RunStore(store_path)
+    (run,) = store.list_runs()
+    assert run.status == "done" and (run.spec.sound_float, run.spec.levels) == (True, 256)
+    assert len(store.examples(run.id)) == 2 and (store.examples(run.id).radius >= 0).all()
+    at = page()
+    at.run()
+    assert not at.exception and at.checkbox(key="rn_sound_float").value is False
+    at.selectbox(key="rn_selected").set_value(run.id).run()          # a first visit opens no run (issue 17, 9)
+    assert "Sampler: sound floating point" in " ".join(c.value for c in at.caption)

@@ -70,11 +70,12 @@ def no_exception(pg) -> None:
     assert pg.locator("[data-testid='stException']").count() == 0
 
 
-def open_page(pg, server: str, path: str) -> None:
-    """Go to ``server/path`` and wait until the app is idle, with no exception on the page."""
+def open_page(pg, server: str, path: str, settle: float = 1.5) -> None:
+    """Go to ``server/path`` and wait until the app is idle (for ``settle`` seconds), with no exception on the
+    page. A test that then waits for the very element it reads can pass a shorter ``settle``."""
     pg.goto(f"{server}/{path}", timeout=90_000)
     pg.wait_for_selector(IDLE, timeout=180_000)
-    wait_idle(pg)
+    wait_idle(pg, settle)
     no_exception(pg)
 
 

@@ -81,7 +81,7 @@ def test_torchvision_architecture_with_user_weights_and_normalisation(tmp_path):
 
 def test_cli_model_accepts_a_cohen_checkpoint_and_a_resumed_run_reloads_it(tmp_path):
     import numpy as np
-    from cert_core.runs.cli import _model_spec, resolve_model
+    from cert_core.runs.cli_inputs import stored_model_spec, resolve_model
     from cert_core.runs.inputs import RunData, load_run_model
     from cert_core.runs.spec import RunSpec
     from cert_core.runs.store import RunStore
@@ -89,7 +89,7 @@ def test_cli_model_accepts_a_cohen_checkpoint_and_a_resumed_run_reloads_it(tmp_p
     reference = nn.Sequential(NormalizeLayer(CIFAR10_MEAN, CIFAR10_STD), randomised(CifarResNet(20))).eval()
     path = save({"arch": "cifar_resnet20", "state_dict": reference.state_dict()}, tmp_path / "checkpoint.pth.tar")
     loaded = resolve_model(str(path))
-    spec_model = _model_spec(str(path), loaded)
+    spec_model = stored_model_spec(str(path), loaded)
     assert spec_model == {"path": str(path.resolve()), "checkpoint": "cohen"}
     x = torch.rand(3, 3, 32, 32)
     with torch.no_grad():
@@ -109,7 +109,7 @@ def test_unsafe_checkpoints_are_refused_with_a_conversion_command_that_works(tmp
     (run here as the user would, in a trusted environment) gives a file that loads with the same logits."""
     import argparse
     import shlex
-    from cert_core.runs.cli import resolve_model
+    from cert_core.runs.cli_inputs import resolve_model
     from tests.hostile_kit import PickledWriter
     marker = tmp_path / "written"
     hostile = tmp_path / "model.pt"
@@ -138,7 +138,8 @@ def test_cli_torchvision_flags_are_checked_with_a_message(tmp_path):
     import io
     import numpy as np
     import torchvision
-    from cert_core.runs.cli import build_parser, main
+    from cert_core.runs.cli import main
+    from cert_core.runs.cli_parser import build_parser
     weights = save(randomised(torchvision.models.resnet18(num_classes=10)).state_dict(), tmp_path / "r18.pt")
     np.savez(tmp_path / "two.npz", x=np.zeros((2, 3, 32, 32), np.float32), y=np.array([3, 7]))
     parser = build_parser()

@@ -4,7 +4,8 @@ import io
 import numpy as np
 import pytest
 
-from cert_core.models.data import BOX_2D, TOY_DATASETS, load_csv, load_dataset, load_digits, load_torchvision, make_toy
+from cert_core.models.csv_dataset import load_csv
+from cert_core.models.data import BOX_2D, TOY_DATASETS, load_dataset, load_digits, load_torchvision, make_toy
 from cert_core.models.dataset import DataError, Dataset, DatasetUnavailable
 
 

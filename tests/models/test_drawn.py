@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from cert_core.models import drawn
-from cert_core.models.data import load_csv
+from cert_core.models.csv_dataset import load_csv
 
 THREE = drawn.from_points([(-2, 1.5), (-1.5, 2), (1.8, 1.6), (2.2, 2), (0, -2), (0.5, -1.6)], [0, 0, 1, 1, 2, 2])
 

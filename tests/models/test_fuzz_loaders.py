@@ -459,7 +459,7 @@ def child(workdir, sentinel):
     """Generate every input, load it here under the memory limit, print the JSON summary."""
     import torch                # imports first: their address space is not counted against the inputs
     from cert_core.models.bundles import ModelLoadError, load_model
-    from cert_core.models.data import load_csv
+    from cert_core.models.csv_dataset import load_csv
     from cert_core.models.dataset import DataError
     from cert_core.runs.inputs import load_npz
     torch.set_num_threads(1)

@@ -223,7 +223,7 @@ def test_a_link_model_name_is_shown_as_plain_text():
 
 
 def test_plain_keeps_short_values_and_fences_the_rest():
-    from ui.state import plain
+    from ui.links import plain
     assert plain("abc") == "'abc'" and plain("0.1") == "'0.1'" and plain("9", quote=False) == "9"
     assert plain("www.evil.example") == "`'www.evil.example'`"
     assert plain("a`b") == "``'a`b'``" and plain("`", quote=False) == "`` ` ``"
@@ -255,7 +255,7 @@ def test_a_tsv_row_that_contradicts_itself_is_refused(store, line, says):
     ([f"{i},{i},{i % 2}" for i in range(12)] + ['1,2,"' + "x" * 200_000], "a field over 131,072 characters"),
 ])
 def test_hostile_csv_values_are_data_errors(rows, says):
-    from cert_core.models.data import load_csv
+    from cert_core.models.csv_dataset import load_csv
     from cert_core.models.dataset import DataError
     with pytest.raises(DataError, match=says):
         load_csv(("\n".join(rows) + "\n").encode())

@@ -19,7 +19,8 @@ from torch import nn
 from apptest_kit import page_test
 from cert_core.models.checkpoints import CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, IMAGENET_STD, CifarResNet
 from cert_core.runs import worker
-from cert_core.runs.cli import main, resolve_model
+from cert_core.runs.cli import main
+from cert_core.runs.cli_inputs import resolve_model
 from cert_core.runs.inputs import load_run_model
 from cert_core.runs.store import RunStore
 from tests.checkpoint_kit import NormalizeLayer, cifar_resnet_forward, randomised, save

@@ -26,7 +26,8 @@ from cert_core.runs.store import RunSpec, RunStore
 from cert_core.runs.store_file import SCHEMA_VERSION
 from cert_core.runs.chunks import Shard, with_backoff
 from cert_core.methods.ddrs.run import ddrs_rows, memory_changes
-from cert_core.runs.worker import run_shard, settle
+from cert_core.runs.lifecycle import settle
+from cert_core.runs.worker import run_shard
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MOONS = {"name": "moons", "n_samples": 600, "noise": 0.1, "seed": 0, "test_fraction": 0.3, "n_classes": None}

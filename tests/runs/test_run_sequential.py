@@ -46,9 +46,10 @@ def test_bad_radii_are_refused_with_one_message_shape():
 def test_the_command_line_the_report_prints_reruns_the_same_spec(radii):
     """``cli_flags`` (the demo report's 'rerun from a terminal' line) parses back to the run's method and radii."""
     import shlex
-    from cert_core.runs.cli import _sequential_spec, build_parser
+    from cert_core.runs.cli_inputs import sequential_fields
+    from cert_core.runs.cli_parser import build_parser
     spec = RunSpec({"zoo": "moons-mlp-s0.25"}, MOONS, 0.25, method="sequential", radii=radii, n=2000)
     flags = shlex.split(engine.run_method("sequential").cli_flags(spec))
     args = build_parser().parse_args(["certify", "--model", "m", "--sigma", "0.25", "--n", "2000", *flags])
-    again = _sequential_spec(args)
+    again = sequential_fields(args)
     assert (again["method"], again["n"], parse_radii(again["radii"])) == ("sequential", 2000, parse_radii(radii))

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from cert_core.runs.cli import build_parser
+from cert_core.runs.cli_parser import build_parser
 
 torchrun = pytest.importorskip("torch.distributed.run", reason="torch.distributed.run (torchrun) is unavailable")
 

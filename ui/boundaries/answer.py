@@ -13,7 +13,7 @@ from concurrent.futures import Future
 import streamlit as st
 
 from ui.boundaries import cache as bc
-from ui.boundaries import explorer
+from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
 from ui.inspector import RadiusRow, audit
 
@@ -36,13 +36,15 @@ def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
     names = current.class_names
     st.container(key="inspected_point").caption(f"Inspecting the point ({point[0]:.3f}, {point[1]:.3f}).")
     left, right = st.columns([1.1, 1])
-    all_rows, _ = with_slow(rows, errors, job)
     show_all = left.toggle("Show every method's circle", key="all_circles",
                            help="Off: the Monte Carlo certificate, its exact version and the two true distances. "
                                 "On: one circle per table row (the table's 'circle' column names each style).")
-    cl = bc.cloud(current, point, sigma, cp.seed, all_rows, m.view)
+    # off, the cloud is drawn from the fast rows alone (the key rows are fast), so its figure is the same before and
+    # after the slow rows arrive and the browser does not redraw it (Streamlit skips a chart whose spec is unchanged)
+    drawn = with_slow(rows, errors, job)[0] if show_all else rows
+    cl = bc.cloud(current, point, sigma, cp.seed, drawn, m.view)
     left.plotly_chart(bf.noise_cloud(point, cl.samples, cl.votes, cl.labels, cl.view,
-                                     explorer.cloud_circles(all_rows, show_all), names, sigma),
+                                     explorer.cloud_circles(drawn, show_all), names, sigma),
                       key="cloud", theme=None, config={"displayModeBar": False})
     right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
                        key="votes", theme=None, config={"displayModeBar": False})
@@ -50,6 +52,7 @@ def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
 
     @st.fragment(run_every=POLL_S if waiting else None)
     def table() -> None:
+        controls.keep_sigma(sigma)
         shown, problems = with_slow(rows, errors, job)
         table = explorer.table(shown)
         st.dataframe(table, hide_index=True, width="stretch", height="content", key="radii", column_config={

@@ -41,6 +41,14 @@ def _fragment_run() -> bool:
     return bool(ctx is not None and ctx.fragment_ids_this_run)
 
 
+def keep_sigma(sigma: float) -> None:
+    """In a fragment's rerun, put back the σ the page was drawn with: that rerun carries the browser's copy of every
+    widget, and a σ that differs there is stale for the same reason as a point box's (a lesson's button had just set
+    another σ); the sidebar would otherwise jump back to it on the next full run."""
+    if _fragment_run() and state.sigma() != sigma:
+        st.session_state["sigma"] = sigma
+
+
 def point_inputs(point, view) -> None:
     """The inspector's inputs under its heading; the page reads n, n₀, α and the seed from the session."""
     ss = st.session_state

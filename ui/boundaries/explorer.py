@@ -17,19 +17,27 @@ from ui.inspector import RadiusRow, describe
 
 
 def lattice(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
-            classifier: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, str]:
-    """Click targets with a hover read-out of the map underneath them: (points (L, 2), class name (L,), numbers
-    (L, 2) float32 or None, hover template). Plotly formats the numbers in the browser, so a σ step sends a compact
-    float32 array instead of thousands of preformatted strings."""
+            classifier: str) -> tuple[tuple[np.ndarray, np.ndarray | None, str], ...]:
+    """Click targets with a hover read-out of the map underneath them, one group per class the map shows there:
+    (points (L_k, 2) float32, numbers (L_k, 2) float32 p_A and exact radius or None for f, hover template). The
+    class name goes into its group's template once instead of into a string per point, and Plotly formats the
+    numbers in the browser, so a σ step sends compact float32 arrays."""
     pts, ij = lattice_points(view)
     p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
-    names = np.asarray(class_names, dtype=object)[p.argmax(0)]
+    top = p.argmax(0)                                                       # (L,)
+    numbers = (None if classifier == "base" else
+               np.stack([p.max(0), radius[ij[:, 0], ij[:, 1]]], 1).astype(np.float32))   # (L, 2) p_A, radius
+    return tuple((pts[top == k].astype(np.float32), None if numbers is None else numbers[top == k],
+                  lattice_hover(name, classifier)) for k, name in enumerate(class_names) if (top == k).any())
+
+
+def lattice_hover(name: str, classifier: str) -> str:
+    """The hover read-out of one lattice group: the class of f (base) or of g with p_A and the exact radius."""
     where = "(%{x:.2f}, %{y:.2f})<br>"
     if classifier == "base":
-        return pts, names, None, where + "f: <b>%{text}</b><br><i>click to inspect</i><extra></extra>"
-    numbers = np.stack([p.max(0), radius[ij[:, 0], ij[:, 1]]], 1).astype(np.float32)   # (L, 2) p_A, exact radius
-    return pts, names, numbers, (where + "g: <b>%{text}</b> · p_A = %{customdata[0]:.3f}<br>exact radius "
-                                 "%{customdata[1]:.3f}<br><i>click to inspect</i><extra></extra>")
+        return where + f"f: <b>{name}</b><br><i>click to inspect</i><extra></extra>"
+    return (where + f"g: <b>{name}</b> · p_A = %{{customdata[0]:.3f}}<br>exact radius %{{customdata[1]:.3f}}<br>"
+            "<i>click to inspect</i><extra></extra>")
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
@@ -112,15 +120,16 @@ def headline(probs: np.ndarray, radius: np.ndarray, abstain_p: float, sigma: flo
              r: float, accuracy: float | None) -> list[tuple[str, str, str]]:
     """The four numbers under the maps as (label, value, help); ``accuracy``: the test set's at radius r, if shown."""
     no_answer, abstains = region_shares(probs, abstain_p)
-    last = ((f"Certified accuracy at r = {r:g}", f"{accuracy:.1%}",
-             f"Test points correct with certified radius ≥ r (n = 1,000 samples each, α = {alpha:g}).")
+    last = ((f"Certified at r = {r:g}", f"{accuracy:.1%}",
+             f"Certified accuracy: test points correct with certified radius ≥ r (n = 1,000 samples each, "
+             f"α = {alpha:g}).")
             if accuracy is not None else
             ("Largest exact radius", f"{float(radius.max()):.2f}",
              "Radii are capped at 4σ, the reach of the Gaussian kernel."))
     return [("σ", f"{sigma:g}", "The smoothing noise level (sidebar)."),
-            ("View where CERTIFY abstains", f"{abstains:.1%}",
-             f"Share of the view with exact p_A < {abstain_p:.3f}: with n = {n:,} and α = {alpha:g} the "
-             "lower confidence bound cannot clear 1/2 there."),
-            ("View with no majority (p_A < ½)", f"{no_answer:.1%}",
-             "Where no class wins half of the noisy votes; only possible with 3 or more classes."),
+            ("CERTIFY abstains", f"{abstains:.1%}",
+             f"Share of the view where it abstains (exact p_A < {abstain_p:.3f}): with n = {n:,} and "
+             f"α = {alpha:g} the lower confidence bound cannot clear 1/2 there."),
+            ("No majority (p_A < ½)", f"{no_answer:.1%}",
+             "Share of the view where no class wins half of the noisy votes; only possible with 3 or more classes."),
             last]

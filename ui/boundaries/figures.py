@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from cert_core.grid_view import GridView
 from ui import theme
-from ui.images import base_image, png_uri
+from ui.images import base_image, boundary_mask, png_uri
 
 STATUS_STYLE = {   # test-set marks: symbol, colour, legend label (open symbols take the colour as line)
     "certified": ("circle", theme.DARK, "certified at r"),
@@ -40,7 +40,7 @@ class MapSpec:
     class_names: tuple[str, ...]
     points: tuple[np.ndarray, np.ndarray] | None = None   # (x (M, 2), labels (M,)) data points
     marks: tuple[np.ndarray, np.ndarray] | None = None    # (x (M, 2), status (M,) str) test marks
-    lattice: tuple | None = None      # click targets: (x (L, 2), class name (L,), numbers (L, m) | None, hover template)
+    lattice: tuple = ()               # click targets, a trace per group: (x (L, 2), numbers (L, m) | None, template)
     selected: tuple[float, float] | None = None
     circles: tuple[Circle, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()          # extra legend swatches: (label, colour)
@@ -53,8 +53,8 @@ def map_figure(spec: MapSpec) -> go.Figure:
     fig = go.Figure()
     fig.add_layout_image(source=spec.image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin,
                          sizey=ymax - ymin, sizing="stretch", layer="below")
-    if spec.lattice is not None:
-        _add_lattice(fig, *spec.lattice)
+    for pts, numbers, template in spec.lattice:
+        _add_lattice(fig, pts, numbers, template)
     if spec.points is not None:
         _add_points(fig, *spec.points, spec.class_names)
     if spec.marks is not None:
@@ -77,18 +77,20 @@ def map_figure(spec: MapSpec) -> go.Figure:
         clickmode="event+select", dragmode="pan", hovermode="closest", hoverdistance=12,
         # the legend sits on the figure's bottom edge (container coordinates), not a fraction of the
         # plot height below the axis, so it cannot slide up into the x₁ title when the plot is short
+        # two entries per row at a fixed half width: Plotly otherwise gives every entry the widest one's width,
+        # and the long abstain swatch put each class on its own row, over the x₁ title (presenter fonts)
         legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.5, xanchor="center",
-                    font_size=15),
+                    font_size=15, entrywidth=0.5, entrywidthmode="fraction"),
         # fixed margins: both maps get the same plot area whatever their legends hold (presenter.scale
         # scales them with the fonts); b holds tick labels + axis title + two legend rows
         margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.title))
     return fig
 
 
-def _add_lattice(fig, pts: np.ndarray, text: np.ndarray, numbers: np.ndarray | None, template: str) -> None:
+def _add_lattice(fig, pts: np.ndarray, numbers: np.ndarray | None, template: str) -> None:
     invisible = dict(color="rgba(0,0,0,0)", size=9)
-    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=invisible, name="lattice", text=text, customdata=numbers,
-                             hovertemplate=template, showlegend=False,
+    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=invisible, name="lattice",
+                             customdata=numbers, hovertemplate=template, showlegend=False,
                              selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
 
 
@@ -131,9 +133,23 @@ def _add_selected(fig, point, circles) -> None:
 
 
 # ----------------------------------------------------------------------------- radius heatmap
+RADIUS_LEVELS = 3     # level lines at σ, 2σ, 3σ (radii are capped at 4σ)
+
+
+def radius_levels_image(radius: np.ndarray, sigma: float) -> str:
+    """The level lines r = σ, 2σ, 3σ of the exact radius map as a transparent PNG (white 1-pixel lines at full
+    resolution): drawn by the browser as one image, where a contour trace made it trace and label paths (the
+    largest share of a σ step's rendering)."""
+    levels = np.clip(np.floor(radius / sigma), 0, RADIUS_LEVELS)           # (R, R) 0..3
+    rgba = np.zeros(radius.shape + (4,), dtype=np.uint8)                   # (R, R, 4)
+    rgba[boundary_mask(levels)] = (255, 255, 255, 255)
+    return png_uri(rgba, upscale=1)
+
+
 def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=None,
                   max_pixels: int = 150) -> go.Figure:
-    """Heatmap of the exact certified radius, downsampled to ``max_pixels`` for a light payload."""
+    """Heatmap of the exact certified radius (downsampled to ``max_pixels`` for a light payload; it gives the
+    colours and the hover read-out) under its level lines every σ, drawn from the full-resolution map."""
     step = max(1, int(math.ceil(view.resolution / max_pixels)))
     # float32: half the bytes of the figure a σ step sends, and far below the radius's own ± pixel error
     x, y, z = view.x[::step], view.y[::step], radius[::step, ::step].astype(np.float32)
@@ -141,20 +157,21 @@ def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=Non
         x=x, y=y, z=z, colorscale="Cividis", zmin=0, zmax=4 * sigma,
         colorbar=dict(title=dict(text="radius", side="right"), thickness=18),
         hovertemplate="(%{x:.2f}, %{y:.2f})<br>exact radius %{z:.3f}<extra></extra>"))
-    fig.add_trace(go.Contour(x=x, y=y, z=z, showscale=False, contours=dict(start=sigma, end=3 * sigma,
-                             size=sigma, coloring="none", showlabels=True, labelfont=dict(size=14, color="white")),
-                             line=dict(color="white", width=1.5), hoverinfo="skip"))
+    xmin, xmax, ymin, ymax = view.bounds
+    half = 0.5 * np.asarray(view.spacing)          # the PNG's pixels are the map's pixels, centred on the grid
+    fig.add_layout_image(source=radius_levels_image(radius, sigma), xref="x", yref="y", x=xmin - half[0],
+                         y=ymax + half[1], sizex=xmax - xmin + 2 * half[0], sizey=ymax - ymin + 2 * half[1],
+                         sizing="stretch", layer="above")
     if selected is not None:
         fig.add_trace(go.Scatter(x=[selected[0]], y=[selected[1]], mode="markers", showlegend=False,
                                  marker=dict(symbol="star", size=18, color=theme.YELLOW,
                                              line=dict(color=theme.BLACK, width=2)), hoverinfo="skip"))
-    xmin, xmax, ymin, ymax = view.bounds
     fig.update_xaxes(range=[xmin, xmax], constrain="domain", title_text="x₁", showgrid=False)
     fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain",
                      title_text="x₂", showgrid=False)
     fig.update_layout(**theme.base_layout(
-        title=dict(text=f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (contours every σ)",
-                   x=0.5, xanchor="center", font_size=19), height=theme.MAP_SIZE, showlegend=False))
+        title=dict(text=f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (lines every σ)", x=0.5,
+                   xanchor="center", font_size=19), height=theme.MAP_SIZE, showlegend=False))
     return fig
 
 

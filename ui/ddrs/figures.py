@@ -15,6 +15,9 @@ from ui.images import lattice_points
 HEAT_HEIGHT = 500                                  # px: the three maps share height, margins and so plot area
 HEAT_MARGIN = dict(l=55, r=15, t=55, b=125)       # bottom: x-axis ticks and title, then the colour bar
 LOG_TICKS = (0.02, 0.05, 0.1, 0.2, 0.5, 1, 1.5)   # σ ticks of the log axes (plotly's own print "5 6 7 8 9 0.1 2 3")
+# the σ* colour bar is short (a third of the page): every other tick, none at its left end, where plotly puts the
+# title of a horizontal bar (0.02 touched "σ*" and 0.05 ran into 0.1 there)
+BAR_TICKS = (0.05, 0.2, 0.5, 1)
 
 
 def _square_axes(fig: go.Figure, bounds) -> None:
@@ -45,8 +48,7 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
     step = max(1, int(math.ceil(view.resolution / max_pixels)))
     x, y, zz = view.x[::step], view.y[::step], z[::step, ::step]
     shown = np.log10(zz) if log else zz
-    # no tick label at the bar's right end, where the colour bar's title sits
-    ticks = dict(tickvals=np.log10(LOG_TICKS[:-1]), ticktext=[f"{t:g}" for t in LOG_TICKS[:-1]]) if log else \
+    ticks = dict(tickvals=np.log10(BAR_TICKS), ticktext=[f"{t:g}" for t in BAR_TICKS]) if log else \
         dict(nticks=5)
     fig = go.Figure(go.Heatmap(
         x=x, y=y, z=np.round(shown, 4), colorscale=colorscale,

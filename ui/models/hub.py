@@ -12,7 +12,8 @@ import torch
 from cert_core import grid_view
 from cert_core.models.architectures import ModelConfig, build_model
 from cert_core.models.bundles import LoadedModel, bundle_bytes
-from cert_core.models.data import BOX_2D, parse_csv_rows
+from cert_core.models.csv_dataset import parse_csv_rows
+from cert_core.models.data import BOX_2D
 from cert_core.models.dataset import Dataset
 from cert_core.models.isolated import IsolatedModelStopped
 from cert_core.models.train import TrainConfig, accuracy, train_model
@@ -181,7 +182,7 @@ def _dataset_of(meta: dict) -> Dataset | None:
 
 def csv_scaling(raw: bytes) -> str:
     """How ``load_csv`` moved the points into the view (it centres them on their mean and scales so
-    that max |coord| = 2, see ``cert_core.models.data.standardise_2d``): the original ranges and the factor."""
+    that max |coord| = 2, see ``cert_core.models.dataset.standardise_2d``): the original ranges and the factor."""
     x, _ = parse_csv_rows(raw.decode("utf-8-sig"))                          # (N, 2), the file's numbers
     spread = float(np.abs(x - x.mean(axis=0)).max())
     factor = 2.0 / spread if spread > 0 else 1.0

@@ -79,7 +79,9 @@ def float_section() -> None:
             "theorem as if that were x + N(0, σ²I). The last bits of the rounded sum depend on the last bits of x, "
             "so a base classifier that reads **only those rounding bits** (256 pixels, σ = 1) tells the black image "
             "x = 0 from x' = 12/255 everywhere. The **sound sampler** (`Smooth(..., sound_float=True)`) feeds f "
-            "with fl((k + η)/255) for integer noise η drawn from fair coins: nothing about x leaks.")
+            "with fl((k + η)/255) for integer noise η drawn from fair coins: nothing about x leaks. This construction "
+            "is ours, not the paper's low-dimensional one (radius 1.26 claimed, another class at 0.8). Certification "
+            "runs can use the sound sampler too (Certification runs: 'Sound floating point').")
         if not st.button("Certify x with both samplers", key="paths_float_run",
                          help="Standard and sound CERTIFY at x, PREDICT at x' (n = 4,000, seeded; a few seconds)."):
             return

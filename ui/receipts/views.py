@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cert_core.receipts.base import Receipt, ReceiptResult, View
-from ui import state
+from ui import links
 from ui.navigation import BY_KEY
 
 
@@ -74,4 +74,4 @@ def card(slot, result: ReceiptResult, entry: Receipt, index: int) -> None:
         if st.button(label, key=f"receipt_go_{result.key}", icon=":material/open_in_new:",
                      help="Opens the page that shows this (with the receipt's model, σ and point where it names "
                           "them), like a shared link."):
-            state.follow_link(page.file, link_params(result.view))
+            links.follow_link(page.file, link_params(result.view))

@@ -5,6 +5,12 @@ An example's noise depends only on (seed, its index): example i draws from its o
 any batch size, any cut into chunks and a resume give identical certificates. A batch that does not fit is
 halved and the chunk redrawn from the same seeds.
 
+Samplers (``RunSpec.sound_float``): the standard fl(x + σ·randn), as every public implementation, or the sound
+floating-point sampler of Voráček & Hein (ICLR 2023) for inputs on the grid of multiples of 1/``levels``
+(``Smooth(..., sound_float=True)``: integer noise from fair coins, radii hold in floating point up to a
+total-variation slack subtracted from p̲_A). Off-grid inputs fail the run with a clear error, never silently
+quantised. Both keep the noise a function of (seed, example).
+
 Shapes: C examples in a chunk, D the input shape.
 """
 from __future__ import annotations
@@ -16,7 +22,7 @@ import torch
 
 from cert_core.noise import example_generators
 from cert_core.runs.chunks import Note, Shard, chunk_seed, chunk_size, clean_predictions, with_backoff
-from cert_core.runs.method import RunMethod
+from cert_core.runs.method import FormField, RunMethod
 from cert_core.smoothing import Smooth
 
 
@@ -31,6 +37,29 @@ def certify_with_backoff(smooth: Smooth, xs: torch.Tensor, spec, batch: int, see
             generator = example_generators(seeds, xs.device)
         return smooth.certify_batch(xs, spec.n0, spec.n, spec.alpha, b, generator)
     return with_backoff(call, batch, xs.device, on_note)
+
+
+def cohen_smooth(model, num_classes: int, spec) -> Smooth:
+    """The smoothed classifier a Cohen run certifies: σ = spec.sigma, with the sampler the spec names."""
+    return Smooth(model, num_classes, spec.sigma, sound_float=spec.sound_float, levels=spec.levels)
+
+
+def sampler_text(spec) -> str:
+    """Which sampler a run used, in words (the runs page's caption)."""
+    if spec.sound_float:
+        return (f"Sampler: sound floating point (Voráček & Hein, ICLR 2023): integer noise on the grid of multiples "
+                f"of 1/{spec.levels}, so the radii hold for the floats actually sampled.")
+    return ("Sampler: standard fl(x + σ·randn), as in Cohen et al.'s code; not sound in floating point (Voráček & "
+            "Hein, ICLR 2023; the Paths page shows a false certificate).")
+
+
+def sound_float_fields(args) -> dict:
+    """The RunSpec fields of the command line's ``--sound-float [--levels L]`` ({} without them)."""
+    if not args.sound_float:
+        if args.levels is not None:
+            raise ValueError("--levels: only with --sound-float (the sound floating-point sampler)")
+        return {}
+    return dict(sound_float=True, levels=args.levels or 255)
 
 
 def example_seeds(seed: int, idx) -> list[int]:
@@ -60,10 +89,29 @@ class CohenRun(RunMethod):
     summary = "Cohen et al.: CERTIFY at one σ."
     sigma_field = ("σ (one or several)", "Noise levels, comma separated: one run per σ, certified one after another.")
     cli = True
+    fields = (
+        FormField("sound_float", "Sound floating point", "Voráček & Hein (ICLR 2023): the standard fl(x + σ·randn) "
+                  "is not sound in floating point. Ticked: integer noise on the input grid (multiples of 1/L), "
+                  "drawn exactly from fair coins; the inputs must lie on that grid."),
+        FormField("levels", "Input grid L", "With the sound sampler: inputs are multiples of 1/L (8-bit images: 255; "
+                  "the digits' pixels k/16: 16 or 256).", 1, 1 << 20),
+    )
+
+    def describe(self, spec):
+        return f"σ={spec.sigma:g}" + (f" sound float L={spec.levels}" if spec.sound_float else "")
+
+    def display_name(self, spec):
+        return "Cohen (fixed σ, sound float)" if spec.sound_float else self.table_name
+
+    def caption(self, spec):
+        return sampler_text(spec)
+
+    def cli_flags(self, spec):
+        return f" --sound-float --levels {spec.levels}" if spec.sound_float else ""
 
     def run_chunks(self, loaded, data, spec, device, shard: Shard, done, on_note):
         todo = [i for i in shard.take(spec.select(len(data.y))) if int(i) not in done]
-        smooth = Smooth(loaded.model.to(device), data.num_classes, spec.sigma)
+        smooth = cohen_smooth(loaded.model.to(device), data.num_classes, spec)
         yield from certify_chunks(smooth, data, todo, spec, device, shard.rank, on_note)
 
 

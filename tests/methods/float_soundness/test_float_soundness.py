@@ -10,7 +10,8 @@ from scipy.stats import norm
 
 from cert_core.methods.float_soundness.counterexample import (FloatCounterexampleParams, LowBitsDetector,
                                                               float_counterexample)
-from cert_core.noise import discrete_gaussian, example_generators
+from cert_core.noise import (COIN_BITS, GUIDE_BITS, _lookup_torch, _tables_on, discrete_gaussian,
+                             example_generators)
 from cert_core.smoothing import Smooth
 
 FAST = FloatCounterexampleParams()           # n = 4,000: the app shows the same numbers
@@ -41,6 +42,17 @@ def test_the_sound_sampler_draws_the_discretised_gaussian():
     assert np.abs(seen - exact).max() < 5 * math.sqrt(0.05 / 200_000)    # seeded, ~5 standard errors
     assert eta.eq(eta.round()).all() and sampler.tv_bound < 1e-15
     assert sampler.thresholds == tuple((1 << 62) - t for t in reversed(sampler.thresholds))   # exactly symmetric
+
+
+def test_the_cpu_and_torch_lookups_give_the_same_noise_from_the_same_coins():
+    """The CPU draw looks η up in numpy (one thread); CUDA uses the torch ops: same coins, same η."""
+    sampler = discrete_gaussian(1.0, 255)
+    eta = sampler.draw((500, 64), torch.Generator().manual_seed(2), "cpu", torch.float64)
+    gen = torch.Generator().manual_seed(2)
+    top = torch.randint(0, 1 << GUIDE_BITS, (500 * 64,), generator=gen)
+    again = _lookup_torch(top, _tables_on(sampler, "cpu"), sampler.cells,
+                          lambda size: torch.randint(0, 1 << (COIN_BITS - GUIDE_BITS), (size,), generator=gen))
+    assert torch.equal(eta.view(-1), again.double()) and torch.isnan(_tables_on(sampler, "cpu").eta).any()
 
 
 def test_sound_votes_ignore_batch_size_and_the_default_is_unchanged():

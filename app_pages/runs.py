@@ -44,13 +44,20 @@ with tab_run:
         st.info("No runs yet: start one above, or run `python -m cert_core certify ...` in a terminal.")
     else:
         ids = [r.id for r in runs]
-        if ss.get("rn_selected") not in ids:
-            ss["rn_selected"] = next((r.id for r in runs if r.active), ids[0])
+        if ss.get("rn_selected") not in ids:     # a first visit opens on no run: the store is shared
+            ss["rn_selected"] = None
         by_id = {r.id: r for r in runs}
-        st.selectbox("Run", ids, key="rn_selected", format_func=lambda i: run_label(by_id[i]),
-                     help="Every run in the store, newest first (including command-line runs).")
-        active = by_id[ss["rn_selected"]].active
-        st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(store, ss["rn_selected"], active)
+        st.selectbox("Run", ids, key="rn_selected", index=None, format_func=lambda i: run_label(by_id[i]),
+                     placeholder=f"Choose a run to watch ({len(ids)} in the store)",
+                     help="Every run in the store, newest first: started on this page, in other tabs or sessions, "
+                          "or with python -m cert_core certify. A run you start here is chosen for you.")
+        if ss["rn_selected"] is None:
+            st.info(f"No run chosen. The store holds {len(ids)} run(s), yours and others' (other tabs, sessions and "
+                    "the command line): choose one in the list above to watch it, or start one.",
+                    icon=":material/list:")
+        else:
+            active = by_id[ss["rn_selected"]].active
+            st.fragment(live_panel, run_every=POLL_SECONDS if active else None)(store, ss["rn_selected"], active)
 
 with tab_compare:
     run_compare.render(store)

@@ -11,13 +11,13 @@ EXAMPLES_A = [(0, 0, 0.9, True), (1, 1, 0.3, True), (0, 0, 0.1, True), (1, -1, 0
 EXAMPLES_B = [(0, 0, 1.4, True), (1, 1, 0.2, True), (0, -1, 0.0, False), (1, 1, 0.6, True)]
 
 
-def make_store(path, name_a: str = "moons σ=0.25") -> RunStore:
-    """Two finished runs of the zoo's moons model at two σ, with known radii."""
+def make_store(path, name_a: str = "moons σ=0.25", group: str = "g") -> RunStore:
+    """Two finished runs of the zoo's moons model at two σ, with known radii, started together as ``group``."""
     store = RunStore(path)
     for sigma, name, rows in ((0.25, name_a, EXAMPLES_A), (0.5, "moons σ=0.5", EXAMPLES_B)):
         spec = RunSpec({"zoo": "moons-mlp-s0.25"}, {"name": "moons"}, sigma, n0=100, n=1000, alpha=0.001,
                        model_label="moons-mlp-s0.25", data_label="moons test")
-        run_id = store.create_run(spec, len(rows), name=name, group="g", status="done")
+        run_id = store.create_run(spec, len(rows), name=name, group=group, status="done")
         store.add_examples(run_id, [dict(idx=i, label=y, prediction=p, radius=r, p_lower=0.9, correct=c,
                                          base_prediction=y, seconds=0.01, rank=0)
                                     for i, (y, p, r, c) in enumerate(rows)])

@@ -109,8 +109,12 @@ def test_imported_tsv_shows_in_compare(store_path):
     at = page()
     at.run()
     assert not at.exception
-    assert "from TSV" in at.selectbox(key="rn_selected").format_func(at.selectbox(key="rn_selected").value)
-    assert at.dataframe[0].value["examples"].iloc[0] == "2/2"
+    choice = at.selectbox(key="rn_selected")     # a run of the shared store is listed, not opened (issue 17, 9)
+    assert choice.value is None and "from TSV" in choice.options[0] and not at.metric
+    assert "No run chosen. The store holds 1 run(s)" in texts(at)
+    assert at.dataframe[0].value["examples"].iloc[0] == "2/2"        # the compare tab shows the newest
+    choice.set_value(RunStore(store_path).list_runs()[0].id).run()
+    assert {m.label: m.value for m in at.metric}["Examples done"] == "2/2"
     at.text_input(key="cmp_radii").set_value("0, x").run()
     assert "Radii must be numbers" in " ".join(e.value for e in at.error)
 
@@ -178,57 +182,6 @@ def test_sequential_method_is_offered_by_the_registry_and_shows_its_saving(store
     assert metrics["Examples done"] == "6/6" and float(metrics["Saving vs fixed n"].rstrip("×")) >= 1
 
 
-def test_researchers_checkpoints_start_runs_that_reload_the_same_network(store_path, tmp_path, monkeypatch):
-    """Issue 18: the runs page takes an uploaded Cohen et al. checkpoint and a torchvision architecture with
-    uploaded weights (+ mean/std), stores the CLI's model spec, and that spec reloads the uploaded network;
-    a file that is not a checkpoint is a message. (The worker is not started: the CLI test certifies.)"""
-    import io
-
-    import numpy as np
-    import torch
-    import torchvision
-
-    from cert_core.models.checkpoints import CifarResNet
-    from cert_core.runs import worker
-    from cert_core.runs.inputs import load_run_model
-    monkeypatch.setattr(worker, "launch", lambda store, ids: None)
-    cohen = CifarResNet(20).eval()
-    tv = torchvision.models.squeezenet1_1(num_classes=10).eval()      # small: 0.7M parameters
-    files = {}
-    for name, payload in (("checkpoint.pth.tar", {"arch": "cifar_resnet20", "state_dict": {f"1.{k}": v for k, v in
-                                                  cohen.state_dict().items()}}), ("sq.pt", tv.state_dict())):
-        buffer = io.BytesIO()
-        torch.save(payload, buffer)
-        files[name] = buffer.getvalue()
-    npz = io.BytesIO()
-    x = np.random.default_rng(0).random((2, 3, 32, 32), dtype=np.float32)
-    np.savez(npz, x=x, y=np.array([1, 2]))
-    at = page()
-    at.run()
-    at.selectbox(key="rn_model").set_value("Cohen et al. checkpoint (upload)")
-    at.file_uploader(key="rn_ckpt").upload("notes.pth.tar", b"not a checkpoint")
-    start(at, rn_data="Uploaded .npz", rn_sigmas="0.25", rn_device="cpu")
-    assert not at.exception and "notes.pth.tar cannot be used" in " ".join(e.value for e in at.error)
-    at.file_uploader(key="rn_npz").upload("two.npz", npz.getvalue())
-    at.file_uploader(key="rn_ckpt").upload("checkpoint.pth.tar", files["checkpoint.pth.tar"])
-    start(at)
-    at.selectbox(key="rn_model").set_value("torchvision architecture + your weights (upload)")
-    at.text_input(key="rn_arch").set_value("squeezenet1_1")
-    at.file_uploader(key="rn_ckpt").upload("sq.pt", files["sq.pt"])
-    at.text_input(key="rn_mean").set_value("0.5,0.5,0.5")
-    at.text_input(key="rn_std").set_value("0.25,0.25,0.25")
-    start(at, rn_classes=10, rn_image_size=32)
-    assert not at.exception and not at.error, [e.value for e in at.error]
-    tv_run, cohen_run = RunStore(store_path).list_runs()                  # newest first
-    assert cohen_run.spec.model["checkpoint"] == "cohen" and cohen_run.spec.model_label == "checkpoint.pth.tar"
-    assert tv_run.spec.model["checkpoint"] == "torchvision" and tv_run.spec.model["mean"] == [0.5] * 3
-    xt = torch.from_numpy(x)
-    with torch.no_grad():
-        cifar = (xt - torch.tensor((0.4914, 0.4822, 0.4465)).view(1, 3, 1, 1)) / torch.tensor((0.2023, 0.1994, 0.2010)).view(1, 3, 1, 1)
-        torch.testing.assert_close(load_run_model(cohen_run.spec.model).model(xt), cohen(cifar))
-        torch.testing.assert_close(load_run_model(tv_run.spec.model).model(xt), tv((xt - 0.5) / 0.25))
-
-
 def test_a_sound_float_run_says_which_sampler_ran(store_path):
     """Issue 16: a tiny run with the sound floating-point sampler certifies and records that it did; the Cohen form
     offers the sampler, and the run's live view names it."""
@@ -242,4 +195,5 @@ def test_a_sound_float_run_says_which_sampler_ran(store_path):
     at = page()
     at.run()
     assert not at.exception and at.checkbox(key="rn_sound_float").value is False
+    at.selectbox(key="rn_selected").set_value(run.id).run()          # a first visit opens no run (issue 17, 9)
     assert "Sampler: sound floating point" in " ".join(c.value for c in at.caption)

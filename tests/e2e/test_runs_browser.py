@@ -1,10 +1,12 @@
 """Real browser: start a small certification run on /runs, see the live curve appear and grow, download the
 Cohen et al. TSV from the compare tab; the method selector with a DDRS run beside its fixed-σ Cohen run and a
 Bernstein run of the digits bottleneck model (shared streamlit server + Debian chromium from conftest.py)."""
+import os
 import re
 from pathlib import Path
 
 from browser_kit import open_page, shot, wait_idle
+from runs_kit import make_store
 
 FIRST_METRIC = "document.querySelector(\"[data-testid='stMetricValue']\").innerText"
 
@@ -91,4 +93,22 @@ def test_bernstein_method(page, server):
     page.wait_for_timeout(1000)
     shot(page, "runs_bernstein_live", full=True)
     assert page.get_by_text("L_G ≤", exact=False).count() >= 1
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+def test_first_visit_opens_on_no_run(page, server):
+    """Issue 17, item 9: the run store is shared (other tabs, users, the command line), so a first visit lists its
+    runs and opens none of them (before: the newest run, someone else's, opened with its live metrics)."""
+    # the session's own run store (tests/conftest.py), in a group of its own: Compare's default is the newest group
+    make_store(os.environ["CERT_EXPLORER_RUNS"], name_a="first visit σ=0.25", group="first-visit")
+    open_page(page, server, "runs")
+    assert page.get_by_text("No run chosen.", exact=False).count() == 1
+    assert page.locator("[data-testid='stMetricValue']").count() == 0            # no run's live view
+    shot(page, "runs_first_visit")
+    runs = page.get_by_role("combobox", name="Run", exact=True)
+    assert runs.input_value() == "" and "Choose a run to watch" in runs.get_attribute("placeholder")
+    runs.evaluate("el => el.scrollIntoView({block: 'center'})")   # room below it for the list
+    runs.click()                               # the list to pick from (choosing one: tests/app/test_app_runs.py)
+    page.get_by_role("option", name=re.compile("first visit σ=0.25")).first.wait_for(timeout=30_000)
+    page.keyboard.press("Escape")
     assert page.locator("[data-testid='stException']").count() == 0

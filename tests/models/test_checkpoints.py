@@ -10,30 +10,7 @@ from torch import nn
 from cert_core.models.bundles import ModelLoadError
 from cert_core.models.checkpoints import (CIFAR10_MEAN, CIFAR10_STD, IMAGENET_MEAN, CifarResNet,
                                           load_cohen_checkpoint, load_torchvision, strip_prefixes)
-
-
-class NormalizeLayer(nn.Module):
-    """As in Cohen et al.'s datasets.py: means/stds as plain attributes, so no keys in the state dict."""
-    def __init__(self, mean, std):
-        super().__init__()
-        self.mean, self.std = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
-
-
-def randomised(net):
-    torch.manual_seed(0)
-    for m in net.modules():
-        if isinstance(m, nn.BatchNorm2d):          # non-trivial running statistics
-            m.running_mean.uniform_(-0.2, 0.2)
-            m.running_var.uniform_(0.5, 1.5)
-    return net.eval()
-
-
-def save(payload, path):
-    torch.save(payload, path)
-    return path
+from tests.checkpoint_kit import NormalizeLayer, randomised, save
 
 
 def test_cohen_cifar_resnet20_checkpoint_gives_the_same_logits(tmp_path):
@@ -155,35 +132,16 @@ def test_unsafe_checkpoints_are_refused_with_a_conversion_command_that_works(tmp
         torch.testing.assert_close(converted.model(x), reference(x))
 
 
-def test_cli_certifies_a_torchvision_resnet18_with_user_weights_and_a_resumed_run_reloads_it(tmp_path):
-    """Issue 18's 'Done when': --model torchvision:resnet18 --weights FILE (+ mean/std) certifies through the CLI,
-    the run store keeps a spec that reloads the same network, and its logits equal the network built directly."""
+def test_cli_torchvision_flags_are_checked_with_a_message(tmp_path):
+    """--model torchvision:ARCH --weights FILE and its companions: each misuse is an argparse-style message (exit 2).
+    (That it certifies and its stored spec reloads the same network: tests/runs/test_researcher_checkpoints.py.)"""
     import io
     import numpy as np
     import torchvision
     from cert_core.runs.cli import main
     from cert_core.runs.cli_parser import build_parser
-    from cert_core.runs.inputs import load_run_model
-    from cert_core.runs.store import RunStore
-    std = (0.229, 0.224, 0.225)
-    net = randomised(torchvision.models.resnet18(num_classes=10))
-    weights = save(net.state_dict(), tmp_path / "r18.pt")
-    x = np.random.default_rng(0).random((2, 3, 32, 32), dtype=np.float32)
-    np.savez(tmp_path / "two.npz", x=x, y=np.array([3, 7]))
-    argv = ["certify", "--model", "torchvision:resnet18", "--weights", str(weights), "--num-classes", "10",
-            "--image-size", "32", "--mean", "0.485,0.456,0.406", "--std", ",".join(map(str, std)),
-            "--npz", str(tmp_path / "two.npz"), "--sigma", "0.25", "--n0", "8", "--n", "24", "--batch", "32",
-            "--device", "cpu", "--store", str(tmp_path / "runs.sqlite"), "--out", str(tmp_path / "out.tsv")]
-    assert main(argv) == 0
-    lines = (tmp_path / "out.tsv").read_text().splitlines()
-    assert len(lines) == 3 and [int(line.split("\t")[1]) for line in lines[1:]] == [3, 7]
-    (run,) = RunStore(tmp_path / "runs.sqlite").list_runs()
-    assert run.status == "done" and run.spec.model["checkpoint"] == "torchvision" and run.spec.model["arch"] == "resnet18"
-    reloaded = load_run_model(run.spec.model).model                  # what a resumed worker certifies
-    xt = torch.from_numpy(x)
-    with torch.no_grad():
-        expected = net((xt - torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1))
-        torch.testing.assert_close(reloaded(xt), expected)
+    weights = save(randomised(torchvision.models.resnet18(num_classes=10)).state_dict(), tmp_path / "r18.pt")
+    np.savez(tmp_path / "two.npz", x=np.zeros((2, 3, 32, 32), np.float32), y=np.array([3, 7]))
     parser = build_parser()
     for extra, message in ((["--model", "torchvision:resnet18"], "needs --weights"),
                            (["--model", "digits-cnn-s0.25", "--weights", str(weights)], "only with --model torchvision"),

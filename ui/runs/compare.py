@@ -26,13 +26,15 @@ def render(store: RunStore) -> None:
         _import(store)
         return
     by_id = {r.id: r for r in runs}
-    default = [r.id for r in runs if r.group and r.group == runs[0].group] or [runs[0].id]
+    shown = by_id.get(ss.get("rn_selected"), runs[0])       # the run the Run tab shows, else the newest
+    default = [r.id for r in runs if r.group and r.group == shown.group] or [shown.id]
     if ss.get("cmp_default") != default:      # a new group (or a run's first example) is shown at once
         ss["cmp_default"], ss["cmp_runs"] = default, default
     ss["cmp_runs"] = [i for i in ss["cmp_runs"] if i in by_id]                 # a deleted run drops out
     chosen = st.multiselect("Runs", list(by_id), key="cmp_runs",
                             format_func=lambda i: f"#{i} {by_id[i].name} ({by_id[i].done}/{by_id[i].total})",
-                            help="Runs to overlay; runs started together (several σ) are chosen by default.")
+                            help="Runs to overlay; the runs started together (several σ) with the one the Run tab "
+                                 "shows, or else the newest, are chosen by default.")
     chosen = [i for i in chosen if i in by_id]
     if not chosen:
         st.warning("Choose at least one run.")

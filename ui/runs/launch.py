@@ -29,7 +29,9 @@ from cert_core.runs.inputs import load_npz, load_run_data, resolve_device, torch
 from cert_core.runs.store import RunSpec, RunStore
 
 OWN, MNIST, FASHION, CIFAR, NPZ = "The model's test split", "MNIST", "Fashion-MNIST", "CIFAR-10", "Uploaded .npz"
+IMAGES = "Image folder (ImageNet-style)"
 DATA_CHOICES = (OWN, MNIST, FASHION, CIFAR, NPZ)
+UPLOAD_DATA_CHOICES = (CIFAR, IMAGES, NPZ)     # an uploaded checkpoint has no test split of its own
 TORCHVISION = {MNIST: "mnist", FASHION: "fashion_mnist", CIFAR: "cifar10"}
 METHOD_LABELS = {name: m.label for name, m in RUN_METHODS.items()}
 SIDEBAR, COHEN, TORCHVISION_ARCH = ("The sidebar's model", "Cohen et al. checkpoint (upload)",
@@ -106,22 +108,35 @@ def model_source(current, store: RunStore) -> dict:
             "metadata": {"input_shape": list(loaded.input_shape or ()), "num_classes": current.num_classes}}
 
 
-def checkpoint_source(data: bytes, store: RunStore, arch: str | None = None, num_classes: int = 1000,
-                      image_size: int = 224, mean=None, std=None) -> tuple[dict, LoadedModel]:
+def load_checkpoint(data: bytes, arch: str | None = None, num_classes: int = 1000, image_size: int = 224,
+                    mean=None, std=None) -> LoadedModel:
     """An uploaded Cohen et al. checkpoint (``arch`` None) or a state dict for torchvision's ``arch`` (input
-    3 × image_size × image_size, mean/std: the normalisation inside the model): loaded first (weights_only; a
-    clear ModelLoadError), then saved for the worker under its sha256. The model spec is the CLI's
+    3 × image_size × image_size, mean/std: the normalisation inside the model), read with weights_only; a clear
+    ModelLoadError for a file that is neither."""
+    if arch is None:
+        return load_cohen_checkpoint(data)
+    return load_torchvision(arch, data, num_classes, (3, image_size, image_size), mean, std)
+
+
+def checkpoint_spec(data: bytes, store: RunStore, arch: str | None = None, num_classes: int = 1000,
+                    image_size: int = 224, mean=None, std=None) -> dict:
+    """The file of ``load_checkpoint`` saved for the worker under its sha256, and the run's model spec: the CLI's
     (``--model checkpoint.pth.tar`` / ``--model torchvision:ARCH --weights FILE``)."""
+    path, sha = _save(store.path.parent / "models", data, ".pth.tar" if arch is None else ".pt")
     if arch is None:
-        loaded = load_cohen_checkpoint(data)
-    else:
-        loaded = load_torchvision(arch, data, num_classes, (3, image_size, image_size), mean, std)
-    suffix = ".pth.tar" if arch is None else ".pt"
-    path, sha = _save(store.path.parent / "models", data, suffix)
-    if arch is None:
-        return {"path": path, "sha256": sha, "checkpoint": "cohen"}, loaded
-    spec = torchvision_model_spec(arch, path, num_classes, (3, image_size, image_size), mean, std)
-    return {**spec, "sha256": sha}, loaded
+        return {"path": path, "sha256": sha, "checkpoint": "cohen"}
+    return {**torchvision_model_spec(arch, path, num_classes, (3, image_size, image_size), mean, std), "sha256": sha}
+
+
+def image_folder_source(root: str, loaded: LoadedModel, max_images: int | None = None) -> dict:
+    """The spec of an ImageNet-style folder (``root/<class>/<image>``) resized and centre-cropped to the model's
+    square input, as the CLI's ``--image-folder`` reads it; ValueError for a model that does not take 3 × S × S."""
+    shape = tuple(loaded.input_shape or ())
+    if len(shape) != 3 or shape[0] != 3 or shape[1] != shape[2]:
+        raise ValueError(f"An image folder gives 3 × S × S colour images, but the model takes {shape}.")
+    if not str(root).strip():
+        raise ValueError("Type the image folder's path (one sub-folder per class: folder/<class>/<image>).")
+    return {"name": "image_folder", "root": str(root).strip(), "image_size": shape[1], "max_images": max_images}
 
 
 def npz_source(x: np.ndarray, y: np.ndarray, store: RunStore) -> dict:
@@ -161,7 +176,7 @@ def specs(model: dict, current, data_spec: dict, data_label: str, params: Params
 def start(store: RunStore, current, data_spec: dict, data_label: str, num_test: int, params: Params,
           model: dict | None = None) -> list[int]:
     """Create the runs of one start (one group) and a worker process that certifies them in turn; ``model``:
-    an uploaded checkpoint's spec (``checkpoint_source``), else the sidebar's model (``model_source``)."""
+    an uploaded checkpoint's spec (``checkpoint_spec``), else the sidebar's model (``model_source``)."""
     resolve_device(params.device, what="Device")                 # fail here, not in the worker
     run_method(params.method).check_model(current.loaded.model, current.num_classes, dict(params.method_params))
     model = model or model_source(current, store)

@@ -7,7 +7,7 @@ import streamlit as st
 from cert_core.models.bundles import ModelLoadError
 from cert_core.models.dataset import DataError
 from cert_core.runs.store import RunStore
-from ui import state
+from ui import navigation, presenter, state
 from ui.runs import compare as run_compare
 from ui.runs.form import start_form
 from ui.runs.live import live_panel, run_label
@@ -15,12 +15,12 @@ from ui.runs.live import live_panel, run_label
 ss = st.session_state
 POLL_SECONDS = 1.0
 
-st.title("Certification runs")
-st.caption("CERTIFY (Cohen, Rosenfeld & Kolter 2019) on every selected test example: select the class with n0 "
-           "noisy samples, bound its probability with n fresh ones, radius σ Φ⁻¹(p̲_A), abstain when p̲_A < ½ — "
-           "at one σ, at a per-input σ\\*ₓ (DDRS), sequentially with early stopping, or Bernstein's deterministic "
-           "certificate instead. Runs work in a background process and are saved: leaving the page or closing the "
-           "tab does not stop them.")
+st.title(navigation.RUNS.title)
+presenter.folded("About this page").caption(
+    "CERTIFY (Cohen, Rosenfeld & Kolter 2019) on every selected test example: select the class with n0 noisy "
+    "samples, bound its probability with n fresh ones, radius σ Φ⁻¹(p̲_A), abstain when p̲_A < ½ — at one σ, at a "
+    "per-input σ\\*ₓ (DDRS), sequentially with early stopping, or Bernstein's deterministic certificate instead. "
+    "Runs work in a background process and are saved: leaving the page or closing the tab does not stop them.")
 try:
     store = RunStore()
 except ValueError as exc:

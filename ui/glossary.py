@@ -142,7 +142,7 @@ TERMS: tuple[Term, ...] = (
     Term("Sound floating-point sampler", "Noise drawn so that float rounding cannot leak x: the certificate "
          "holds for what the computer actually evaluates.",
          "Standard smoothing evaluates fl(x + σ·randn), which is not a Gaussian shift: a base classifier can read "
-         "the rounding bits and flip inside a certified ball. For inputs on a grid (k/255) the sound sampler draws "
+         "the rounding and flip inside a certified ball. For inputs on a grid (k/255) the sound sampler draws "
          "integer noise η from fair coins and exact thresholds and evaluates fl((k + η)/255), a function of k + η "
          "only; Cohen's theorem then holds up to a tiny, subtracted total-variation slack. `Smooth(..., "
          "sound_float=True)`; the default is the standard sampler.", "", (navigation.PATHS,),

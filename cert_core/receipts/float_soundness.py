@@ -1,10 +1,11 @@
 """Receipt for floating-point soundness (Voráček & Hein, ICLR 2023): randomized smoothing as everyone implements it
-(fl(x + σ·randn)) certifies a ball that a base classifier reading rounding bits escapes, and the sound sampler
+(fl(x + σ·randn)) certifies a ball that a base classifier reading only rounding escapes, and the sound sampler
 (``Smooth(..., sound_float=True)``) does not. Run with ``cert_core.methods.float_soundness`` exactly as the Paths
 page's floating-point expander does.
 
-Our construction is not the paper's (theirs is low-dimensional; the paper reports a claimed radius 1.26 against a
-flip at distance 0.8): it is a 256-coordinate detector of the last mantissa bits, with the same kind of finding.
+Our construction is not the paper's, which we could not read (the paper reports a claimed radius 1.26 against a flip
+at distance 0.8 in low dimension): ours is low-dimensional too (8 coordinates, a flip at 0.80), a detector of the
+floats fl(σ·ε) can take, with the same kind of finding and a larger false radius.
 The card judges the finding (a certificate larger than the distance of a point the smoothed classifier labels
 otherwise), not the paper's exact numbers.
 """
@@ -33,14 +34,15 @@ def rounding_breaks_standard_smoothing(scale: Scale) -> ReceiptResult:
              f"{r.sound_radius:.2f}; at x′ {_label(r.sound_flip_prediction)}", "consistent", r.sound_consistent),
     )
     return ReceiptResult("", "Standard randomized smoothing is not sound in floating point: a base classifier that reads "
-                         "rounding bits gets a certified radius that contains a point the smoothed classifier labels "
+                         "only rounding gets a certified radius that contains a point the smoothed classifier labels "
                          "otherwise; sampling integer noise on the input grid (the sound sampler) removes the leak.",
                          "Voráček & Hein, ICLR 2023 ('Sound randomized smoothing in floating-point arithmetic'): "
                          "radius 1.26 claimed, another class at distance 0.8",
                          "the finding, not the paper's numbers: radius > distance and a (1 − α) upper bound < 1/2 "
                          "on the certified class at x′",
                          lines, View("paths", None, None, None, "the expander 'Floating point: a false certificate'"),
-                         note="Our construction is our own (256 coordinates, σ = 1, x′ = x + 12/255 per coordinate), "
-                              "not the paper's low-dimensional one, so the numbers differ from 1.26 / 0.8.",
+                         note="The construction is our own (8 coordinates, σ = 0.7, x′ = x + 72/255 per coordinate, a base "
+                              "classifier that accepts only values fl(σ·ε) can take), not the paper's, so the numbers "
+                              "differ from 1.26 / 0.8.",
                          setting=f"D = {params.dim}, σ = {params.sigma:g}, n = {params.n:,}, α = {params.alpha:g}, "
                                  f"seed {params.seed}")

@@ -124,7 +124,7 @@ def test_the_floating_point_counterexample_runs_on_a_click(first_run):
     at = first_run
     assert "Floating point: a false certificate" in at.expander[-1].label
     assert "this app's default sampler" in _text(at)                    # says which sampler runs by default
-    assert "ours, not the paper's low-dimensional one" in _text(at)      # says which construction it is
+    assert "The construction is ours" in _text(at)                      # says which construction it is
     next(b for b in at.button if b.key == "paths_float_run").click().run()
     assert not at.exception
     labels = [m.label for m in at.metric]

@@ -76,11 +76,14 @@ def float_section() -> None:
     with st.expander("Floating point: a false certificate from rounding alone (Voráček & Hein, ICLR 2023)"):
         st.markdown(
             "Every implementation (and this app's default sampler) evaluates f(fl(x + σ·randn)) and applies Cohen's "
-            "theorem as if that were x + N(0, σ²I). The last bits of the rounded sum depend on the last bits of x, "
-            "so a base classifier that reads **only those rounding bits** (256 pixels, σ = 1) tells the black image "
-            "x = 0 from x' = 12/255 everywhere. The **sound sampler** (`Smooth(..., sound_float=True)`) feeds f "
-            "with fl((k + η)/255) for integer noise η drawn from fair coins: nothing about x leaks. This construction "
-            "is ours, not the paper's low-dimensional one (radius 1.26 claimed, another class at 0.8). Certification "
+            "theorem as if that were x + N(0, σ²I). At x = 0 every noisy coordinate is fl(σ·ε) for a float ε, and "
+            "for σ = 0.7 that product **never produces some floats** (about one in six of those a noisy input lands on). A base classifier that says class 0 only when "
+            "all 8 coordinates are values fl(σ·ε) can take reads **nothing but rounding**, yet standard CERTIFY "
+            "gives it the largest radius n samples allow at x = 0, while at x' = 72/255 in every coordinate "
+            "(distance 0.80) most noisy copies fall on a skipped float. The **sound sampler** "
+            "(`Smooth(..., sound_float=True)`) feeds f with fl((k + η)/255) for integer noise η drawn from fair "
+            "coins: f sees the same kind of values near x and x', and nothing about x leaks. The construction is "
+            "ours, in the paper's setting (the paper: radius 1.26 claimed, another class at 0.8). Certification "
             "runs can use the sound sampler too (Certification runs: 'Sound floating point').")
         if not st.button("Certify x with both samplers", key="paths_float_run",
                          help="Standard and sound CERTIFY at x, PREDICT at x' (n = 4,000, seeded; a few seconds)."):

@@ -8,7 +8,7 @@ import pytest
 import torch
 from scipy.stats import norm
 
-from cert_core.methods.float_soundness.counterexample import (FloatCounterexampleParams, LowBitsDetector,
+from cert_core.methods.float_soundness.counterexample import (FloatCounterexampleParams, ScaledFloatDetector,
                                                               float_counterexample)
 from cert_core.noise import (COIN_BITS, GUIDE_BITS, _lookup_torch, _tables_on, discrete_gaussian,
                              example_generators)
@@ -24,8 +24,19 @@ def result():
 
 def test_the_standard_sampler_certifies_a_ball_that_holds_a_flip(result):
     assert result.standard_prediction == 0 and result.flip_prediction == 1
-    assert result.standard_radius > result.distance > 0.7          # the paper: radius 1.26, flip at 0.8
+    assert result.standard_radius > 2 * result.distance > 1.5       # the paper: radius 1.26, flip at 0.8
     assert result.flip_p_upper < 0.5 and result.standard_broken
+
+
+def test_the_detector_reads_only_rounding():
+    """Every fl(σ·z) is class 0; a float the product skips is class 1, though it is within one float step of a
+    class-0 value: no real-valued classifier, only the rounding, tells them apart."""
+    detector = ScaledFloatDetector(0.7)
+    z = torch.randn(10_000, 8, generator=torch.Generator().manual_seed(3))
+    assert detector.reachable(z * torch.tensor(0.7)).all()
+    grid = torch.arange(1 << 20, dtype=torch.int32).add_(int(torch.tensor(1.6).view(torch.int32))).view(torch.float32)
+    share = detector.reachable(grid[:, None]).double().mean().item()   # [1.6, 1.725): above m·2^0 = 1.4
+    assert abs(share - 1 / 1.4) < 0.01                                 # one float in m = 1.4 is reached
 
 
 def test_the_sound_sampler_is_consistent_at_the_same_points(result):
@@ -56,7 +67,7 @@ def test_the_cpu_and_torch_lookups_give_the_same_noise_from_the_same_coins():
 
 
 def test_sound_votes_ignore_batch_size_and_the_default_is_unchanged():
-    detector = LowBitsDetector(torch.linspace(-1, 1, 4), 0.0)
+    detector = ScaledFloatDetector(0.5 + 1 / 3)
     xs = torch.tensor([[0.0, 3 / 255], [1.0, 0.5 - 0.5 / 255]])
     sound = Smooth(detector, 2, 0.5, sound_float=True)
     votes = [sound.sample_counts(xs, 300, b, example_generators([4, 5], "cpu")) for b in (7, 1000)]
@@ -67,7 +78,7 @@ def test_sound_votes_ignore_batch_size_and_the_default_is_unchanged():
 
 
 def test_bad_input_gets_a_clear_error():
-    detector = LowBitsDetector(torch.zeros(4), 0.0)
+    detector = ScaledFloatDetector(0.7)
     with pytest.raises(ValueError, match="grid of multiples of 1/255"):
         Smooth(detector, 2, 0.5, sound_float=True).certify(torch.full((3,), 0.001), 10, 10, 0.01)
     with pytest.raises(ValueError, match="'sound_float' parameter of Smooth must be a bool"):

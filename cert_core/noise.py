@@ -107,14 +107,21 @@ class DiscreteGaussian:
         guide table (Chen & Asau) maps the top bits to η directly unless a threshold falls inside that bucket
         (a few % of draws); those get their low bits and a binary search. The law is exactly that of
         ``searchsorted(T, U, right=True) - K`` with U uniform in [0, 2^62), independently per element.
-        On the CPU the lookups run in numpy (one thread, same values): torch runs ``take`` and ``searchsorted``
-        on several threads even for small inputs, and each hand-off costs more than the lookup on a busy machine."""
-        coin_device = generator.device if generator is not None else device
+        On the CPU the coins come from numpy's PCG64, seeded by one 62-bit draw of ``generator`` (so η is still a
+        function of the generator's state), four guide indices per 64-bit word, and the lookups run in numpy on one
+        thread: that makes the sound draw about as fast as ``torch.randn`` (torch draws one 32-bit word per integer
+        and runs ``take``/``searchsorted`` on several threads, whose hand-offs cost more than the work here).
+        On other devices the coins and lookups are torch's."""
+        coin_device = generator.device if generator is not None else torch.device(device)
         table = _tables_on(self, coin_device)
-        top = torch.randint(0, 1 << GUIDE_BITS, shape, generator=generator, device=coin_device)   # (*shape,) int64
-        lookup = _lookup_numpy if top.device.type == "cpu" else _lookup_torch
-        eta = lookup(top.view(-1), table, self.cells, lambda size: torch.randint(
-            0, 1 << (COIN_BITS - GUIDE_BITS), (size,), generator=generator, device=coin_device))
+        count = math.prod(shape)
+        if coin_device.type == "cpu":
+            seed = int(torch.randint(0, 1 << COIN_BITS, (1,), generator=generator))
+            eta = _draw_numpy(count, table, self.cells, np.random.PCG64(seed))
+        else:
+            top = torch.randint(0, 1 << GUIDE_BITS, (count,), generator=generator, device=coin_device)  # (N,)
+            eta = _lookup_torch(top, table, self.cells, lambda size: torch.randint(
+                0, 1 << (COIN_BITS - GUIDE_BITS), (size,), generator=generator, device=coin_device))
         return eta.view(shape).to(device=device, dtype=dtype)
 
 
@@ -129,13 +136,22 @@ def _lookup_torch(top: torch.Tensor, table, cells: int, low_bits) -> torch.Tenso
     return eta
 
 
-def _lookup_numpy(top: torch.Tensor, table, cells: int, low_bits) -> torch.Tensor:
-    """``_lookup_torch`` on the CPU in numpy: the same values from the same coins, on one thread."""
-    top_np = top.numpy()
-    eta = table.eta.numpy()[top_np]                                                   # (N,) NaN: split bucket
+def _draw_numpy(count: int, table, cells: int, coins: np.random.PCG64) -> torch.Tensor:
+    """η for ``count`` draws from the bit generator ``coins``: 16-bit guide indices, four per 64-bit word, then
+    the low bits of the split draws from the same stream. (count,) float."""
+    top = coins.random_raw(-(-count // 4)).view(np.uint16)[:count]                     # (N,) uniform 16-bit
+    low = np.random.Generator(coins)
+    return _lookup_numpy(top, table, cells,
+                         lambda size: low.integers(0, 1 << (COIN_BITS - GUIDE_BITS), size, dtype=np.int64))
+
+
+def _lookup_numpy(top: np.ndarray, table, cells: int, low_bits) -> torch.Tensor:
+    """``_lookup_torch`` in numpy on one thread: the same values from the same coins. (N,) float."""
+    top = top.astype(np.intp)                                                         # take() is fastest on intp
+    eta = table.eta.numpy().take(top)                                                 # (N,) NaN: split bucket
     split = np.flatnonzero(np.isnan(eta))                                             # (S,)
     if len(split):
-        coins = (top_np[split] << (COIN_BITS - GUIDE_BITS)) | low_bits(len(split)).numpy()
+        coins = (top[split].astype(np.int64) << (COIN_BITS - GUIDE_BITS)) | low_bits(len(split))
         eta[split] = np.searchsorted(table.bounds.numpy(), coins, side="right") - cells
     return torch.from_numpy(eta)
 

@@ -56,13 +56,15 @@ def test_the_sound_sampler_draws_the_discretised_gaussian():
 
 
 def test_the_cpu_and_torch_lookups_give_the_same_noise_from_the_same_coins():
-    """The CPU draw looks η up in numpy (one thread); CUDA uses the torch ops: same coins, same η."""
+    """The CPU draws its coins with numpy's PCG64 (seeded by one draw of the generator) and looks η up in numpy;
+    other devices use the torch ops: the same coins give the same η."""
     sampler = discrete_gaussian(1.0, 255)
     eta = sampler.draw((500, 64), torch.Generator().manual_seed(2), "cpu", torch.float64)
-    gen = torch.Generator().manual_seed(2)
-    top = torch.randint(0, 1 << GUIDE_BITS, (500 * 64,), generator=gen)
-    again = _lookup_torch(top, _tables_on(sampler, "cpu"), sampler.cells,
-                          lambda size: torch.randint(0, 1 << (COIN_BITS - GUIDE_BITS), (size,), generator=gen))
+    coins = np.random.PCG64(int(torch.randint(0, 1 << 62, (1,), generator=torch.Generator().manual_seed(2))))
+    top = torch.from_numpy(coins.random_raw(500 * 64 // 4).view(np.uint16).astype(np.int64))   # 4 per word
+    low = np.random.Generator(coins)
+    again = _lookup_torch(top, _tables_on(sampler, "cpu"), sampler.cells, lambda size: torch.from_numpy(
+        low.integers(0, 1 << (COIN_BITS - GUIDE_BITS), size, dtype=np.int64)))
     assert torch.equal(eta.view(-1), again.double()) and torch.isnan(_tables_on(sampler, "cpu").eta).any()
 
 

@@ -57,7 +57,10 @@ def _frame(fig: go.Figure, bounds: tuple, title: str, height: int, legend: bool)
                   layer="above")
     axis = dict(constrain="domain", zeroline=False, ticks="outside", dtick=1, showgrid=True, gridcolor="#E6E6E6")
     fig.update_xaxes(range=[xmin - 0.05, xmax + 0.05], title_text="x₁", title_standoff=4, **axis)
+    # constraintoward="top": when the figure is taller than its square plot, the plot stays under its title and the
+    # spare height goes below the x axis (centred, a projector's first screen cut the axis off)
     fig.update_yaxes(range=[ymin - 0.05, ymax + 0.05], scaleanchor="x", scaleratio=1, title_text="x₂",
+                     constraintoward="top",
                      title_standoff=4, **axis)
     fig.update_layout(**theme.base_layout(
         title=dict(text=title, x=0.5, xanchor="center", font_size=19), height=height, showlegend=legend,

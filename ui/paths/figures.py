@@ -89,7 +89,8 @@ def surfaces_figure(sf, eta: float, logit: str, axes=("s", "t"), height: int = S
     fig.add_trace(_wire(sf.s, sf.t, sf.scrfp, theme.GREEN, "SC-RFP"), 1, 3)
     ticks = dict(nticks=4, tickfont=dict(size=14))    # three small scenes: few ticks, so 14 px labels do not collide
     scene = dict(xaxis=dict(title=axes[0], **ticks), yaxis=dict(title=axes[1], **ticks),
-                 zaxis=dict(title=logit, **ticks), aspectmode="cube", camera=dict(eye=dict(x=1.6, y=-1.6, z=0.9)))
+                 zaxis=dict(title=logit, **ticks), aspectmode="cube",
+                 camera=dict(eye=dict(x=1.9, y=-1.9, z=1.05), center=dict(x=-0.12, y=-0.12, z=0)))   # no title cut off
     fig.update_layout(scene=scene, scene2=scene, scene3=scene,
                       **theme.base_layout(height=height, margin=dict(l=0, r=0, t=40, b=0),
                                           legend=dict(orientation="h", y=-0.02, x=0.5, xanchor="center")))

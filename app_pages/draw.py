@@ -36,8 +36,9 @@ def board(current: state.CurrentModel) -> None:
     height = PRESENTER_HEIGHT if presenter.active() else HEIGHT
     hint = "erase the nearest point" if ss.get("draw_mode") == "erase" else f"add class {ss.get('draw_class') or 0}"
     key = views.canvas_key()
+    # presenter: no legend (its 20 px rows pushed x₁ into the tick labels); the class buttons above carry the colours
     fig = charts.canvas(state.VIEW, lattice_points(GridView(state.VIEW, 2))[0], drawing.points, drawing.labels,
-                        hint, height)
+                        hint, height, legend=not presenter.active())
     canvas.plotly_chart(presenter.scale(fig, resize=False), key=key, on_select=lambda: views.on_click(key), **CANVAS)
     trained = views.trained_on(current)
     if trained is None:

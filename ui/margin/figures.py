@@ -8,7 +8,7 @@ from plotly.subplots import make_subplots
 from ui import theme
 
 PANEL = 330             # px: a Figure 1 panel's width and plot height
-PANEL_PRESENTER = 260   # presenter mode: its column is ~300 px wide at 1280×720; a square plot in it fits the first screen
+PANEL_PRESENTER = 260   # presenter: a column is ~300 px wide at 1280×720; a square plot there fits the first screen
 
 
 def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.ndarray | None, cloud_at,
@@ -80,7 +80,8 @@ def heatmaps(data: dict, metric: str) -> go.Figure:
     return fig
 
 
-def figure1_panels(labels: np.ndarray, extent: tuple, a, p, size: int = PANEL) -> list[tuple[str, go.Figure, str]]:
+def figure1_panels(labels: np.ndarray, extent: tuple, a, p,
+                   size: int = PANEL) -> list[tuple[str, go.Figure, str]]:
     """Figure 1 at ``p`` (a PointParams) from its analysis ``a``: the average-case, worst-case and smoothed
     panels (``size`` px wide, ``size`` + 30 tall), each with its markdown verdict against Condition 1's Γ."""
     cloud = np.random.default_rng(0).standard_normal((300, 2)) * p.sigma                    # (300, 2) offsets

@@ -37,13 +37,13 @@ with tab2d:
         point = state.selected_point() or (0.3, 0.5)
         px = c[2].number_input("x₁", -3.0, 3.0, float(point[0]), 0.05, key="bern_x", help="Point to certify.")
         py = c[3].number_input("x₂", -3.0, 3.0, float(point[1]), 0.05, key="bern_y", help="Point to certify.")
-        st.caption("The view (−3, 3)² is mapped onto [0, 1]² by u = (x + 3) / 6, one scale for both axes, so every "
-                   "radius in the table is in the plane's units (unit-box radius × 6).")
         p = bc.PlaneParams(n, smooth, (px, py))
         study = bc.plane_study(current, p)
         for col, (key, fig) in zip(st.columns(3), bf.plane_maps(study, p, current.num_classes,
                                                                 current.class_names).items()):
             col.plotly_chart(fig, key=key, **PLOT)
+        st.caption("The view (−3, 3)² is mapped onto [0, 1]² by u = (x + 3) / 6, one scale for both axes, so every "
+                   "radius in the table is in the plane's units (unit-box radius × 6).")
         radii = study.radii
         if radii.root_overestimates:
             st.warning(f"**Root-finding overestimated the distance**: it reports {radii.root_radius:.3f}, but the "

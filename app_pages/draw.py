@@ -12,6 +12,7 @@ from ui.images import base_image, lattice_points, png_uri, smoothed_image
 
 ss = st.session_state
 HEIGHT = 470                # px: three square plots side by side (presenter mode: the fonts grow instead)
+PRESENTER_HEIGHT = 410      # a 1280×720 projector's column is ~300 px wide: no white space, the x axis on screen
 CANVAS = dict(selection_mode="points", theme=None, config={"displaylogo": False, "displayModeBar": False})
 
 st.title(navigation.DRAW.title)
@@ -32,10 +33,12 @@ def board(current: state.CurrentModel) -> None:
     if ss.get(views.MESSAGE):
         st.warning(ss.pop(views.MESSAGE), icon=":material/info:")
     canvas, map_f, map_g = st.columns(3)
+    height = PRESENTER_HEIGHT if presenter.active() else HEIGHT
     hint = "erase the nearest point" if ss.get("draw_mode") == "erase" else f"add class {ss.get('draw_class') or 0}"
     key = views.canvas_key()
+    # presenter: no legend (its 20 px rows pushed x₁ into the tick labels); the class buttons above carry the colours
     fig = charts.canvas(state.VIEW, lattice_points(GridView(state.VIEW, 2))[0], drawing.points, drawing.labels,
-                        hint, HEIGHT)
+                        hint, height, legend=not presenter.active())
     canvas.plotly_chart(presenter.scale(fig, resize=False), key=key, on_select=lambda: views.on_click(key), **CANVAS)
     trained = views.trained_on(current)
     if trained is None:
@@ -46,7 +49,7 @@ def board(current: state.CurrentModel) -> None:
         labels, probs = draw_cache.maps(current.key, current.model, sigma)
         for col, title, image, mkey in ((map_f, "Base classifier f", base_image(labels), "draw_map_f"),
                                         (map_g, f"Smoothed g, σ={sigma:g}", smoothed_image(probs), "draw_map_g")):
-            fig = charts.region_map(title, png_uri(image), state.VIEW, trained.points, trained.labels, HEIGHT)
+            fig = charts.region_map(title, png_uri(image), state.VIEW, trained.points, trained.labels, height)
             col.plotly_chart(presenter.scale(fig, resize=False), key=mkey, theme=None, config={"displayModeBar": False})
     counts, export = st.columns([3, 1], vertical_alignment="center")
     counts.markdown(views.counts_line(drawing))

@@ -23,30 +23,13 @@ sigma, shape = state.sigma(), current.loaded.input_shape
 # ---------------------------------------------------------------- Lipschitz constant of the current model
 lip = mc.lipschitz(current.key, current.model, tuple(shape or ()))
 k = lip.k
-if k is None:
-    st.warning(f"**No Lipschitz bound for {current.label}**: {lip.problem} Margin certificates (MCR, MSCR) need a "
-               "Lipschitz constant K: without one, a margin says nothing about how far the boundary is.",
-               icon=":material/warning:")
-else:
-    top = st.columns([1, 3])
-    top[0].metric("Lipschitz bound K", f"{k:.4g}", help="Guaranteed l2 upper bound of the logit map: product of "
-                  "per-layer spectral norms (power iteration, certified by a Gram-iteration bound).")
-    if k > 1.01:
-        top[1].info(f"**{current.label} is not Lipschitz-constrained**: K ≤ {k:.3g} is a product of layer norms, "
-                    "far above its real local slope, so MCR = −margin/(√2 K) is a valid but tiny radius. Pick an "
-                    "`*-ortho-*` model (Björck-orthogonal, K ≈ 1) to see margin certificates at work.",
-                    icon=":material/info:")
-    else:
-        top[1].success("1-Lipschitz network (Björck-orthonormal weights): margins are distances up to √2.",
-                       icon=":material/check_circle:")
-    with top[1].expander("Per-layer bounds"):
-        st.dataframe(mf.layer_rows(lip.layers), hide_index=True, key="sra_layers")
+views.lipschitz_section(current.label, lip)
 
 # ---------------------------------------------------------------- Figure 1, interactive
 st.subheader("Figure 1: three analyses at a point")
 if current.is_2d:
     point = state.selected_point() or (0.5, 0.25)
-    c = st.columns([1, 1, 1.2, 1.2, 1])
+    c = st.columns([0.8, 0.8, 1.2, 1.7] if presenter.active() else [1, 1, 1.2, 1.2, 1])   # presenter: n is hidden
     px = c[0].number_input("x₁", -3.0, 3.0, float(point[0]), 0.05, key="sra_x", help="The analysed point.")
     py = c[1].number_input("x₂", -3.0, 3.0, float(point[1]), 0.05, key="sra_y", help="The analysed point.")
     eps = c[2].slider("Region Ω(x): radius ε", 0.0, 1.5, 0.3, 0.01, key="sra_eps",
@@ -55,13 +38,16 @@ if current.is_2d:
                       format_func={"margin": "margin (Γ = 0)", "zero_one": "0-1 (Γ = ½)"}.get,
                       help="Condition 1: E T < Γ implies correct on average. 0-1 loss: randomized smoothing; "
                            "margin loss: MSCR (needs symmetric outputs, Prop. 3).")
-    n = c[4].select_slider("Noise samples", (100, 250, 500, 1000), 250, key="sra_n",
-                           help="Monte Carlo samples of ρ per point of Ω (shared by all points).")
+    n = (c[4] if len(c) > 4 else st.container()).select_slider(
+        "Noise samples", (100, 250, 500, 1000), 250, key="sra_n",
+        help="Monte Carlo samples of ρ per point of Ω (shared by all points).")
     params = mc.PointParams((float(px), float(py)), float(eps), sigma, loss, int(n))
     a = mc.point_analysis(current.key, current.model, params)
     labels = mc.local_labels(current.key, current.model, mc.extent(params))
-    for col, (title, fig, verdict) in zip(st.columns(3), mf.figure1_panels(labels, mc.extent(params), a, params)):
-        col.plotly_chart(fig, key=f"sra_fig_{title[:5]}", **PLOT)
+    size = mf.PANEL_PRESENTER if presenter.active() else mf.PANEL       # presenter: Figure 1 on the first screen
+    panels = mf.figure1_panels(labels, mc.extent(params), a, params, size)
+    for col, (title, fig, verdict) in zip(st.columns(3), panels):
+        col.plotly_chart(presenter.scale(fig, resize=False), key=f"sra_fig_{title[:5]}", **PLOT)
         col.markdown(verdict)
     st.caption(f"Class analysed: {current.class_names[a.label]} (the base prediction at x). Maxima over a lattice "
                "of Ω and expectations by Monte Carlo: a numerical illustration, not a certificate.")

@@ -21,21 +21,21 @@ with presenter.folded("About this page"):
 
 current, net = views.network_or_stop()
 model, sigma, data, names = current.model, state.sigma(), current.dataset, current.class_names
-eta, pool = views.scrfp_controls(net)
+eta, pool, beside = views.scrfp_controls(net)     # beside η: the centre x
 
 # ---------------------------------------------------------------- the centre x
 if current.is_2d:
     center, where = pc.plane_center(state.selected_point(), data)
 elif data is not None:
-    idx = st.number_input("Test image", 0, len(data.x_test) - 1, 0, key="paths_index",
-                          help="The image x at the centre of the slice, the float-neuron region and the audit.")
+    idx = beside.number_input("Test image", 0, len(data.x_test) - 1, 0, key="paths_index",
+                              help="The image x at the centre of the slice, the float-neuron region and the audit.")
     center, where = data.x_test[int(idx)].astype(np.float32), f"test image {int(idx)}"
 else:
     st.info(f"No test data: {current.dataset_note}. The constructed counterexample does not need any.")
     views.constructed_section()
     st.stop()
-st.markdown(f"**x** = {where}" + (f" ({center[0]:.3f}, {center[1]:.3f})" if current.is_2d else "") +
-            f" · σ = {sigma:g} (sidebar) · model **{current.label}**")
+beside.markdown(f"**x** = {where}" + (f" ({center[0]:.3f}, {center[1]:.3f})" if current.is_2d else "") +
+                f" · σ = {sigma:g} (sidebar) · model **{current.label}**")
 tabs = st.tabs(["Float neurons", "Path surfaces", "SC-RFP audit", "Vulnerability (Table 1)"])
 
 # ---------------------------------------------------------------- float neurons (Figure 2, heat map, diagram)
@@ -66,7 +66,7 @@ with tabs[0]:
 
 # ---------------------------------------------------------------- path surfaces (Figure 6)
 with tabs[1]:
-    c = st.columns(4)
+    c = presenter.folded("The slice: half-width, resolution, region R, logit").columns(4)   # the surfaces on screen
     half = c[0].slider("Half-width of the slice", 0.05, 3.0, 0.4 if current.is_2d else 1.0, 0.05, key="paths_half",
                        help="The slice spans x + s·u + t·v with |s|, |t| ≤ this (input units).")
     res = c[1].select_slider("Resolution", (21, 31, 41, 61), 41, key="paths_res", help="Grid points per axis.")
@@ -81,7 +81,8 @@ with tabs[1]:
     sf = pc.surfaces(current.key, model, pc.SurfaceParams.at(center, how, float(half), int(res), int(cls),
                      "set" if region.startswith("the whole") else "pairwise", float(eta), pool))
     axes = ("x₁ − x₁(x)", "x₂ − x₂(x)") if current.is_2d else ("s along u", "t along v")
-    st.plotly_chart(pf.surfaces_figure(sf, eta, f"f_{cls}", axes), key="paths_surf", **PLOT)
+    height = pf.SURFACES_PRESENTER if presenter.active() else pf.SURFACES_HEIGHT
+    st.plotly_chart(pf.surfaces_figure(sf, eta, f"f_{cls}", axes, height), key="paths_surf", **PLOT)
     st.caption(f"{sf.float_ratio:.1%} of the neurons float over this region. f = Z_fixed + Z_float holds to "
                f"{np.abs(sf.fixed + sf.float - sf.f).max():.1e} (float64 path sums). SC-RFP keeps the fixed "
                "paths and scales the float ones, so (c) hugs Z_fixed as η → 1.")

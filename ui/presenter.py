@@ -28,6 +28,7 @@ HIDDEN_KEYS = (                   # widget keys a class does not need (values ar
     "rn_root", "rn_npz", "rn_skip", "rn_device", "rn_batch",                     # certification runs
     "draw_seed",                                                                  # draw your data
     "t_seed", "t_lr",                                     # models: train (the Train button then fits 1280×720)
+    "sra_n",                                              # SRA: Monte Carlo samples of Figure 1
 )
 
 

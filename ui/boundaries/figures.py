@@ -230,12 +230,13 @@ def vote_histogram(counts, class_names, n: int, p_lower: float, prediction: int,
     picked = ""
     if counts0 is not None and len(counts0):
         c_a = int(np.argmax(counts0))
-        picked = (f"<br><sup>c_A = {class_names[c_a]}, picked by the n₀ = {int(np.sum(counts0)):,} selection "
-                  f"samples ({int(counts0[c_a]):,} votes)</sup>")
+        picked = (f"<br><span style='font-size:14px'>c_A = {class_names[c_a]}, picked by the n₀ = "
+                  f"{int(np.sum(counts0)):,} selection samples ({int(counts0[c_a]):,} votes)</span>")
     fig.update_yaxes(range=[0, n * 1.15], title_text="votes", tickformat=",")
     fig.update_layout(**theme.base_layout(
-        title=dict(text=f"Votes of f on n = {n:,} noisy copies<br><sup>p̲_A = {p_lower:.4f} → CERTIFY {verdict}"
-                        f"</sup>{picked}", x=0.5, xanchor="center", font_size=19),
+        # subtitles in readable pixels (a <sup> is 70% of the title: 13 px, too small for a projector)
+        title=dict(text=f"Votes of f on n = {n:,} noisy copies<br><span style='font-size:16px'>p̲_A = {p_lower:.4f} "
+                        f"→ CERTIFY {verdict}</span>{picked}", x=0.5, xanchor="center", font_size=19),
         margin=dict(l=10, r=10, b=10, t=105 if picked else 60), height=theme.MAP_SIZE - 120, showlegend=False,
         bargap=0.35))
     return fig

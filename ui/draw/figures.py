@@ -14,15 +14,16 @@ MARKER = dict(size=11, line=dict(color="white", width=1.5))
 
 
 def canvas(bounds: tuple, lattice: np.ndarray, points: np.ndarray, labels: np.ndarray, hint: str,
-           height: int = theme.MAP_SIZE) -> go.Figure:
+           height: int = theme.MAP_SIZE, legend: bool = True) -> go.Figure:
     """The drawing board: a blank box with a light grid, the drawn points, and an invisible lattice
-    (L, 2) of click targets whose hover says what a click does (``hint``, e.g. "add class 1")."""
+    (L, 2) of click targets whose hover says what a click does (``hint``, e.g. "add class 1"); with ``legend``,
+    each class's colour and count under it."""
     fig = go.Figure(go.Scatter(x=lattice[:, 0], y=lattice[:, 1], mode="markers", name="canvas", showlegend=False,
                                marker=dict(color="rgba(0,0,0,0)", size=9),
                                hovertemplate=f"{hint} at (%{{x:.1f}}, %{{y:.1f}})<extra></extra>",
                                selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
     _add_points(fig, points, labels, clickable=True)
-    _frame(fig, bounds, "Your points", height, legend=True)
+    _frame(fig, bounds, "Your points", height, legend=legend)
     fig.update_layout(clickmode="event+select", dragmode=False, hovermode="closest", hoverdistance=12)
     return fig
 
@@ -57,7 +58,10 @@ def _frame(fig: go.Figure, bounds: tuple, title: str, height: int, legend: bool)
                   layer="above")
     axis = dict(constrain="domain", zeroline=False, ticks="outside", dtick=1, showgrid=True, gridcolor="#E6E6E6")
     fig.update_xaxes(range=[xmin - 0.05, xmax + 0.05], title_text="x₁", title_standoff=4, **axis)
+    # constraintoward="top": when the figure is taller than its square plot, the plot stays under its title and the
+    # spare height goes below the x axis (centred, a projector's first screen cut the axis off)
     fig.update_yaxes(range=[ymin - 0.05, ymax + 0.05], scaleanchor="x", scaleratio=1, title_text="x₂",
+                     constraintoward="top",
                      title_standoff=4, **axis)
     fig.update_layout(**theme.base_layout(
         title=dict(text=title, x=0.5, xanchor="center", font_size=19), height=height, showlegend=legend,

@@ -113,7 +113,8 @@ def toolbar() -> None:
     clear_col.button("Clear", icon=":material/delete:", key="draw_clear", on_click=push, args=(drawn.Drawing(),),
                      width="stretch", disabled=not drawing().cells, help="Remove every point (Undo brings them back).")
     name = pick.selectbox("Start from", TOY_DATASETS, key="draw_start",
-                          help=f"{START_POINTS} points of a built-in dataset, to edit by clicking.")
+                          help=f"{START_POINTS} points of a built-in dataset, to edit by clicking.",
+                          label_visibility="collapsed" if presenter.active() else "visible")   # a lower second row
     load.button("Load", icon=":material/download_for_offline:", key="draw_load", on_click=start_from, args=(name,),
                 width="stretch", help="Replace the drawing by this dataset's points (Undo brings yours back).")
 

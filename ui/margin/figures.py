@@ -7,11 +7,12 @@ from plotly.subplots import make_subplots
 
 from ui import theme
 
-PANEL = 330
+PANEL = 330             # px: a Figure 1 panel's width and plot height
+PANEL_PRESENTER = 260   # presenter: a column is ~300 px wide at 1280×720; a square plot there fits the first screen
 
 
 def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.ndarray | None, cloud_at,
-              title: str, safe: bool, marker=None) -> go.Figure:
+              title: str, safe: bool, marker=None, size: int = PANEL) -> go.Figure:
     """Base classes around the point (labels (R, R) over ``extent``), Omega(x) and an optional noise cloud."""
     x0, x1, y0, y1 = extent
     r = labels.shape[0]
@@ -32,8 +33,8 @@ def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.nd
         fig.add_scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="max of the loss",
                         marker=dict(size=13, color=theme.VERMILLION, symbol="x"))
     verdict = "safe" if safe else "NOT safe"
-    fig.update_layout(title=f"{title}: {verdict}", width=PANEL, height=PANEL + 30, showlegend=False,
-                      margin=dict(l=45, r=10, t=45, b=30), font=dict(size=13),
+    fig.update_layout(title=f"{title}: {verdict}", width=size, height=size + 30, showlegend=False,
+                      margin=dict(l=45, r=10, t=45, b=30), font={**theme.FONT, "size": 13},
                       xaxis=dict(range=[x0, x1], constrain="domain"), yaxis=dict(range=[y0, y1], scaleanchor="x"))
     return fig
 
@@ -79,9 +80,10 @@ def heatmaps(data: dict, metric: str) -> go.Figure:
     return fig
 
 
-def figure1_panels(labels: np.ndarray, extent: tuple, a, p) -> list[tuple[str, go.Figure, str]]:
+def figure1_panels(labels: np.ndarray, extent: tuple, a, p,
+                   size: int = PANEL) -> list[tuple[str, go.Figure, str]]:
     """Figure 1 at ``p`` (a PointParams) from its analysis ``a``: the average-case, worst-case and smoothed
-    panels, each with its markdown verdict against Condition 1's Γ."""
+    panels (``size`` px wide, ``size`` + 30 tall), each with its markdown verdict against Condition 1's Γ."""
     cloud = np.random.default_rng(0).standard_normal((300, 2)) * p.sigma                    # (300, 2) offsets
     panels = [("Average case", 0.0, cloud, p.point, a.average, None, "E_ρ(x) T"),
               ("Worst case", p.eps, None, p.point, a.worst, a.worst_point, "max_Ω T"),
@@ -91,7 +93,7 @@ def figure1_panels(labels: np.ndarray, extent: tuple, a, p) -> list[tuple[str, g
         safe = a.safe(value)
         verdict = (f"{formula} = **{value:.3f}** {'<' if safe else '≥'} Γ = {a.gamma:g} → "
                    f"{'safe' if safe else '**not safe**'}")
-        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark), verdict))
+        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark, size), verdict))
     return out
 
 

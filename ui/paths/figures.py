@@ -73,7 +73,11 @@ def _surf(s, t, z, colorscale, name, opacity=0.85, legend=True):
                       showlegend=legend)
 
 
-def surfaces_figure(sf, eta: float, logit: str, axes=("s", "t")) -> go.Figure:
+SURFACES_HEIGHT = 520          # px: Figure 6's three scenes
+SURFACES_PRESENTER = 360       # presenter mode: a scene is ~310 px wide at 1280×720, a taller one only adds white space
+
+
+def surfaces_figure(sf, eta: float, logit: str, axes=("s", "t"), height: int = SURFACES_HEIGHT) -> go.Figure:
     """Figure 6: (a) f as a wireframe over Z_fixed, (b) Z_float, (c) SC-RFP over Z_fixed."""
     fig = make_subplots(rows=1, cols=3, specs=[[{"type": "surface"}] * 3], horizontal_spacing=0.01,
                         subplot_titles=("(a) f (wireframe) over Z_fixed", "(b) Z_float = f − Z_fixed",
@@ -83,11 +87,12 @@ def surfaces_figure(sf, eta: float, logit: str, axes=("s", "t")) -> go.Figure:
     fig.add_trace(_surf(sf.s, sf.t, sf.float, "Oranges", "Z_float"), 1, 2)
     fig.add_trace(_surf(sf.s, sf.t, sf.fixed, "Blues", "Z_fixed", 0.6, legend=False), 1, 3)
     fig.add_trace(_wire(sf.s, sf.t, sf.scrfp, theme.GREEN, "SC-RFP"), 1, 3)
-    ticks = dict(nticks=4, tickfont=dict(size=11))    # three small scenes: more or larger labels collide
+    ticks = dict(nticks=4, tickfont=dict(size=14))    # three small scenes: few ticks, so 14 px labels do not collide
     scene = dict(xaxis=dict(title=axes[0], **ticks), yaxis=dict(title=axes[1], **ticks),
-                 zaxis=dict(title=logit, **ticks), aspectmode="cube", camera=dict(eye=dict(x=1.6, y=-1.6, z=0.9)))
+                 zaxis=dict(title=logit, **ticks), aspectmode="cube",
+                 camera=dict(eye=dict(x=1.9, y=-1.9, z=1.05), center=dict(x=-0.12, y=-0.12, z=0)))   # no title cut off
     fig.update_layout(scene=scene, scene2=scene, scene3=scene,
-                      **theme.base_layout(height=520, margin=dict(l=0, r=0, t=60, b=0),
+                      **theme.base_layout(height=height, margin=dict(l=0, r=0, t=40, b=0),
                                           legend=dict(orientation="h", y=-0.02, x=0.5, xanchor="center")))
     return fig
 

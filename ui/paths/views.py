@@ -19,22 +19,26 @@ POOL_LABELS = {"paper": "Algorithm 1 (paper): ReLU masks only",
                "repress-max-pool": "variant: also repress moved max-pool windows"}
 
 
-def scrfp_controls(net: network.Network) -> tuple[float, str]:
-    """SC-RFP's η and its masks (``pool``); the choice of masks is offered only when the network max-pools."""
-    eta = st.slider("Repression η (SC-RFP)", 0.0, 1.0, 0.25, 0.05, key="paths_eta",
-                    help="Algorithm 1 multiplies the pre-activation of every float neuron of x + ε by (1 − η). "
-                         "η = 0 is plain smoothing; the paper's best value is 0.25 (Table 5).")
+def scrfp_controls(net: network.Network):
+    """SC-RFP's η and its masks (``pool``) in a left column, the choice of masks offered only when the network
+    max-pools, and which SC-RFP runs in the column beside them; returns (η, pool, a slot above that line, for the
+    centre x). Side by side, not stacked: the tabs' figures then start on a 1280×720 projector's first screen."""
+    left, beside = st.columns([1, 3])
+    point_slot = beside.container()
+    eta = left.slider("Repression η (SC-RFP)", 0.0, 1.0, 0.25, 0.05, key="paths_eta",
+                      help="Algorithm 1 multiplies the pre-activation of every float neuron of x + ε by (1 − η). "
+                           "η = 0 is plain smoothing; the paper's best value is 0.25 (Table 5).")
     if not any(isinstance(s, network.MaxPool) for s in net.steps):
-        st.caption("Running SC-RFP as Algorithm 1 prints it: the activations' float masks (no max-pool here).")
-        return eta, "paper"
-    pool = st.radio("SC-RFP masks", scrfp.POOLS, format_func=POOL_LABELS.get, key="paths_pool", horizontal=True,
-                    help="Algorithm 1 (and the authors' APCT code) represses the float units of the ReLU "
-                         "pre-activations only; max-pool windows pass through. The variant also scales a window "
-                         "whose arg-max moved by (1 − η): it changes the votes and p_A on CNNs.")
-    st.caption("Running SC-RFP as Algorithm 1 prints it (ReLU masks; max-pool untouched)." if pool == "paper" else
-               "Running a variant, not the paper: a max-pool window whose arg-max differs from x is also scaled "
-               "by (1 − η), which moves votes and p_A.")
-    return eta, pool
+        beside.caption("SC-RFP as Algorithm 1 prints it: ReLU float masks (no max-pool here).")
+        return eta, "paper", point_slot
+    pool = left.radio("SC-RFP masks", scrfp.POOLS, format_func=POOL_LABELS.get, key="paths_pool", horizontal=True,
+                      help="Algorithm 1 (and the authors' APCT code) represses the float units of the ReLU "
+                           "pre-activations only; max-pool windows pass through. The variant also scales a window "
+                           "whose arg-max moved by (1 − η): it changes the votes and p_A on CNNs.")
+    beside.caption("Running SC-RFP as Algorithm 1 prints it (ReLU masks; max-pool untouched)." if pool == "paper" else
+                   "Running a variant, not the paper: a max-pool window whose arg-max differs from x is also scaled "
+                   "by (1 − η), which moves votes and p_A.")
+    return eta, pool, point_slot
 
 
 def network_or_stop() -> tuple[state.CurrentModel, network.Network]:

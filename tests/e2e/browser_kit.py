@@ -10,6 +10,8 @@ import subprocess
 import sys
 import time
 
+from playwright.sync_api import Error as PlaywrightError
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 TOUR = ROOT / "docs" / "screenshots"   # the README / docs/TOUR.md images
@@ -52,27 +54,109 @@ def clean_log(log_path: pathlib.Path) -> None:
     assert "Traceback" not in text and "WARNING" not in text.upper().replace("WARNINGS", ""), text
 
 
-def wait_idle(pg, settle: float = 1.5, timeout: float = 180) -> None:
-    """The script is not running, and stays so for ``settle`` seconds (reruns can chain)."""
+# In each document, from the app's websocket (top-level fields of its protobuf messages): a rerun is pending from the
+# moment the page asks for one (BackMsg.rerun_script) or the server stops a run to rerun (st.rerun, st.switch_page:
+# ForwardMsg.script_finished = FINISHED_EARLY_FOR_RERUN) until the next run begins (ForwardMsg.new_session); a user
+# input (pointer, key, a field's input or change event) is answered once a run that began after it has finished.
+# wait_idle then knows when the action before it has had its runs, instead of sleeping a fixed quiet time.
+RUN_WATCH = """(() => { if (window.__certWatch) return;
+    const w = {input: -1, started: -2, answered: false, pending: null}, now = () => performance.now();
+    window.__certWatch = () => [w.answered, w.pending === null ? -1 : (now() - w.pending) / 1000];
+    for (const type of ['pointerdown', 'keydown', 'input', 'change'])
+        window.addEventListener(type, () => { w.input = now(); w.answered = false; }, true);
+    const fields = data => {           // field number -> value (varints) or true (other wire types)
+        const b = data instanceof ArrayBuffer ? new Uint8Array(data)
+                                              : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+        const out = new Map(); let i = 0;
+        const varint = () => { let v = 0, m = 1, c; do { c = b[i++]; v += (c & 127) * m; m *= 128; } while (c > 127);
+                               return v; };
+        while (i < b.length) {
+            const key = varint(), type = key % 8;
+            if (type === 0) out.set(Math.floor(key / 8), varint());
+            else { out.set(Math.floor(key / 8), true);
+                   if (type === 2) { const n = varint(); i += n; } else if (type === 1) i += 8; else if (type === 5) i += 4; else break; }
+        }
+        return out; };
+    const Native = window.WebSocket;
+    window.WebSocket = class extends Native {
+        constructor(...args) {
+            super(...args);
+            this.addEventListener('message', e => { if (!(e.data instanceof ArrayBuffer)) return;
+                const f = fields(e.data);
+                if (f.has(4)) { w.started = now(); w.pending = null; }                   // new_session: a run began
+                if (f.get(6) === 2) w.pending = w.pending ?? now();            // FINISHED_EARLY_FOR_RERUN
+                else if (f.has(6) && w.started > w.input) w.answered = true; });
+        }
+        send(data) {
+            try { if (fields(data).has(11)) w.pending = w.pending ?? now(); } catch (e) {}   // BackMsg.rerun_script
+            return super.send(data);
+        }
+    }; })()"""
+IDLE_NOW = f"""() => [document.querySelectorAll("{IDLE}").length === 1,
+                     ...(window.__certWatch ? window.__certWatch() : [false, -1])]"""
+PENDING_LIMIT = 20.0      # s: a rerun asked for longer ago than this no longer holds the wait (never seen; a guard)
+QUIET_AFTER_RUN = 0.3     # s idle, no rerun pending, once the action's run has ended (a frontend's late request)
+QUIET_WITHOUT_RUN = 1.5   # s idle with no run since the action: a file upload asks for its run late, a tab for none
+
+
+def watch_runs(pg) -> None:
+    """Watch the script's runs in every document ``pg``'s context opens from now on (open_page does it)."""
+    context = pg.context
+    if not getattr(context, "_cert_watching_runs", False):
+        context.add_init_script(RUN_WATCH)
+        context._cert_watching_runs = True
+
+
+def wait_idle(pg, settle: float | None = None, timeout: float = 180) -> None:
+    """The script is not running, and stays so for a quiet time (reruns can chain).
+
+    In pages opened by ``open_page`` a rerun the page asked for, or the server announced, holds the wait until
+    it has begun, and the quiet time is event-driven: 0.3 s once a run that began after the latest user input has
+    finished, 1.5 s while none has (a file upload asks for its run late, a tab for none). A number for ``settle``
+    waits that fixed quiet time instead."""
     deadline, since = time.time() + timeout, None
     while time.time() < deadline:
-        if pg.locator(IDLE).count() == 1:
+        try:
+            idle, answered, pending = pg.evaluate(IDLE_NOW)
+        except PlaywrightError:                          # a navigation replaced the document: not idle yet
+            idle, answered, pending = False, False, -1
+        if idle and not 0 <= pending < PENDING_LIMIT:
             since = since or time.time()
-            if time.time() - since >= settle:
+            quiet = settle if settle is not None else QUIET_AFTER_RUN if answered else QUIET_WITHOUT_RUN
+            if time.time() - since >= quiet:
+                if settle is None and answered and os.environ.get("CERT_E2E_IDLE_AUDIT"):
+                    audit_quiet_window(pg)
                 return
         else:
             since = None
-        time.sleep(0.2)
+        time.sleep(0.1)
     raise AssertionError("the app did not become idle")
+
+
+def audit_quiet_window(pg) -> None:
+    """With CERT_E2E_IDLE_AUDIT=<file>: after an event-driven wait that ended 0.3 s after a run, watch as long as
+    the fixed 1.5 s would have; a run that starts or is asked for meanwhile (one the short window missed) is appended to
+    the file with the test line that waited. Costs the time it watches: for checking the waits, not for timing."""
+    import traceback
+    end = time.time() + QUIET_WITHOUT_RUN - QUIET_AFTER_RUN
+    while time.time() < end:
+        idle, _, pending = pg.evaluate(IDLE_NOW)
+        if not idle or pending >= 0:
+            caller = next(f for f in reversed(traceback.extract_stack()[:-2]) if "/test_" in f.filename)
+            with open(os.environ["CERT_E2E_IDLE_AUDIT"], "a") as log:
+                log.write(f"{caller.filename}:{caller.lineno} a run began {end - time.time():.2f} s before 1.5 s\n")
+            return
+        time.sleep(0.05)
 
 
 def no_exception(pg) -> None:
     assert pg.locator("[data-testid='stException']").count() == 0
 
 
-def open_page(pg, server: str, path: str, settle: float = 1.5) -> None:
-    """Go to ``server/path`` and wait until the app is idle (for ``settle`` seconds), with no exception on the
-    page. A test that then waits for the very element it reads can pass a shorter ``settle``."""
+def open_page(pg, server: str, path: str, settle: float | None = None) -> None:
+    """Go to ``server/path`` and wait until the app is idle (``wait_idle``: event-driven unless ``settle`` is
+    given), with no exception on the page."""
+    watch_runs(pg)
     pg.goto(f"{server}/{path}", timeout=90_000)
     pg.wait_for_selector(IDLE, timeout=180_000)
     wait_idle(pg, settle)

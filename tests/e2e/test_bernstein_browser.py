@@ -1,5 +1,7 @@
-"""Real browser: the Bernstein page (2D lattice and radii, then the image pipeline)."""
+"""Real browser: the Bernstein page (2D lattice and radii, then the image pipeline), and issue 17's item 7 on it
+(classroom_kit.py)."""
 from browser_kit import no_exception, open_page, shot, wait_idle
+from classroom_kit import bernstein_circle_above_point
 
 
 def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(page, server):
@@ -16,8 +18,8 @@ def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(page, server)
                                          L.xaxis._length, L.yaxis._length].map(Math.round); })""")
     assert len(sizes) == 3 and sizes[0] == sizes[1] == sizes[2], sizes
     assert page.get_by_text("Zoom ×").count() >= 1
-    page.get_by_role("tab", name="Images: the paper's pipeline").click()
-    wait_idle(page)
+    bernstein_circle_above_point(page)            # the classroom check (test_classroom_figures_browser.py's walk)
+    page.get_by_role("tab", name="Images: the paper's pipeline").click()    # a tab: no script run to wait for
     page.get_by_role("button", name="Certify the subset").click()
     wait_idle(page)
     page.get_by_text("L_G (guaranteed)").first.wait_for(timeout=120_000)

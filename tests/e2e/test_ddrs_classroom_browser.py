@@ -13,7 +13,7 @@ from ui import lessons
 
 
 def idle(pg) -> None:
-    wait_idle(pg, settle=1.0)
+    wait_idle(pg)
     no_exception(pg)
 
 

@@ -18,7 +18,7 @@ def _click(page, x: float, y: float) -> None:
     box = page.locator("[class*='st-key-draw_canvas_'] .nsewdrag").first.bounding_box()
     page.mouse.click(box["x"] + (x + PAD) / (2 * PAD) * box["width"],
                      box["y"] + (PAD - y) / (2 * PAD) * box["height"])
-    wait_idle(page, settle=0.5)
+    wait_idle(page)
 
 
 def _map_pictures(page) -> tuple[str, str]:
@@ -30,7 +30,7 @@ def test_draw_three_classes_train_and_share_the_link(page, server, browser):
     open_page(page, server, navigation.DRAW.url_path)
     for label, points in POINTS.items():
         page.get_by_text(f"● {label}", exact=True).click()
-        wait_idle(page, settle=0.5)
+        wait_idle(page)
         for x, y in points:
             _click(page, x, y)
     assert page.get_by_text(COUNTS).count() == 1

@@ -14,7 +14,7 @@ from runs_kit import make_store
 from ui import lessons
 
 def idle(pg) -> None:
-    wait_idle(pg, settle=1.0)
+    wait_idle(pg)
     no_exception(pg)
 
 

@@ -1,5 +1,7 @@
-"""Real browser: the SRA page (Figure 1 analyses, the loss switch, the Figure 2 heatmaps)."""
+"""Real browser: the SRA page (Figure 1 analyses, the loss switch, the Figure 2 heatmaps), and issue 17's item 10
+on it (classroom_kit.py)."""
 from browser_kit import no_exception, open_page, shot, wait_idle
+from classroom_kit import sra_gap_note
 
 
 def test_sra_page_renders_three_analyses_and_reacts_to_the_region(page, server):
@@ -9,6 +11,7 @@ def test_sra_page_renders_three_analyses_and_reacts_to_the_region(page, server):
     page.get_by_text("Lipschitz bound K").first.wait_for(timeout=30_000)   # drawn above Figure 1; a rerun can lag
     assert page.locator(".js-plotly-plot").count() >= 4  # three panels + curves (+ heatmap)
     shot(page, "margin_page", tour="sra")
+    sra_gap_note(page)                            # the classroom check (test_classroom_figures_browser.py's walk)
     # the 0-1 loss radio changes every verdict to compare with Γ = ½
     page.get_by_text("0-1 (Γ = ½)").click()
     wait_idle(page)

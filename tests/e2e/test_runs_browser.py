@@ -1,11 +1,13 @@
 """Real browser: start a small certification run on /runs, see the live curve appear and grow, download the
 Cohen et al. TSV from the compare tab; the method selector with a DDRS run beside its fixed-σ Cohen run and a
-Bernstein run of the digits bottleneck model (shared streamlit server + Debian chromium from conftest.py)."""
+Bernstein run of the digits bottleneck model (shared streamlit server + Debian chromium from conftest.py); issue 17's
+item 6 on the run charts (classroom_kit.py)."""
 import os
 import re
 from pathlib import Path
 
 from browser_kit import open_page, shot, wait_idle
+from classroom_kit import run_charts
 from runs_kit import make_store
 
 FIRST_METRIC = "document.querySelector(\"[data-testid='stMetricValue']\").innerText"
@@ -98,7 +100,8 @@ def test_bernstein_method(page, server):
 
 def test_first_visit_opens_on_no_run(page, server):
     """Issue 17, item 9: the run store is shared (other tabs, users, the command line), so a first visit lists its
-    runs and opens none of them (before: the newest run, someone else's, opened with its live metrics)."""
+    runs and opens none of them (before: the newest run, someone else's, opened with its live metrics). Then item 6
+    on the run chosen from that list (classroom_kit.run_charts, from test_classroom_figures_browser.py's walk)."""
     # the session's own run store (tests/conftest.py), in a group of its own: Compare's default is the newest group
     make_store(os.environ["CERT_EXPLORER_RUNS"], name_a="first visit σ=0.25", group="first-visit")
     open_page(page, server, "runs")
@@ -110,5 +113,5 @@ def test_first_visit_opens_on_no_run(page, server):
     runs.evaluate("el => el.scrollIntoView({block: 'center'})")   # room below it for the list
     runs.click()                               # the list to pick from (choosing one: tests/app/test_app_runs.py)
     page.get_by_role("option", name=re.compile("first visit σ=0.25")).first.wait_for(timeout=30_000)
-    page.keyboard.press("Escape")
     assert page.locator("[data-testid='stException']").count() == 0
+    run_charts(page)                                  # make_store's σ = 0.5 run, the newest, from the open list

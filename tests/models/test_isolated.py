@@ -13,6 +13,9 @@ from cert_core.models.isolated import IsolatedModelError, IsolatedModelStopped, 
 from cert_core.models.bundles import ModelLoadError, load_model
 
 SHORT = IsolationLimits(load_timeout=3.0, call_timeout=3.0)
+# the endless models' own limit, 1 s: it never runs out early on them, and each wait costs the suite that long
+ENDLESS_LOAD = IsolationLimits(load_timeout=1.0, call_timeout=3.0)
+ENDLESS_CALL = IsolationLimits(load_timeout=3.0, call_timeout=1.0)
 
 
 def _alive(pid: int) -> bool:
@@ -78,17 +81,17 @@ def test_endless_setstate_times_out_and_the_child_is_killed(monkeypatch):
             super().__init__(*args, **kwargs)
             children.append(self)
 
-    monkeypatch.setattr(isolated, "DEFAULT_LIMITS", SHORT)
+    monkeypatch.setattr(isolated, "DEFAULT_LIMITS", ENDLESS_LOAD)
     monkeypatch.setattr(subprocess, "Popen", Recorded)
-    with pytest.raises(ModelLoadError, match=r"did not load within 3 s \(IsolationLimits.load_timeout\)"):
+    with pytest.raises(ModelLoadError, match=r"did not load within 1 s \(IsolationLimits.load_timeout\)"):
         load_model(hostile_kit.archive(hostile_kit.SetstateLoop()), trust_torchscript=True)
     assert len(children) == 1 and children[0].returncode is not None and not _alive(children[0].pid)
 
 
 def test_endless_forward_times_out_and_the_parent_carries_on():
-    proxy = IsolatedTorchScript(hostile_kit.archive(hostile_kit.ForwardLoop()), SHORT)
+    proxy = IsolatedTorchScript(hostile_kit.archive(hostile_kit.ForwardLoop()), ENDLESS_CALL)
     pid = proxy.pid
-    with pytest.raises(IsolatedModelStopped, match=r"did not answer within 3 s \(IsolationLimits.call_timeout\)"):
+    with pytest.raises(IsolatedModelStopped, match=r"did not answer within 1 s \(IsolationLimits.call_timeout\)"):
         proxy(torch.ones(2, 2))
     assert proxy.pid is None and not _alive(pid)
     with pytest.raises(IsolatedModelStopped):           # a fresh child, the same verdict

@@ -11,7 +11,7 @@ pixels. 3D tick labels are drawn in WebGL, so their overlap cannot be read here:
 import pytest
 
 from browser_kit import no_exception, shot
-from test_classroom_figures_browser import chart
+from classroom_kit import chart
 
 WIDTH, FOLD = 1280, 720          # a common projector
 ON_SCREEN = 2 / 3                # share of a main figure's plot area that must lie above the fold

@@ -1,7 +1,7 @@
 """Issue 17's items 6, 7 and 10 as a class sees them, checked in the browser tests that already open each page
-(they were one walk over six pages, test_classroom_figures_browser.py; each page's checks now run where that page
-is open anyway): the run charts' fonts and x range, the figures that misled on the pages beyond Decision
-boundaries, and the SRA note on the two MSCRs.
+(they were one walk over six pages; each page's checks now run where that page is open anyway): the run charts'
+fonts and x range, the figures that misled on the pages beyond Decision boundaries, and the SRA note on the two
+MSCRs. Item 10's stale "Loaded <file>" check runs in test_browser.py::test_bad_uploads_give_clear_errors.
 
 Each check reads what the browser drew: DOM text, and a chart's figure as Plotly.js holds it (``.js-plotly-plot``'s
 ``data``, ``layout`` and the ``_fullLayout`` it computed), never pixels. Each takes the page as its test left it

@@ -18,7 +18,7 @@ def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(page, server)
                                          L.xaxis._length, L.yaxis._length].map(Math.round); })""")
     assert len(sizes) == 3 and sizes[0] == sizes[1] == sizes[2], sizes
     assert page.get_by_text("Zoom ×").count() >= 1
-    bernstein_circle_above_point(page)            # the classroom check (test_classroom_figures_browser.py's walk)
+    bernstein_circle_above_point(page)            # the classroom check (issue 17's classroom walk)
     page.get_by_role("tab", name="Images: the paper's pipeline").click()    # a tab: no script run to wait for
     page.get_by_role("button", name="Certify the subset").click()
     wait_idle(page)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import ARTIFACTS, clean_log, no_exception, open_page, serve, shot, wait_idle
+from browser_kit import ARTIFACTS, ROOT, clean_log, no_exception, open_page, serve, shot, wait_idle
+from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
 
 
@@ -123,6 +124,9 @@ def test_overlay_and_test_certificates(page, server):
 
 
 def test_bad_uploads_give_clear_errors(page, server, tmp_path):
+    zoo = load_model(ROOT / "assets" / "models" / "moons-mlp-s0.pt")
+    bundle = tmp_path / "trained_bundle.pt"          # no dataset: the Models page then has nothing to evaluate
+    save_bundle(zoo.model, zoo.config, {k: v for k, v in zoo.metadata.items() if k != "dataset"}, bundle)
     open_page(page, server, "models")
     page.get_by_role("tab", name=re.compile("Upload")).click()
     bad_csv = tmp_path / "three.csv"
@@ -130,9 +134,14 @@ def test_bad_uploads_give_clear_errors(page, server, tmp_path):
     not_torch = tmp_path / "model.pt"
     not_torch.write_text("this is not a torch file\n")
     uploads = page.locator("[data-testid='stFileUploader'] input[type='file']")
+    uploads.nth(0).set_input_files(str(bundle))
+    page.get_by_text("Loaded trained_bundle.pt").wait_for(timeout=60_000)
     uploads.nth(1).set_input_files(str(bad_csv))
+    page.get_by_text("three.csv cannot be used").wait_for(timeout=60_000)
     wait_idle(page)
     assert page.get_by_text("three.csv cannot be used").count() == 1
+    # issue 17 item 10: the "Loaded <file>" confirmation is gone once a later upload fails (no stale success)
+    assert page.get_by_text("Loaded trained_bundle.pt").count() == 0
     uploads.nth(0).set_input_files(str(not_torch))
     wait_idle(page)
     assert page.get_by_text("model.pt is not a model this app can load").count() == 1

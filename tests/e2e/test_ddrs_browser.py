@@ -20,7 +20,7 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
                                          L.xaxis._length, L.yaxis._length].map(Math.round); })""")
     assert len(sizes) == 3 and sizes[0] == sizes[1] == sizes[2], sizes
     assert abs(sizes[0][6] - sizes[0][7]) <= 1 and sizes[0][6] >= 250, sizes      # square and large
-    ddrs_maps_and_curve(page)                       # the classroom checks (test_classroom_figures_browser.py's walk)
+    ddrs_maps_and_curve(page)                       # the classroom checks (issue 17's classroom walk)
     page.get_by_text("Radius as a function of σ at the point").first.scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     shot(page, "ddrs_point")

@@ -11,7 +11,7 @@ def test_sra_page_renders_three_analyses_and_reacts_to_the_region(page, server):
     page.get_by_text("Lipschitz bound K").first.wait_for(timeout=30_000)   # drawn above Figure 1; a rerun can lag
     assert page.locator(".js-plotly-plot").count() >= 4  # three panels + curves (+ heatmap)
     shot(page, "margin_page", tour="sra")
-    sra_gap_note(page)                            # the classroom check (test_classroom_figures_browser.py's walk)
+    sra_gap_note(page)                            # the classroom check (issue 17's classroom walk)
     # the 0-1 loss radio changes every verdict to compare with Γ = ½
     page.get_by_text("0-1 (Γ = ½)").click()
     wait_idle(page)

@@ -17,7 +17,7 @@ def test_paths_page_surfaces_audit_and_counterexample(page, server):
     page.get_by_text("(b) Z_float = f − Z_fixed").first.wait_for(timeout=60_000)
     no_exception(page)
     shot(page, "paths_surfaces")
-    paths_surfaces(page)                          # the classroom check (test_classroom_figures_browser.py's walk)
+    paths_surfaces(page)                          # the classroom check (issue 17's classroom walk)
     page.get_by_role("tab", name="SC-RFP audit").click()                  # a tab: no script run to wait for
     eta = page.locator("[data-testid='stSlider']").filter(has_text="Repression η").locator("input[type='range']").first
     eta.focus()

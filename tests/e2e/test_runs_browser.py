@@ -101,7 +101,7 @@ def test_bernstein_method(page, server):
 def test_first_visit_opens_on_no_run(page, server):
     """Issue 17, item 9: the run store is shared (other tabs, users, the command line), so a first visit lists its
     runs and opens none of them (before: the newest run, someone else's, opened with its live metrics). Then item 6
-    on the run chosen from that list (classroom_kit.run_charts, from test_classroom_figures_browser.py's walk)."""
+    on the run chosen from that list (classroom_kit.run_charts, from issue 17's classroom walk)."""
     # the session's own run store (tests/conftest.py), in a group of its own: Compare's default is the newest group
     make_store(os.environ["CERT_EXPLORER_RUNS"], name_a="first visit σ=0.25", group="first-visit")
     open_page(page, server, "runs")

@@ -12,6 +12,7 @@ the lattice.
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import streamlit as st
@@ -56,7 +57,7 @@ def clicked(event) -> tuple[float, float] | None:
         x, y = float(value["x"]), float(value["y"])
     except (TypeError, KeyError, ValueError):
         return None
-    return (x, y) if abs(x) < float("inf") and abs(y) < float("inf") else None
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None
 
 
 def listen(key: str, selector: str, on_click: Callable[[float, float], None]) -> None:

@@ -54,9 +54,10 @@ if current.dataset is None and show != "none":
 rows, errors, cert, job = bc.inspect_point(current, m, point, sigma, cp) if point else ([], [], None, None)
 specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigma, m.abstain_p, overlay, points,
                            marks, point, rows)
-for col, spec, key in zip(st.columns(len(specs)), specs, (f"map_a_{len(specs)}", f"map_b_{len(specs)}")):
+keys = (f"map_a_{len(specs)}", f"map_b_{len(specs)}")[:len(specs)]
+for col, spec, key in zip(st.columns(len(specs)), specs, keys):
     col.plotly_chart(presenter.scale(bf.map_figure(spec), resize=False), key=key, **MAP)
-plot_clicks.listen("map_clicks", "[class*='st-key-map_']", state.set_point)   # a click on either map selects
+plot_clicks.listen("map_clicks", ", ".join(f".st-key-{key}" for key in keys), state.set_point)  # a map click
 
 accuracy = None if tc is None else tc.accuracy_at(radius_r)
 for col, (label, value, about) in zip(st.columns(4), explorer.headline(m.probs, m.radius, m.abstain_p, sigma, cp.n,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import pathlib
 import sys
 import time
@@ -143,7 +142,6 @@ def main(argv=None) -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--settle", type=float, default=0.8)
     ap.add_argument("--only", default="sigma,click")
-    ap.add_argument("--dump", type=pathlib.Path, default=None, help="write the last trace's JSON here")
     args = ap.parse_args(argv)
     parts = set(args.only.split(","))
     from playwright.sync_api import sync_playwright

@@ -23,7 +23,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from browser_kit import ARGS, CHROMIUM, serve  # noqa: E402
-from interaction_latency import (FIRST_ANSWER, WATCH, click_point, cpu_seconds, load_average,  # noqa: E402
+from interaction_latency import (click_point, cpu_seconds, load_average,  # noqa: E402
                                  open_and_time, sigma_step)
 
 CATEGORIES = "devtools.timeline,disabled-by-default-devtools.timeline,v8,v8.execute,blink,cc,gpu"

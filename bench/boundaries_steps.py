@@ -1,8 +1,9 @@
 """A quick before/after of Decision boundaries' interactions, for comparing two checkouts back to back (issue 17).
 
 Opens /boundaries of the checkout this file lies in (``serve``: ``streamlit run app.py``) in Debian's Chromium and
-prints the medians of ``runs`` σ steps (no point), clicks (until idle), σ steps with a point, and new tabs on /ddrs:
-wall seconds and the CPU seconds of the browser and of the server (from /proc). Run it from each checkout in turn:
+prints the medians of ``runs`` σ steps (no point), clicks (to the first answer), σ steps with a point, new /ddrs tabs:
+wall seconds and the CPU seconds of the browser and of the server (from /proc; a closed tab's processes drop out of
+the sum, so a new tab's browser CPU is unreliable, even negative). Run it from each checkout in turn:
 
     cd <checkout> && .venv/bin/python bench/boundaries_steps.py [runs]
 """
@@ -21,7 +22,8 @@ def measured(results: dict, name: str, action) -> None:
     before = cpu_seconds()
     wall = action()
     after = cpu_seconds()
-    results.setdefault(name, []).append((wall, after["browser"] - before["browser"], after["server"] - before["server"]))
+    used = {k: after[k] - before[k] for k in after}
+    results.setdefault(name, []).append((wall, used["browser"], used["server"]))
 
 
 def main(runs: int = 4) -> None:
@@ -32,7 +34,7 @@ def main(runs: int = 4) -> None:
         _, pg = open_and_time(browser, f"{url}/boundaries", 0.8)
         sigma_step(pg, 0.8)                                   # warm
         for name, action in (("σ step", lambda i: sigma_step(pg, 0.8)),
-                             ("click → idle", lambda i: click_point(pg, i, 0.8)[1]),
+                             ("click → first answer (CPU until idle)", lambda i: click_point(pg, i, 0.8)[0]),
                              ("σ step with a point", lambda i: sigma_step(pg, 0.8))):
             for i in range(runs):
                 measured(results, name, lambda: action(i))

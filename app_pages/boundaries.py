@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import navigation, presenter, state, theme
+from ui import navigation, plot_clicks, presenter, state, theme
 from ui.boundaries import cache as bc
 from ui.boundaries import answer, controls, explorer
 from ui.boundaries import figures as bf
@@ -11,7 +11,7 @@ from ui.sequential import views as sequential_views
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
-MAP = dict(selection_mode="points", theme=None, config=theme.CLICK_MAP_CONFIG)
+MAP = dict(theme=None, config=theme.CLICK_MAP_CONFIG)
 ss = st.session_state
 
 st.title(navigation.BOUNDARIES.title)
@@ -54,9 +54,10 @@ if current.dataset is None and show != "none":
 rows, errors, cert, job = bc.inspect_point(current, m, point, sigma, cp) if point else ([], [], None, None)
 specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigma, m.abstain_p, overlay, points,
                            marks, point, rows)
-for col, spec, key in zip(st.columns(len(specs)), specs, (f"map_a_{len(specs)}", f"map_b_{len(specs)}")):
-    col.plotly_chart(presenter.scale(bf.map_figure(spec), resize=False), key=key,
-                     on_select=lambda k=key: state.select_from_chart(k), **MAP)
+keys = (f"map_a_{len(specs)}", f"map_b_{len(specs)}")[:len(specs)]
+for col, spec, key in zip(st.columns(len(specs)), specs, keys):
+    col.plotly_chart(presenter.scale(bf.map_figure(spec), resize=False), key=key, **MAP)
+plot_clicks.listen("map_clicks", ", ".join(f".st-key-{key}" for key in keys), state.set_point)  # a map click
 
 accuracy = None if tc is None else tc.accuracy_at(radius_r)
 for col, (label, value, about) in zip(st.columns(4), explorer.headline(m.probs, m.radius, m.abstain_p, sigma, cp.n,

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
-from ui import cache, navigation, presenter, state, theme
+from ui import cache, navigation, plot_clicks, presenter, state, theme
 from ui.ddrs import cache as ddrs_cache
 from ui.ddrs import figures as ddrs_figures
 from ui.ddrs import views
@@ -65,9 +65,10 @@ except ValueError as exc:
     st.stop()
 view, point = base.view, state.selected_point()
 
-for col, (key, fig) in zip(st.columns(3), ddrs_figures.three_maps(view, mp, sigma0, s_range[1], point).items()):
-    col.plotly_chart(fig, key=key, on_select=lambda k=key: state.select_from_chart(k), selection_mode="points",
-                     theme=None, config=theme.CLICK_MAP_CONFIG)
+maps = ddrs_figures.three_maps(view, mp, sigma0, s_range[1], point)
+for col, (key, fig) in zip(st.columns(3), maps.items()):
+    col.plotly_chart(fig, key=key, theme=None, config=theme.CLICK_MAP_CONFIG)
+plot_clicks.listen("ddrs_clicks", ", ".join(f".st-key-{key}" for key in maps), state.set_point)
 st.caption("Click any map to inspect a point. Outlined in vermillion on the R* map: pixels whose R* ball reaches a "
            "point the same data-dependent classifier labels differently — there R* is not a certificate.")
 m = st.columns(4)

@@ -139,7 +139,8 @@ def smoothed_map_box(pg):
 
 
 def lattice_point(i: int) -> tuple[float, float]:
-    """Distinct click targets on the maps' 61×61 lattice over [-3, 3]² (step 0.1), away from the edges."""
+    """Distinct click targets over [-3, 3]², away from the edges (on the 0.1 grid that the maps' click lattice had
+    until session 5, so runs before and after compare the same points)."""
     xs = (-1.0, 0.5, 1.5, -0.5, 0.2, 1.0, 2.0, -1.5, 0.8, -0.2)
     ys = (0.5, -0.3, 0.0, 1.0, 0.6, -0.5, 0.3, 0.2, -0.1, 0.9)
     return xs[i % len(xs)], ys[i % len(ys)]

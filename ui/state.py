@@ -93,14 +93,6 @@ def set_point(x: float, y: float) -> None:
     st.session_state["px"], st.session_state["py"] = round(x, 3), round(y, 3)
 
 
-def select_from_chart(key: str) -> None:
-    """on_select callback of a clickable map (st.plotly_chart ``key``): its first clicked point becomes the point."""
-    event = st.session_state.get(key) or {}
-    hits = (event.get("selection") or {}).get("points") or []
-    if hits:
-        set_point(hits[0]["x"], hits[0]["y"])
-
-
 def selected_point() -> tuple[float, float] | None:
     return st.session_state.get("point")
 

@@ -24,9 +24,8 @@ def test_ddrs_maps_are_clickable_and_fixed_map_has_its_own_scale():
                          violation=np.zeros((60, 60), bool))
     maps = ddrs_figures.three_maps(VIEW, mp, 0.25, 1.5, (0.1, 0.2))
     for fig in maps.values():
-        lattice = next(t for t in fig.data if t.name == "lattice")
-        assert fig.data[0].hoverinfo == "skip" and lattice.hoverinfo != "skip"    # clicks reach the lattice
-        assert fig.layout.clickmode == "event+select" and fig.layout.hovermode == "closest"
+        assert fig.data[0].hoverinfo != "skip" and fig.layout.hovermode == "closest"   # the map reads out itself
+        assert not any(t.type == "scatter" and t.x is not None and len(t.x) > 100 for t in fig.data)  # no lattice
     assert maps["ddrs_fixed"].data[0].zmax == 1.0 and maps["ddrs_rstar"].data[0].zmax == 3.0
     bar = maps["ddrs_sigma"].data[0].colorbar
     assert max(bar.tickvals) < maps["ddrs_sigma"].data[0].zmax - 1e-9        # no tick under the bar's title

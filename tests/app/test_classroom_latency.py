@@ -47,3 +47,35 @@ def test_curve_reports_say_how_much_work_remains(monkeypatch):
     assert len(reports) == 1 + zoo_count and len(problems) == 1
     assert [s[0] for s in steps] == list(range(total)) + [total] and {s[1] for s in steps} == {total}
     assert steps[0][2] == "mine" and steps[-2][2].startswith("training")
+
+
+def test_boundary_maps_take_clicks_without_a_marker_lattice_and_read_out_the_exact_maps():
+    from cert_core import grid
+    from cert_core.grid_view import make_view
+    from ui import plot_clicks
+    from ui.boundaries import explorer
+    from ui.boundaries import figures as bf
+    from ui.images import lattice_points
+
+    view = make_view((-3.0, 3.0, -3.0, 3.0), 120)
+    gen = np.random.default_rng(0)
+    probs = gen.random((3, 120, 120))
+    probs /= probs.sum(0)
+    radius = grid.exact_radius(probs, 0.25)
+    specs = explorer.map_specs(view, probs.argmax(0), probs, radius, ("a", "b", "c"), 0.25, 0.55, False, None,
+                               None, None, [])
+    for spec in specs:
+        fig = bf.map_figure(spec)
+        assert max((len(t.x) for t in fig.data if t.type == "scatter" and t.x is not None), default=0) < 100
+        readout = next(t for t in fig.data if t.type == "heatmap")
+        assert readout.opacity == 0 and readout.hoverinfo != "skip" and fig.layout.hovermode == "closest"
+    smooth = specs[1].readout                     # the read-out is the exact maps at the lattice's pixels
+    pts, ij = lattice_points(view)
+    assert np.allclose(smooth.p_a.ravel(), probs.max(0)[ij[:, 0], ij[:, 1]], atol=1e-6)
+    assert np.allclose(smooth.radius.ravel(), radius[ij[:, 0], ij[:, 1]], atol=1e-5)
+    assert list(smooth.text.ravel()) == [("a", "b", "c")[k] for k in probs.argmax(0)[ij[:, 0], ij[:, 1]]]
+    assert np.allclose(np.stack(np.meshgrid(smooth.x, smooth.y), -1).reshape(-1, 2), pts)
+    # the click listener's event: finite coordinates or nothing
+    assert plot_clicks.clicked({"clicked": {"x": 0.5, "y": -1.25}}) == (0.5, -1.25)
+    for bad in (None, {}, {"clicked": None}, {"clicked": {"x": "a", "y": 1}}, {"clicked": {"x": float("nan"), "y": 0}}):
+        assert plot_clicks.clicked(bad) is None, bad

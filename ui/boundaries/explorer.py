@@ -11,32 +11,35 @@ import numpy as np
 from cert_core import grid_view
 from cert_core.smoothing import ABSTAIN
 from ui import theme
-from ui.boundaries.figures import Circle, MapSpec
+from ui.boundaries.figures import Circle, MapSpec, Readout
 from ui.images import base_image, lattice_points, png_uri, smoothed_image
 from ui.inspector import RadiusRow, describe
 
 
-def lattice(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
-            classifier: str) -> tuple[tuple[np.ndarray, np.ndarray | None, str], ...]:
-    """Click targets with a hover read-out of the map underneath them, one group per class the map shows there:
-    (points (L_k, 2) float32, numbers (L_k, 2) float32 p_A and exact radius or None for f, hover template). The
-    class name goes into its group's template once instead of into a string per point, and Plotly formats the
-    numbers in the browser, so a σ step sends compact float32 arrays."""
+def readout(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
+            classifier: str) -> Readout:
+    """The hover read-out of a map on a coarse lattice (``ui.images.lattice_points``, 61 × 61 over the view): at each
+    lattice point the class of f (base) or of g with its exact p_A and exact certified radius (smoothed), read from
+    the exact maps' pixel under it (no interpolation). Drawn as one invisible heatmap, so Plotly hovers it cell by
+    cell without a marker per point (clicks arrive through ``ui.plot_clicks``, not through this trace)."""
     pts, ij = lattice_points(view)
+    side = int(round(np.sqrt(len(pts))))
     p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
     top = p.argmax(0)                                                       # (L,)
-    numbers = (None if classifier == "base" else
-               np.stack([p.max(0), radius[ij[:, 0], ij[:, 1]]], 1).astype(np.float32))   # (L, 2) p_A, radius
-    return tuple((pts[top == k].astype(np.float32), None if numbers is None else numbers[top == k],
-                  lattice_hover(name, classifier)) for k, name in enumerate(class_names) if (top == k).any())
+    names = np.asarray(class_names, dtype=object)[top].reshape(side, side)  # (S, S) row i: y, column j: x
+    base = classifier == "base"
+    p_a = np.zeros(len(top), np.float32) if base else p.max(0).astype(np.float32)           # (L,)
+    r = None if base else radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)  # (S, S)
+    return Readout(pts[:side, 0].astype(np.float32), pts[::side, 1].astype(np.float32), names,
+                   p_a.reshape(side, side), r, readout_hover(classifier))
 
 
-def lattice_hover(name: str, classifier: str) -> str:
-    """The hover read-out of one lattice group: the class of f (base) or of g with p_A and the exact radius."""
+def readout_hover(classifier: str) -> str:
+    """The hover template: f's class (base), or g's with p_A (the cell's z) and the exact radius (its customdata)."""
     where = "(%{x:.2f}, %{y:.2f})<br>"
     if classifier == "base":
-        return where + f"f: <b>{name}</b><br><i>click to inspect</i><extra></extra>"
-    return (where + f"g: <b>{name}</b> · p_A = %{{customdata[0]:.3f}}<br>exact radius %{{customdata[1]:.3f}}<br>"
+        return where + "f: <b>%{text}</b><br><i>click to inspect</i><extra></extra>"
+    return (where + "g: <b>%{text}</b> · p_A = %{z:.3f}<br>exact radius %{customdata:.3f}<br>"
             "<i>click to inspect</i><extra></extra>")
 
 
@@ -92,12 +95,12 @@ def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, o
     rows = [r for r in rows if r.method in key_rows] if rows else []
     smooth = MapSpec(f"Smoothed g, σ = {sigma:g}" + (" (dotted: base f)" if overlay else ""), view,
                      png_uri(smoothed_image(probs, abstain_p, base_labels if overlay else None)),
-                     tuple(class_names), points, marks, lattice(view, probs, radius, class_names, "smoothed"),
+                     tuple(class_names), points, marks, readout(view, probs, radius, class_names, "smoothed"),
                      selected, circ, tuple(legend))
     if overlay:
         return [smooth]
     base = MapSpec("Base classifier f", view, png_uri(base_image(base_labels)), tuple(class_names), points,
-                   marks, lattice(view, one_hot(base_labels, k), None, class_names, "base"), selected,
+                   marks, readout(view, one_hot(base_labels, k), None, class_names, "base"), selected,
                    tuple(c for c, r in zip(circ, rows) if r.classifier == "base"))
     return [base, smooth]
 

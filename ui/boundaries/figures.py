@@ -33,6 +33,17 @@ class Circle:
 
 
 @dataclass(frozen=True, eq=False)
+class Readout:
+    """A map's hover read-out on a coarse S × S lattice (an invisible heatmap)."""
+    x: np.ndarray                     # (S,) lattice x
+    y: np.ndarray                     # (S,) lattice y
+    text: np.ndarray                  # (S, S) class name at (y[i], x[j])
+    p_a: np.ndarray                   # (S, S) exact p_A of g there (zeros for f)
+    radius: np.ndarray | None         # (S, S) exact certified radius there (None for f)
+    template: str                     # hover template
+
+
+@dataclass(frozen=True, eq=False)
 class MapSpec:
     title: str
     view: GridView
@@ -40,7 +51,7 @@ class MapSpec:
     class_names: tuple[str, ...]
     points: tuple[np.ndarray, np.ndarray] | None = None   # (x (M, 2), labels (M,)) data points
     marks: tuple[np.ndarray, np.ndarray] | None = None    # (x (M, 2), status (M,) str) test marks
-    lattice: tuple = ()               # click targets, a trace per group: (x (L, 2), numbers (L, m) | None, template)
+    readout: Readout | None = None    # hover read-out (clicks arrive through ui.plot_clicks)
     selected: tuple[float, float] | None = None
     circles: tuple[Circle, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()          # extra legend swatches: (label, colour)
@@ -53,8 +64,8 @@ def map_figure(spec: MapSpec) -> go.Figure:
     fig = go.Figure()
     fig.add_layout_image(source=spec.image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin,
                          sizey=ymax - ymin, sizing="stretch", layer="below")
-    for pts, numbers, template in spec.lattice:
-        _add_lattice(fig, pts, numbers, template)
+    if spec.readout is not None:
+        _add_readout(fig, spec.readout)
     if spec.points is not None:
         _add_points(fig, *spec.points, spec.class_names)
     if spec.marks is not None:
@@ -74,7 +85,7 @@ def map_figure(spec: MapSpec) -> go.Figure:
                      showgrid=False, zeroline=False, title_text="x₂", ticks="outside", dtick=1, title_standoff=4)
     fig.update_layout(**theme.base_layout(
         title=dict(text=spec.title, x=0.5, xanchor="center", font_size=21), height=spec.height,
-        clickmode="event+select", dragmode="pan", hovermode="closest", hoverdistance=12,
+        clickmode="event", dragmode="pan", hovermode="closest", hoverdistance=12,
         # the legend sits on the figure's bottom edge (container coordinates), not a fraction of the
         # plot height below the axis, so it cannot slide up into the x₁ title when the plot is short
         # two entries per row at a fixed half width: Plotly otherwise gives every entry the widest one's width,
@@ -87,11 +98,11 @@ def map_figure(spec: MapSpec) -> go.Figure:
     return fig
 
 
-def _add_lattice(fig, pts: np.ndarray, numbers: np.ndarray | None, template: str) -> None:
-    invisible = dict(color="rgba(0,0,0,0)", size=9)
-    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", marker=invisible, name="lattice",
-                             customdata=numbers, hovertemplate=template, showlegend=False,
-                             selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
+def _add_readout(fig, r: Readout) -> None:
+    """One transparent heatmap: Plotly hovers it cell by cell (one image, where a marker per point cost the browser
+    most of a σ step's work)."""
+    fig.add_trace(go.Heatmap(x=r.x, y=r.y, z=r.p_a, text=r.text, customdata=r.radius, hovertemplate=r.template, opacity=0, showscale=False,
+                             name="read-out", showlegend=False))
 
 
 def _add_points(fig, x: np.ndarray, labels: np.ndarray, class_names) -> None:

@@ -9,7 +9,6 @@ import plotly.graph_objects as go
 from cert_core.methods.ddrs.memory import Counterexample, MemoryAnswer
 from cert_core.grid_view import GridView
 from ui import theme
-from ui.images import lattice_points
 
 
 HEAT_HEIGHT = 500                                  # px: the three maps share height, margins and so plot area
@@ -57,24 +56,19 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
         # whatever its tick labels, and the square map gets the column's whole width.
         colorbar=dict(title=dict(text=label, side="right", font_size=16), orientation="h", thickness=14, len=0.75,
                       x=0.55, xanchor="center", yref="container", y=0.02, yanchor="bottom", tickangle=0, **ticks),
-        hoverinfo="skip"))   # the lattice below carries the read-out: a heatmap under the pointer swallows clicks
+        # the read-out at every shown pixel; clicks arrive through ui.plot_clicks (the page), not through a trace
+        customdata=zz.astype(np.float32) if log else None,
+        hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{label} %{{{'customdata' if log else 'z'}:.3f}}"
+                      "<br><i>click to inspect</i><extra></extra>"))
     if violation is not None and violation[::step, ::step].any():
         fig.add_trace(go.Contour(x=x, y=y, z=violation[::step, ::step].astype(float), showscale=False,
                                  contours=dict(start=0.5, end=0.5, size=1, coloring="none"), hoverinfo="skip",
                                  line=dict(color=theme.VERMILLION, width=2.5), showlegend=False))
-    # Click targets (as on Decision boundaries): Plotly selects scatter points, never heatmap cells, and only
-    # points that take hover events can be clicked, so the lattice carries the hover read-out.
-    pts, ij = lattice_points(view)
-    fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="lattice", showlegend=False,
-                             marker=dict(color="rgba(0,0,0,0)", size=9), customdata=np.round(z[ij[:, 0], ij[:, 1]], 3),
-                             hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{label} %{{customdata:.3f}}"
-                                           "<br><i>click to inspect</i><extra></extra>",
-                             selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
     if selected is not None:
         _star(fig, selected)
     _square_axes(fig, view.bounds)
     fig.update_layout(**theme.base_layout(
-        title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=HEAT_HEIGHT, clickmode="event+select",
+        title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=HEAT_HEIGHT, clickmode="event",
         dragmode="pan", hovermode="closest", hoverdistance=12, showlegend=False, uirevision=title, margin=HEAT_MARGIN))
     return fig
 

@@ -149,6 +149,17 @@ def audit_quiet_window(pg) -> None:
         time.sleep(0.05)
 
 
+def charts(pg, at_least: int, timeout: float = 60) -> int:
+    """The number of Plotly charts on the page, once there are ``at_least`` (a page draws them one after another,
+    so a count right after the first is on screen can be short); fails with the count seen otherwise."""
+    try:
+        pg.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {at_least}",
+                             timeout=timeout * 1000)
+    except PlaywrightError:
+        pass
+    return pg.locator(".js-plotly-plot").count()
+
+
 def no_exception(pg) -> None:
     assert pg.locator("[data-testid='stException']").count() == 0
 

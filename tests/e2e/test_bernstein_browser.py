@@ -1,6 +1,6 @@
 """Real browser: the Bernstein page (2D lattice and radii, then the image pipeline), and issue 17's item 7 on it
 (classroom_kit.py)."""
-from browser_kit import no_exception, open_page, shot, wait_idle
+from browser_kit import charts, no_exception, open_page, shot, wait_idle
 from classroom_kit import bernstein_circle_above_point
 
 
@@ -8,7 +8,7 @@ def test_bernstein_page_draws_lattice_radii_and_the_image_pipeline(page, server)
     page.set_viewport_size({"width": 1500, "height": 1700})
     open_page(page, server, "bernstein?model=moons-mlp-s0.25&x=0.3&y=0.5")
     page.get_by_text("Bernstein-smoothed, n = 10").first.wait_for(timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 2
+    assert charts(page, 2) >= 2
     assert page.get_by_text("Bernstein Lipschitz certificate (n=10)").count() + \
         page.locator("[data-testid='stDataFrame']").count() >= 1
     shot(page, "bernstein_2d", tour="bernstein")

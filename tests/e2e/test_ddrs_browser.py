@@ -1,6 +1,6 @@
 """Real browser: the per-input σ page (maps, the R(σ) curve at a point, memory regions, the counterexample), and
 issue 17's item 7 on it (classroom_kit.py)."""
-from browser_kit import open_page, shot, wait_idle
+from browser_kit import charts, open_page, shot, wait_idle
 from classroom_kit import ddrs_maps_and_curve
 
 
@@ -8,7 +8,7 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     open_page(page, server, "ddrs?model=moons-mlp-s0.25&sigma=0.25&x=1.5&y=1.5")
     assert page.locator("[data-testid='stException']").count() == 0
     page.get_by_text("σ*(x): the radius-maximising σ").first.wait_for(timeout=60_000)
-    assert page.locator(".js-plotly-plot").count() >= 5      # 3 maps, the R(σ) curve, memory, counterexample
+    assert charts(page, 5) >= 5      # 3 maps, the R(σ) curve, memory, counterexample
     assert page.get_by_text("Radius as a function of σ at the point").count() >= 1
     assert page.get_by_text("Memory-based certification of the test set").count() == 1
     assert page.get_by_text("OptimizeSigma with preset").count() >= 1         # which variant of the paper runs

@@ -1,6 +1,6 @@
 """Real browser: the SRA page (Figure 1 analyses, the loss switch, the Figure 2 heatmaps), and issue 17's item 10
 on it (classroom_kit.py)."""
-from browser_kit import no_exception, open_page, shot, wait_idle
+from browser_kit import charts, no_exception, open_page, shot, wait_idle
 from classroom_kit import sra_gap_note
 
 
@@ -9,7 +9,7 @@ def test_sra_page_renders_three_analyses_and_reacts_to_the_region(page, server):
     open_page(page, server, "margin?model=moons-ortho-mscr-s0.2&sigma=0.25")
     page.get_by_text("Figure 1: three analyses at a point").wait_for(timeout=60_000)
     page.get_by_text("Lipschitz bound K").first.wait_for(timeout=30_000)   # drawn above Figure 1; a rerun can lag
-    assert page.locator(".js-plotly-plot").count() >= 4  # three panels + curves (+ heatmap)
+    assert charts(page, 4) >= 4  # three panels + curves (+ heatmap)
     shot(page, "margin_page", tour="sra")
     sra_gap_note(page)                            # the classroom check (issue 17's classroom walk)
     # the 0-1 loss radio changes every verdict to compare with Γ = ½

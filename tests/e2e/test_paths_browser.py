@@ -3,7 +3,7 @@ and issue 17's item 7 on it (classroom_kit.py). The audit certifies and searches
 page's 8 (half the time; the tour's picture with UPDATE_TOUR=1 keeps 8)."""
 import os
 
-from browser_kit import no_exception, open_page, shot, wait_idle
+from browser_kit import charts, no_exception, open_page, shot, wait_idle
 from classroom_kit import paths_surfaces
 
 
@@ -11,7 +11,7 @@ def test_paths_page_surfaces_audit_and_counterexample(page, server):
     page.set_viewport_size({"width": 1500, "height": 1700})
     open_page(page, server, "paths?model=moons-mlp-s0.25&x=0.3&y=0.5")
     page.get_by_text("Fixed-neuron ratio per layer (Figure 2)").first.wait_for(timeout=120_000)
-    assert page.locator(".js-plotly-plot").count() >= 3
+    assert charts(page, 3) >= 3
     shot(page, "paths_float")
     page.get_by_role("tab", name="Path surfaces").click()                 # a tab: no script run to wait for
     page.get_by_text("(b) Z_float = f − Z_fixed").first.wait_for(timeout=60_000)

@@ -117,7 +117,7 @@ def test_theorem_1_2_identity(name):
     lhs = f_x - f_p
     rhs = (x.flatten() - pts.flatten(1)) @ jac.T + zt_a - zt_own
     assert (zt_a - zt_own).abs().max() > 1e-3             # the float term is not trivially zero
-    torch.testing.assert_close(lhs, rhs, rtol=0, atol=1e-9)     # float64: a millionfold margin over reordered sums on another build
+    torch.testing.assert_close(lhs, rhs, rtol=0, atol=1e-9)   # float64, robust to reordered sums
 
 
 @pytest.mark.parametrize("name", MODELS)

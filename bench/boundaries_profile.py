@@ -7,7 +7,7 @@ each interaction with Chrome's tracing (the DevTools timeline categories) and th
   * the JS self time by script (Plotly's bundle vs Streamlit's own) and the top functions,
   * the wall time to idle, and the CPU seconds of the browser processes and of the app server (from /proc).
 
-    python bench/boundaries_profile.py [--runs 3] [--only sigma,click]
+    python bench/boundaries_profile.py [--runs 3] [--only sigma,click,load:ddrs,load:paths]
 
 Numbers depend on the machine's load; compare splits, not absolute seconds, between runs.
 """
@@ -23,8 +23,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from browser_kit import ARGS, CHROMIUM, serve  # noqa: E402
-from interaction_latency import (click_point, cpu_seconds, load_average,  # noqa: E402
-                                 open_and_time, sigma_step)
+from interaction_latency import (WATCH, click_point, cpu_seconds, load_average,  # noqa: E402
+                                 open_and_time, sigma_step, until_idle)
 
 CATEGORIES = "devtools.timeline,disabled-by-default-devtools.timeline,v8,v8.execute,blink,cc,gpu"
 KIND = {  # trace event name -> bucket (self time)
@@ -115,6 +115,27 @@ def record(pg, action):
     return wall, main_thread_split(chunks), js_split(profile), {k: used[k] - before[k] for k in used}
 
 
+def load_page(browser, url: str, settle: float):
+    """A new tab on ``url`` recorded from before navigation (its first sample fills the server's caches)."""
+    ctx = browser.new_context(viewport={"width": 1600, "height": 1000})
+    pg = ctx.new_page()
+    out = record(pg, lambda: _goto_idle(pg, url, settle))
+    ctx.close()
+    return out
+
+
+def _goto_idle(pg, url: str, settle: float) -> float:
+    start = time.perf_counter()
+    pg.goto(url, timeout=300_000)
+    pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=300_000)
+    pg.evaluate(WATCH)
+    t0 = pg.evaluate("performance.now()") - (time.perf_counter() - start) * 1000
+    until_idle(pg, t0, settle, expect_run=False)      # as interaction_latency.open_and_time: the last change to idle
+    changes = pg.evaluate("window.__lat.changes")
+    last_idle = max([c[0] for c in changes if c[1] == "idle"], default=pg.evaluate("performance.now()") - settle * 1000)
+    return (last_idle - t0) / 1000
+
+
 def report(name: str, samples: list) -> None:
     print(f"\n## {name} ({len(samples)} samples, medians where numbers are averaged)")
     walls = sorted(s[0] if not isinstance(s[0], tuple) else s[0][0] for s in samples)
@@ -160,6 +181,9 @@ def main(argv=None) -> None:
         if "sigma" in parts:
             report("σ step, Decision boundaries (a point selected)",
                    [record(pg, lambda: sigma_step(pg, args.settle)) for _ in range(args.runs)])
+        for key in [k[5:] for k in parts if k.startswith("load:")]:
+            report(f"first load of /{key} (a new tab, warm server)", [load_page(browser, f"{url}/{key}", args.settle)
+                                                                     for _ in range(args.runs + 1)][1:])
         browser.close()
     print(f"\nload average at end: {load_average()}")
 

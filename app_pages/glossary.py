@@ -11,7 +11,7 @@ query = st.text_input("Search", key="glossary_q", placeholder="e.g. radius, σ, 
 terms = glossary.search(query) if query.strip() else glossary.TERMS
 if not terms:
     st.warning(f"No term matches {query!r}. Clear the search to see all {len(glossary.TERMS)} terms.")
-st.markdown(" · ".join(f"[{t.name}](#{t.slug})" for t in terms))
+st.markdown(" · ".join(f"[{t.title}](#{t.slug})" for t in terms))
 
 
 def _pages(term) -> None:
@@ -25,14 +25,15 @@ def _pages(term) -> None:
 
 for term in terms:
     with st.container(border=True):
-        st.subheader(term.name, anchor=term.slug)
-        st.markdown(f"**{term.short}** {term.body}")
+        st.subheader(term.title, anchor=term.slug)
+        st.markdown(glossary.typeset(f"**{term.short}** {term.body}"))
         if term.latex:
             st.latex(term.latex)
         _pages(term)
         notes = []
         if term.see:
-            notes.append("See also: " + ", ".join(f"[{s}](#{glossary.find(s).slug})" for s in term.see))
+            notes.append("See also: " + ", ".join(f"[{glossary.find(s).title}](#{glossary.find(s).slug})"
+                                                  for s in term.see))
         if term.source:
             notes.append(f"Source: {term.source}")
         if notes:

@@ -27,6 +27,22 @@ class Term:
     def slug(self) -> str:
         return slug(self.name)
 
+    @property
+    def title(self) -> str:
+        """The name as markdown for headings, the index and links (``typeset``)."""
+        return typeset(self.name)
+
+
+SYMBOLS = (("p̲_A", r"$\underline{p_A}$"), ("p_A", "$p_A$"), ("n_A", "$n_A$"))   # plain text -> typeset
+
+
+def typeset(text: str) -> str:
+    """Markdown that typesets the symbols the glossary writes in plain text (p_A as $p_A$, p̲_A as its underlined
+    form, n_A), so neither a name nor a definition shows a literal underscore."""
+    for plain, tex in SYMBOLS:
+        text = re.sub(rf"(?<![\w$]){re.escape(plain)}(?![\w}}])", lambda _: tex, text)
+    return text
+
 
 def slug(name: str) -> str:
     """'Certified radius R' -> 'certified-radius-r' (also the heading anchor of the entry)."""
@@ -168,7 +184,7 @@ def link(name: str, text: str | None = None) -> str:
     """Markdown link to the entry, with the one-line definition as hover text."""
     term = find(name)
     short = term.short.replace('"', "'")
-    return f'[{text or name}]({href(name)} "{short}")'
+    return f'[{typeset(text or name)}]({href(name)} "{short}")'
 
 
 def search(query: str) -> tuple[Term, ...]:

@@ -125,6 +125,9 @@ def test_glossary_links_resolve_and_slugs_are_unique():
     assert glossary.link("Certified radius", "radius") == \
         '[radius](glossary#certified-radius "The radius R of the ℓ2 ball on which the certificate holds.")'
     assert glossary.find("noise level  σ").name == "Noise level σ"
+    # symbols are typeset wherever a name is shown (no literal "p_A" in a heading, the index or a link)
+    assert glossary.find("p_A and its lower bound").title == "$p_A$ and its lower bound"
+    assert glossary.link("p_A and its lower bound").startswith("[$p_A$ and its lower bound](glossary#")
     with pytest.raises(KeyError, match="No glossary term 'robustnes'"):
         glossary.find("robustnes")
     assert [t.name for t in glossary.search("memory")][0] == "Per-input σ (DDRS)"

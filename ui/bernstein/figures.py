@@ -90,7 +90,7 @@ def certified_curves(grid: np.ndarray, curves: dict, title: str, x_title: str) -
     for name, (values, color, dash) in curves.items():
         fig.add_trace(go.Scatter(x=grid, y=values, mode="lines+markers" if len(grid) < 15 else "lines", name=name,
                                  line=dict(color=color, dash=dash, width=3)))
-    fig.update_layout(**theme.base_layout(title=title, height=430))      # the theme's 15 px legend: readable on a projector
+    fig.update_layout(**theme.base_layout(title=title, height=430))      # the theme's 15 px legend
     fig.update_xaxes(title=x_title)
     fig.update_yaxes(title="accuracy", range=[0, 1.02])
     return fig

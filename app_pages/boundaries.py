@@ -78,7 +78,9 @@ else:
 
 # ---------------------------------------------------------------- deeper looks
 tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])
-tab_radius.plotly_chart(bf.radius_figure(m.view, m.radius, sigma, point), key="radius_map", theme=None,
+tab_radius.plotly_chart(bf.radius_figure(m.view, m.radius, sigma, point,
+                                        bc.radius_png(current.key, m.radius, state.VIEW, resolution, sigma)),
+                        key="radius_map", theme=None,
                         config={"displaylogo": False})
 with tab_mc:
     a, b = st.columns([1, 2])

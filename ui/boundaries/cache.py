@@ -13,7 +13,7 @@ import torch
 from cert_core import grid, grid_view, monte_carlo
 from cert_core.stats import lower_confidence_bound
 from ui import cache, sigma_scrub, state
-from ui.boundaries import explorer
+from ui.boundaries import explorer, figures
 from ui.cache import certify_test_set
 from ui.images import base_image, png_uri, smoothed_image
 from ui.inspector import InspectorContext, run_providers
@@ -157,6 +157,13 @@ def smoothed_png(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution:
 def base_png(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution: int, max_sigma: float) -> str:
     """The base map's picture (encoded once per model and resolution, not once per rerun)."""
     return png_uri(base_image(_base.crop()))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def radius_png(model_key: str, _radius: np.ndarray, bounds: tuple, resolution: int, sigma: float) -> str:
+    """The exact radius map's picture (``figures.radius_image``), encoded once per model, resolution and σ (a click
+    reruns the page without re-encoding it)."""
+    return figures.radius_image(_radius, sigma)
 
 
 def map_frame(current, m: Maps, sigma: float, overlay: bool) -> str:

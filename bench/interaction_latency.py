@@ -40,7 +40,8 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from browser_kit import ARGS, CHROMIUM, serve  # noqa: E402  the tests' server (streamlit run app.py) and chromium
-TARGETS = {"σ step, boundaries": 0.3, "σ drag frame, boundaries": 0.3, "click → first answer": 1.0, "type a coordinate": 1.0,
+TARGETS = {"σ step, boundaries": 0.3, "σ drag frame, boundaries": 0.3, "click → first answer": 1.0,
+           "type a coordinate": 1.0,
            "σ step, per-input σ": 1.0, "welcome (new session)": 3.0, "first load ddrs": 3.0,
            "first load paths": 3.0, "first load margin": 3.0, "SRA with digits model": 5.0}
 

@@ -33,13 +33,14 @@ SENT = "_sigma_scrub_sent"   # session_state: the (frames id, σ label) pairs th
 TITLE_SIGMA = "%s"           # where the σ label goes in a frame's title template
 
 _JS = r"""
-export default function ({ data }) {
+export default function ({ data, parentElement }) {
   const S = (window.__sigmaScrub ??= { stores: {}, observers: {} });
   const store = (S.stores[data.frames_id] ??= {});
   Object.assign(store, data.frames);
   const XLINK = "http://www.w3.org/1999/xlink";
   const label = (v) => String(Math.round(v * 100) / 100);      // Python's f"{σ:g}" on the 0.01 slider grid
   const apply = () => {
+    if (parentElement && !parentElement.isConnected) { S.observers[data.name]?.disconnect(); return; }   // page left
     const input = document.querySelector(data.slider + " input[type='range']");
     const chart = document.querySelector(data.selector);
     if (!input || !chart) return;
@@ -62,6 +63,7 @@ export default function ({ data }) {
                                           attributeFilter: ["value", "aria-valuetext", "style"] });
   if (chart) observer.observe(chart, { subtree: true, childList: true, attributes: true, attributeFilter: ["href"] });
   apply();
+  return () => observer.disconnect();
 }
 """
 _COMPONENT = st.components.v2.component("sigma_scrub", js=_JS)

@@ -19,7 +19,8 @@ current = state.current_model_or_stop()
 intro = presenter.folded("About this page and the map settings")   # the maps fit a 1280×720 projector
 intro.caption(f"Left: the {link('base classifier f')}. Right: the {link('smoothed classifier g')}, computed *exactly* by "
               "blurring f's regions with the Gaussian N(0, σ²I). Click a map to inspect a point and its "
-              f"{link('certified radius')}.")
+              f"{link('certified radius')}. Dragging σ previews the exact smoothed maps; releasing it updates the "
+              "numbers, circles and read-outs.")
 
 if not current.is_2d:
     state.needs_2d(current, "a decision boundary to draw")
@@ -53,7 +54,7 @@ if current.dataset is None and show != "none":
     st.info(f"No data points to show: {current.dataset_note}.")
 rows, errors, cert, job = bc.inspect_point(current, m, point, sigma, cp) if point else ([], [], None, None)
 specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigma, m.abstain_p, overlay, points,
-                           marks, point, rows)
+                           marks, point, rows, bc.map_images(current, m, sigma, overlay))
 keys = (f"map_a_{len(specs)}", f"map_b_{len(specs)}")[:len(specs)]
 for col, spec, key in zip(st.columns(len(specs)), specs, keys):
     col.plotly_chart(presenter.scale(bf.map_figure(spec), resize=False), key=key, **MAP)
@@ -77,7 +78,9 @@ else:
 
 # ---------------------------------------------------------------- deeper looks
 tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])
-tab_radius.plotly_chart(bf.radius_figure(m.view, m.radius, sigma, point), key="radius_map", theme=None,
+tab_radius.plotly_chart(bf.radius_figure(m.view, m.radius, sigma, point,
+                                        bc.radius_png(current.key, m.radius, state.VIEW, resolution, sigma)),
+                        key="radius_map", theme=None,
                         config={"displaylogo": False})
 with tab_mc:
     a, b = st.columns([1, 2])
@@ -100,3 +103,4 @@ with tab_mc:
                        key="mc_fig", theme=None, config={"displaylogo": False})
     else:
         b.info("Press **Run the check** to estimate p_A by sampling and compare it with the convolved map.")
+bc.scrub_smoothed_map(current, m, sigma, overlay, f".st-key-{keys[-1]}")   # last: its frames never delay the page

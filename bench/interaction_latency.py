@@ -4,7 +4,10 @@ Starts the app as the README does (``streamlit run app.py``, here on a free or g
 Debian's /usr/bin/chromium with Playwright and times each interaction of the issue's table, ``--runs`` times:
 
   welcome (new session)   a new browser tab opens / on the running server: the plain page-load reference
-  σ step, boundaries      ArrowRight on the sidebar σ slider of /boundaries (no point selected)
+  σ step, boundaries      ArrowRight on the sidebar σ slider of /boundaries (no point selected), until idle
+  σ drag frame, boundaries  the σ thumb dragged with the mouse (held, never released between samples) by a slider
+                          step, until the smoothed map shows that σ's exact frame and the browser has painted it
+                          (ui/sigma_scrub.py's data-scrub-sigma marker; no rerun is involved until the release)
   click → first answer    a click on the smoothed map until the inspector shows its first answer (noise cloud,
                           votes, Monte Carlo + exact radius, the two distances) for *that* point
   click → every row       the same click until the page is idle (the slow rows, e.g. per-input σ, SC-RFP, too)
@@ -37,7 +40,8 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from browser_kit import ARGS, CHROMIUM, serve  # noqa: E402  the tests' server (streamlit run app.py) and chromium
-TARGETS = {"σ step, boundaries": 0.3, "click → first answer": 1.0, "type a coordinate": 1.0,
+TARGETS = {"σ step, boundaries": 0.3, "σ drag frame, boundaries": 0.3, "click → first answer": 1.0,
+           "type a coordinate": 1.0,
            "σ step, per-input σ": 1.0, "welcome (new session)": 3.0, "first load ddrs": 3.0,
            "first load paths": 3.0, "first load margin": 3.0, "SRA with digits model": 5.0}
 
@@ -131,6 +135,46 @@ def sigma_step(pg, settle: float) -> float:
     return until_idle(pg, t0, settle)
 
 
+# After the thumb moves: the browser time at which the smoothed map showed the frame of the slider's live σ (its
+# data-scrub-sigma marker, set by ui/sigma_scrub.py) and a frame was painted after that (rAF, then a task).
+SCRUB_FRAME = """() => {
+  const input = document.querySelector("[data-testid='stSidebar'] .st-key-sigma input[type='range']");
+  const map = document.querySelector('.st-key-map_b_2'), before = input.value;
+  window.__scrubPainted = null;
+  const shows = () => input.value !== before
+                      && map.dataset.scrubSigma === String(Math.round(Number(input.value) * 100) / 100);
+  const seen = new MutationObserver(() => {
+    if (!shows()) return;
+    seen.disconnect();
+    requestAnimationFrame(() => setTimeout(() => { window.__scrubPainted = performance.now(); }, 0));
+  });
+  seen.observe(document.body, {subtree: true, attributes: true, attributeFilter: ['data-scrub-sigma', 'value']});
+}"""
+
+
+def sigma_drag_frames(pg, samples: int, on_sample) -> None:
+    """Hold the σ thumb and move it one slider step at a time (right, back, right, ...); ``on_sample(seconds)`` for
+    each move, from just before the move to the painted frame of the σ it reached. Releases at the end."""
+    slider = pg.locator("[data-testid='stSidebar'] .st-key-sigma")
+    value = slider.locator("[data-testid='stSliderThumbValue']").first.bounding_box()
+    x0, y0 = value["x"] + value["width"] / 2, value["y"] + value["height"] + 12      # the thumb, under its label
+    pg.mouse.move(x0, y0)
+    pg.mouse.down()
+    for i in range(samples):
+        pg.evaluate(SCRUB_FRAME)
+        t0 = now(pg)
+        pg.mouse.move(x0 + (2.5 if i % 2 == 0 else 0), y0)
+        deadline = time.time() + 30
+        while (painted := pg.evaluate("window.__scrubPainted")) is None and time.time() < deadline:
+            time.sleep(0.02)
+        if painted is None:
+            pg.screenshot(path="/tmp/interaction_latency_timeout.png")
+            raise TimeoutError("the smoothed map never showed the dragged σ's frame")
+        on_sample((painted - t0) / 1000)
+    pg.mouse.move(x0 + 2.5, y0)          # released away from the start, so the release commits a new σ
+    pg.mouse.up()
+
+
 def smoothed_map_box(pg):
     maps = pg.locator("[data-testid='stPlotlyChart']")
     drag = maps.nth(1 if maps.count() > 1 else 0).locator(".nsewdrag").first
@@ -216,10 +260,12 @@ def main(argv=None) -> None:
     ap.add_argument("--runs", type=int, default=5, help="samples per interaction (median and max are printed)")
     ap.add_argument("--port", type=int, default=0, help="port of the app server (default: a free one)")
     ap.add_argument("--settle", type=float, default=0.8, help="seconds the page must stay idle to count as done")
-    ap.add_argument("--only", default="", help="comma list of: load,boundaries,click,type,ddrs,sra (default all)")
+    ap.add_argument("--only", default="", help="comma list of: load,boundaries,drag,click,type,ddrs,sra (default "
+                                               "all)")
     ap.add_argument("--log", type=pathlib.Path, default=pathlib.Path("/tmp/interaction_latency_server.log"))
     args = ap.parse_args(argv)
-    parts = set(filter(None, args.only.split(","))) or {"load", "boundaries", "click", "type", "ddrs", "sra"}
+    parts = set(filter(None, args.only.split(","))) or {"load", "boundaries", "drag", "click", "type", "ddrs",
+                                                          "sra"}
     from playwright.sync_api import sync_playwright
 
     results: dict[str, list[float]] = {}
@@ -247,8 +293,16 @@ def main(argv=None) -> None:
             t, pg = open_and_time(browser, url, args.settle)
             add("welcome (new session)", t)
             pg.context.close()
-        if parts & {"boundaries", "click", "type"}:
+        if parts & {"boundaries", "drag", "click", "type"}:
             t, pg = open_and_time(browser, f"{url}/boundaries", args.settle)
+            if "drag" in parts:
+                mark()
+
+                def drag_sample(seconds: float) -> None:
+                    add("σ drag frame, boundaries", seconds)
+                    mark()
+                sigma_drag_frames(pg, args.runs, drag_sample)
+                until_idle(pg, now(pg), args.settle)     # the release's rerun, not timed
             for i in range(args.runs if "boundaries" in parts else 0):
                 mark()
                 add("σ step, boundaries", sigma_step(pg, args.settle))

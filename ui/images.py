@@ -72,6 +72,15 @@ def smoothed_image(probs: np.ndarray, abstain_p: float | None = None,
     return rgb.astype(np.uint8)
 
 
+def colour_ramp(values: np.ndarray, colors: list[str]) -> np.ndarray:
+    """RGB of ``values`` in [0, 1] (clipped) on the colour scale through ``colors`` (hex, evenly spaced stops),
+    interpolated linearly per channel as Plotly does, so a colour bar with the same stops reads the picture."""
+    stops = np.array([theme.hex_rgb(c) for c in colors], dtype=np.float64)          # (C, 3)
+    at = np.linspace(0.0, 1.0, len(colors))
+    v = np.clip(values, 0.0, 1.0)
+    return np.stack([np.interp(v, at, stops[:, c]) for c in range(3)], -1)       # (*values.shape, 3)
+
+
 def png_uri(rgb: np.ndarray, upscale: int = 2) -> str:
     """A data URI of ``rgb`` (row 0 = lowest y) as PNG, flipped so north is up."""
     img = np.repeat(np.repeat(rgb[::-1], upscale, 0), upscale, 1)

@@ -1,9 +1,11 @@
 """AppTest of the decision-boundaries page: default path, every main control, bad input."""
 
+import json
+
 import pytest
 from apptest_kit import page_test, page_text
 from streamlit.testing.v1 import AppTest
-from ui import navigation
+from ui import navigation, sigma_scrub
 
 PAGE = navigation.BOUNDARIES
 
@@ -51,11 +53,35 @@ def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
     assert any(e.label.startswith("Sequential certification: Stopped after") for e in fresh.expander)
 
 
+def _scrub(at: AppTest) -> tuple[dict, dict]:
+    """(the σ scrubber's data, the smoothed map's figure) of the last run (ui/sigma_scrub.py)."""
+    data = next(json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.id.endswith("sigma_scrub"))
+    return data, json.loads(_charts(at)[1].proto.spec)
+
+
 def test_sigma_slider_reblurs_and_updates_the_url(fresh):
+    scrub, smoothed = _scrub(fresh)
+    first = set(scrub["frames"])                       # a window around σ: the map's own picture is one of them
+    assert scrub["sigma"] == "0.25" and {"0.24", "0.25", "0.26"} <= first
+    assert scrub["frames"]["0.25"] == smoothed["layout"]["images"][0]["source"]
+    assert scrub["title"].replace(scrub["title_sigma"], "0.25") == smoothed["layout"]["title"]["text"]
     fresh.slider(key="sigma").set_value(0.6).run()
     _ok(fresh)
     assert fresh.query_params["sigma"] == "0.6"
     assert fresh.metric[0].value == "0.6"
+    scrub, smoothed = _scrub(fresh)
+    assert scrub["sigma"] == "0.6" and not first & set(scrub["frames"])     # each frame is sent to a tab once
+    assert scrub["frames"]["0.6"] == smoothed["layout"]["images"][0]["source"]
+
+
+def test_sigma_scrub_window_is_the_slider_grid_around_sigma():
+    assert sigma_scrub.window(0.25, 2) == [0.25, 0.24, 0.26, 0.23, 0.27]      # nearest first
+    assert sigma_scrub.window(0.02, 2) == [0.02, 0.03, 0.04] and sigma_scrub.window(1.5, 1) == [1.5, 1.49]
+    assert sigma_scrub.window_steps(1) == sigma_scrub.WINDOW_STEPS[1]
+    assert sigma_scrub.window_steps(10 ** 9) == sigma_scrub.WINDOW_STEPS[0]
+    for sigma in sigma_scrub.window(0.75, 73):          # the JavaScript's label, String(Math.round(σ·100)/100)
+        js = repr(round(sigma * 100) / 100)
+        assert sigma_scrub.label(sigma) == (js[:-2] if js.endswith(".0") else js)
 
 
 def test_overlay_and_test_certificates(fresh):

@@ -81,19 +81,38 @@ def test_presenter_mode_boundaries(page, server):
     shot(page, "presenter_inspector")
 
 
+# what the smoothed map shows: (its data-scrub-sigma marker, its title), and the page's σ metric (ui/sigma_scrub.py)
+SCRUB_SHOWN = """() => { const map = document.querySelector('.st-key-map_b_2');
+    const metric = [...document.querySelectorAll("[data-testid='stMetric']")].find(m => m.innerText.startsWith('σ'));
+    return [map.dataset.scrubSigma ?? null, map.querySelector('.gtitle').textContent,
+            metric.querySelector("[data-testid='stMetricValue']").innerText.trim()]; }"""
+
+
 def test_drag_sigma_then_click_a_point(page, server):
     open_page(page, server, "boundaries")
     slider = page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").first
     assert slider.bounding_box()["y"] < 1000 - 80                         # σ is above the fold, not scrolled to
     value = slider.locator("[data-testid='stSliderThumbValue']").first.bounding_box()
     x0, y0 = value["x"] + value["width"] / 2, value["y"] + value["height"] + 12   # the thumb, under its label
+    live = slider.locator("input[type='range']").first
+    assert page.evaluate(SCRUB_SHOWN) == ["0.25", "Smoothed g, σ = 0.25", "0.25"]
     page.mouse.move(x0, y0)
     page.mouse.down()
-    page.mouse.move(x0 + 45, y0, steps=8)
+    for dx in range(2, 16, 2):                 # a few slider steps: inside the frames a first visit is sent
+        page.mouse.move(x0 + dx, y0)
+        if float(live.input_value()) >= 0.27:
+            break
+    held = f"{float(live.input_value()):g}"
+    assert held != "0.25"
+    # held, not released: the map already shows that σ's exact frame, while the page's numbers still say 0.25
+    page.wait_for_function(f"document.querySelector('.st-key-map_b_2').dataset.scrubSigma === '{held}'",
+                           timeout=5_000)
+    assert page.evaluate(SCRUB_SHOWN) == [held, f"Smoothed g, σ = {held}", "0.25"]
     page.mouse.up()
     wait_idle(page)
     sigma = float(re.search(r"sigma=([0-9.]+)", page.url).group(1))
-    assert sigma > 0.25
+    assert f"{sigma:g}" == held
+    assert page.evaluate(SCRUB_SHOWN) == [held, f"Smoothed g, σ = {held}", held]     # the rerun agrees
     assert page.get_by_text(f"Smoothed g, σ = {sigma:g}").count() == 1
     # click on the smoothed map, a little up-left of its centre
     drag = page.locator("[data-testid='stPlotlyChart']").nth(1).locator(".nsewdrag").first

@@ -12,9 +12,10 @@ import torch
 
 from cert_core import grid, grid_view, monte_carlo
 from cert_core.stats import lower_confidence_bound
-from ui import cache, state
-from ui.boundaries import explorer
+from ui import cache, sigma_scrub, state
+from ui.boundaries import explorer, figures
 from ui.cache import certify_test_set
+from ui.images import base_image, png_uri, smoothed_image
 from ui.inspector import InspectorContext, run_providers
 
 
@@ -142,6 +143,54 @@ def maps(current, sigma: float, resolution: int, c: CertifyParams) -> Maps:
                 abstain_threshold(c.n, c.alpha))
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def smoothed_png(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution: int, max_sigma: float,
+                 sigma: float, abstain_p: float, overlay: bool) -> str:
+    """The smoothed map's picture at σ (a PNG data URI, ~58 kB at 300 px): the page's map and each σ-scrub frame
+    (ui/sigma_scrub.py) are this one string. Blurs without caching the (K, R, R) probabilities, so a scrub window
+    does not crowd ``ui.cache.smoothed``."""
+    probs = grid.blur(_base, sigma)                                         # (K, R, R)
+    return png_uri(smoothed_image(probs, abstain_p, _base.crop() if overlay else None))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def base_png(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution: int, max_sigma: float) -> str:
+    """The base map's picture (encoded once per model and resolution, not once per rerun)."""
+    return png_uri(base_image(_base.crop()))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def radius_png(model_key: str, _radius: np.ndarray, bounds: tuple, resolution: int, sigma: float) -> str:
+    """The exact radius map's picture (``figures.radius_image``), encoded once per model, resolution and σ (a click
+    reruns the page without re-encoding it)."""
+    return figures.radius_image(_radius, sigma)
+
+
+def map_frame(current, m: Maps, sigma: float, overlay: bool) -> str:
+    """The smoothed map's picture of ``m``'s model, view and style at any σ (cached)."""
+    return smoothed_png(current.key, m.base, state.VIEW, m.view.resolution, state.SIGMA_MAX, round(sigma, 6),
+                        m.abstain_p, overlay)
+
+
+def map_images(current, m: Maps, sigma: float, overlay: bool) -> tuple[str, str]:
+    """(base, smoothed) pictures of the maps at σ, cached: a rerun re-encodes neither."""
+    return (base_png(current.key, m.base, state.VIEW, m.view.resolution, state.SIGMA_MAX),
+            map_frame(current, m, sigma, overlay))
+
+
+def frames_id(current, m: Maps, overlay: bool) -> str:
+    """What a smoothed picture depends on besides σ (model, resolution, style): ui/sigma_scrub.py's frames id."""
+    return f"{current.key}|{m.view.resolution}|{m.abstain_p:.6g}|{'overlay' if overlay else 'side'}"
+
+
+def scrub_smoothed_map(current, m: Maps, sigma: float, overlay: bool, selector: str) -> None:
+    """Let the sidebar σ scrub the smoothed map (the chart matching ``selector``) in the browser: ui/sigma_scrub.py
+    with this page's frames and title."""
+    sigma_scrub.scrub("sigma_scrub", selector, sigma, frames_id(current, m, overlay),
+                      lambda s: map_frame(current, m, s, overlay),
+                      explorer.smoothed_title(sigma_scrub.TITLE_SIGMA, overlay))
+
+
 def shown_points(current, show: str, sigma: float, c: CertifyParams):
     """The map's data points (x, labels), or the test set's certification (1,000 samples each), or neither."""
     data = current.dataset
@@ -182,3 +231,11 @@ def warm() -> None:
     """The start-up warm-up (ui/warmup.py): the default model's maps at the page's defaults."""
     current = state.zoo_current_model(state.DEFAULT_MODEL)
     maps(current, state.DEFAULT_SIGMA, DEFAULT_RESOLUTION, CertifyParams(100, 10_000, 0.001, 0))
+
+
+def warm_later() -> None:
+    """The σ-scrub frames around the default σ of the default model's maps (ui/sigma_scrub.py), so a first drag
+    previews its whole window."""
+    current = state.zoo_current_model(state.DEFAULT_MODEL)
+    m = maps(current, state.DEFAULT_SIGMA, DEFAULT_RESOLUTION, CertifyParams(100, 10_000, 0.001, 0))
+    sigma_scrub.frames(frames_id(current, m, False), lambda s: map_frame(current, m, s, False), state.DEFAULT_SIGMA)

@@ -81,9 +81,17 @@ def test_status(prediction: np.ndarray, y: np.ndarray, radius: np.ndarray, r: fl
     return status
 
 
+def smoothed_title(sigma_label: str, overlay: bool) -> str:
+    """The smoothed map's title at σ (``sigma_label``: σ as printed, ``f"{σ:g}"``), shared with ui/sigma_scrub.py."""
+    return f"Smoothed g, σ = {sigma_label}" + (" (dotted: base f)" if overlay else "")
+
+
 def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, overlay: bool,
-              points, marks, selected, rows) -> list[MapSpec]:
-    """One spec (overlay) or two (base | smoothed) for the current settings."""
+              points, marks, selected, rows, images: tuple[str, str] | None = None) -> list[MapSpec]:
+    """One spec (overlay) or two (base | smoothed) for the current settings.
+
+    ``images``: the (base, smoothed) pictures when the caller has them cached (ui/boundaries/cache.map_images);
+    otherwise they are drawn here from ``base_labels`` and ``probs``."""
     k = probs.shape[0]
     legend = [("p_A < ½", "#5A5A5A"), (f"p_A < {abstain_p:.3f}: abstains", "#B4B4B4")]
     if k == 2:
@@ -93,13 +101,14 @@ def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, o
                 "Distance to base boundary"}
     circ = tuple(c for c, r in zip(circles(rows), rows) if r.method in key_rows) if rows else ()
     rows = [r for r in rows if r.method in key_rows] if rows else []
-    smooth = MapSpec(f"Smoothed g, σ = {sigma:g}" + (" (dotted: base f)" if overlay else ""), view,
-                     png_uri(smoothed_image(probs, abstain_p, base_labels if overlay else None)),
-                     tuple(class_names), points, marks, readout(view, probs, radius, class_names, "smoothed"),
-                     selected, circ, tuple(legend))
+    if images is None:
+        images = (png_uri(base_image(base_labels)),
+                  png_uri(smoothed_image(probs, abstain_p, base_labels if overlay else None)))
+    smooth = MapSpec(smoothed_title(f"{sigma:g}", overlay), view, images[1], tuple(class_names), points, marks,
+                     readout(view, probs, radius, class_names, "smoothed"), selected, circ, tuple(legend))
     if overlay:
         return [smooth]
-    base = MapSpec("Base classifier f", view, png_uri(base_image(base_labels)), tuple(class_names), points,
+    base = MapSpec("Base classifier f", view, images[0], tuple(class_names), points,
                    marks, readout(view, one_hot(base_labels, k), None, class_names, "base"), selected,
                    tuple(c for c, r in zip(circ, rows) if r.classifier == "base"))
     return [base, smooth]

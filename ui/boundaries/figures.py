@@ -1,7 +1,7 @@
 """Pure figure builders for the decision-boundaries page: numpy in, ``go.Figure`` out (no Streamlit here).
 
 The two clickable maps (regions as PNG from ``ui.images``, data, test marks, the selected point and its
-circles), the exact radius heatmap, and the inspector's noise cloud, vote histogram and Monte Carlo check.
+circles), the exact radius map (a PNG too), and the inspector's noise cloud, vote histogram and Monte Carlo check.
 """
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 from cert_core.grid_view import GridView
 from ui import theme
-from ui.images import base_image, boundary_mask, png_uri
+from ui.images import base_image, boundary_mask, colour_ramp, lattice_points, png_uri
 
 STATUS_STYLE = {   # test-set marks: symbol, colour, legend label (open symbols take the colour as line)
     "certified": ("circle", theme.DARK, "certified at r"),
@@ -61,7 +62,20 @@ class MapSpec:
 def map_figure(spec: MapSpec) -> go.Figure:
     """A square map with equal axis scale, so certified circles stay circles."""
     xmin, xmax, ymin, ymax = spec.view.bounds
-    fig = go.Figure()
+    # the layout at construction (its template is the costliest part of a figure): the same JSON for ~25 % less
+    # CPU than update_layout after the traces (bench/boundaries_rerun.py)
+    fig = go.Figure(layout=theme.base_layout(
+        title=dict(text=spec.title, x=0.5, xanchor="center", font_size=21), height=spec.height,
+        clickmode="event", dragmode="pan", hovermode="closest", hoverdistance=12,
+        # the legend sits on the figure's bottom edge (container coordinates), not a fraction of the
+        # plot height below the axis, so it cannot slide up into the x₁ title when the plot is short
+        # two entries per row at a fixed half width: Plotly otherwise gives every entry the widest one's width,
+        # and the long abstain swatch put each class on its own row, over the x₁ title (presenter fonts)
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.5, xanchor="center",
+                    font_size=15, entrywidth=0.5, entrywidthmode="fraction"),
+        # fixed margins: both maps get the same plot area whatever their legends hold (presenter.scale
+        # scales them with the fonts); b holds tick labels + axis title + two legend rows
+        margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.title))
     fig.add_layout_image(source=spec.image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin,
                          sizey=ymax - ymin, sizing="stretch", layer="below")
     if spec.readout is not None:
@@ -83,18 +97,6 @@ def map_figure(spec: MapSpec) -> go.Figure:
                      title_text="x₁", ticks="outside", dtick=1, title_standoff=4)
     fig.update_yaxes(range=[ymin - pad, ymax + pad], scaleanchor="x", scaleratio=1, constrain="domain",
                      showgrid=False, zeroline=False, title_text="x₂", ticks="outside", dtick=1, title_standoff=4)
-    fig.update_layout(**theme.base_layout(
-        title=dict(text=spec.title, x=0.5, xanchor="center", font_size=21), height=spec.height,
-        clickmode="event", dragmode="pan", hovermode="closest", hoverdistance=12,
-        # the legend sits on the figure's bottom edge (container coordinates), not a fraction of the
-        # plot height below the axis, so it cannot slide up into the x₁ title when the plot is short
-        # two entries per row at a fixed half width: Plotly otherwise gives every entry the widest one's width,
-        # and the long abstain swatch put each class on its own row, over the x₁ title (presenter fonts)
-        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.5, xanchor="center",
-                    font_size=15, entrywidth=0.5, entrywidthmode="fraction"),
-        # fixed margins: both maps get the same plot area whatever their legends hold (presenter.scale
-        # scales them with the fonts); b holds tick labels + axis title + two legend rows
-        margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.title))
     return fig
 
 
@@ -143,46 +145,50 @@ def _add_selected(fig, point, circles) -> None:
                              hovertemplate="selected (%{x:.3f}, %{y:.3f})<extra></extra>"))
 
 
-# ----------------------------------------------------------------------------- radius heatmap
+# ----------------------------------------------------------------------------- radius map
 RADIUS_LEVELS = 3     # level lines at σ, 2σ, 3σ (radii are capped at 4σ)
+RADIUS_COLORS = plotly.colors.sequential.Cividis   # the picture's colours and its colour bar's stops
 
 
-def radius_levels_image(radius: np.ndarray, sigma: float) -> str:
-    """The level lines r = σ, 2σ, 3σ of the exact radius map as a transparent PNG (white 1-pixel lines at full
-    resolution): drawn by the browser as one image, where a contour trace made it trace and label paths (the
-    largest share of a σ step's rendering)."""
+def radius_image(radius: np.ndarray, sigma: float) -> str:
+    """The exact radius map as one PNG (``png_uri``, pixel for pixel): Cividis from 0 to 4σ, with the level lines
+    r = σ, 2σ, 3σ as white 1-pixel lines (the map's own pixels, as the level lines were before). A picture instead
+    of a float heatmap: the tab's figure sends ~90 kB where the 150 × 150 float heatmap sent ~175 kB of JSON on
+    every σ step and click (bench/boundaries_rerun.py)."""
+    rgb = colour_ramp(radius / (4 * sigma), RADIUS_COLORS)                # (R, R, 3)
     levels = np.clip(np.floor(radius / sigma), 0, RADIUS_LEVELS)           # (R, R) 0..3
-    rgba = np.zeros(radius.shape + (4,), dtype=np.uint8)                   # (R, R, 4)
-    rgba[boundary_mask(levels)] = (255, 255, 255, 255)
-    return png_uri(rgba, upscale=1)
+    rgb[boundary_mask(levels)] = 255
+    return png_uri(rgb.astype(np.uint8), upscale=1)
 
 
 def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=None,
-                  max_pixels: int = 150) -> go.Figure:
-    """Heatmap of the exact certified radius (downsampled to ``max_pixels`` for a light payload; it gives the
-    colours and the hover read-out) under its level lines every σ, drawn from the full-resolution map."""
-    step = max(1, int(math.ceil(view.resolution / max_pixels)))
-    # float32: half the bytes of the figure a σ step sends, and far below the radius's own ± pixel error
-    x, y, z = view.x[::step], view.y[::step], radius[::step, ::step].astype(np.float32)
-    fig = go.Figure(go.Heatmap(
-        x=x, y=y, z=z, colorscale="Cividis", zmin=0, zmax=4 * sigma,
+                  image: str | None = None) -> go.Figure:
+    """The exact certified radius map: ``image`` (``radius_image``, drawn here when not given) under a colour bar
+    with its stops, and the hover read-out on the maps' 61 × 61 lattice (``ui.images.lattice_points``: an invisible
+    heatmap of the exact radius at the map pixel under each lattice point)."""
+    pts, ij = lattice_points(view)
+    side = int(round(np.sqrt(len(pts))))
+    scale = [[i / (len(RADIUS_COLORS) - 1), c] for i, c in enumerate(RADIUS_COLORS)]
+    xmin, xmax, ymin, ymax = view.bounds
+    fig = go.Figure(layout=theme.base_layout(    # the layout at construction: cheaper (see map_figure)
+        title=dict(text=f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (lines every σ)", x=0.5,
+                   xanchor="center", font_size=19), height=theme.MAP_SIZE, showlegend=False))
+    fig.add_trace(go.Heatmap(
+        x=pts[:side, 0], y=pts[::side, 1], z=radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side),
+        colorscale=scale, zmin=0, zmax=4 * sigma, opacity=0, showscale=True,
         colorbar=dict(title=dict(text="radius", side="right"), thickness=18),
         hovertemplate="(%{x:.2f}, %{y:.2f})<br>exact radius %{z:.3f}<extra></extra>"))
-    xmin, xmax, ymin, ymax = view.bounds
     half = 0.5 * np.asarray(view.spacing)          # the PNG's pixels are the map's pixels, centred on the grid
-    fig.add_layout_image(source=radius_levels_image(radius, sigma), xref="x", yref="y", x=xmin - half[0],
+    fig.add_layout_image(source=image or radius_image(radius, sigma), xref="x", yref="y", x=xmin - half[0],
                          y=ymax + half[1], sizex=xmax - xmin + 2 * half[0], sizey=ymax - ymin + 2 * half[1],
-                         sizing="stretch", layer="above")
+                         sizing="stretch", layer="below")
     if selected is not None:
         fig.add_trace(go.Scatter(x=[selected[0]], y=[selected[1]], mode="markers", showlegend=False,
                                  marker=dict(symbol="star", size=18, color=theme.YELLOW,
                                              line=dict(color=theme.BLACK, width=2)), hoverinfo="skip"))
-    fig.update_xaxes(range=[xmin, xmax], constrain="domain", title_text="x₁", showgrid=False)
+    fig.update_xaxes(range=[xmin, xmax], constrain="domain", title_text="x₁", showgrid=False, zeroline=False)
     fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain",
-                     title_text="x₂", showgrid=False)
-    fig.update_layout(**theme.base_layout(
-        title=dict(text=f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (lines every σ)", x=0.5,
-                   xanchor="center", font_size=19), height=theme.MAP_SIZE, showlegend=False))
+                     title_text="x₂", showgrid=False, zeroline=False)
     return fig
 
 

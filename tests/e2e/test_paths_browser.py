@@ -14,7 +14,7 @@ def test_paths_page_surfaces_audit_and_counterexample(page, server):
     assert charts(page, 3) >= 3
     shot(page, "paths_float")
     page.get_by_role("tab", name="Path surfaces").click()                 # only the open tab runs: a rerun
-    page.get_by_text("(b) Z_float = f − Z_fixed").first.wait_for(timeout=60_000)
+    page.get_by_text("(b) Z_float = f − Z_fixed").first.wait_for(timeout=120_000)   # computed on the click
     wait_idle(page)
     no_exception(page)
     shot(page, "paths_surfaces")

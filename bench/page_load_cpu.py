@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import signal
 import socket
 import statistics
 import subprocess
@@ -89,6 +90,7 @@ def main(argv=None) -> None:
     ap.add_argument("--pages", default="ddrs,paths,margin")
     ap.add_argument("--sigma-step", action="store_true", help="also the σ step on /ddrs")
     a = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))     # a timeout's TERM still stops both servers (finally)
     trees = [pathlib.Path(t).resolve() for t in a.trees.split(",")]
     jobs = [(p, False) for p in a.pages.split(",")] + ([("ddrs", True)] if a.sigma_step else [])
     print(f"load average at start: {open('/proc/loadavg').read().strip()}", flush=True)

@@ -4,14 +4,17 @@ A region map is drawn as one PNG per map (a layout image in data coordinates): a
 ~30 kB instead of megabytes of heatmap JSON, so dragging sigma stays instant. ``lattice_points`` places the
 hover read-out (the decision-boundaries maps: one invisible heatmap; their clicks come through ``ui.plot_clicks``)
 or, on the per-input σ maps, a transparent lattice of scatter points that also catches the clicks. Shared by
-the decision-boundaries maps, the per-input σ maps and the model hub's thumbnails.
+the decision-boundaries maps, the per-input σ maps and the model hub's thumbnails. ``value_image`` colours a
+per-pixel quantity in a Plotly colour scale (the per-input σ maps: a PNG instead of a heatmap trace).
 """
 from __future__ import annotations
 
 import base64
+import functools
 import io
 
 import numpy as np
+import plotly.colors
 from PIL import Image
 
 from cert_core.grid_view import GridView
@@ -97,3 +100,21 @@ def lattice_points(view: GridView, per_axis: int = 61) -> tuple[np.ndarray, np.n
     hx, hy = view.spacing
     ij = np.stack([np.rint((pts[:, 1] - ymin) / hy), np.rint((pts[:, 0] - xmin) / hx)], 1).astype(int)
     return pts, ij
+
+
+@functools.lru_cache(maxsize=8)
+def _colour_table(colorscale: str, size: int = 256) -> np.ndarray:
+    """``size`` RGB rows sampled from a Plotly colour scale (linear in RGB between its stops, as Plotly's heatmaps)."""
+    rows = plotly.colors.sample_colorscale(plotly.colors.get_colorscale(colorscale), np.linspace(0, 1, size))
+    return np.array([plotly.colors.unlabel_rgb(c) for c in rows], dtype=np.float64).round().astype(np.uint8)
+
+
+def value_image(values: np.ndarray, zmin: float, zmax: float, colorscale: str, missing: str = "#BBBBBB") -> np.ndarray:
+    """RGB of a per-pixel quantity in a Plotly colour scale over [zmin, zmax] (clipped at both ends, as a heatmap
+    with that zmin/zmax draws it); non-finite pixels in ``missing``."""  # (R, R) -> (R, R, 3)
+    table = _colour_table(colorscale)
+    finite = np.isfinite(values)
+    t = np.clip((np.where(finite, values, zmin) - zmin) / max(zmax - zmin, 1e-12), 0, 1)
+    rgb = table[np.rint(t * (len(table) - 1)).astype(int)]
+    rgb[~finite] = theme.hex_rgb(missing)
+    return rgb

@@ -24,7 +24,7 @@ def _text(at: AppTest) -> str:
 
 @pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def first_run() -> AppTest:
-    at = _page(paths_res=21, paths_count=3, paths_n=500)
+    at = _page(paths_res=21, paths_count=3, paths_n=500, paths_tab="Path surfaces")
     at.run()
     return at
 
@@ -34,7 +34,9 @@ def test_default_path_draws_ratios_surfaces_and_the_counterexample(first_run):
     assert not at.exception
     assert at.title[0].value == "Activation paths & SC-RFP"
     text = _text(at)
-    assert "Run the audit" in text                                      # the audit waits for the button
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    # only the open tab (Path surfaces) runs: Figure 2's tab and the audit's wait (on a first load: Figure 2 only)
+    assert "Z_float" in specs and "Fixed-neuron ratio per layer" not in specs and "Run the audit" not in text
     assert "of the neurons float over this region" in text
     assert "f = Z_fixed + Z_float holds to" in text
     assert "Cohen et al.'s radius here" in text and "passes the same exact audit" in text
@@ -60,6 +62,9 @@ def test_eta_slider_and_region_change_the_surfaces(first_run):
 
 def test_audit_button_reports_violation_rates(first_run):
     at = first_run
+    at.session_state["paths_tab"] = "SC-RFP audit"
+    at.run()                                                            # the audit tab's button is drawn
+    assert "Run the audit" in _text(at)                                 # the audit waits for the button
     at.slider(key="paths_eta").set_value(1.0)
     at.button(key="paths_run").click()
     at.run()
@@ -71,7 +76,7 @@ def test_audit_button_reports_violation_rates(first_run):
 
 
 def test_image_model_uses_a_test_image_and_random_directions():
-    at = _page(model_key="zoo:digits-cnn-s0.25", paths_res=21)
+    at = _page(model_key="zoo:digits-cnn-s0.25", paths_res=21, paths_tab="Path surfaces")
     at.run()
     assert not at.exception
     assert "test image 0" in _text(at)
@@ -106,17 +111,23 @@ def test_smooth_activation_model_gets_a_clear_message():
 
 def test_bad_number_input_is_clamped_not_a_traceback(first_run):
     at = first_run
+    at.session_state["paths_tab"] = "SC-RFP audit"
+    at.run()
     at.number_input(key="paths_alpha").set_value(0.5)
     at.run()
     assert not at.exception
 
 
 def test_orthogonal_model_decomposes_like_any_relu_net():
-    at = _page(model_key="zoo:moons-ortho-mscr-s0.2", paths_res=21, paths_count=3, paths_n=500)
+    at = _page(model_key="zoo:moons-ortho-mscr-s0.2", paths_res=21, paths_count=3, paths_n=500,
+               paths_tab="Path surfaces")
     at.run()
     assert not at.exception
     assert not any("is not supported" in str(e.value) for e in at.error)   # Björck layers are affine at inference
     text = _text(at)
+    specs = " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    # only the open tab (Path surfaces) runs: Figure 2's tab and the audit's wait (on a first load: Figure 2 only)
+    assert "Z_float" in specs and "Fixed-neuron ratio per layer" not in specs and "Run the audit" not in text
     assert "of the neurons float over this region" in text and "f = Z_fixed + Z_float holds to" in text
 
 

@@ -12,6 +12,9 @@ def test_sra_page_renders_three_analyses_and_reacts_to_the_region(page, server):
     assert charts(page, 4) >= 4  # three panels + curves (+ heatmap)
     shot(page, "margin_page", tour="sra")
     sra_gap_note(page)                            # the classroom check (issue 17's classroom walk)
+    # the three verdicts' formulas are typeset (KaTeX), not printed as "E_ρ(x) T" with a literal underscore
+    assert page.locator("[data-testid='stMarkdownContainer'] .katex").count() >= 3
+    assert page.get_by_text("E_ρ").count() == 0 and page.get_by_text("max_Ω").count() == 0
     # the 0-1 loss radio changes every verdict to compare with Γ = ½
     page.get_by_text("0-1 (Γ = ½)").click()
     wait_idle(page)

@@ -13,12 +13,15 @@ def test_paths_page_surfaces_audit_and_counterexample(page, server):
     page.get_by_text("Fixed-neuron ratio per layer (Figure 2)").first.wait_for(timeout=120_000)
     assert charts(page, 3) >= 3
     shot(page, "paths_float")
-    page.get_by_role("tab", name="Path surfaces").click()                 # a tab: no script run to wait for
-    page.get_by_text("(b) Z_float = f − Z_fixed").first.wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Path surfaces").click()                 # only the open tab runs: a rerun
+    page.get_by_text("(b) Z_float = f − Z_fixed").first.wait_for(timeout=120_000)   # computed on the click
+    wait_idle(page)
     no_exception(page)
     shot(page, "paths_surfaces")
     paths_surfaces(page)                          # the classroom check (issue 17's classroom walk)
-    page.get_by_role("tab", name="SC-RFP audit").click()                  # a tab: no script run to wait for
+    page.get_by_role("tab", name="SC-RFP audit").click()                  # only the open tab runs: a rerun
+    page.get_by_role("button", name="Run the audit").wait_for(timeout=60_000)
+    wait_idle(page)
     eta = page.locator("[data-testid='stSlider']").filter(has_text="Repression η").locator("input[type='range']").first
     eta.focus()
     eta.press("End")                                                     # η = 1

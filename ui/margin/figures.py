@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ui import theme
+from ui.images import class_tints, png_uri
 
 PANEL = 330             # px: a Figure 1 panel's width and plot height
 PANEL_PRESENTER = 260   # presenter: a column is ~300 px wide at 1280×720; a square plot there fits the first screen
@@ -15,11 +16,14 @@ def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.nd
               title: str, safe: bool, marker=None, size: int = PANEL) -> go.Figure:
     """Base classes around the point (labels (R, R) over ``extent``), Omega(x) and an optional noise cloud."""
     x0, x1, y0, y1 = extent
-    r = labels.shape[0]
-    colors = [theme.class_color(k) for k in range(int(labels.max()) + 1)]
-    scale = [[i / max(len(colors) - 1, 1), c] for i, c in enumerate(colors)] if len(colors) > 1 else [[0, colors[0]], [1, colors[0]]]
-    fig = go.Figure(go.Heatmap(z=labels, x=np.linspace(x0, x1, r), y=np.linspace(y0, y1, r), colorscale=scale,
-                               showscale=False, opacity=0.45, hoverinfo="skip"))
+    # the classes as one PNG (labels on a grid whose first and last points are the extent's edges, so the image
+    # reaches half a pixel past them), drawn by the browser as an image rather than a heatmap trace to parse and
+    # paint: the panels are three of the page's first-screen charts
+    hx, hy = (x1 - x0) / (labels.shape[1] - 1) / 2, (y1 - y0) / (labels.shape[0] - 1) / 2
+    fig = go.Figure()
+    fig.add_layout_image(source=png_uri(class_tints(labels, 1.0).astype(np.uint8), upscale=3), xref="x", yref="y",
+                         x=x0 - hx, y=y1 + hy, sizex=x1 - x0 + 2 * hx, sizey=y1 - y0 + 2 * hy, sizing="stretch",
+                         layer="below", opacity=0.45)
     t = np.linspace(0, 2 * np.pi, 120)
     if eps > 0:
         fig.add_scatter(x=point[0] + eps * np.cos(t), y=point[1] + eps * np.sin(t), mode="lines", name="Ω(x)",
@@ -85,9 +89,11 @@ def figure1_panels(labels: np.ndarray, extent: tuple, a, p,
     """Figure 1 at ``p`` (a PointParams) from its analysis ``a``: the average-case, worst-case and smoothed
     panels (``size`` px wide, ``size`` + 30 tall), each with its markdown verdict against Condition 1's Γ."""
     cloud = np.random.default_rng(0).standard_normal((300, 2)) * p.sigma                    # (300, 2) offsets
-    panels = [("Average case", 0.0, cloud, p.point, a.average, None, "E_ρ(x) T"),
-              ("Worst case", p.eps, None, p.point, a.worst, a.worst_point, "max_Ω T"),
-              ("Smoothed (SRA)", p.eps, cloud, a.smoothed_point, a.smoothed, a.smoothed_point, "max_Ω E_ρ T")]
+    # the formulas in LaTeX (st.markdown renders $…$): as plain text, "E_ρ(x)" printed its underscore
+    panels = [("Average case", 0.0, cloud, p.point, a.average, None, r"$\mathbb{E}_{\rho}\, T(x + \rho)$"),
+              ("Worst case", p.eps, None, p.point, a.worst, a.worst_point, r"$\max_{x' \in \Omega(x)} T(x')$"),
+              ("Smoothed (SRA)", p.eps, cloud, a.smoothed_point, a.smoothed, a.smoothed_point,
+               r"$\max_{x' \in \Omega(x)} \mathbb{E}_{\rho}\, T(x' + \rho)$")]
     out = []
     for title, eps, noise, noise_at, value, mark, formula in panels:
         safe = a.safe(value)

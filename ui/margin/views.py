@@ -33,9 +33,14 @@ def lipschitz_section(label: str, lip: mc.Lipschitz) -> None:
         else:
             top[1].success("1-Lipschitz network (Björck-orthonormal weights): margins are distances up to √2.",
                            icon=":material/check_circle:")
-        # already folded in presenter mode, where an expander could not nest in it
-        with top[1].container() if presenter.active() else top[1].expander("Per-layer bounds"):
-            st.dataframe(mf.layer_rows(lip.layers), hide_index=True, key="sra_layers")
+        # already folded in presenter mode, where an expander could not nest in it; elsewhere the table (a data
+        # grid the browser builds even inside a closed expander) is drawn only once the expander is opened
+        if presenter.active():
+            top[1].dataframe(mf.layer_rows(lip.layers), hide_index=True, key="sra_layers")
+        else:
+            layers = top[1].expander("Per-layer bounds", key="sra_layers_open", on_change="rerun")
+            if layers.open:
+                layers.dataframe(mf.layer_rows(lip.layers), hide_index=True, key="sra_layers")
 
 
 def closed_form_section(current, k: float | None, sigma: float) -> None:

@@ -3,16 +3,18 @@ current network or a stop, the constructed counterexamples (SC-RFP; floating-poi
 which need no model, and the audit's results."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from cert_core.methods.float_soundness.counterexample import FloatCounterexampleParams
 from cert_core.methods.paths import network, scrfp
 from cert_core.models.bundles import ModelLoadError
-from ui import state
+from ui import presenter, state
 from ui.paths import cache as pc
 from ui.paths import figures as pf
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
+SIGMAS = (0.0, 0.05, 0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0)    # Figure 2's noise levels
 
 
 POOL_LABELS = {"paper": "Algorithm 1 (paper): ReLU masks only",
@@ -132,3 +134,103 @@ def audit_results(current, audit: pc.Audit) -> None:
     if cohen.violations:
         st.error("Cohen et al.'s certificate failed the audit on some point: this happens with probability ≤ α "
                  "per point; rerun with another seed.", icon=":material/warning:")
+
+
+# ---------------------------------------------------------------- the page's four tabs, one section each
+# Each takes (current, net, center, eta, pool): the current model, its piecewise-linear form, the centre x and
+# SC-RFP's η and masks. The page runs only the open tab's section (st.tabs with on_change="rerun").
+
+def float_neurons_section(current, net: network.Network, center: np.ndarray, eta: float, pool: str) -> None:
+    """Figure 2 (fixed-neuron ratio per layer against σ), the float-ratio map of the plane (2D) and the network
+    diagram of the neurons that float in a ball around x (small MLPs)."""
+    data, sigma = current.dataset, state.sigma()
+    sample = data.x_test[:64] if data is not None else center[None]
+    layer_names, table = pc.ratio_curve(current.key, current.model, current.dataset_key, sample, SIGMAS, 16, 0)
+    left, right = st.columns(2)
+    left.plotly_chart(pf.ratio_figure(SIGMAS, table, layer_names, sigma), key="paths_ratio", **PLOT)
+    left.caption(f"Mean over {len(sample)} test inputs × 16 draws of ε. At σ = 0 every neuron is fixed; noise "
+                 "flips the patterns of more neurons in some layers than in others.")
+    if current.is_2d:
+        heat = pc.float_map(current.key, current.model, state.VIEW, 60, sigma, 16, 0)
+        right.plotly_chart(pf.float_heatmap(state.VIEW, heat, sigma, center,
+                                            (data.x_test, data.y_test) if data is not None else None),
+                           key="paths_heat", **PLOT)
+        right.caption("Bright: many neurons change pattern under noise — near the decision boundaries and the "
+                      "hyperplanes of the first layer.")
+    widths = pc.diagram_widths(net)
+    if widths is not None:
+        r = st.slider("Radius r of the region B(x, r)", 0.01, 1.0, 0.1, 0.01, key="paths_ball",
+                      help="The network diagram marks the neurons that float somewhere in this ball "
+                           "(x and 256 points drawn uniformly in it).")
+        floating = pc.floating_in_ball(current.model, center, r)
+        st.plotly_chart(pf.network_figure(widths, floating, current.class_names), key="paths_net", **PLOT)
+        st.caption(f"Region R = B(x, {r:g}): {sum(int(f.sum()) for f in floating)} of "
+                   f"{sum(len(f) for f in floating)} hidden neurons float. Every path through a vermillion neuron is a "
+                   "float path; the grey ones form Z_fixed.")
+
+
+def surfaces_section(current, net: network.Network, center: np.ndarray, eta: float, pool: str) -> None:
+    """Figure 6 on a 2D slice through x: f over Z_fixed, Z_float, SC-RFP over Z_fixed (Theorem 1's split)."""
+    c = presenter.folded("The slice: half-width, resolution, region R, logit").columns(4)   # the surfaces on screen
+    half = c[0].slider("Half-width of the slice", 0.05, 3.0, 0.4 if current.is_2d else 1.0, 0.05, key="paths_half",
+                       help="The slice spans x + s·u + t·v with |s|, |t| ≤ this (input units).")
+    res = c[1].select_slider("Resolution", (21, 31, 41, 61), 41, key="paths_res", help="Grid points per axis.")
+    region = c[2].radio("Region R", ("the whole slice", "each pair {x, x'}"), key="paths_region",
+                        help="Whole slice: one float set for all points, so Z_fixed is one affine map (Lemma 3). "
+                             "Pairwise: the float set of x and x' only, as in Algorithm 1 and Table 1.")
+    names = current.class_names
+    cls = c[3].selectbox("Logit", range(current.num_classes), format_func=lambda k: names[k], key="paths_cls",
+                         help="Which output coordinate f_k to draw.")
+    how = "plane" if current.is_2d else st.radio("Directions", ("random orthogonal", "gradient and random"),
+                                                 key="paths_dirs", horizontal=True,
+                                                 help="u, v spanning the slice through the image x.")
+    sf = pc.surfaces(current.key, current.model, pc.SurfaceParams.at(
+        center, how, float(half), int(res), int(cls), "set" if region.startswith("the whole") else "pairwise",
+        float(eta), pool))
+    axes = ("x₁ − x₁(x)", "x₂ − x₂(x)") if current.is_2d else ("s along u", "t along v")
+    height = pf.SURFACES_PRESENTER if presenter.active() else pf.SURFACES_HEIGHT
+    st.plotly_chart(pf.surfaces_figure(sf, eta, f"f_{cls}", axes, height), key="paths_surf", **PLOT)
+    st.caption(f"{sf.float_ratio:.1%} of the neurons float over this region. f = Z_fixed + Z_float holds to "
+               f"{np.abs(sf.fixed + sf.float - sf.f).max():.1e} (float64 path sums). SC-RFP keeps the fixed "
+               "paths and scales the float ones, so (c) hugs Z_fixed as η → 1.")
+
+
+def audit_section(current, net: network.Network, center: np.ndarray, eta: float, pool: str) -> None:
+    """SC-RFP against Cohen et al. on test points, every claimed ball searched for a counterexample (on a click)."""
+    c = st.columns(4)
+    count = c[0].slider("Test points", 2, 40, 8, key="paths_count", help="Audited and certified test points.")
+    n = c[1].select_slider("CERTIFY samples n", (500, 1000, 2000, 5000), 1000, key="paths_n",
+                           help="Estimation samples of each CERTIFY (n0 = 100).")
+    alpha = c[2].number_input("α", 1e-6, 0.5, 0.001, format="%g", key="paths_alpha",
+                              help="Failure probability of each certificate.")
+    if c[3].button("Run the audit", type="primary", key="paths_run",
+                   help="Certify with both methods, then search inside every claimed ball (2D: exact grid "
+                        "search; images: PGD on the smoothed classifier, verified with PREDICT)."):
+        st.session_state["paths_audit"] = True
+    if current.dataset is None or not st.session_state.get("paths_audit"):
+        st.info("Press **Run the audit** to certify the test points with Cohen et al. and SC-RFP and search every "
+                "claimed ball for a point where the same classifier changes its answer.", icon=":material/search:")
+    else:
+        params = pc.AuditParams(int(count), state.sigma(), float(eta), int(n), float(alpha), pool)
+        audit_results(current, pc.audit_test_points(current, params))
+
+
+def vulnerability_section(current, net: network.Network, center: np.ndarray, eta: float, pool: str) -> None:
+    """Table 1: float-neuron vs Lipschitz vulnerability of adversarial examples, over the zoo's σ_train variants."""
+    c = st.columns(4)
+    attack = c[0].radio("Attack", ("fgsm", "pgd"), key="paths_attack", horizontal=True,
+                        help="FGSM (one step) or 10-step PGD, as in Section 4.2.")
+    norm = c[1].radio("Norm", ("linf", "l2"), key="paths_norm", horizontal=True, help="The attack's threat model.")
+    eps = c[2].number_input("ε", 0.001, 5.0, 0.1 if not current.is_2d else 0.2, 0.01, key="paths_eps",
+                            help="Attack budget in input units (the paper: 8/255 in L∞ on CIFAR-10).")
+    if c[3].button("Build the table", key="paths_vuln", help="Attacks every σ_train variant of this zoo model."):
+        st.session_state["paths_vuln_on"] = True
+    sibs = pc.siblings(current.label)
+    if not sibs:
+        st.info("Table 1 compares the zoo's σ_train variants of one model; pick a zoo model in the sidebar.")
+    elif st.session_state.get("paths_vuln_on"):
+        rows = pc.vulnerability_table(tuple(sibs), float(eps), attack, norm, 200, state.sigma())
+        st.dataframe(rows, hide_index=True, key="paths_vuln_table")
+        st.caption("gap η: mean ‖Z_fixed(x') + (1 − η) Z_float(x') − f(x)‖₁ over x' = x + ε (σ from the sidebar). "
+                   "An adversarial example is float-neuron vulnerable when Z_fixed(x_adv) still gives the label "
+                   "(removing the float paths between x and x_adv repairs it), else Lipschitz vulnerable.")

@@ -14,6 +14,9 @@ from runs_kit import EXAMPLES_B
 from ui import theme
 
 DARK_RGB = "rgb({}, {}, {})".format(*theme.hex_rgb(theme.DARK))
+WIDTH, FOLD = 1280, 720          # a common projector (issue 17, items 3 and 7: presenter mode on it)
+BOX = ("e => { const b = e.getBoundingClientRect(); "
+       "return {top: b.top, bottom: b.bottom, left: b.left, right: b.right}; }")
 
 
 def chart(pg, key: str, script: str):
@@ -117,3 +120,17 @@ def run_charts(pg) -> None:
     pg.get_by_role("tab", name=re.compile("Compare")).click()
     readable(axes_look(pg, "cmp_fig"))
     no_exception(pg)
+
+
+def draw_canvas_axes_inside_the_viewport(pg) -> None:
+    """Item 3 on Draw (a draw page in presenter mode, ``present=1``, at WIDTH×FOLD): the canvas's x axis (tick
+    labels and title) was cut off at the bottom of the first screen."""
+    pg.get_by_role("button", name="Load").wait_for(timeout=120_000)        # the toolbar is drawn: nothing shifts
+    canvas = "[class*='st-key-draw_canvas'] .js-plotly-plot"
+    pg.wait_for_function(f"() => {{ const d = document.querySelector(\"{canvas}\"); return d && d._fullLayout; }}",
+                         timeout=60_000)
+    axis = pg.locator(canvas).first.evaluate(
+        f"d => [...d.querySelectorAll('.xaxislayer-above .xtick text, .yaxislayer-above .ytick text, "
+        f".g-xtitle text, .g-ytitle text')].map({BOX})")
+    assert len(axis) >= 16, axis                      # 7 ticks an axis and the two titles
+    assert all(0 <= b["top"] and b["bottom"] <= FOLD and 0 <= b["left"] and b["right"] <= WIDTH for b in axis), axis

@@ -1,9 +1,12 @@
 """Draw your data in a real browser: click a three-class dataset onto the canvas, train, see f and g, then open
-the link in a fresh page and see the same view (the model retrained from the link: the same region pictures)."""
+the link in a fresh page and see the same view (the model retrained from the link: the same region pictures).
+The fresh page opens the link in presenter mode on a 1280×720 projector, where it also makes issue 17's item 3
+check on Draw (classroom_kit.draw_canvas_axes_inside_the_viewport; it opened a page of its own before)."""
 import re
 
 import numpy as np
 from browser_kit import open_page, shot, wait_idle
+from classroom_kit import FOLD, WIDTH, draw_canvas_axes_inside_the_viewport
 
 from cert_core.models import drawn
 from ui import navigation
@@ -29,8 +32,9 @@ def _map_pictures(page) -> tuple[str, str]:
 def test_draw_three_classes_train_and_share_the_link(page, server, browser):
     open_page(page, server, navigation.DRAW.url_path)
     for label, points in POINTS.items():
-        page.get_by_text(f"● {label}", exact=True).click()
-        wait_idle(page)
+        if label:                                   # class 0 is chosen when the page opens (a click would unselect it)
+            page.get_by_text(f"● {label}", exact=True).click()
+            wait_idle(page)
         for x, y in points:
             _click(page, x, y)
     assert page.get_by_text(COUNTS).count() == 1
@@ -45,13 +49,14 @@ def test_draw_three_classes_train_and_share_the_link(page, server, browser):
     np.testing.assert_allclose(drawing.points, sum(POINTS.values(), []), atol=0.11)  # a click snaps to 0.1
     assert drawing.labels.tolist() == [0, 0, 1, 1, 2, 2]
 
-    fresh = browser.new_context(viewport={"width": 1600, "height": 1000})
+    fresh = browser.new_context(viewport={"width": WIDTH, "height": FOLD})         # a projector
     try:
         other = fresh.new_page()
-        open_page(other, server, link[len(server) + 1:])
+        open_page(other, server, link[len(server) + 1:] + "&present=1")       # the link, in presenter mode
         assert other.get_by_text(COUNTS).count() == 1                   # the same points on the canvas
         assert _map_pictures(other) == pictures                         # the same model: the same maps
-        assert other.url == link
+        assert other.url == link + "&present=1"
+        draw_canvas_axes_inside_the_viewport(other)                     # the classroom check (issue 17, item 3)
         shot(other, "draw_from_link")
     finally:
         fresh.close()

@@ -7,13 +7,15 @@ scene's box) lies above the fold, not only its top edge: with the top edge alone
 above the fold would pass. Each check reads what the browser laid out (client rectangles, ``_fullLayout``), never
 pixels. 3D tick labels are drawn in WebGL, so their overlap cannot be read here: their size is, and the screenshots
 (tests/artifacts/projector_*.png) show the rest.
+
+Draw's item 3 check (the canvas's axes on the first screen) runs where its link is opened on the projector:
+test_draw_browser.py (classroom_kit.draw_canvas_axes_inside_the_viewport).
 """
 import pytest
 
 from browser_kit import no_exception, shot
-from classroom_kit import chart
+from classroom_kit import BOX, FOLD, WIDTH, chart
 
-WIDTH, FOLD = 1280, 720          # a common projector
 ON_SCREEN = 2 / 3                # share of a main figure's plot area that must lie above the fold
 BOUNDARY_POINT = "x=0&y=0"       # moons-mlp-s0.25 at σ = 0.25: the exact p_A here is 0.50, so both bars end near n/2
 
@@ -36,8 +38,6 @@ def on_first_screen(box: dict) -> float:
     return max(0.0, min(box["bottom"], FOLD) - max(box["top"], 0)) / (box["bottom"] - box["top"])
 
 
-BOX = ("e => { const b = e.getBoundingClientRect(); "
-       "return {top: b.top, bottom: b.bottom, left: b.left, right: b.right}; }")
 PLOT_AREA = f"d => ({BOX})(d.querySelector('.nsewdrag'))"
 
 
@@ -66,21 +66,6 @@ def test_paths_surfaces_on_the_first_screen_with_readable_ticks(projector, serve
         ['xaxis', 'yaxis', 'zaxis'].map(a => [d._fullLayout[s][a].tickfont.size, d._fullLayout[s][a].nticks]))""")
     assert all(size >= 14 and 0 < n <= 5 for size, n in ticks), ticks
     shot(projector, "projector_paths_surfaces")
-
-
-def test_draw_canvas_axes_inside_the_viewport(projector, server):
-    """Item 3 on Draw: the canvas's x axis (tick labels and title) was cut off at the bottom of the first screen."""
-    goto(projector, server, "draw?present=1")
-    projector.get_by_role("button", name="Load").wait_for(timeout=120_000)    # the toolbar is drawn: nothing shifts
-    canvas = "[class*='st-key-draw_canvas'] .js-plotly-plot"
-    projector.wait_for_function(f"() => {{ const d = document.querySelector(\"{canvas}\"); "
-                                f"return d && d._fullLayout; }}", timeout=60_000)
-    axis = projector.locator(canvas).first.evaluate(
-        f"d => [...d.querySelectorAll('.xaxislayer-above .xtick text, .yaxislayer-above .ytick text, "
-        f".g-xtitle text, .g-ytitle text')].map({BOX})")
-    assert len(axis) >= 16, axis                      # 7 ticks an axis and the two titles
-    assert all(0 <= b["top"] and b["bottom"] <= FOLD and 0 <= b["left"] and b["right"] <= WIDTH for b in axis), axis
-    shot(projector, "projector_draw")
 
 
 def test_vote_bar_and_monte_carlo_check(projector, server):

@@ -25,7 +25,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from browser_kit import ARGS, CHROMIUM, open_page, wait_idle  # noqa: E402
+from browser_kit import ARGS, CHROMIUM, open_page  # noqa: E402
 from interaction_latency import WATCH, sigma_step  # noqa: E402
 
 METRICS = ("ThreadTime", "ProcessTime", "ScriptDuration", "LayoutDuration")

@@ -1,8 +1,8 @@
 """The point inspector's answer on the decision-boundaries page: the noise cloud, the votes and the radius table.
 
 A click is answered with the fast providers' rows at once (Cohen's Monte Carlo and exact radius, the two true
-distances, the Lipschitz rows); the slow providers (``register_provider(slow=True)``: per-input σ*, SC-RFP,
-Bernstein) run in a background job (``cache.slow_rows``) and a fragment polls it, so they arrive on their own and
+distances, the Lipschitz rows); the slow providers (``register_provider(slow=True)``: sequential CERTIFY, per-input σ*,
+SC-RFP, Bernstein) run in a background job (``cache.slow_rows``) and a fragment polls it, so they arrive on their own and
 never hold up the first answer. Slow rows are appended after the fast ones, so no circle changes its style when
 they arrive. When they arrive only the table's fragment is redrawn (the maps and, unless "Show every method's circle"
 is on, the noise cloud draw the fast rows alone), and the fragment's poll is stopped; a second whole-page run, which
@@ -22,8 +22,8 @@ from ui.boundaries import figures as bf
 from ui.inspector import RadiusRow, audit
 
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
-PENDING = ("Still computing the slower methods (per-input σ*, SC-RFP, Bernstein); their rows appear in this table "
-           "on their own, and clicking elsewhere meanwhile is fine.")
+PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
+           "this table on their own, and clicking elsewhere meanwhile is fine.")
 
 
 def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:

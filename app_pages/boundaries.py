@@ -52,7 +52,7 @@ points, tc = bc.shown_points(current, show, sigma, cp)
 marks = None if tc is None else (tc.x, explorer.test_status(tc.prediction, tc.y, tc.radius, radius_r))
 if current.dataset is None and show != "none":
     st.info(f"No data points to show: {current.dataset_note}.")
-rows, errors, cert, job = bc.inspect_point(current, m, point, sigma, cp) if point else ([], [], None, None)
+rows, errors, cert, start_slow = bc.inspect_point(current, m, point, sigma, cp) if point else ([], [], None, None)
 specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigma, m.abstain_p, overlay, points,
                            marks, point, rows, bc.map_images(current, m, sigma, overlay))
 keys = (f"map_a_{len(specs)}", f"map_b_{len(specs)}")[:len(specs)]
@@ -73,7 +73,7 @@ if point is None:
     st.info("Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii.",
             icon=":material/ads_click:")
 else:
-    answer.show(current, point, sigma, cp, m, (rows, errors, cert), job)
+    answer.show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
     sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
 
 # ---------------------------------------------------------------- deeper looks

@@ -16,7 +16,8 @@ slice ``ui/<page>/`` gets a ``provider.py`` that registers its function::
         return RadiusRow("Bernstein root-finding", r, prediction=..., kind="estimate",
                          sound=False, note="finds a boundary point, not the nearest one")
 
-A provider that takes long (an optimiser, a sampling audit: ~1-2 s) is registered with ``slow=True``: the page
+A provider that takes long (an optimiser, a sampling audit: ~1-2 s), or a costly one whose row is not part of a
+click's first answer (the sequential path, ~0.2 s), is registered with ``slow=True``: the page
 answers a click with the other rows at once and adds the slow ones when they arrive (``run_providers(ctx,
 "fast")`` then ``run_providers(ctx, "slow")``, the latter off the script thread). A value that depends on the
 model only (a Lipschitz bound, the base logits on the grid) goes through ``ctx.per_model`` so the next click
@@ -133,7 +134,7 @@ class _Provider:
     order: int
     name: str
     fn: Callable[[InspectorContext], RadiusRow | None]
-    slow: bool = False                # seconds per point: shown when it arrives, never blocking the others
+    slow: bool = False                # seconds per point (or not first-answer): shown when it arrives, never blocking
 
 
 _REGISTRY: dict[str, _Provider] = {}
@@ -143,7 +144,8 @@ _DISCOVERED = False
 def register_provider(fn: Callable | None = None, *, order: int = 100, name: str | None = None, slow: bool = False):
     """Register ``fn(context) -> RadiusRow | None``; usable as ``@register_provider`` or with options.
 
-    ``slow=True``: the provider needs about a second or more per point; the page streams its row in later.
+    ``slow=True``: the provider needs about a second or more per point (or its costly row is not part of the first
+    answer); the page streams its row in later.
 
     Registering the same name again replaces the earlier provider (safe under module reloads).
     """

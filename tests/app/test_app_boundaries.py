@@ -48,9 +48,9 @@ def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
     assert "Every certificate lies inside" in page_text(fresh)
     assert fresh.query_params["x"] == "0.500" and fresh.query_params["y"] == "0.200"
     assert len(_charts(fresh)) == 6                    # + noise cloud, vote histogram, sequential path
-    sequential = table[table["method"] == "Sequential CERTIFY (anytime)"]["note"].iloc[0]   # ui/sequential/
-    assert "Stopped after" in sequential and "fixed n = 10,000 (10,100 samples with n₀)" in sequential
-    assert any(e.label.startswith("Sequential certification: Stopped after") for e in fresh.expander)
+    # the sequential row comes with the later rows (ui/sequential/provider.py); its sentence heads the path chart
+    path = next(e.label for e in fresh.expander if e.label.startswith("Sequential certification: Stopped after"))
+    assert "fixed n = 10,000 (10,100 samples with n₀)" in path
 
 
 def _scrub(at: AppTest) -> tuple[dict, dict]:
@@ -222,3 +222,22 @@ def test_a_stale_sigma_in_the_slow_rows_poll_is_put_back(monkeypatch):
     monkeypatch.setattr(controls, "_fragment_run", lambda: True)
     controls.keep_sigma(0.5)
     assert session["sigma"] == 0.5                     # a poll: the page's σ is put back
+
+
+def test_the_slow_rows_poll_stops_itself_instead_of_rerunning_the_page(monkeypatch):
+    """Issue 17: when the slow rows arrive, the table's fragment tells the browser to stop its run_every timer (a
+    whole-page run would rebuild and re-send every chart); outside a fragment's own rerun it declines, and the
+    caller falls back to a page run."""
+    from types import SimpleNamespace
+
+    from ui.boundaries import answer
+    sent = []
+    ctx = SimpleNamespace(fragment_ids_this_run=["table-fragment"], enqueue=sent.append)
+    monkeypatch.setattr(answer, "get_script_run_ctx", lambda: ctx)
+    assert answer.stop_polling()
+    assert [list(m.stop_auto_rerun.fragment_ids) for m in sent] == [["table-fragment"]]
+    for ids in ([], None, ["table-fragment", "another"]):           # a full run, or not only our fragment
+        ctx.fragment_ids_this_run = ids
+        assert not answer.stop_polling()
+    monkeypatch.setattr(answer, "get_script_run_ctx", lambda: None)
+    assert not answer.stop_polling() and len(sent) == 1

@@ -1,16 +1,20 @@
 """The point inspector's answer on the decision-boundaries page: the noise cloud, the votes and the radius table.
 
 A click is answered with the fast providers' rows at once (Cohen's Monte Carlo and exact radius, the two true
-distances, the Lipschitz rows); the slow providers (``register_provider(slow=True)``: per-input σ*, SC-RFP,
-Bernstein) run in a background job (``cache.slow_rows``) and a fragment polls it, so they arrive on their own and
+distances, the Lipschitz rows); the slow providers (``register_provider(slow=True)``: sequential CERTIFY, per-input σ*,
+SC-RFP, Bernstein) run in a background job (``cache.slow_rows``) and a fragment polls it, so they arrive on their own and
 never hold up the first answer. Slow rows are appended after the fast ones, so no circle changes its style when
-they arrive.
+they arrive. When they arrive only the table's fragment is redrawn (the maps and, unless "Show every method's circle"
+is on, the noise cloud draw the fast rows alone), and the fragment's poll is stopped; a second whole-page run, which
+redrew and re-sent every chart, is left for the one case that needs it (the cloud's circles change).
 """
 from __future__ import annotations
 
 from concurrent.futures import Future
+from typing import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
@@ -18,8 +22,8 @@ from ui.boundaries import figures as bf
 from ui.inspector import RadiusRow, audit
 
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
-PENDING = ("Still computing the slower methods (per-input σ*, SC-RFP, Bernstein); their rows appear in this table "
-           "on their own, and clicking elsewhere meanwhile is fine.")
+PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
+           "this table on their own, and clicking elsewhere meanwhile is fine.")
 
 
 def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:
@@ -30,8 +34,11 @@ def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[li
     return rows + slow, errors + slow_errors
 
 
-def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
-    """Cloud and votes beside each other, then the table (a fragment that adds the slow rows when they arrive)."""
+def show(current, point, sigma: float, cp, m, fast: tuple, start_slow: Callable[[], Future]) -> None:
+    """Cloud and votes beside each other, then the table (a fragment that adds the slow rows when they arrive).
+
+    ``start_slow()`` starts (or finds) the slow providers' job; it is called only after the cloud and the votes are
+    drawn, so that on a 2-core machine the job does not compete with the first answer for the CPU."""
     rows, errors, cert = fast
     names = current.class_names
     st.container(key="inspected_point").caption(f"Inspecting the point ({point[0]:.3f}, {point[1]:.3f}).")
@@ -39,6 +46,7 @@ def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
     show_all = left.toggle("Show every method's circle", key="all_circles",
                            help="Off: the Monte Carlo certificate, its exact version and the two true distances. "
                                 "On: one circle per table row (the table's 'circle' column names each style).")
+    job = start_slow() if show_all else None       # on, the cloud draws the slow rows' circles as soon as they are done
     # off, the cloud is drawn from the fast rows alone (the key rows are fast), so its figure is the same before and
     # after the slow rows arrive and the browser does not redraw it (Streamlit skips a chart whose spec is unchanged)
     drawn = with_slow(rows, errors, job)[0] if show_all else rows
@@ -48,6 +56,7 @@ def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
                       key="cloud", theme=None, config={"displayModeBar": False})
     right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
                        key="votes", theme=None, config={"displayModeBar": False})
+    job = job or start_slow()                      # off, the job starts only now that cloud and votes are drawn
     waiting = not job.done()
 
     @st.fragment(run_every=POLL_S if waiting else None)
@@ -71,7 +80,26 @@ def show(current, point, sigma: float, cp, m, fast: tuple, job: Future) -> None:
             st.warning(f"A certificate provider failed: {msg}")
         if not job.done():
             st.caption(PENDING, help="They take a second or more per point; the rows above are final.")
-        elif waiting:        # they arrived: one page run draws their circles and stops this polling
-            st.rerun(scope="app")
+        elif waiting and (show_all or not stop_polling()):   # they arrived: the cloud draws their circles too
+            st.rerun(scope="app")        # (a full run also stops this polling, as the fragment is defined without it)
 
     table()
+
+
+def stop_polling() -> bool:
+    """In a fragment's own rerun, tell the browser to stop that fragment's ``run_every`` timer; False when this is no
+    fragment rerun or this Streamlit has no such message (the caller then falls back to a whole-page run, which
+    re-registers the fragment without a timer). Streamlit sends the same message itself for a nested fragment that
+    its parent no longer draws (ForwardMsg.stop_auto_rerun)."""
+    ctx = get_script_run_ctx()
+    fragment_ids = list(ctx.fragment_ids_this_run or []) if ctx is not None else []
+    if len(fragment_ids) != 1:           # a full run, or several fragments at once: not only ours
+        return False
+    try:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        msg = ForwardMsg()
+        msg.stop_auto_rerun.fragment_ids.extend(fragment_ids)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    ctx.enqueue(msg)
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import streamlit as st
@@ -203,13 +204,14 @@ def shown_points(current, show: str, sigma: float, c: CertifyParams):
 
 
 def inspect_point(current, m: Maps, point: tuple, sigma: float, c: CertifyParams):
-    """The fast providers' rows at the point, their errors, Cohen's certificate (cached per settings) and the job
-    that computes the slow providers' rows in the background (a Future of (rows, errors))."""
+    """The fast providers' rows at the point, their errors, Cohen's certificate (cached per settings) and a call
+    that starts (or finds) the job computing the slow providers' rows in the background (a Future of (rows,
+    errors)): the inspector makes it once its first answer is drawn, so the job does not hold the CPU meanwhile."""
     ctx = InspectorContext(current.model, current.num_classes, point, sigma, m.base, m.probs, c.n0, c.n, c.alpha,
                            c.seed)
     key = (current.key, point, sigma, m.view.resolution, c.n0, c.n, c.alpha, c.seed)
     rows, errors, cert = inspect(current.key, ctx, *key[1:])
-    return rows, errors, cert, slow_rows(key, ctx)
+    return rows, errors, cert, partial(slow_rows, key, ctx)
 
 
 @dataclass(frozen=True, eq=False)

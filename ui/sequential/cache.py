@@ -9,6 +9,7 @@ Shapes: L looks.
 """
 from __future__ import annotations
 
+import threading
 import weakref
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ SALT = 17          # this provider's noise stream, apart from CERTIFY's (seed * 
 LOOK_GROWTH = 1.25  # a look after every 25% more votes (runs: 10%): half the looks, so a click costs ~0.1 s of CPU
 MEMO_SIZE = 256     # paths kept per model
 _PATHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # model -> {PathParams: SequentialPath}
+_PATHS_LOCK = threading.Lock()      # the inspector's background job and the page's path chart ask at the same time
 
 
 @dataclass(frozen=True)
@@ -63,13 +65,15 @@ def sequential_path(model: torch.nn.Module, num_classes: int, p: PathParams) -> 
 
 def shared_path(model: torch.nn.Module, num_classes: int, params: PathParams) -> SequentialPath:
     """``sequential_path`` once per (model object, params): the inspector's row (which sees the model, not its
-    key) and the chart under the table share one computation per click. Dropped with the model (weak keys)."""
-    memo = _PATHS.setdefault(model, {})
-    if params not in memo:
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()
-        memo[params] = sequential_path(model, num_classes, params)
-    return memo[params]
+    key; computed in the background job) and the chart under the table share one computation per click, the second
+    caller waiting for the first. Dropped with the model (weak keys)."""
+    with _PATHS_LOCK:
+        memo = _PATHS.setdefault(model, {})
+        if params not in memo:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[params] = sequential_path(model, num_classes, params)
+        return memo[params]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -85,7 +85,8 @@ h1 {{ font-size: 2.1rem !important; padding: 0 0 0.5rem 0 !important; }}
 [data-testid="stSidebarContent"] {{ font-size: 15px; padding: 0 0.6rem !important; }}
 .st-key-lesson_card p {{ font-size: 16px; }}
 [data-testid="stSidebarNav"] a span, [data-testid="stSidebarNav"] a .stMarkdownEllipsis,
-[data-testid="stSidebarNav"] a p {{ white-space: normal !important; overflow: visible !important;
+[data-testid="stSidebarNav"] a p, [data-testid="stSidebarContent"] [data-testid="stPageLink-NavLink"] span,
+[data-testid="stSidebarContent"] [data-testid="stPageLink-NavLink"] p {{ white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; line-height: 1.25; font-size: 15px; }}
 {hide} {{ display: none !important; }}
 </style>"""

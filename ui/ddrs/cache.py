@@ -219,22 +219,27 @@ def warm_sigmas(sigma0: float = state.DEFAULT_SIGMA, steps: int = WARM_SIGMA_STE
 
 
 def warm() -> None:
-    """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults."""
+    """The start-up warm-up (ui/warmup.py): the default model's maps at the page's defaults (what a first load draws;
+    the memory study below the fold is computed once its section is opened, see ``warm_later``)."""
     warm_at(state.DEFAULT_SIGMA)
 
 
 def warm_later() -> None:
-    """After every slice's ``warm``: the same at the σ₀ values next to the default (``warm_sigmas``), so that the
-    first σ steps find them computed (a step otherwise reruns OptimizeSigma from σ₀ and CERTIFY on the test set)."""
+    """After every slice's ``warm``: the maps at the σ₀ values next to the default (``warm_sigmas``), so that the
+    first σ steps find them computed, then the memory study at the default σ₀, for whoever opens its section.
+    Only the maps: a memory study (OptimizeSigma + CERTIFY on the test set) costs ~10 CPU-s per σ₀, and eleven of
+    them kept the server's GIL busy for minutes after a start, while the first visitors loaded their pages."""
     for sigma0 in warm_sigmas()[1:]:
         warm_at(sigma0)
+    warm_at(state.DEFAULT_SIGMA, memory=True)
 
 
-def warm_at(sigma0: float) -> None:
-    """The maps and the memory study of the default model at the page's default widgets and this σ₀."""
+def warm_at(sigma0: float, memory: bool = False) -> None:
+    """The maps (and with ``memory`` the memory study) of the default model at the page's default widgets and
+    this σ₀."""
     current = state.zoo_current_model(state.DEFAULT_MODEL)
     p = PageParams.defaults(sigma0)
     base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
     maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
-    if current.dataset is not None:
+    if memory and current.dataset is not None:
         memory_study(current, p)

@@ -3,9 +3,9 @@ bimodal)
 
 For each load, in a new browser context (a new renderer, as a new visitor), an init script records in browser time
 (ms from navigation start): the websocket's open, its first and last message, each script run's start (new_session)
-and end (script_finished), the first and last Plotly chart drawn (``plotly_afterplot``), the fonts being ready, the
-last change of the app to idle (as bench/interaction_latency.py) and every long task (> 50 ms on the renderer's main
-thread). It serves, side by side in one run: a bare three-line Streamlit app (Streamlit's own floor on this machine,
+and end (script_finished), the end of the download of Plotly's chunk (PlotlyChart*.js), the first and last Plotly
+chart drawn (``plotly_afterplot``), the fonts being ready, the last change of the app to idle (as
+bench/interaction_latency.py) and every long task (> 50 ms on the renderer's main thread). It serves, side by side in one run: a bare three-line Streamlit app (Streamlit's own floor on this machine,
 no sidebar, no app code), the app's pages given by ``--pages`` (e.g. glossary = the app's chrome and text only),
 alternating the targets load by load so the machine's load drifts evenly over them.
 
@@ -70,12 +70,15 @@ def load(browser, url: str, settle: float, pid: int) -> dict[str, float]:
     pg.evaluate(WATCH)
     until_idle(pg, 0.0, settle, expect_run=False)
     t = pg.evaluate("window.__tl")
+    chunk = pg.evaluate("""() => performance.getEntriesByType('resource')
+        .filter(e => e.name.includes('PlotlyChart')).map(e => [e.startTime, e.responseEnd])""")
     changes = pg.evaluate("window.__lat.changes")
     idle = max([c[0] for c in changes if c[1] == "idle"], default=pg.evaluate("performance.now()") - settle * 1000)
     ctx.close()
     ms = lambda v: None if v is None else v / 1000          # noqa: E731
     return {"ws open": ms(t["ws"]), "first msg": ms(t["first"]), "run start": ms(min(t["runs"], default=None)),
             "run end": ms(max(t["ends"], default=None)), "last msg": ms(t["last"]),
+            "plotly.js fetched": ms(chunk[0][1]) if chunk else None,
             "first plot": ms(min(t["plots"], default=None)), "last plot": ms(max(t["plots"], default=None)),
             "fonts": ms(t["fonts"]), "idle": idle / 1000, "runs": len(t["runs"]),
             "long tasks": sum(d for _, d in t["long"]) / 1000,

@@ -64,7 +64,7 @@ except ValueError as exc:
     st.stop()
 view, point = base.view, state.selected_point()
 
-maps = ddrs_figures.three_maps(view, mp, sigma0, s_range[1], point)
+maps = ddrs_cache.map_figures(current.key, mp, view, resolution, sigma0, tuple(s_range), count, point)
 for col, (key, fig) in zip(st.columns(3), maps.items()):
     col.plotly_chart(fig, key=key, theme=None, config=theme.CLICK_MAP_CONFIG)
 plot_clicks.listen("ddrs_clicks", ", ".join(f".st-key-{key}" for key in maps), state.set_point)

@@ -18,11 +18,12 @@ from ui.cache import certify_test_set
 from ui.ddrs import figures as ddrs_figures
 
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+NUMBER_WIDTH = 70   # px: "r = 1.25" and "100.0" fit; Streamlit's "small" (75) overflowed the section's expander
 TABLE_COLUMNS = {"method": st.column_config.TextColumn("method", width="large"),
-                 **{f"r = {r:g}": st.column_config.NumberColumn(f"r = {r:g}", format="%.1f", width="small",
+                 **{f"r = {r:g}": st.column_config.NumberColumn(f"r = {r:g}", format="%.1f", width=NUMBER_WIDTH,
                                                                  help=f"Certified accuracy (%) at radius {r:g}")
                     for r in TABLE_RADII},
-                 "ACR": st.column_config.NumberColumn("ACR", format="%.3f", width="small",
+                 "ACR": st.column_config.NumberColumn("ACR", format="%.3f", width=NUMBER_WIDTH,
                                                       help="Average certified radius (correct points, 0 otherwise)")}
 
 

@@ -19,14 +19,13 @@ import pathlib
 import statistics
 import sys
 import tempfile
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from browser_kit import ARGS, CHROMIUM  # noqa: E402
 from interaction_latency import WATCH, until_idle  # noqa: E402
-from page_load_cpu import server_cpu, start  # noqa: E402
+from page_load_cpu import server_cpu, start, stop  # noqa: E402
 
 BARE = 'import streamlit as st\nst.title("Bare")\nst.write("A three-line Streamlit page.")\n'
 
@@ -116,9 +115,7 @@ def main(argv=None) -> None:
                                                         for k, v in r.items()), flush=True)
             browser.close()
     finally:
-        for proc, _ in servers:
-            proc.terminate()
-            proc.wait(timeout=30)
+        stop(servers)
     print(f"load average at end: {open('/proc/loadavg').read().strip()}; {os.cpu_count()} CPUs; runs = {a.runs}")
     keys = list(next(iter(samples.values()))[0])
     print("| page | " + " | ".join(keys) + " |\n|" + "---|" * (len(keys) + 1))

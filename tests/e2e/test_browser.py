@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import ARTIFACTS, ROOT, clean_log, no_exception, open_page, serve, shot, wait_idle
+from browser_kit import DEEP_LINK, ROOT, no_exception, open_page, shot, wait_idle
 from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
 
@@ -37,22 +37,19 @@ def test_old_per_input_sigma_link_lands_on_ddrs(page, server):
     assert re.search(r"/ddrs\?", page.url) and "sigma=0.3" in page.url, page.url
 
 
-def test_deep_links_are_routed_on_a_fresh_server(page):
-    # the link is the very first request of its own server: app.py must run (sidebar, URL state) and route to
-    # the page; a legacy pages/ folder would make Streamlit run the page file alone (ui/navigation.py). One
-    # fresh server is enough to show it (each costs ~20 s on 2 cores); links with a point are checked on the
-    # shared server by the presenter test.
-    for path, title, query in (("ddrs?x=0.3&y=0.6", navigation.DDRS.title, "&x=0.300&y=0.600"),):
-        log_path = ARTIFACTS / f"server_{path.split('?')[0]}.log"
-        with serve(log_path) as fresh:
-            open_page(page, fresh, path)
-            shot(page, f"deep_link_{path.split('?')[0]}")
-            assert page.locator("[role='dialog']").count() == 0                        # no "Page not found"
-            assert page.locator("h1").first.inner_text().strip() == title
-            model = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
-            assert model.first.locator("input").input_value() == "moons-mlp-s0.25"        # the shared sidebar ran
-            assert query in page.evaluate("location.href")                             # and app.py's URL state
-        clean_log(log_path)
+def test_deep_links_are_routed_on_a_fresh_server(served):
+    # the link is the very first request of its server: app.py must run (sidebar, URL state) and route to the
+    # page; a legacy pages/ folder would make Streamlit run the page file alone (ui/navigation.py). The shared
+    # server makes that request before any test runs when this test is collected (conftest.py, browser_kit.
+    # first_visit: a server of its own cost ~20 s on 2 cores); links with a point are also checked by the
+    # presenter test.
+    _, first = served
+    assert first is not None and first["failure"] is None and not first["errors"], first
+    assert first["path"] == DEEP_LINK == "ddrs?x=0.3&y=0.6", first
+    assert first["dialogs"] == 0, first                                          # no "Page not found"
+    assert first["title"] == navigation.DDRS.title, first
+    assert first["model"] == "moons-mlp-s0.25", first                             # the shared sidebar ran
+    assert "&x=0.300&y=0.600" in first["href"], first                             # and app.py's URL state
 
 
 def _presenter_looks(page) -> tuple[str, bool, bool]:

@@ -9,6 +9,7 @@ import re
 import time
 
 from browser_kit import DEEP_LINK, ROOT, no_exception, open_page, shot, wait_idle
+from classroom_kit import BOX
 from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
 
@@ -64,7 +65,7 @@ def test_presenter_mode_boundaries(page, server):
     font, controls, toolbar = _presenter_looks(page)                   # an ordinary link: the normal page
     assert controls and toolbar and font != "21px"
     page.set_viewport_size({"width": 1280, "height": 720})              # a projector
-    open_page(page, server, "boundaries?present=1&x=0.3&y=0.6")
+    open_page(page, server, "boundaries?model=moons-mlp-s0.25&sigma=0.25&x=0&y=0&present=1")   # p_A = 0.50 here
     no_exception(page)
     # larger text, tuning controls hidden (their values kept), no toolbar; the toggle shows it is on
     assert _presenter_looks(page) == ("21px", False, False)
@@ -81,6 +82,29 @@ def test_presenter_mode_boundaries(page, server):
     page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
     time.sleep(1.0)
     shot(page, "presenter_inspector")
+    # issue 17 item 7 on the projector, at a point on the smoothed boundary (x = y = 0 for moons-mlp-s0.25 at
+    # σ = 0.25: the exact p_A is 0.50, so both bars end near n/2): no vote
+    # count touches the n/2 line (a count above its bar sat on it); the Monte Carlo check's p_A axes stop at 1
+    # (the equal scale stretched one to 1.2). It was test_projector_browser.py's page of its own.
+    votes = page.locator(".js-plotly-plot").filter(has_text="Votes of f").first
+    votes.wait_for(timeout=120_000)
+    drawn = votes.evaluate(f"""d => {{
+        const counts = Array.from(d._fullData[0].y).map(c => c.toLocaleString('en-US'));
+        const texts = [...d.querySelectorAll('text')].filter(t => counts.some(c => t.textContent.includes(c)));
+        return {{n: d.layout.shapes[0].y0 * 2, counts, line: ({BOX})(d.querySelector('.shapelayer path')),
+                 boxes: texts.map({BOX})}}; }}""")
+    n, counts = drawn["n"], [int(c.replace(",", "")) for c in drawn["counts"]]
+    assert min(abs(c - n / 2) for c in counts) < 0.05 * n, drawn      # the point is on the boundary, as meant
+    line_y = (drawn["line"]["top"] + drawn["line"]["bottom"]) / 2
+    assert len(drawn["boxes"]) >= len(counts), drawn
+    assert all(not (b["top"] - 3 <= line_y <= b["bottom"] + 3) for b in drawn["boxes"]), drawn
+    page.get_by_role("tab", name="Check against Monte Carlo").click()
+    page.get_by_role("button", name="Run the check").click()
+    check = page.locator(".js-plotly-plot").filter(has_text="Monte Carlo vs exact").first
+    check.wait_for(timeout=120_000)
+    ranges = check.evaluate("d => [d._fullLayout.xaxis.range, d._fullLayout.yaxis.range].map(r => r.map(Number))")
+    assert all(top <= 1.011 for _, top in ranges), ranges
+    no_exception(page)
 
 
 # what the smoothed map shows: (its data-scrub-sigma marker, its title), and the page's σ metric (ui/sigma_scrub.py)

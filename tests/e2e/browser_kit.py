@@ -201,6 +201,15 @@ def first_visit(browser, server: str, path: str = DEEP_LINK) -> dict:
     return seen
 
 
+def settle(pg, tour_wait: float = 0.0) -> None:
+    """Before a screenshot that follows a scroll, a resize or a tab switch: two animation frames, so layout and
+    paint are done (a fixed sleep of 0.5-1.5 s each before). A tour image being refreshed (UPDATE_TOUR=1) also
+    waits ``tour_wait`` seconds, for Plotly's own redraws to end in the published picture."""
+    pg.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    if tour_wait and os.environ.get("UPDATE_TOUR") == "1":
+        time.sleep(tour_wait)
+
+
 def shot(pg, name: str, full: bool = False, tour: str | None = None) -> pathlib.Path:
     """Save a screenshot to tests/artifacts/<name>.png (look at it before calling a page done).
 

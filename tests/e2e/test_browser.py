@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import DEEP_LINK, ROOT, no_exception, open_page, shot, wait_idle
+from browser_kit import DEEP_LINK, ROOT, no_exception, open_page, settle, shot, wait_idle
 from classroom_kit import BOX
 from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
@@ -80,7 +80,7 @@ def test_presenter_mode_boundaries(page, server):
     assert page.locator(hidden_column).evaluate("e => getComputedStyle(e).display") == "none"
     shot(page, "presenter_boundaries")
     page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
-    time.sleep(1.0)
+    settle(page)
     shot(page, "presenter_inspector")
     # issue 17 item 7 on the projector, at a point on the smoothed boundary (x = y = 0 for moons-mlp-s0.25 at
     # σ = 0.25: the exact p_A is 0.50, so both bars end near n/2): no vote
@@ -209,7 +209,7 @@ def test_bad_uploads_give_clear_errors(page, server, tmp_path):
     assert page.get_by_text(re.compile(r"x₁ ∈ \[-50, 50\].*scaled by ×0\.04")).count() == 1
     shot(page, "models_csv_upload")
     page.get_by_role("tab", name=re.compile("Train")).click()
-    time.sleep(0.5)
+    settle(page)
     shot(page, "models_train_after_csv")
     box = page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").first
     assert "uploaded CSV" in box.inner_html(), box.inner_html()

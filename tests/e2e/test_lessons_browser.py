@@ -9,7 +9,7 @@ import os
 import re
 import time
 
-from browser_kit import no_exception, open_page, shot, wait_idle
+from browser_kit import no_exception, open_page, settle, shot, wait_idle
 from classroom_kit import BOX, FOLD, ON_SCREEN, WIDTH, chart, on_first_screen
 from runs_kit import make_store
 from ui import lessons
@@ -48,7 +48,7 @@ def test_lesson_buttons_reach_their_states(page, server):
     page.get_by_role("button", name=re.compile("^Show me")).click()
     at_target(page, lessons.LESSON[0])
     page.set_viewport_size({"width": 1600, "height": 1150})                # room for the sidebar's lesson card
-    time.sleep(0.5)
+    settle(page, tour_wait=0.5)
     shot(page, "tour-lesson-step", tour="tour-lesson-step")
     page.set_viewport_size({"width": 1600, "height": 1000})
     # the sidebar card's Next (steps 1 -> 2), then back to the lesson and another step's own button (step 6,

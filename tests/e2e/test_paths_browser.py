@@ -5,7 +5,7 @@ its own), then leaves presenter mode for the audit at 1500×1700. The audit cert
 points, not the page's 8 (half the time; the tour's picture with UPDATE_TOUR=1 keeps 8)."""
 import os
 
-from browser_kit import charts, no_exception, open_page, shot, wait_idle
+from browser_kit import charts, no_exception, open_page, settle, shot, wait_idle
 from classroom_kit import BOX, FOLD, ON_SCREEN, WIDTH, chart, on_first_screen, paths_surfaces
 
 def surfaces_on_the_projector(pg) -> None:
@@ -62,5 +62,5 @@ def test_paths_page_surfaces_audit_and_counterexample(page, server):
     page.get_by_text("SC-RFP claims radius").first.wait_for(timeout=240_000)   # η = 1 on moons: a violation
     page.locator("[data-testid='stDataFrame']").first.wait_for(timeout=60_000)
     no_exception(page)
-    page.wait_for_timeout(1500)
+    settle(page, tour_wait=1.5)
     shot(page, "paths_audit", full=True, tour="scrfp-audit")

@@ -174,6 +174,42 @@ def open_page(pg, server: str, path: str, settle: float | None = None) -> None:
     no_exception(pg)
 
 
+DEEP_LINK = "ddrs?x=0.3&y=0.6"      # a page and a point, as a shared link carries them
+
+
+def first_visit(browser, server: str, path: str = DEEP_LINK) -> dict:
+    """Open ``server/path`` in a tab of its own as the server's very first request (conftest.py does it before any
+    test runs): on a fresh server no app.py has run, so only app.py's router can know the page (a legacy pages/
+    folder would make Streamlit run the page file alone). Records what it showed, for the test to check: the
+    path, the number of dialogs ("Page not found"), the first h1, the sidebar's model, the address bar, the
+    JavaScript errors, and ``failure``: why the visit did not finish (an exception on the page, a timeout), else
+    None. Never raises, so a broken link fails its own test, not every browser test."""
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    pg = context.new_page()
+    seen: dict = {"path": path, "errors": [], "failure": None}
+    pg.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    try:
+        open_page(pg, server, path)
+        shot(pg, f"deep_link_{path.split('?')[0]}")
+        model = pg.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']").first.locator("input")
+        seen.update(dialogs=pg.locator("[role='dialog']").count(), title=pg.locator("h1").first.inner_text().strip(),
+                    model=model.input_value(), href=pg.evaluate("location.href"))
+    except Exception as e:                               # noqa: BLE001 -- reported by the test that checks it
+        seen["failure"] = repr(e)
+    finally:
+        context.close()
+    return seen
+
+
+def settle(pg, tour_wait: float = 0.0) -> None:
+    """Before a screenshot that follows a scroll, a resize or a tab switch: two animation frames, so layout and
+    paint are done (a fixed sleep of 0.5-1.5 s each before). A tour image being refreshed (UPDATE_TOUR=1) also
+    waits ``tour_wait`` seconds, for Plotly's own redraws to end in the published picture."""
+    pg.evaluate("() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    if tour_wait and os.environ.get("UPDATE_TOUR") == "1":
+        time.sleep(tour_wait)
+
+
 def shot(pg, name: str, full: bool = False, tour: str | None = None) -> pathlib.Path:
     """Save a screenshot to tests/artifacts/<name>.png (look at it before calling a page done).
 

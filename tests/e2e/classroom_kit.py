@@ -17,6 +17,14 @@ DARK_RGB = "rgb({}, {}, {})".format(*theme.hex_rgb(theme.DARK))
 WIDTH, FOLD = 1280, 720          # a common projector (issue 17, items 3 and 7: presenter mode on it)
 BOX = ("e => { const b = e.getBoundingClientRect(); "
        "return {top: b.top, bottom: b.bottom, left: b.left, right: b.right}; }")
+ON_SCREEN = 2 / 3                # share of a main figure's plot area that must lie above the fold (issue 17 item 3)
+
+
+def on_first_screen(box: dict) -> float:
+    """The share of ``box`` (a client rectangle, ``BOX``: top, bottom) above the fold, on a page not scrolled.
+    "On the first screen" means at least ``ON_SCREEN`` of a figure's plot area, not only its top edge: with the top
+    edge alone a figure whose plot starts 26 px above the fold would pass."""
+    return max(0.0, min(box["bottom"], FOLD) - max(box["top"], 0)) / (box["bottom"] - box["top"])
 
 
 def chart(pg, key: str, script: str):

@@ -2,6 +2,10 @@
 
 Sharing them keeps the suite fast on 2 cores. The server's log must stay free of tracebacks and
 warnings for the whole session. Skips when /usr/bin/chromium is missing; never downloads a browser.
+
+When test_browser.py's deep-link test is collected, the shared server's very first request is that deep link
+(``first_visit``), opened before any other test's: the test then checks what it showed, and no second server
+(~15-20 s on 2 cores) has to start for it.
 """
 from __future__ import annotations
 
@@ -9,7 +13,9 @@ import os
 
 import pytest
 
-from browser_kit import ARGS, ARTIFACTS, CHROMIUM, clean_log, serve
+from browser_kit import ARGS, ARTIFACTS, CHROMIUM, clean_log, first_visit, serve
+
+DEEP_LINK_TEST = "test_deep_links_are_routed_on_a_fresh_server"
 
 
 def pytest_collection_modifyitems(items):
@@ -22,11 +28,19 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def server():
+def served(request, browser):
+    """(the shared server's base URL, what its first request showed: ``first_visit``'s record, or None when the
+    deep-link test is not collected)."""
     log_path = ARTIFACTS / "server.log"
+    wanted = any(item.name == DEEP_LINK_TEST for item in request.session.items)
     with serve(log_path) as url:
-        yield url
+        yield url, first_visit(browser, url) if wanted else None
     clean_log(log_path)
+
+
+@pytest.fixture(scope="session")
+def server(served):
+    return served[0]
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import ARTIFACTS, ROOT, clean_log, no_exception, open_page, serve, shot, wait_idle
+from browser_kit import DEEP_LINK, ROOT, no_exception, open_page, settle, shot, wait_idle
+from classroom_kit import BOX
 from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
 
@@ -32,27 +33,26 @@ def test_every_page_opens_without_the_network(page, server):
 
 
 def test_old_per_input_sigma_link_lands_on_ddrs(page, server):
-    open_page(page, server, "per-input-sigma?sigma=0.3")
+    # the link's query travels with it; at the default σ and without a point, so the maps are those the other
+    # Per-input σ tests compute (sigma=0.3 here made the server compute them for a σ no other test opens)
+    open_page(page, server, "per-input-sigma?present=1")
     wait_idle(page)
-    assert re.search(r"/ddrs\?", page.url) and "sigma=0.3" in page.url, page.url
+    assert re.search(r"/ddrs\?", page.url) and "present=1" in page.url, page.url
 
 
-def test_deep_links_are_routed_on_a_fresh_server(page):
-    # the link is the very first request of its own server: app.py must run (sidebar, URL state) and route to
-    # the page; a legacy pages/ folder would make Streamlit run the page file alone (ui/navigation.py). One
-    # fresh server is enough to show it (each costs ~20 s on 2 cores); links with a point are checked on the
-    # shared server by the presenter test.
-    for path, title, query in (("ddrs?x=0.3&y=0.6", navigation.DDRS.title, "&x=0.300&y=0.600"),):
-        log_path = ARTIFACTS / f"server_{path.split('?')[0]}.log"
-        with serve(log_path) as fresh:
-            open_page(page, fresh, path)
-            shot(page, f"deep_link_{path.split('?')[0]}")
-            assert page.locator("[role='dialog']").count() == 0                        # no "Page not found"
-            assert page.locator("h1").first.inner_text().strip() == title
-            model = page.locator("[data-testid='stSidebar'] [data-testid='stSelectbox']")
-            assert model.first.locator("input").input_value() == "moons-mlp-s0.25"        # the shared sidebar ran
-            assert query in page.evaluate("location.href")                             # and app.py's URL state
-        clean_log(log_path)
+def test_deep_links_are_routed_on_a_fresh_server(served):
+    # the link is the very first request of its server: app.py must run (sidebar, URL state) and route to the
+    # page; a legacy pages/ folder would make Streamlit run the page file alone (ui/navigation.py). The shared
+    # server makes that request before any test runs when this test is collected (conftest.py, browser_kit.
+    # first_visit: a server of its own cost ~20 s on 2 cores); links with a point are also checked by the
+    # presenter test.
+    _, first = served
+    assert first is not None and first["failure"] is None and not first["errors"], first
+    assert first["path"] == DEEP_LINK == "ddrs?x=0.3&y=0.6", first
+    assert first["dialogs"] == 0, first                                          # no "Page not found"
+    assert first["title"] == navigation.DDRS.title, first
+    assert first["model"] == "moons-mlp-s0.25", first                             # the shared sidebar ran
+    assert "&x=0.300&y=0.600" in first["href"], first                             # and app.py's URL state
 
 
 def _presenter_looks(page) -> tuple[str, bool, bool]:
@@ -67,7 +67,7 @@ def test_presenter_mode_boundaries(page, server):
     font, controls, toolbar = _presenter_looks(page)                   # an ordinary link: the normal page
     assert controls and toolbar and font != "21px"
     page.set_viewport_size({"width": 1280, "height": 720})              # a projector
-    open_page(page, server, "boundaries?present=1&x=0.3&y=0.6")
+    open_page(page, server, "boundaries?model=moons-mlp-s0.25&sigma=0.25&x=0&y=0&present=1")   # p_A = 0.50 here
     no_exception(page)
     # larger text, tuning controls hidden (their values kept), no toolbar; the toggle shows it is on
     assert _presenter_looks(page) == ("21px", False, False)
@@ -89,8 +89,31 @@ def test_presenter_mode_boundaries(page, server):
     assert page.locator(hidden_column).evaluate("e => getComputedStyle(e).display") == "none"
     shot(page, "presenter_boundaries")
     page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
-    time.sleep(1.0)
+    settle(page)
     shot(page, "presenter_inspector")
+    # issue 17 item 7 on the projector, at a point on the smoothed boundary (x = y = 0 for moons-mlp-s0.25 at
+    # σ = 0.25: the exact p_A is 0.50, so both bars end near n/2): no vote
+    # count touches the n/2 line (a count above its bar sat on it); the Monte Carlo check's p_A axes stop at 1
+    # (the equal scale stretched one to 1.2). It was test_projector_browser.py's page of its own.
+    votes = page.locator(".js-plotly-plot").filter(has_text="Votes of f").first
+    votes.wait_for(timeout=120_000)
+    drawn = votes.evaluate(f"""d => {{
+        const counts = Array.from(d._fullData[0].y).map(c => c.toLocaleString('en-US'));
+        const texts = [...d.querySelectorAll('text')].filter(t => counts.some(c => t.textContent.includes(c)));
+        return {{n: d.layout.shapes[0].y0 * 2, counts, line: ({BOX})(d.querySelector('.shapelayer path')),
+                 boxes: texts.map({BOX})}}; }}""")
+    n, counts = drawn["n"], [int(c.replace(",", "")) for c in drawn["counts"]]
+    assert min(abs(c - n / 2) for c in counts) < 0.05 * n, drawn      # the point is on the boundary, as meant
+    line_y = (drawn["line"]["top"] + drawn["line"]["bottom"]) / 2
+    assert len(drawn["boxes"]) >= len(counts), drawn
+    assert all(not (b["top"] - 3 <= line_y <= b["bottom"] + 3) for b in drawn["boxes"]), drawn
+    page.get_by_role("tab", name="Check against Monte Carlo").click()
+    page.get_by_role("button", name="Run the check").click()
+    check = page.locator(".js-plotly-plot").filter(has_text="Monte Carlo vs exact").first
+    check.wait_for(timeout=120_000)
+    ranges = check.evaluate("d => [d._fullLayout.xaxis.range, d._fullLayout.yaxis.range].map(r => r.map(Number))")
+    assert all(top <= 1.011 for _, top in ranges), ranges
+    no_exception(page)
 
 
 # what the smoothed map shows: (its data-scrub-sigma marker, its title), and the page's σ metric (ui/sigma_scrub.py)
@@ -195,7 +218,7 @@ def test_bad_uploads_give_clear_errors(page, server, tmp_path):
     assert page.get_by_text(re.compile(r"x₁ ∈ \[-50, 50\].*scaled by ×0\.04")).count() == 1
     shot(page, "models_csv_upload")
     page.get_by_role("tab", name=re.compile("Train")).click()
-    time.sleep(0.5)
+    settle(page)
     shot(page, "models_train_after_csv")
     box = page.locator("[data-testid='stSelectbox']").filter(has_text="Dataset").first
     assert "uploaded CSV" in box.inner_html(), box.inner_html()

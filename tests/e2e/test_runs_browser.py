@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-from browser_kit import open_page, shot, wait_idle
+from browser_kit import open_page, settle, shot, wait_idle
 from classroom_kit import run_charts
 from runs_kit import make_store
 
@@ -45,7 +45,7 @@ def test_start_watch_grow_and_download_tsv(page, server):
     first = _done(page)
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(1500)
+    settle(page, tour_wait=1.5)
     shot(page, "runs_live", full=True, tour="runs-live")
     page.wait_for_function(f"() => parseInt({FIRST_METRIC}) > {first}", timeout=120_000)   # grows without a click
     assert _done(page) > first
@@ -73,12 +73,12 @@ def test_ddrs_method_beside_fixed_sigma(page, server):
     page.get_by_text("Median σ*ₓ").first.wait_for(timeout=120_000)
     _wait_metric(page, f"{DDRS_EXAMPLES}/{DDRS_EXAMPLES}")
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(1000)
+    settle(page)
     shot(page, "runs_ddrs_live", full=True)
     page.get_by_role("tab", name=re.compile("Compare")).click()
     wait_idle(page)
     page.locator("[data-testid='stDataFrame']").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(800)
+    settle(page)
     shot(page, "runs_ddrs_compare", full=True)
     assert page.locator("[data-testid='stException']").count() == 0
 
@@ -94,7 +94,7 @@ def test_bernstein_method(page, server):
     page.get_by_text("sound Lipschitz radius", exact=False).first.wait_for(timeout=120_000)
     _wait_metric(page, f"{BERNSTEIN_EXAMPLES}/{BERNSTEIN_EXAMPLES}")
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(1000)
+    settle(page)
     shot(page, "runs_bernstein_live", full=True)
     assert page.get_by_text("L_G ≤", exact=False).count() >= 1
     assert page.locator("[data-testid='stException']").count() == 0

@@ -130,6 +130,9 @@ def test_drag_sigma_then_click_a_point(page, server):
     value = slider.locator("[data-testid='stSliderThumbValue']").first.bounding_box()
     x0, y0 = value["x"] + value["width"] / 2, value["y"] + value["height"] + 12   # the thumb, under its label
     live = slider.locator("input[type='range']").first
+    # Plotly draws the title and the scrubber marks the map after the script is idle (on a busy machine, later)
+    page.wait_for_function("() => { const m = document.querySelector('.st-key-map_b_2');"
+                           "  return m && m.dataset.scrubSigma && m.querySelector('.gtitle'); }", timeout=30_000)
     assert page.evaluate(SCRUB_SHOWN) == ["0.25", "Smoothed g, σ = 0.25", "0.25"]
     page.mouse.move(x0, y0)
     page.mouse.down()

@@ -173,7 +173,7 @@ def test_drag_sigma_then_click_a_point(page, server):
     assert page.get_by_text("Still computing the slower methods").count() == 0
     page.set_viewport_size({"width": 1600, "height": 1250})
     page.get_by_text("Inspect a point", exact=True).evaluate("e => e.scrollIntoView({block: 'start'})")
-    time.sleep(1.0)
+    settle(page, tour_wait=1.0)
     shot(page, "boundaries_inspector", tour="point-inspector")
     page.set_viewport_size({"width": 1600, "height": 1000})
 

@@ -1,6 +1,6 @@
 """Real browser: the per-input σ page (maps, the R(σ) curve at a point, memory regions, the counterexample), and
 issue 17's item 7 on it (classroom_kit.py)."""
-from browser_kit import charts, open_page, shot, wait_idle
+from browser_kit import charts, open_page, settle, shot, wait_idle
 from classroom_kit import ddrs_maps_and_curve
 
 
@@ -22,7 +22,7 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     assert abs(sizes[0][6] - sizes[0][7]) <= 1 and sizes[0][6] >= 250, sizes      # square and large
     ddrs_maps_and_curve(page)                       # the classroom checks (issue 17's classroom walk)
     page.get_by_text("Radius as a function of σ at the point").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    settle(page)
     shot(page, "ddrs_point")
     page.get_by_text("Memory-based certification of the test set (Table 1)").click()   # computed once opened
     wait_idle(page)
@@ -30,14 +30,14 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     page.get_by_text("reversed", exact=True).click()                # the query order control
     wait_idle(page)
     page.get_by_text("Memory regions of the test set").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    settle(page)
     shot(page, "ddrs_memory")
     assert page.locator("[data-testid='stException']").count() == 0
     assert page.get_by_text("per-input σ* + memory (reversed)").count() >= 1 or \
         "reversed" in page.locator("[data-testid='stDataFrame']").first.inner_text()
     table = page.locator("[data-testid='stDataFrame']").filter(has_text="ACR").first
     table.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    settle(page)
     box = table.bounding_box()
     assert table.evaluate("e => { const s = e.querySelector('.dvn-scroller'); "
                           "return !s || s.scrollWidth <= s.clientWidth + 1; }"), "the ACR table scrolls sideways"
@@ -47,6 +47,6 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     assert charts(page, 6) == 6
     page.get_by_text("Is it a certificate?").scroll_into_view_if_needed()
     page.mouse.wheel(0, 2000)                                       # to the end: the figure and its legend
-    page.wait_for_timeout(800)
+    settle(page)
     shot(page, "ddrs_counterexample")
     assert box["width"] > 900, box

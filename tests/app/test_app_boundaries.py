@@ -216,10 +216,10 @@ def test_a_stale_sigma_in_the_slow_rows_poll_is_put_back(monkeypatch):
     from ui.boundaries import controls
     session = {"sigma": 0.25}                          # what the stale poll applied; the page was drawn at 0.5
     monkeypatch.setattr(streamlit, "session_state", session)
-    monkeypatch.setattr(controls, "_fragment_run", lambda: False)
+    monkeypatch.setattr(controls, "_poll_run", lambda: False)
     controls.keep_sigma(0.5)
     assert session["sigma"] == 0.25                    # a full run: the user's own σ
-    monkeypatch.setattr(controls, "_fragment_run", lambda: True)
+    monkeypatch.setattr(controls, "_poll_run", lambda: True)
     controls.keep_sigma(0.5)
     assert session["sigma"] == 0.5                     # a poll: the page's σ is put back
 

@@ -16,14 +16,44 @@ from typing import Callable
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from ui import plot_clicks, state
 from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
 from ui.inspector import RadiusRow, audit
+from ui.sequential import views as sequential_views
 
+NO_POINT = "Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii."
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
 PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
            "this table on their own, and clicking elsewhere meanwhile is fine.")
+
+
+@st.fragment
+def inspector(current, m, sigma: float, cp, drawn, clicks_selector: str) -> None:
+    """The "Inspect a point" section as a fragment: a click on a map (``clicks_selector``: the maps' elements) or a
+    typed coordinate reruns this section alone, so the first answer (cloud, votes, table) does not wait for the
+    sidebar, the maps and the metrics to be computed, sent and drawn again; the page then runs once more, for the
+    maps to draw the point and its circles (``drawn``: the point the maps show) and for the address bar.
+
+    ``m``, ``sigma`` and ``cp`` are those of the page's last full run: σ changes only there, and a changed n, n₀,
+    α or seed reruns the page at once (the maps' abstain shading and the metrics use them)."""
+    controls.remember_fragment()
+    plot_clicks.listen("map_clicks", clicks_selector, state.set_point)
+    point = state.selected_point()
+    controls.point_inputs(point, m.view)      # x₁, x₂ and CERTIFY's n, n₀, α, seed
+    own = controls.own_rerun()
+    if own and controls.certify_params() != cp:
+        st.rerun(scope="app")
+    if point is None:
+        st.info(NO_POINT, icon=":material/ads_click:")
+    else:
+        rows, errors, cert, start_slow = bc.inspect_point(current, m, point, sigma, cp)
+        show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
+    if own and point != drawn:                # the first answer is out: now the maps and the address bar
+        st.rerun(scope="app")
+    if point is not None:
+        sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
 
 
 def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:

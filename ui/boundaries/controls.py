@@ -46,18 +46,20 @@ def remember_fragment() -> None:
 
 
 def _poll_run() -> bool:
-    """Whether this rerun is the inspector table's poll for its slow rows: a fragment's rerun other than the
-    inspector's own (a click or a typed box reruns the inspector's fragment). The poll carries the browser's copy of
-    every widget, and a box "changed" there is stale: the poll left before the browser had received the point a
-    button or link (the lesson's Next) had just set, and would put the old point back."""
+    """Whether this rerun is the inspector table's poll for its slow rows alone: a fragment's rerun that does not
+    include the inspector's own (a click or a typed box reruns the inspector's fragment; Streamlit may run both at
+    once). The poll carries the browser's copy of every widget, and a box "changed" there is stale: the poll left
+    before the browser had received the point a button or link (the lesson's Next) had just set, and would put the
+    old point back."""
     ids, own = _fragment_ids(), st.session_state.get(FRAGMENT)
-    return bool(ids) and own is not None and ids != [own]
+    return bool(ids) and own is not None and own not in ids
 
 
 def own_rerun() -> bool:
-    """Whether this run is the inspector fragment's own rerun (a click or a typed box), not a full page run."""
+    """Whether this run is (or includes) the inspector fragment's own rerun (a click or a typed box), not a full
+    page run."""
     ids = _fragment_ids()
-    return bool(ids) and ids == [st.session_state.get(FRAGMENT)]
+    return bool(ids) and st.session_state.get(FRAGMENT) in ids
 
 
 def _fragment_ids() -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Callable
 
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -24,6 +25,7 @@ from ui.inspector import RadiusRow, audit
 from ui.sequential import views as sequential_views
 
 NO_POINT = "Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii."
+FIGURES = "_inspector_figures"   # session key: {chart name: (inputs, figure)} of the last run (see reused)
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
 PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
            "this table on their own, and clicking elsewhere meanwhile is fine.")
@@ -80,11 +82,16 @@ def show(current, point, sigma: float, cp, m, fast: tuple, start_slow: Callable[
     # off, the cloud is drawn from the fast rows alone (the key rows are fast), so its figure is the same before and
     # after the slow rows arrive and the browser does not redraw it (Streamlit skips a chart whose spec is unchanged)
     drawn = with_slow(rows, errors, job)[0] if show_all else rows
-    cl = bc.cloud(current, point, sigma, cp.seed, drawn, m.view)
-    left.plotly_chart(bf.noise_cloud(point, cl.samples, cl.votes, cl.labels, cl.view,
-                                     explorer.cloud_circles(drawn, show_all), names, sigma),
-                      key="cloud", theme=None, config={"displayModeBar": False})
-    right.plotly_chart(bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction, cert.counts0),
+
+    def cloud_figure():
+        cl = bc.cloud(current, point, sigma, cp.seed, drawn, m.view)
+        return bf.noise_cloud(point, cl.samples, cl.votes, cl.labels, cl.view,
+                              explorer.cloud_circles(drawn, show_all), names, sigma)
+    left.plotly_chart(reused("cloud", (current.key, point, sigma, cp.seed, tuple(drawn), show_all, m.view.bounds),
+                             cloud_figure), key="cloud", theme=None, config={"displayModeBar": False})
+    right.plotly_chart(reused("votes", (current.key, cert, cp.n),
+                              lambda: bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction,
+                                                        cert.counts0)),
                        key="votes", theme=None, config={"displayModeBar": False})
     job = job or start_slow()                      # off, the job starts only now that cloud and votes are drawn
     waiting = not job.done()
@@ -114,6 +121,17 @@ def show(current, point, sigma: float, cp, m, fast: tuple, start_slow: Callable[
             st.rerun(scope="app")        # (a full run also stops this polling, as the fragment is defined without it)
 
     table()
+
+
+def reused(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+    """``build()``, or the figure this session built for the same ``key`` in its last run: a click's first answer
+    (the inspector's fragment) is followed by the page's run for the maps, which draws the same cloud and votes
+    again, and building them (noise votes, f around the point, Plotly's validation) cost ~0.1 s of server CPU."""
+    memo = st.session_state.setdefault(FIGURES, {})
+    kept = memo.get(name)
+    if kept is None or kept[0] != key:
+        kept = memo[name] = (key, build())
+    return kept[1]
 
 
 def stop_polling() -> bool:

@@ -7,6 +7,7 @@ from ui.boundaries import cache as bc
 from ui.boundaries import answer, controls, explorer
 from ui.boundaries import figures as bf
 from ui.glossary import link
+from ui.sequential import views as sequential_views
 
 RESOLUTIONS = (100, 150, 200, 300, 400)
 POINT_CHOICES = ("training data", "test data", "test certificates", "none")
@@ -64,7 +65,8 @@ for col, (label, value, about) in zip(st.columns(4), explorer.headline(m.probs, 
 
 # ---------------------------------------------------------------- the inspector
 st.subheader("Inspect a point")
-answer.inspector(current, m, sigma, cp, point, ", ".join(f".st-key-{key}" for key in keys))   # a fragment
+answer.inspector(current, m, sigma, cp, point, ", ".join(f".st-key-{key}" for key in keys),   # a fragment
+                 sequential_views.path_chart)
 
 # ---------------------------------------------------------------- deeper looks
 tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])

@@ -22,7 +22,6 @@ from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
 from ui.inspector import RadiusRow, audit
-from ui.sequential import views as sequential_views
 
 NO_POINT = "Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii."
 FIGURES = "_inspector_figures"   # session key: {chart name: (inputs, figure)} of the last run (see reused)
@@ -32,14 +31,15 @@ PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, S
 
 
 @st.fragment
-def inspector(current, m, sigma: float, cp, drawn, clicks_selector: str) -> None:
+def inspector(current, m, sigma: float, cp, drawn, clicks_selector: str, path_chart: Callable) -> None:
     """The "Inspect a point" section as a fragment: a click on a map (``clicks_selector``: the maps' elements) or a
     typed coordinate reruns this section alone, so the first answer (cloud, votes, table) does not wait for the
     sidebar, the maps and the metrics to be computed, sent and drawn again; the page then runs once more, for the
     maps to draw the point and its circles (``drawn``: the point the maps show) and for the address bar.
 
     ``m``, ``sigma`` and ``cp`` are those of the page's last full run: σ changes only there, and a changed n, n₀,
-    α or seed reruns the page at once (the maps' abstain shading and the metrics use them)."""
+    α or seed reruns the page at once (the maps' abstain shading and the metrics use them). ``path_chart``: the
+    sequential path under the table (``ui.sequential.views.path_chart``; a method slice, which the page imports)."""
     controls.remember_fragment()
     plot_clicks.listen("map_clicks", clicks_selector, state.set_point)
     point = state.selected_point()
@@ -55,7 +55,7 @@ def inspector(current, m, sigma: float, cp, drawn, clicks_selector: str) -> None
     if own and point != drawn:                # the first answer is out: now the maps and the address bar
         st.rerun(scope="app")
     if point is not None:
-        sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
+        path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
 
 
 def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:

@@ -25,6 +25,7 @@ from ui.inspector import RadiusRow, audit
 
 NO_POINT = "Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii."
 FIGURES = "_inspector_figures"   # session key: {chart name: (inputs, figure)} of the last run (see reused)
+FOLLOW_S = 0.1      # after a click's answer, the page reruns (maps, address bar) this much later (rerun_page_soon)
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
 PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
            "this table on their own, and clicking elsewhere meanwhile is fine.")
@@ -52,10 +53,20 @@ def inspector(current, m, sigma: float, cp, drawn, clicks_selector: str, path_ch
     else:
         rows, errors, cert, start_slow = bc.inspect_point(current, m, point, sigma, cp)
         show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
-    if own and point != drawn:                # the first answer is out: now the maps and the address bar
-        st.rerun(scope="app")
     if point is not None:
         path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
+    if own and point != drawn:                # the first answer is out: now the maps and the address bar
+        rerun_page_soon()
+
+
+@st.fragment(run_every=FOLLOW_S)
+def rerun_page_soon() -> None:
+    """Rerun the page once the browser has the inspector's answer. A page run started at once (``st.rerun`` in the
+    inspector's run) marks the answer stale before a busy browser has drawn it, so its first sight waited for the
+    page's run to send it again; this fragment's timer starts only when the browser has received it, after the
+    answer. Its first run, inside the inspector's, does nothing; the page's run does not define it, which stops it."""
+    if not controls.own_rerun():
+        st.rerun(scope="app")
 
 
 def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:

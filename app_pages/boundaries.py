@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import navigation, presenter, state, theme
 from ui.boundaries import cache as bc
-from ui.boundaries import answer, controls, explorer
+from ui.boundaries import answer, charts, controls, explorer
 from ui.boundaries import figures as bf
 from ui.glossary import link
 from ui.sequential import views as sequential_views
@@ -56,7 +56,7 @@ specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigm
                            marks, point, rows, bc.map_images(current, m, sigma, overlay))
 keys = (f"map_a_{len(specs)}", f"map_b_{len(specs)}")[:len(specs)]
 for col, spec, key in zip(st.columns(len(specs)), specs, keys):
-    col.plotly_chart(presenter.scale(bf.map_figure(spec), resize=False), key=key, **MAP)
+    col.plotly_chart(bc.map_chart(spec), key=key, **MAP)      # a σ step patches a kept figure (ui/boundaries/charts)
 
 accuracy = None if tc is None else tc.accuracy_at(radius_r)
 for col, (label, value, about) in zip(st.columns(4), explorer.headline(m.probs, m.radius, m.abstain_p, sigma, cp.n,
@@ -70,10 +70,9 @@ answer.inspector(current, m, sigma, cp, point, ", ".join(f".st-key-{key}" for ke
 
 # ---------------------------------------------------------------- deeper looks
 tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])
-tab_radius.plotly_chart(bf.radius_figure(m.view, m.radius, sigma, point,
-                                        bc.radius_png(current.key, m.radius, state.VIEW, resolution, sigma)),
-                        key="radius_map", theme=None,
-                        config={"displaylogo": False})
+tab_radius.plotly_chart(charts.radius_chart(m.view, m.radius, sigma, point,
+                                            bc.radius_png(current.key, m.radius, state.VIEW, resolution, sigma)),
+                        key="radius_map", theme=None, config={"displaylogo": False})
 with tab_mc:
     a, b = st.columns([1, 2])
     size = a.slider("Coarse grid (points per axis)", 4, 16, 8, key="mc_size",

@@ -4,11 +4,10 @@ import streamlit as st
 
 from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
-from ui import cache, navigation, plot_clicks, presenter, state, theme
+from ui import cache, navigation, plot_clicks, presenter, sections, state, theme
 from ui.ddrs import cache as ddrs_cache
 from ui.ddrs import figures as ddrs_figures
 from ui.ddrs import views
-from ui.images import png_uri, smoothed_image
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
@@ -65,7 +64,7 @@ except ValueError as exc:
     st.stop()
 view, point = base.view, state.selected_point()
 
-maps = ddrs_figures.three_maps(view, mp, sigma0, s_range[1], point)
+maps = ddrs_cache.map_figures(current.key, mp, view, resolution, sigma0, tuple(s_range), count, point)
 for col, (key, fig) in zip(st.columns(3), maps.items()):
     col.plotly_chart(fig, key=key, theme=None, config=theme.CLICK_MAP_CONFIG)
 plot_clicks.listen("ddrs_clicks", ", ".join(f".st-key-{key}" for key in maps), state.set_point)
@@ -101,28 +100,10 @@ else:
                "top two each step (the paper, the authors' code) keeps R ≥ 0, so σ only drifts up; fixing c_A (ours) "
                "pulls σ back whenever the one sample lands in another class. They disagree at almost every input.")
 
-# ---------------------------------------------------------------- the memory on the test set
-st.subheader("Memory-based certification of the test set")
-data = current.dataset
-if data is None:
-    st.info(f"No test set: {current.dataset_note}.")
-else:
-    mem = ddrs_cache.memory_study(current, p)
-    left, right = st.columns([1.2, 1], vertical_alignment="center")
-    image = png_uri(smoothed_image(cache.smoothed(current.key, base, state.VIEW, resolution, state.SIGMA_MAX, sigma0)))
-    left.plotly_chart(ddrs_figures.memory_figure(view, image, data.x_test, mem.answers, names), key="ddrs_memory",
-                      **PLOT)
-    k = right.columns(3)
-    k[0].metric("Conflicts", mem.memory.conflicts, help="Queries the memory changed (relabelled or shrunk).")
-    k[1].metric("Relabelled", mem.relabelled, help="Inside an earlier region of another class: answer taken from it.")
-    k[2].metric("Shrunk", mem.memory.conflicts - mem.relabelled,
-                help="Region cut back to stay disjoint from other classes.")
-    right.markdown("Each query is certified at its own σ*ₓ; the memory then keeps the certified regions of all "
-                   "classes disjoint, in the order the queries arrive (Alfarra et al., Sec. 3.5).")
-    # full width below the figure: the paper's Table 1 has a column per radius, too many for half the page
-    st.dataframe(mem.table, hide_index=True, key="ddrs_table", width="stretch", column_config=ddrs_cache.TABLE_COLUMNS)
-    st.caption(f"Certified accuracy (%) at each radius and ACR, {len(data.y_test)} test points, n = {n_cert:,}, "
-               f"α = {alpha:g} (like the paper's Table 1); σ* from {p.sigma_config.describe()}; the memory row uses "
-               f"{ddrs_cache.MEMORY_RULE_NAMES[memory_rule]}. Change the query order to see the memory's answers move.")
-
-views.soundness_section()
+# ---------------------------------------------------------------- below the fold: computed once opened
+if (box := sections.lazy("Memory-based certification of the test set (Table 1)", "ddrs_memory_open")) is not None:
+    with box:
+        views.memory_section(current, p, base)
+if (box := sections.lazy("Is it a certificate? The stripe counterexample", "ddrs_cex_open")) is not None:
+    with box:
+        views.soundness_section()

@@ -2,8 +2,7 @@
 margin certificates, and the robustness curves of margin-trained models (Rodrigues Crespo & Teramae)."""
 import streamlit as st
 
-from cert_core.methods.margin.train import LOSS_LABELS, LOSSES
-from ui import navigation, presenter, state
+from ui import navigation, presenter, sections, state
 from ui.margin import cache as mc
 from ui.margin import figures as mf
 from ui.margin import views
@@ -62,45 +61,13 @@ if current.is_2d:
 else:
     state.needs_2d(current, "Figure 1 (a 2D neighbourhood)", "The curves below work for it.")
 
-views.closed_form_section(current, k, sigma)
-
-# ---------------------------------------------------------------- Appendix B curves
-st.subheader("Robustness curves on the test set (Appendix B)")
-data = current.dataset
-if data is None or k is None:
-    st.info("The curves need the model's test set and a Lipschitz bound: "
-            f"{current.dataset_note or lip.problem}.", icon=":material/info:")
-else:
-    c = st.columns([2.2, 1, 1, 1])
-    chosen = c[0].multiselect("Train one orthogonal MLP per loss (Table 1)", [LOSS_LABELS[x] for x in LOSSES],
-                              [], key="sra_losses", help="Short cached trainings (Björck MLP 32×2) on this "
-                              "dataset with the d and σ_x on the right; a few seconds each on a CPU.")
-    d = c[1].number_input("d", 0.0, 3.0, 0.3, 0.05, key="sra_d", help="Hinge target radius of MSCR/MCR/Zhen "
-                          "(margin of MH).")
-    s_x = c[2].number_input("σ_x", 0.0, 1.0, 0.2, 0.05, key="sra_sx", help="Noise std of the smoothed losses.")
-    epochs = c[3].select_slider("Epochs", (10, 20, 30, 60), 20, key="sra_epochs", help="Training epochs.")
-    loss_of = {LOSS_LABELS[x]: x for x in LOSSES}
-    trainings = [mc.TrainParams(loss_of[label], float(d), float(s_x), int(epochs)) for label in chosen]
-    reports, problems = views.curve_reports_with_progress(current, k, trainings)
-    for message in problems:
-        st.warning(message, icon=":material/warning:")
-    st.plotly_chart(mf.curves_figure(reports), key="sra_curves", **PLOT)
-    st.dataframe(mf.auc_rows(reports), hide_index=True, key="sra_aucs")
-    st.caption("(a) margin CR = −margin/(√2K) of the base model; (b) Cohen CERTIFY at σ = 0.25, n = 1000, "
-               "α = 0.001; (c) accuracy under N(0, σ_x²I) (dotted: normalised so the floor 1/|C| maps to 0); (d) "
-               "accuracy on αx + (1−α)·gray. Each CR curve has its own radius axis, from 0 to just past the largest "
-               "radius its certificate can give, so AUC_CR is the average certified radius.")
-
-# ---------------------------------------------------------------- Figure 2 heatmap
-st.subheader("Figure 2: the (d, σ_x) trade-off")
-heat = mc.heatmap_data()
-if heat is None:
-    st.info("The precomputed heatmap is missing; build it with `python -m cert_core.methods.margin.heatmap`.")
-else:
-    metric = st.radio("Metric", heat["metrics"], key="sra_metric", horizontal=True,
-                      help="Clean accuracy, margin AUC_CR (worst case), AUC_GN (noise), RS AUC_CR (smoothed).")
-    st.plotly_chart(mf.heatmaps(heat, metric), key="sra_heat", **PLOT)
-    st.caption(f"Precomputed short trainings ({heat['epochs']} epochs, {heat['architecture']}) on "
-               f"{heat['dataset']['name']}. The paper (Figure 2, MNIST) finds that larger d buys margin robustness "
-               "at some clean accuracy and larger σ_x noise robustness; on this small 2D set the d trend is clear "
-               "(AUC_CR margin), the σ_x trend is weak.")
+# ---------------------------------------------------------------- below the fold: computed once opened
+if (box := sections.lazy("Is the closed form (Eq. 7) a radius?", "sra_closed_open")) is not None:
+    with box:
+        views.closed_form_section(current, k, sigma)
+if (box := sections.lazy("Robustness curves on the test set (Appendix B)", "sra_curves_open")) is not None:
+    with box:
+        views.curves_section(current, k, lip.problem)
+if (box := sections.lazy("Figure 2: the (d, σ_x) trade-off", "sra_heat_open")) is not None:
+    with box:
+        views.heatmap_section()

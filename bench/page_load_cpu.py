@@ -52,6 +52,13 @@ def start(tree: pathlib.Path, log: pathlib.Path) -> tuple[subprocess.Popen, str]
     raise RuntimeError(f"{tree}: the server did not start")
 
 
+def stop(servers: list[tuple[subprocess.Popen, str]]) -> None:
+    """Terminate the servers ``start`` returned, and wait for each."""
+    for proc, _ in servers:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def server_cpu(pid: int) -> float:
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -111,9 +118,7 @@ def main(argv=None) -> None:
                               ", ".join(f"{k} {v:.2f}" for k, v in r.items()), flush=True)
             browser.close()
     finally:
-        for proc, _ in servers:
-            proc.terminate()
-            proc.wait(timeout=30)
+        stop(servers)
     print(f"load average at end: {open('/proc/loadavg').read().strip()}")
     print("| page | checkout | renderer main thread CPU (s) | renderer process CPU (s) | script (s) | layout (s) | "
           "server CPU (s) | wall (s) |\n|---|---|---|---|---|---|---|---|")

@@ -113,7 +113,7 @@ LESSON: tuple[Step, ...] = (
          r"R^*(x) > \operatorname{dist}\big(x,\ \{x' : g_{\sigma^*(x')}(x') \ne g(x)\}\big)"
          r"\ \Rightarrow\ \text{not a certificate}",
          "At this point σ* = 1.5 claims a radius ≈ 2.2, but a point of the other class lies ≈ 1.6 away: the "
-         "page flags it in red. Scroll down to the stripe counterexample and the memory's order dependence.",
+         "page flags it in red. Open the stripe counterexample and the memory-based certification below the maps.",
          Target(DDRS, "moons-mlp-s0.25", 0.25, (1.9, -1.4)),
          also=(BERNSTEIN,),
          source="Súkeník, Kuvshinov & Günnemann (2022); Alfarra et al. (2022) Sec. 3.5; Kao, Ko & Lu Eq. 9–10"),

@@ -83,9 +83,11 @@ h1 {{ font-size: 2.1rem !important; padding: 0 0 0.5rem 0 !important; }}
 [data-testid="stCaptionContainer"] {{ font-size: 0.95rem; }}
 [data-testid="stSidebar"] {{ width: clamp(230px, 20vw, 360px) !important; min-width: 0 !important; }}
 [data-testid="stSidebarContent"] {{ font-size: 15px; padding: 0 0.6rem !important; }}
+[data-testid="stSidebarHeader"] {{ height: 2.2rem; min-height: 0; padding: 0.4rem 0 0 0; margin-bottom: 0; }}
 .st-key-lesson_card p {{ font-size: 16px; }}
 [data-testid="stSidebarNav"] a span, [data-testid="stSidebarNav"] a .stMarkdownEllipsis,
-[data-testid="stSidebarNav"] a p {{ white-space: normal !important; overflow: visible !important;
+[data-testid="stSidebarNav"] a p, [data-testid="stSidebarContent"] [data-testid="stPageLink-NavLink"] span,
+[data-testid="stSidebarContent"] [data-testid="stPageLink-NavLink"] p {{ white-space: normal !important; overflow: visible !important;
   text-overflow: clip !important; line-height: 1.25; font-size: 15px; }}
 {hide} {{ display: none !important; }}
 </style>"""

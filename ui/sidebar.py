@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cert_core.models.bundles import ModelLoadError
-from ui import lessons, presenter, state
+from ui import lessons, navigation, presenter, state
 
 
 def render() -> None:
@@ -24,7 +24,23 @@ def render() -> None:
         _model_card()
         presenter.toggle()
         lessons.sidebar_card()
+        if presenter.active():
+            _page_list()
     presenter.apply()
+
+
+def _page_list() -> None:
+    """Presenter mode's navigation, below the controls (app.py hides Streamlit's list on top of the sidebar, which
+    at 1280×720 pushed σ below the fold): the registry's pages under their section headings."""
+    st.divider()
+    section = None
+    for page in navigation.PAGES:
+        if page.visibility == "hidden":
+            continue
+        if page.section != section:
+            section = page.section
+            st.caption(section)
+        st.page_link(page.file, label=page.title, icon=page.icon)
 
 
 def _model_card() -> None:

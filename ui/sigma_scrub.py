@@ -94,15 +94,21 @@ def _made() -> set[tuple[str, str]]:
     return set()
 
 
+def made(frames_id: str, sigma: float) -> bool:
+    """Whether this server has computed the frame of ``frames_id`` at σ (it sits in the caller's cache)."""
+    return (frames_id, label(sigma)) in _made()
+
+
 def frames(frames_id: str, frame: Callable[[float], str], sigma: float, skip=frozenset(),
-           most_new: int | None = None) -> dict[str, str]:
+           most_new: int | None = None, wider: int = 0) -> dict[str, str]:
     """The window's frames around ``sigma`` (label -> frame) but those in ``skip``, nearest first; at most
-    ``most_new`` of them computed now (frames this server made before are cached and always included)."""
+    ``most_new`` of them computed now (frames this server made before are cached and always included). ``wider``:
+    slider steps added to the window on each side (a look-ahead makes the next steps' windows)."""
     made = _made()
     current = frame(sigma)
     made.add((frames_id, label(sigma)))
     out, budget = {}, most_new
-    for s in window(sigma, window_steps(len(current))):
+    for s in window(sigma, window_steps(len(current)) + wider):
         key = (frames_id, label(s))
         if key in skip or key not in made and budget == 0:
             continue
@@ -113,16 +119,18 @@ def frames(frames_id: str, frame: Callable[[float], str], sigma: float, skip=fro
     return out
 
 
-def scrub(key: str, selector: str, sigma: float, frames_id: str, frame: Callable[[float], str], title: str) -> None:
+def scrub(key: str, selector: str, sigma: float, frames_id: str, frame: Callable[[float], str], title: str,
+          most_new: int = MOST_NEW) -> None:
     """Mount the scrubber (no visible element) for the chart matching ``selector``.
 
     ``frame(σ)``: the chart's layout-image source at σ (cached by the caller; it must be the function the page
     draws the chart with); ``frames_id``: names everything else the picture depends on (model, resolution,
     style), so a frame is sent once per tab; ``title``: the chart's title with ``TITLE_SIGMA`` where σ goes.
-    A run computes at most ``MOST_NEW`` frames (the nearest; ~35 ms each at 300 px on an idle core): after a long
-    drag the window fills over the next runs, or at once where the warm-up or another visitor made them."""
+    A run computes at most ``most_new`` frames (the nearest; ~35 ms each at 300 px on an idle core): after a long
+    drag the window fills over the next runs, or at once where the warm-up, another visitor or a caller's
+    background worker (the decision-boundaries page's look-ahead) made them."""
     sent = st.session_state.setdefault(SENT, set())
-    new = frames(frames_id, frame, sigma, sent, MOST_NEW)
+    new = frames(frames_id, frame, sigma, sent, most_new)
     _COMPONENT(key=key, height=0, data={"name": key, "selector": selector, "slider": SLIDER, "sigma": label(sigma),
                                         "frames_id": frames_id, "frames": new, "title": title,
                                         "title_sigma": TITLE_SIGMA})

@@ -23,8 +23,10 @@ import threading
 from ui import navigation
 
 THREAD_NAME = "cert-explorer-warmup"
+BACKGROUND_PREFIX = THREAD_NAME + "-"   # other background threads calling cached functions (their warnings go too)
 _lock = threading.Lock()
 _started = False
+_quiet = False
 log = logging.getLogger(__name__)
 
 
@@ -35,13 +37,15 @@ class _WithoutWarmupContextWarnings(logging.Filter):
 
 def start() -> bool:
     """Start the warm-up thread unless it ran already in this process or is switched off; True if it started."""
-    global _started
+    global _started, _quiet
     with _lock:
+        if not _quiet:        # also for the pages' background workers (named with BACKGROUND_PREFIX)
+            logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+                _WithoutWarmupContextWarnings())
+            _quiet = True
         if _started or os.environ.get("CERT_EXPLORER_WARMUP", "1") == "0":
             return False
         _started = True
-    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
-        _WithoutWarmupContextWarnings())
     threading.Thread(target=warm, name=THREAD_NAME, daemon=True).start()
     return True
 

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from apptest_kit import page_test, page_text
 from streamlit.testing.v1 import AppTest
@@ -266,3 +267,49 @@ def test_the_inspector_fragment_tells_its_own_reruns_from_the_table_poll(monkeyp
     session.clear()                                  # the fragment's id unknown (another Streamlit): typing works
     ctx.fragment_ids_this_run = ["inspector"]
     assert not controls._poll_run()
+
+
+def test_a_patched_chart_is_the_chart_built_at_that_sigma():
+    """ui/boundaries/charts.py: a map or radius chart kept from σ = 0.25 and patched for σ = 0.31 sends the JSON a fresh
+    build at 0.31 gives (presenter scaling on and off), and the base map is the same at both σ."""
+    import plotly.io as pio
+    from cert_core import grid
+    from cert_core.models.data import BOX_2D
+    from cert_core.models.zoo import load_zoo_model
+    from ui import presenter
+    from ui.boundaries import charts, explorer
+    from ui.boundaries import figures as bf
+    base = grid.evaluate_base(load_zoo_model("moons-mlp-s0.25").model, BOX_2D, 60, 1.5)
+    points = (np.array([[0.5, 0.2], [-1.0, 1.0]]), np.array([0, 1]))
+
+    def at(sigma):
+        probs = grid.blur(base, sigma)
+        radius = grid.exact_radius(probs, sigma)
+        return explorer.map_specs(base.view, base.crop(), probs, radius, ("a", "b"), sigma, 0.52, False, points,
+                                  None, None, []), radius
+
+    def sent(fig) -> str:
+        return pio.to_json(fig.to_dict(), validate=False)
+    (before, r1), (after, r2) = at(0.25), at(0.31)
+    for name, scale in (("off", lambda f: f), ("on", lambda f: presenter.scale(f, presenter.SCALE, resize=False))):
+        charts.map_chart(before[1], scale, name)
+        for spec in after:
+            assert sent(charts.map_chart(spec, scale, name)) == sent(scale(bf.map_figure(spec)))
+        assert sent(charts.map_chart(before[0], scale, name)) == sent(charts.map_chart(after[0], scale, name))
+    image = bf.radius_image(r2, 0.31)
+    charts.radius_chart(base.view, r1, 0.25, None, bf.radius_image(r1, 0.25))
+    assert sent(charts.radius_chart(base.view, r2, 0.31, None, image)) == \
+        sent(bf.radius_figure(base.view, r2, 0.31, None, image))
+
+
+def test_look_ahead_makes_the_next_steps_maps_and_scrub_frames():
+    """After a run, the background look-ahead (ui/boundaries/cache.py) has made the σ-scrub frames of the windows
+    one slider step either side, so the next σ step finds them made and only sends them."""
+    from ui import state
+    from ui.boundaries import cache as bc
+    current = state.zoo_current_model(state.DEFAULT_MODEL)
+    m = bc.maps(current, 0.4, 100, bc.CertifyParams(100, 10_000, 0.001, 0))
+    bc.look_ahead(current, m, 0.4, False).result(timeout=120)
+    fid = bc.frames_id(current, m, False)
+    steps = sigma_scrub.window_steps(len(bc.map_frame(current, m, 0.4, False))) + bc.AHEAD_STEPS
+    assert all(sigma_scrub.made(fid, s) for s in sigma_scrub.window(0.4, steps))

@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 from ui import navigation
 
 PAGE = navigation.DDRS
+SMALL = dict(ddrs_res=100, ddrs_count=8, ddrs_ncert=500, ddrs_steps=5)
 
 
 
@@ -13,7 +14,7 @@ PAGE = navigation.DDRS
 
 @pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def first_run() -> AppTest:
-    at = page_test(PAGE, ddrs_res=100, ddrs_count=8, ddrs_ncert=500, ddrs_steps=5)
+    at = page_test(PAGE, **SMALL, ddrs_memory_open=True, ddrs_cex_open=True)    # the sections below the fold, opened
     at.run()
     return at
 
@@ -30,6 +31,25 @@ def test_default_path_draws_maps_memory_table_and_counterexample(first_run):
     cex = dataframe_with(at, "order")
     assert list(cex["order"]) == ["x_far first", "x_in first"]
     assert "Click a map" in page_text(at)
+
+
+def test_sections_below_the_fold_compute_nothing_until_opened(monkeypatch):
+    """Issue 17: a first load and a σ step draw the three maps only; the memory study (OptimizeSigma + CERTIFY on
+    the test set) and the counterexample are computed and sent once their expander is opened."""
+    from cert_core.methods.ddrs import memory as ddrs_memory
+    calls = []
+    for name in ("memory_certify", "stripe_counterexample"):
+        real = getattr(ddrs_memory, name)
+        monkeypatch.setattr(ddrs_memory, name,
+                            lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+    at = page_test(PAGE, **SMALL)
+    at.run()
+    assert not at.exception and calls == [] and len(at.get("plotly_chart")) == 3
+    assert [e.label for e in at.expander][-2:] == ["Memory-based certification of the test set (Table 1)",
+                                                  "Is it a certificate? The stripe counterexample"]
+    at.session_state["sigma"] = 0.26
+    at.run()
+    assert not at.exception and calls == [] and len(at.get("plotly_chart")) == 3
 
 
 def test_selected_point_shows_curve_and_trajectory(first_run):

@@ -8,19 +8,20 @@ from torch import nn
 from ui import navigation
 
 PAGE = navigation.MARGIN
+OPEN = dict(sra_closed_open=True, sra_curves_open=True, sra_heat_open=True)   # the sections below the fold, opened
 
 
 
 
 @pytest.fixture   # a fresh page per test (tests change it); the caches make the rerun cheap
 def ortho() -> AppTest:
-    at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100)
+    at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100, **OPEN)
     at.run()
     return at
 
 
 def test_default_model_explains_its_loose_lipschitz_bound():
-    at = page_test(PAGE, sra_n=100)
+    at = page_test(PAGE, sra_n=100, **OPEN)
     at.run()
     assert not at.exception
     assert at.title[0].value == "Smoothed robustness (SRA)"
@@ -60,7 +61,7 @@ def test_controls_change_the_analysis(ortho):
 
 
 def test_image_model_skips_figure1_but_draws_curves():
-    at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1")
+    at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1", **OPEN)
     at.run()
     assert not at.exception
     assert "Figure 1 (a 2D neighbourhood) needs a 2D model" in page_text(at)
@@ -71,13 +72,13 @@ def test_page_shows_how_often_the_closed_form_over_claims():
     """Audit item 7: the 10-class digits model over-claims on most points at σ = 0.25; the 2-class moons one, where
     Eq. 7 errs only through the moment propagation, far less often."""
     label = "Eq. 7, an estimate, over-claims on"
-    at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1")
+    at = page_test(PAGE, model_key="zoo:digits-ortho-mscr-s0.1", **OPEN)
     at.run()
     assert not at.exception
     digits = next(m for m in at.metric if m.label == label)
     assert digits.value.endswith("% of points") and int(digits.value.split("%")[0]) > 50
     assert "sra_closed_form" in str([c.proto.id for c in at.get("plotly_chart")])
-    at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100)
+    at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100, **OPEN)
     at.run()
     moons = next(m for m in at.metric if m.label == label)   # 2 classes: off only through moment propagation
     assert int(moons.value.split("%")[0]) < int(digits.value.split("%")[0])
@@ -87,7 +88,7 @@ def test_page_shows_how_often_the_closed_form_over_claims():
 def test_model_without_a_lipschitz_bound_is_explained_not_a_crash():
     from cert_core.models.bundles import LoadedModel
     model = nn.Sequential(nn.Linear(2, 8), nn.GELU(), nn.Linear(8, 2)).eval()
-    at = page_test(PAGE, )
+    at = page_test(PAGE, **OPEN)
     at.session_state["user_models"] = {"user:gelu": {"label": "gelu net", "dataset": None, "loaded": LoadedModel(
         model, None, {"input_shape": [2], "num_classes": 2})}}
     at.session_state["model_key"] = "user:gelu"

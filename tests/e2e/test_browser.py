@@ -78,6 +78,13 @@ def test_presenter_mode_boundaries(page, server):
     for plot in page.locator("[data-testid='stPlotlyChart'] .nsewdrag").all()[:2]:     # both maps' plot areas
         box = plot.bounding_box()                                        # whole on the first screen
         assert box["y"] > 0 and box["y"] + box["height"] <= 720
+    # the sidebar starts with the model and σ, on the first screen; the page list follows them (Streamlit's own list
+    # on top pushed σ below the fold at 1280×720)
+    sigma = page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").first.bounding_box()
+    assert 0 < sigma["y"] and sigma["y"] + sigma["height"] <= 720
+    assert page.locator("[data-testid='stSidebarNav']").count() == 0
+    links = page.locator("[data-testid='stSidebar'] [data-testid='stPageLink-NavLink']")
+    assert links.count() == sum(p.visibility == "visible" for p in navigation.PAGES)
     hidden_column = ".st-key-resolution >> xpath=ancestor::div[@data-testid='stColumn'][1]"
     assert page.locator(hidden_column).evaluate("e => getComputedStyle(e).display") == "none"
     shot(page, "presenter_boundaries")

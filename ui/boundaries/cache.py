@@ -3,6 +3,8 @@ the noise cloud and the Monte Carlo check. Keys are small hashables; models, con
 with a leading underscore so Streamlit does not hash them."""
 from __future__ import annotations
 
+import os
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -13,8 +15,8 @@ import torch
 
 from cert_core import grid, grid_view, monte_carlo
 from cert_core.stats import lower_confidence_bound
-from ui import cache, sigma_scrub, state
-from ui.boundaries import explorer, figures
+from ui import cache, presenter, sigma_scrub, state, warmup
+from ui.boundaries import charts, explorer, figures
 from ui.cache import certify_test_set
 from ui.images import base_image, png_uri, smoothed_image
 from ui.inspector import InspectorContext, run_providers
@@ -179,6 +181,12 @@ def map_images(current, m: Maps, sigma: float, overlay: bool) -> tuple[str, str]
             map_frame(current, m, sigma, overlay))
 
 
+def map_chart(spec: figures.MapSpec) -> charts.Prebuilt:
+    """The map of ``spec`` as the page draws it (``presenter.scale``d when presenter mode is on), from the figure
+    kept for its layout (ui/boundaries/charts.py): a σ step puts the new σ's values into it."""
+    return charts.map_chart(spec, lambda fig: presenter.scale(fig, resize=False), f"presenter {presenter.active()}")
+
+
 def frames_id(current, m: Maps, overlay: bool) -> str:
     """What a smoothed picture depends on besides σ (model, resolution, style): ui/sigma_scrub.py's frames id."""
     return f"{current.key}|{m.view.resolution}|{m.abstain_p:.6g}|{'overlay' if overlay else 'side'}"
@@ -186,10 +194,50 @@ def frames_id(current, m: Maps, overlay: bool) -> str:
 
 def scrub_smoothed_map(current, m: Maps, sigma: float, overlay: bool, selector: str) -> None:
     """Let the sidebar σ scrub the smoothed map (the chart matching ``selector``) in the browser: ui/sigma_scrub.py
-    with this page's frames and title."""
-    sigma_scrub.scrub("sigma_scrub", selector, sigma, frames_id(current, m, overlay),
-                      lambda s: map_frame(current, m, s, overlay),
-                      explorer.smoothed_title(sigma_scrub.TITLE_SIGMA, overlay))
+    with this page's frames and title. The run sends the frames made so far and makes at most the two next to σ;
+    ``look_ahead`` makes the rest of the window, and the next steps' maps, after the run."""
+    sigma_scrub.scrub("sigma_scrub", selector, sigma, frames_id(current, m, overlay), partial(map_frame, current, m,
+                                                                                             overlay=overlay),
+                      explorer.smoothed_title(sigma_scrub.TITLE_SIGMA, overlay), most_new=AHEAD_IN_RUN)
+    look_ahead(current, m, sigma, overlay)
+
+
+# One background worker prepares what the next σ step needs while the browser draws this one: the maps at σ ± one
+# slider step (blur, exact radius, their pictures) and the σ-scrub window's frames. Every value is the cached call
+# the page makes (exact, not an interpolation); a run that comes first computes it itself, as before.
+_AHEAD_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix=warmup.BACKGROUND_PREFIX + "boundaries-ahead")
+AHEAD_STEPS = 1               # slider steps either side of σ whose maps are prepared
+AHEAD_IN_RUN = 2              # frames a run makes itself when the look-ahead has not (σ ± one step)
+AHEAD_NICE = 10               # the worker's thread yields the cores to the browser and the script (Linux)
+_ahead_lock = threading.Lock()
+_ahead_jobs: dict[tuple, Future] = {}
+
+
+def _prepare(current, m: Maps, sigma: float, overlay: bool) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), AHEAD_NICE)   # this thread only (Linux)
+    except (AttributeError, OSError):
+        pass
+    res = m.view.resolution
+    for s in sigma_scrub.window(sigma, AHEAD_STEPS)[1:]:
+        probs = cache.smoothed(current.key, m.base, state.VIEW, res, state.SIGMA_MAX, s)
+        radius_png(current.key, radius_map(current.key, probs, state.VIEW, res, s), state.VIEW, res, s)
+        map_frame(current, m, s, overlay)
+    sigma_scrub.frames(frames_id(current, m, overlay), partial(map_frame, current, m, overlay=overlay), sigma,
+                       wider=AHEAD_STEPS)
+
+
+def look_ahead(current, m: Maps, sigma: float, overlay: bool) -> Future:
+    """Start (or find) the background job preparing the steps around σ; a new σ withdraws jobs not yet started."""
+    key = (frames_id(current, m, overlay), round(sigma, 6))
+    with _ahead_lock:
+        job = _ahead_jobs.get(key)
+        if job is None or job.cancelled():
+            for old_key, old in list(_ahead_jobs.items()):
+                if old.cancel() or old.done():
+                    _ahead_jobs.pop(old_key, None)
+            job = _ahead_jobs[key] = _AHEAD_WORKER.submit(_prepare, current, m, sigma, overlay)
+    return job
 
 
 def shown_points(current, show: str, sigma: float, c: CertifyParams):

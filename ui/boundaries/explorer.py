@@ -105,7 +105,8 @@ def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, o
         images = (png_uri(base_image(base_labels)),
                   png_uri(smoothed_image(probs, abstain_p, base_labels if overlay else None)))
     smooth = MapSpec(smoothed_title(f"{sigma:g}", overlay), view, images[1], tuple(class_names), points, marks,
-                     readout(view, probs, radius, class_names, "smoothed"), selected, circ, tuple(legend))
+                     readout(view, probs, radius, class_names, "smoothed"), selected, circ, tuple(legend),
+                     revision=smoothed_title("σ", overlay))       # zoom survives a σ step
     if overlay:
         return [smooth]
     base = MapSpec("Base classifier f", view, images[0], tuple(class_names), points,

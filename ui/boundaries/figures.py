@@ -57,6 +57,10 @@ class MapSpec:
     circles: tuple[Circle, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()          # extra legend swatches: (label, colour)
     height: int = theme.MAP_SIZE
+    revision: str = ""        # Plotly's uirevision (zoom kept across reruns): one name for every σ; "" = the title
+
+
+READOUT_NAME = "read-out"     # the read-out trace's name (ui/boundaries/charts.py finds it by name)
 
 
 def map_figure(spec: MapSpec) -> go.Figure:
@@ -75,7 +79,7 @@ def map_figure(spec: MapSpec) -> go.Figure:
                     font_size=15, entrywidth=0.5, entrywidthmode="fraction"),
         # fixed margins: both maps get the same plot area whatever their legends hold (presenter.scale
         # scales them with the fonts); b holds tick labels + axis title + two legend rows
-        margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.title))
+        margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.revision or spec.title))
     fig.add_layout_image(source=spec.image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin,
                          sizey=ymax - ymin, sizing="stretch", layer="below")
     if spec.readout is not None:
@@ -103,8 +107,9 @@ def map_figure(spec: MapSpec) -> go.Figure:
 def _add_readout(fig, r: Readout) -> None:
     """One transparent heatmap: Plotly hovers it cell by cell (one image, where a marker per point cost the browser
     most of a σ step's work)."""
-    fig.add_trace(go.Heatmap(x=r.x, y=r.y, z=r.p_a, text=r.text, customdata=r.radius, hovertemplate=r.template, opacity=0, showscale=False,
-                             name="read-out", showlegend=False))
+    fig.add_trace(go.Heatmap(x=r.x, y=r.y, z=r.p_a, text=r.text, customdata=r.radius, hovertemplate=r.template,
+                             opacity=0, showscale=False,
+                             name=READOUT_NAME, showlegend=False))
 
 
 def _add_points(fig, x: np.ndarray, labels: np.ndarray, class_names) -> None:
@@ -161,20 +166,30 @@ def radius_image(radius: np.ndarray, sigma: float) -> str:
     return png_uri(rgb.astype(np.uint8), upscale=1)
 
 
+def radius_title(sigma: float) -> str:
+    return f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (lines every σ)"
+
+
+def radius_readout(view: GridView, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The radius map's hover read-out: lattice x (S,), y (S,) and the exact radius at the pixel under each (S, S)."""
+    pts, ij = lattice_points(view)
+    side = int(round(np.sqrt(len(pts))))
+    return pts[:side, 0], pts[::side, 1], radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)
+
+
 def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=None,
                   image: str | None = None) -> go.Figure:
     """The exact certified radius map: ``image`` (``radius_image``, drawn here when not given) under a colour bar
     with its stops, and the hover read-out on the maps' 61 × 61 lattice (``ui.images.lattice_points``: an invisible
     heatmap of the exact radius at the map pixel under each lattice point)."""
-    pts, ij = lattice_points(view)
-    side = int(round(np.sqrt(len(pts))))
+    x, y, z = radius_readout(view, radius)
     scale = [[i / (len(RADIUS_COLORS) - 1), c] for i, c in enumerate(RADIUS_COLORS)]
     xmin, xmax, ymin, ymax = view.bounds
     fig = go.Figure(layout=theme.base_layout(    # the layout at construction: cheaper (see map_figure)
-        title=dict(text=f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (lines every σ)", x=0.5,
-                   xanchor="center", font_size=19), height=theme.MAP_SIZE, showlegend=False))
+        title=dict(text=radius_title(sigma), x=0.5, xanchor="center", font_size=19), height=theme.MAP_SIZE,
+        showlegend=False))
     fig.add_trace(go.Heatmap(
-        x=pts[:side, 0], y=pts[::side, 1], z=radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side),
+        x=x, y=y, z=z,
         colorscale=scale, zmin=0, zmax=4 * sigma, opacity=0, showscale=True,
         colorbar=dict(title=dict(text="radius", side="right"), thickness=18),
         hovertemplate="(%{x:.2f}, %{y:.2f})<br>exact radius %{z:.3f}<extra></extra>"))

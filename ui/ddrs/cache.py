@@ -15,13 +15,15 @@ from cert_core.methods.ddrs import plane as ddrs_grid
 from cert_core.metrics import average_certified_radius, certified_accuracy
 from ui import cache, state
 from ui.cache import certify_test_set
+from ui.ddrs import figures as ddrs_figures
 
 TABLE_RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+NUMBER_WIDTH = 70   # px: "r = 1.25" and "100.0" fit; Streamlit's "small" (75) overflowed the section's expander
 TABLE_COLUMNS = {"method": st.column_config.TextColumn("method", width="large"),
-                 **{f"r = {r:g}": st.column_config.NumberColumn(f"r = {r:g}", format="%.1f", width="small",
+                 **{f"r = {r:g}": st.column_config.NumberColumn(f"r = {r:g}", format="%.1f", width=NUMBER_WIDTH,
                                                                  help=f"Certified accuracy (%) at radius {r:g}")
                     for r in TABLE_RADII},
-                 "ACR": st.column_config.NumberColumn("ACR", format="%.3f", width="small",
+                 "ACR": st.column_config.NumberColumn("ACR", format="%.3f", width=NUMBER_WIDTH,
                                                       help="Average certified radius (correct points, 0 otherwise)")}
 
 
@@ -29,6 +31,15 @@ TABLE_COLUMNS = {"method": st.column_config.TextColumn("method", width="large"),
 def maps(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution: int, max_sigma: float,
          sigma0: float, sigma_range: tuple, count: int) -> ddrs_grid.SigmaStarMaps:
     return ddrs_grid.sigma_star_maps(_base, ddrs_grid.sigma_grid(*sigma_range, count), sigma0)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def map_figures(model_key: str, _maps: ddrs_grid.SigmaStarMaps, _view, resolution: int, sigma0: float,
+                sigma_range: tuple, count: int, point: tuple | None) -> dict:
+    """``ddrs_figures.three_maps`` of the maps that ``maps`` returns for these keys, with the point starred: building
+    the three figures is ~0.2 CPU-s of plotly's validation per script run, the same for every visitor and every σ
+    step back. Shared between sessions as st.cache_resource (no copy per call): st.plotly_chart only reads them."""
+    return ddrs_figures.three_maps(_view, _maps, sigma0, sigma_range[1], point)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -219,22 +230,28 @@ def warm_sigmas(sigma0: float = state.DEFAULT_SIGMA, steps: int = WARM_SIGMA_STE
 
 
 def warm() -> None:
-    """The start-up warm-up (ui/warmup.py): the default model's maps and memory study at the page's defaults."""
+    """The start-up warm-up (ui/warmup.py): the default model's maps at the page's defaults (what a first load draws;
+    the memory study below the fold is computed once its section is opened, see ``warm_later``)."""
     warm_at(state.DEFAULT_SIGMA)
 
 
 def warm_later() -> None:
-    """After every slice's ``warm``: the same at the σ₀ values next to the default (``warm_sigmas``), so that the
-    first σ steps find them computed (a step otherwise reruns OptimizeSigma from σ₀ and CERTIFY on the test set)."""
+    """After every slice's ``warm``: the maps at the σ₀ values next to the default (``warm_sigmas``), so that the
+    first σ steps find them computed, then the memory study at the default σ₀, for whoever opens its section.
+    Only the maps: a memory study (OptimizeSigma + CERTIFY on the test set) costs ~10 CPU-s per σ₀, and eleven of
+    them kept the server's GIL busy for minutes after a start, while the first visitors loaded their pages."""
     for sigma0 in warm_sigmas()[1:]:
         warm_at(sigma0)
+    warm_at(state.DEFAULT_SIGMA, memory=True)
 
 
-def warm_at(sigma0: float) -> None:
-    """The maps and the memory study of the default model at the page's default widgets and this σ₀."""
+def warm_at(sigma0: float, memory: bool = False) -> None:
+    """The maps and their figures (and with ``memory`` the memory study) of the default model at the page's default
+    widgets and this σ₀."""
     current = state.zoo_current_model(state.DEFAULT_MODEL)
     p = PageParams.defaults(sigma0)
     base = cache.base_map(current.key, current.model, state.VIEW, p.resolution, state.SIGMA_MAX)
-    maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
-    if current.dataset is not None:
+    mp = maps(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX, p.sigma0, p.sigma_range, p.count)
+    map_figures(current.key, mp, base.view, p.resolution, p.sigma0, p.sigma_range, p.count, None)
+    if memory and current.dataset is not None:
         memory_study(current, p)

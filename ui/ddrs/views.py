@@ -1,5 +1,6 @@
-"""The per-input σ page's self-contained sections (st.* over the slice's figures): the current 2D model or a
-stop, and the soundness counterexample, which needs no model."""
+"""The per-input σ page's self-contained sections (st.* over the slice's cached calls and figures): the current 2D
+model or a stop, the memory-based certification of the test set, and the soundness counterexample, which needs no
+model."""
 from __future__ import annotations
 
 import streamlit as st
@@ -7,8 +8,11 @@ import streamlit as st
 from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
 from cert_core.models.bundles import ModelLoadError
-from ui import state
+from cert_core import grid
+from ui import cache, state
+from ui.ddrs import cache as ddrs_cache
 from ui.ddrs import figures as ddrs_figures
+from ui.images import png_uri, smoothed_image
 
 PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 
@@ -23,13 +27,41 @@ def current_2d_or_stop() -> state.CurrentModel:
         if current.is_2d:
             return current
         state.needs_2d(current, "the σ*(x) maps", "The counterexample below does not depend on the model.")
+    st.subheader("Is it a certificate?")
     soundness_section()
     st.stop()
 
 
+def memory_section(current: state.CurrentModel, p: ddrs_cache.PageParams, base: grid.BaseMap) -> None:
+    """Per-input σ* + CERTIFY on the test set, answered through the memory (Alfarra et al., Sec. 3.5), next to
+    Cohen's fixed σ₀: the answers on the plane, the memory's conflicts and the paper's Table 1."""
+    data, names = current.dataset, current.class_names
+    if data is None:
+        st.info(f"No test set: {current.dataset_note}.")
+        return
+    mem = ddrs_cache.memory_study(current, p)
+    left, right = st.columns([1.2, 1], vertical_alignment="center")
+    image = png_uri(smoothed_image(cache.smoothed(current.key, base, state.VIEW, p.resolution, state.SIGMA_MAX,
+                                                  p.sigma0)))
+    left.plotly_chart(ddrs_figures.memory_figure(base.view, image, data.x_test, mem.answers, names),
+                      key="ddrs_memory", **PLOT)
+    k = right.columns(3)
+    k[0].metric("Conflicts", mem.memory.conflicts, help="Queries the memory changed (relabelled or shrunk).")
+    k[1].metric("Relabelled", mem.relabelled, help="Inside an earlier region of another class: answer taken from it.")
+    k[2].metric("Shrunk", mem.memory.conflicts - mem.relabelled,
+                help="Region cut back to stay disjoint from other classes.")
+    right.markdown("Each query is certified at its own σ*ₓ; the memory then keeps the certified regions of all "
+                   "classes disjoint, in the order the queries arrive (Alfarra et al., Sec. 3.5).")
+    # full width below the figure: the paper's Table 1 has a column per radius, too many for half the page
+    st.dataframe(mem.table, hide_index=True, key="ddrs_table", width="stretch", column_config=ddrs_cache.TABLE_COLUMNS)
+    st.caption(f"Certified accuracy (%) at each radius and ACR, {len(data.y_test)} test points, n = {p.n_cert:,}, "
+               f"α = {p.alpha:g} (like the paper's Table 1); σ* from {p.sigma_config.describe()}; the memory row uses "
+               f"{ddrs_cache.MEMORY_RULE_NAMES[p.memory_rule]}. Change the query order to see the memory's answers "
+               "move.")
+
+
 def soundness_section() -> None:
     """Without memory per-input σ certifies nothing (Súkeník et al.); the memory's answers depend on the order."""
-    st.subheader("Is it a certificate?")
     cex = ddrs_memory.stripe_counterexample()
     (far, inn), (s_far, s_in), r_far = cex.points, cex.sigma_star, cex.radius[0]
     left, right = st.columns([1, 1.2])

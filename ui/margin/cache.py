@@ -181,7 +181,15 @@ WARM_MODELS = (state.DEFAULT_MODEL, "digits-ortho-mscr-s0.1")   # the default mo
 
 
 def warm() -> None:
-    """The start-up warm-up (ui/warmup.py): the robustness curves the page draws first, per model in WARM_MODELS."""
+    """The start-up warm-up (ui/warmup.py): the Lipschitz bound a first load shows, per model in WARM_MODELS."""
+    for name in WARM_MODELS:
+        current = state.zoo_current_model(name)
+        lipschitz(current.key, current.model, tuple(current.loaded.input_shape or ()))
+
+
+def warm_later() -> None:
+    """After every slice's ``warm``: the robustness curves per model in WARM_MODELS, for whoever opens their section
+    (below the fold since issue 17; ~30 CPU-s, which no first load waits for any more)."""
     for name in WARM_MODELS:
         current = state.zoo_current_model(name)
         k = lipschitz(current.key, current.model, tuple(current.loaded.input_shape or ())).k

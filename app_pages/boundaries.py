@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from ui import navigation, plot_clicks, presenter, state, theme
+from ui import navigation, presenter, state, theme
 from ui.boundaries import cache as bc
 from ui.boundaries import answer, charts, controls, explorer
 from ui.boundaries import figures as bf
@@ -38,8 +38,7 @@ resolution = c3.select_slider("Grid resolution", RESOLUTIONS, key="resolution",
                               help="Pixels per axis of the exact maps; higher is finer and slower to load.")
 radius_r = c4.number_input("Radius r for certified accuracy", 0.0, 3.0, 0.25, 0.05, key="radius_r",
                            help="A test point counts as certified when it is correct with radius ≥ r.")
-cp = bc.CertifyParams(int(ss.get("n0", 100)), int(ss.get("n", 10_000)), float(ss.get("alpha", 0.001)),
-                      int(ss.get("seed", 0)))
+cp = controls.certify_params()
 sigma, point, names = state.sigma(), state.selected_point(), current.class_names
 
 # ---------------------------------------------------------------- exact maps (cached; sigma only blurs)
@@ -58,7 +57,6 @@ specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, names, sigm
 keys = (f"map_a_{len(specs)}", f"map_b_{len(specs)}")[:len(specs)]
 for col, spec, key in zip(st.columns(len(specs)), specs, keys):
     col.plotly_chart(bc.map_chart(spec), key=key, **MAP)      # a σ step patches a kept figure (ui/boundaries/charts)
-plot_clicks.listen("map_clicks", ", ".join(f".st-key-{key}" for key in keys), state.set_point)  # a map click
 
 accuracy = None if tc is None else tc.accuracy_at(radius_r)
 for col, (label, value, about) in zip(st.columns(4), explorer.headline(m.probs, m.radius, m.abstain_p, sigma, cp.n,
@@ -67,14 +65,8 @@ for col, (label, value, about) in zip(st.columns(4), explorer.headline(m.probs, 
 
 # ---------------------------------------------------------------- the inspector
 st.subheader("Inspect a point")
-controls.point_inputs(point, m.view)      # x₁, x₂ and CERTIFY's n, n₀, α, seed (read above from the session)
-
-if point is None:
-    st.info("Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii.",
-            icon=":material/ads_click:")
-else:
-    answer.show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
-    sequential_views.path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
+answer.inspector(current, m, sigma, cp, point, ", ".join(f".st-key-{key}" for key in keys),   # a fragment
+                 sequential_views.path_chart)
 
 # ---------------------------------------------------------------- deeper looks
 tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])

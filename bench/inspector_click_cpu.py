@@ -6,8 +6,10 @@ At the page's defaults (moons MLP, resolution 300, n = 10,000) it selects 6 poin
   * the script thread's CPU for the whole page run,
   * the process's CPU until the slow rows are done (script + background job; AppTest runs no fragment polls and no
     second page run, so a browser adds those on top).
-CPU time, not wall time: it moves far less than wall time with the load of a shared machine. Compare checkouts back
-to back:
+In a browser a click (or a typed coordinate) reruns only the inspector's fragment for its first answer and then the
+page (ui/boundaries/answer.inspector); AppTest runs whole pages, so the first number here is that of the page's run,
+an upper bound on the fragment's. CPU time, not wall time: it moves far less than wall time with the load of a
+shared machine. Compare checkouts back to back:
 
     python bench/inspector_click_cpu.py [ROOT]     # ROOT: the checkout to measure (default: this one)
 """

@@ -217,10 +217,10 @@ def test_a_stale_sigma_in_the_slow_rows_poll_is_put_back(monkeypatch):
     from ui.boundaries import controls
     session = {"sigma": 0.25}                          # what the stale poll applied; the page was drawn at 0.5
     monkeypatch.setattr(streamlit, "session_state", session)
-    monkeypatch.setattr(controls, "_fragment_run", lambda: False)
+    monkeypatch.setattr(controls, "_poll_run", lambda: False)
     controls.keep_sigma(0.5)
     assert session["sigma"] == 0.25                    # a full run: the user's own σ
-    monkeypatch.setattr(controls, "_fragment_run", lambda: True)
+    monkeypatch.setattr(controls, "_poll_run", lambda: True)
     controls.keep_sigma(0.5)
     assert session["sigma"] == 0.5                     # a poll: the page's σ is put back
 
@@ -242,6 +242,31 @@ def test_the_slow_rows_poll_stops_itself_instead_of_rerunning_the_page(monkeypat
         assert not answer.stop_polling()
     monkeypatch.setattr(answer, "get_script_run_ctx", lambda: None)
     assert not answer.stop_polling() and len(sent) == 1
+
+
+def test_the_inspector_fragment_tells_its_own_reruns_from_the_table_poll(monkeypatch):
+    """Issue 17: a click or a typed coordinate reruns the inspector's fragment alone (first answer before the page's
+    rerun); its own rerun takes the typed boxes as typing, the table's poll (another fragment) as a stale copy, and a
+    full run as neither."""
+    from types import SimpleNamespace
+
+    import streamlit
+    from ui.boundaries import controls
+    session = {controls.FRAGMENT: "inspector"}
+    ctx = SimpleNamespace(fragment_ids_this_run=["inspector"])
+    monkeypatch.setattr(streamlit, "session_state", session)
+    monkeypatch.setattr(controls, "get_script_run_ctx", lambda: ctx)
+    assert controls.own_rerun() and not controls._poll_run()           # a click or a typed box
+    ctx.fragment_ids_this_run = ["table-poll"]
+    assert not controls.own_rerun() and controls._poll_run()           # the poll: its box values are stale
+    ctx.fragment_ids_this_run = ["table-poll", "inspector"]
+    assert controls.own_rerun() and not controls._poll_run()           # both at once: the user's input counts
+    for ids in (None, []):                                              # a full run
+        ctx.fragment_ids_this_run = ids
+        assert not controls.own_rerun() and not controls._poll_run()
+    session.clear()                                  # the fragment's id unknown (another Streamlit): typing works
+    ctx.fragment_ids_this_run = ["inspector"]
+    assert not controls._poll_run()
 
 
 def test_a_patched_chart_is_the_chart_built_at_that_sigma():

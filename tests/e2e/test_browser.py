@@ -176,6 +176,15 @@ def test_drag_sigma_then_click_a_point(page, server):
     settle(page, tour_wait=1.0)
     shot(page, "boundaries_inspector", tour="point-inspector")
     page.set_viewport_size({"width": 1600, "height": 1000})
+    # a typed coordinate reruns the inspector's fragment (issue 17), which answers for the typed point; the page's
+    # run after it puts the point on the maps and into the address bar
+    box = page.locator(".st-key-px input")
+    box.fill("-0.123")
+    box.press("Enter")
+    page.get_by_text("Inspecting the point (-0.123,").wait_for(timeout=60_000)
+    wait_idle(page)
+    assert "x=-0.123" in page.url and box.input_value() == "-0.123"
+    no_exception(page)
 
 def test_overlay_and_test_certificates(page, server):
     open_page(page, server, "boundaries?sigma=0.5&x=0.3&y=0.6")

@@ -6,15 +6,17 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from ui import presenter, state
+from ui.boundaries.cache import CertifyParams
 
 MESSAGE = "_typed_msg"        # session key: why a typed value was refused (shown once, then dropped)
+FRAGMENT = "_inspector_fragment"   # session key: the inspector fragment's id (see remember_fragment)
 
 
 def typed() -> None:
     """Typed coordinates: select the point; an emptied box clears the selection; a value outside the
     view is refused with a message and the box goes back to the inspected point."""
     ss = st.session_state
-    if _fragment_run():          # a stale value, not typing: the boxes go back to the inspected point
+    if _poll_run():              # a stale value, not typing: the boxes go back to the inspected point
         point = state.selected_point()
         ss["px"], ss["py"] = point if point is not None else (None, None)
         return
@@ -33,19 +35,50 @@ def typed() -> None:
     state.set_point(x, y)
 
 
-def _fragment_run() -> bool:
-    """Whether this rerun is a fragment's (the inspector table polling for its slow rows). Typing reruns the whole
-    page, so a box "changed" in a fragment's rerun is the browser's stale copy: the poll left before it had received
-    the point a button or link (the lesson's Next) had just set, and would put the old point back."""
+def remember_fragment() -> None:
+    """Called in the body of the inspector's fragment (answer.inspector): keep its id, so that its own reruns (a click
+    on a map, a typed box) are told apart from the table's poll (``_poll_run``)."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
+        st.session_state[FRAGMENT] = ThreadState.get().fragment_id
+    except (ImportError, AttributeError, RuntimeError):     # another Streamlit: typing still works, unguarded
+        st.session_state.pop(FRAGMENT, None)
+
+
+def _poll_run() -> bool:
+    """Whether this rerun is the inspector table's poll for its slow rows alone: a fragment's rerun that does not
+    include the inspector's own (a click or a typed box reruns the inspector's fragment; Streamlit may run both at
+    once). The poll carries the browser's copy of every widget, and a box "changed" there is stale: the poll left
+    before the browser had received the point a button or link (the lesson's Next) had just set, and would put the
+    old point back."""
+    ids, own = _fragment_ids(), st.session_state.get(FRAGMENT)
+    return bool(ids) and own is not None and own not in ids
+
+
+def own_rerun() -> bool:
+    """Whether this run is (or includes) the inspector fragment's own rerun (a click or a typed box), not a full
+    page run."""
+    ids = _fragment_ids()
+    return bool(ids) and st.session_state.get(FRAGMENT) in ids
+
+
+def _fragment_ids() -> list[str]:
     ctx = get_script_run_ctx()
-    return bool(ctx is not None and ctx.fragment_ids_this_run)
+    return list(ctx.fragment_ids_this_run or []) if ctx is not None else []
+
+
+def certify_params() -> CertifyParams:
+    """CERTIFY's n₀, n, α and seed as the inspector's inputs set them (defaults before they are drawn)."""
+    ss = st.session_state
+    return CertifyParams(int(ss.get("n0", 100)), int(ss.get("n", 10_000)), float(ss.get("alpha", 0.001)),
+                         int(ss.get("seed", 0)))
 
 
 def keep_sigma(sigma: float) -> None:
     """In a fragment's rerun, put back the σ the page was drawn with: that rerun carries the browser's copy of every
     widget, and a σ that differs there is stale for the same reason as a point box's (a lesson's button had just set
     another σ); the sidebar would otherwise jump back to it on the next full run."""
-    if _fragment_run() and state.sigma() != sigma:
+    if _poll_run() and state.sigma() != sigma:
         st.session_state["sigma"] = sigma
 
 

@@ -9,7 +9,7 @@ st.markdown(
     "show that a perturbation *exists*; a **certificate** proves that *none* exists within a radius.\n\n"
     "**Gaussian randomized smoothing** (Cohen, Rosenfeld & Kolter, 2019) turns any classifier *f* into a "
     "smoothed classifier *g* that answers with the class *f* picks most often under Gaussian noise. "
-    "If the top class wins with probability *p_A*, the answer of *g* provably cannot change within radius")
+    "If the top class wins with probability $p_A$, the answer of *g* provably cannot change within radius")
 st.latex(r"g(x) = \arg\max_c \; \Pr_{\varepsilon \sim \mathcal N(0, \sigma^2 I)}\big[f(x+\varepsilon) = c\big],"
          r"\qquad R = \sigma\, \Phi^{-1}(\underline{p_A}).")
 st.markdown(

@@ -53,7 +53,6 @@ def inspector(current, m, sigma: float, cp, drawn, clicks_selector: str, path_ch
     else:
         rows, errors, cert, start_slow = bc.inspect_point(current, m, point, sigma, cp)
         show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
-    if point is not None:
         path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
     if own and point != drawn:                # the first answer is out: now the maps and the address bar
         rerun_page_soon()

@@ -43,6 +43,7 @@ def test_cards_verdicts_and_errors(fake_registry):
         assert at.button(key=f"receipt_go_{entry.key}")
     assert "Tolerance:" in text and "± 0.005σ" in text and "locuslab/smoothing issue #8" in text
     assert any("nope.pt is missing" in str(e.value) for e in at.error)
+    assert "p̲_A" not in text and r"$\underline{p_A}$ = α^(1/n)" in text    # typeset as the glossary does
     at.toggle(key="receipts_quick").set_value(True).run()
     assert not at.exception and "quick settings" in page_text(at)
 

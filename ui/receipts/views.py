@@ -6,6 +6,7 @@ import streamlit as st
 
 from cert_core.receipts.base import Receipt, ReceiptResult, View
 from ui import links
+from ui.glossary import typeset
 from ui.navigation import BY_KEY
 
 
@@ -62,12 +63,12 @@ def card(slot, result: ReceiptResult, entry: Receipt, index: int) -> None:
     badge = ":green-badge[:material/check: holds]" if result.passed else ":red-badge[:material/close: does not hold]"
     with slot.container(border=True, key=f"receipt_card_{result.key}"):
         st.markdown(f"#### {index + 1} · {entry.title} &nbsp; {badge}")
-        st.markdown(result.claim)
+        st.markdown(typeset(result.claim))       # p̲_A as the glossary writes it, not a literal '_'
         st.markdown(lines_table(result))
-        st.markdown(f":material/straighten: **Tolerance:** {result.tolerance}")
+        st.markdown(f":material/straighten: **Tolerance:** {typeset(result.tolerance)}")
         st.caption(f":material/menu_book: **Source:** {result.source}")
         if result.note:
-            st.caption(f":material/info: **Where ours differs:** {result.note}")
+            st.caption(f":material/info: **Where ours differs:** {typeset(result.note)}")
         st.caption(f":material/settings: {result.setting} · {result.seconds:.1f} s")
         page = BY_KEY[result.view.page]
         label = f"Show me: {page.title}" + (f" — {result.view.label}" if result.view.label else "")

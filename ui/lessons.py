@@ -82,7 +82,7 @@ LESSON: tuple[Step, ...] = (
          "large σ certifies big circles far out and greys out the centre.",
          Target(BOUNDARIES, "spirals-mlp-s0.25", 0.5, (1.5, -0.5)),
          also=(RUNS,), source="Cohen et al. (2019), Section 4 and Table 2; lecture, 'Experiments'"),
-    Step("Why the radius is σΦ⁻¹(p_A)",
+    Step(r"Why the radius is $\sigma\Phi^{-1}(p_A)$",     # typeset: every place a title shows reads Markdown
          f"A {link('Lipschitz constant')} L turns a margin into a radius (Theorem 0), but deep networks have "
          f"huge L. Smoothing helps: whatever f is, the map x ↦ Φ⁻¹(p_c(x)) of the smoothed probabilities is "
          f"1/σ-Lipschitz. So p_A can fall and p_B rise only so fast, and the top class survives while",

@@ -35,6 +35,7 @@ def test_seven_steps_each_a_valid_shared_link():
         assert t.query == {"model": t.model, "sigma": f"{t.sigma:g}", "x": f"{t.point[0]:.3f}",
                            "y": f"{t.point[1]:.3f}"}
         assert step.title and step.text and step.formula and step.try_this
+        assert "_" not in re.sub(r"\$[^$]*\$", "", step.title)     # a symbol is typeset, never a literal p_A
         assert all(p in navigation.PAGES and (ROOT / p.file).exists() for p in step.also)
 
 

@@ -133,6 +133,7 @@ def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
 
 
 _JS = r"""
+const two = v => (Math.abs(v) < 0.005 ? 0 : v).toFixed(2);     // no "-0.00"
 const esc = s => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 function mark(m, x, y) {       // one marker of a Points group at SVG (x, y)
   const r = m.size / 2, look = `fill="${m.colour}" fill-opacity="${m.opacity}"`;
@@ -203,7 +204,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
     const i = Math.min(r.rows.length - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
     const j = Math.min(r.rows[0].length - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
     const v = r.rows[i][j], box = root.getBoundingClientRect();
-    tip.innerHTML = `(${p.x.toFixed(2)}, ${p.y.toFixed(2)})<br>${esc(r.label)} ${v === null ? "—" : v.toFixed(3)}` +
+    tip.innerHTML = `(${two(p.x)}, ${two(p.y)})<br>${esc(r.label)} ${v === null ? "—" : v.toFixed(3)}` +
                     (root.__imap.data.clickable ? "<br><i>click to inspect</i>" : "");
     tip.style.left = `${e.clientX - box.left + 14}px`;
     tip.style.top = `${e.clientY - box.top + 14}px`;

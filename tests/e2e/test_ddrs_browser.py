@@ -16,7 +16,7 @@ def test_page_renders_maps_point_memory_and_counterexample(page, server):
     assert page.get_by_text("the paper's memory rule").count() >= 1
     shot(page, "ddrs_page", tour="per-input-sigma")
     # QA: the three maps must share size and layout (plot area and the square axes' pixel lengths)
-    sizes = page.evaluate("""() => [...document.querySelectorAll('.imap')].slice(0, 3).map(e => {
+    sizes = page.locator(".imap").evaluate_all("""els => els.slice(0, 3).map(e => {   // (in a shadow root)
         const s = e.querySelector('svg').getBoundingClientRect(), p = e.querySelector('.imap-plot').getBoundingClientRect();
         return [s.width, s.height, p.left - s.left, p.top - s.top, p.width, p.height].map(Math.round); })""")
     assert len(sizes) == 3 and sizes[0] == sizes[1] == sizes[2], sizes

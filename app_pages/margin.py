@@ -42,8 +42,9 @@ if current.is_2d:
     params = mc.PointParams((float(px), float(py)), float(eps), sigma, loss, int(n))
     a = mc.point_analysis(current.key, current.model, params)
     labels = mc.local_labels(current.key, current.model, mc.extent(params))
-    size = mf.PANEL_PRESENTER if presenter.active() else mf.PANEL       # presenter: Figure 1 on the first screen
-    panels = mf.figure1_panels(labels, mc.extent(params), a, params, size)
+    # presenter: Figure 1 on the first screen, its text as large as the other figures' there
+    size, font = (mf.PANEL_PRESENTER, round(13 * presenter.SCALE)) if presenter.active() else (mf.PANEL, 13)
+    panels = mf.figure1_panels(labels, mc.extent(params), a, params, size, font)
     for col, (title, picture, verdict) in zip(st.columns(3), panels):
         with col:       # pictures, not Plotly charts: no Plotly on the first screen (ui/image_map.py)
             image_map.draw(f"sra_fig_{title[:5]}", picture)

@@ -13,7 +13,7 @@ PANEL_PRESENTER = 260   # presenter: a column is ~300 px wide at 1280×720; a sq
 
 
 def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.ndarray | None, cloud_at,
-              title: str, safe: bool, marker=None, size: int = PANEL) -> image_map.MapPicture:
+              title: str, safe: bool, marker=None, size: int = PANEL, font: int = 13) -> image_map.MapPicture:
     """Base classes around the point (labels (R, R) over ``extent``), Omega(x) and an optional noise cloud, as a
     picture without Plotly (``ui.image_map``: the panels are the page's first screen, issue 17)."""
     x0, x1, y0, y1 = extent
@@ -32,7 +32,7 @@ def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.nd
         image_bounds=(x0 - hx, x1 + hx, y0 - hy, y1 + hy), bounds=(x0, x1, y0, y1),
         title=f"{title}: {'safe' if safe else 'NOT safe'}", xlabel="", ylabel="", points=tuple(points),
         circles=(image_map.Circle(point[0], point[1], eps),) if eps > 0 else (), box=(size, size + 30),
-        margin=(45, 10, 45, 30), font=13)
+        margin=(45, 10, 45, 30), font=font)
 
 
 def curves_figure(reports: dict) -> go.Figure:
@@ -77,9 +77,10 @@ def heatmaps(data: dict, metric: str) -> go.Figure:
 
 
 def figure1_panels(labels: np.ndarray, extent: tuple, a, p,
-                   size: int = PANEL) -> list[tuple[str, image_map.MapPicture, str]]:
+                   size: int = PANEL, font: int = 13) -> list[tuple[str, image_map.MapPicture, str]]:
     """Figure 1 at ``p`` (a PointParams) from its analysis ``a``: the average-case, worst-case and smoothed
-    panels (``size`` px wide, ``size`` + 30 tall), each with its markdown verdict against Condition 1's Γ."""
+    panels (``size`` px wide, ``size`` + 30 tall, tick labels ``font`` px), each with its markdown verdict against
+    Condition 1's Γ."""
     cloud = np.random.default_rng(0).standard_normal((300, 2)) * p.sigma                    # (300, 2) offsets
     # the formulas in LaTeX (st.markdown renders $…$): as plain text, "E_ρ(x)" printed its underscore
     panels = [("Average case", 0.0, cloud, p.point, a.average, None, r"$\mathbb{E}_{\rho}\, T(x + \rho)$"),
@@ -91,7 +92,8 @@ def figure1_panels(labels: np.ndarray, extent: tuple, a, p,
         safe = a.safe(value)
         verdict = (f"{formula} = **{value:.3f}** {'<' if safe else '≥'} Γ = {a.gamma:g} → "
                    f"{'safe' if safe else '**not safe**'}")
-        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark, size), verdict))
+        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark, size, font),
+                    verdict))
     return out
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from cert_core.methods.ddrs import memory as ddrs_memory
 from cert_core.methods.ddrs import sigma as ddrs
-from ui import cache, navigation, plot_clicks, presenter, sections, state, theme
+from ui import cache, image_map, navigation, presenter, sections, state
 from ui.ddrs import cache as ddrs_cache
 from ui.ddrs import figures as ddrs_figures
 from ui.ddrs import views
@@ -65,9 +65,9 @@ except ValueError as exc:
 view, point = base.view, state.selected_point()
 
 maps = ddrs_cache.map_figures(current.key, mp, view, resolution, sigma0, tuple(s_range), count, point)
-for col, (key, fig) in zip(st.columns(3), maps.items()):
-    col.plotly_chart(fig, key=key, theme=None, config=theme.CLICK_MAP_CONFIG)
-plot_clicks.listen("ddrs_clicks", ", ".join(f".st-key-{key}" for key in maps), state.set_point)
+for col, (key, picture) in zip(st.columns(3), maps.items()):
+    with col:       # no Plotly on the first screen (ui/image_map.py): a click selects the point, as on the others
+        image_map.draw(key, picture, state.set_point)
 st.caption("Click any map to inspect a point. Outlined in vermillion on the R* map: pixels whose R* ball reaches a "
            "point the same data-dependent classifier labels differently — there R* is not a certificate.")
 m = st.columns(4)

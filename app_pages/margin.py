@@ -2,12 +2,11 @@
 margin certificates, and the robustness curves of margin-trained models (Rodrigues Crespo & Teramae)."""
 import streamlit as st
 
-from ui import navigation, presenter, sections, state
+from ui import image_map, navigation, presenter, sections, state
 from ui.margin import cache as mc
 from ui.margin import figures as mf
 from ui.margin import views
 
-PLOT = dict(theme=None, config={"displaylogo": False, "scrollZoom": False})
 MC_N, MC_ALPHA = 2000, 0.001          # noise samples and failure probability of the Monte Carlo MSCR at the point
 
 st.title(navigation.MARGIN.title)
@@ -43,10 +42,12 @@ if current.is_2d:
     params = mc.PointParams((float(px), float(py)), float(eps), sigma, loss, int(n))
     a = mc.point_analysis(current.key, current.model, params)
     labels = mc.local_labels(current.key, current.model, mc.extent(params))
-    size = mf.PANEL_PRESENTER if presenter.active() else mf.PANEL       # presenter: Figure 1 on the first screen
-    panels = mf.figure1_panels(labels, mc.extent(params), a, params, size)
-    for col, (title, fig, verdict) in zip(st.columns(3), panels):
-        col.plotly_chart(presenter.scale(fig, resize=False), key=f"sra_fig_{title[:5]}", **PLOT)
+    # presenter: Figure 1 on the first screen, its text as large as the other figures' there
+    size, font = (mf.PANEL_PRESENTER, round(13 * presenter.SCALE)) if presenter.active() else (mf.PANEL, 13)
+    panels = mf.figure1_panels(labels, mc.extent(params), a, params, size, font)
+    for col, (title, picture, verdict) in zip(st.columns(3), panels):
+        with col:       # pictures, not Plotly charts: no Plotly on the first screen (ui/image_map.py)
+            image_map.draw(f"sra_fig_{title[:5]}", picture)
         col.markdown(verdict)
     st.caption(f"Class analysed: {current.class_names[a.label]} (the base prediction at x). Maxima over a lattice "
                "of Ω and expectations by Monte Carlo: a numerical illustration, not a certificate.")

@@ -14,6 +14,9 @@ Debian's /usr/bin/chromium with Playwright and times each interaction of the iss
   type a coordinate       a new x₁ typed into the inspector's box (+ Enter) until its first answer
   σ step, per-input σ     ArrowRight on the σ slider of /ddrs until idle
   first load <page>       a new tab opens the page until idle (welcome, ddrs, paths, margin)
+  first load <page>, drawn  the same load until everything is drawn too (no skeleton, every Plotly chart drawn):
+                          Plotly's chunk is evaluated and its charts drawn after the script's end, often after
+                          "idle" (bench/RESULTS.md, loads7)
   SRA with digits model   /margin?model=digits-ortho-mscr-s0.1 in a new tab until idle
 Next to each time: the CPU seconds the browser (every Chromium process) and the app server spent on that interaction
 (from /proc), which a busy shared machine inflates far less than wall-clock times: they tell whether the server's
@@ -43,7 +46,8 @@ from browser_kit import ARGS, CHROMIUM, serve  # noqa: E402  the tests' server (
 TARGETS = {"σ step, boundaries": 0.3, "σ drag frame, boundaries": 0.3, "click → first answer": 1.0,
            "type a coordinate": 1.0,
            "σ step, per-input σ": 1.0, "welcome (new session)": 3.0, "first load ddrs": 3.0,
-           "first load paths": 3.0, "first load margin": 3.0, "SRA with digits model": 5.0}
+           "first load paths": 3.0, "first load margin": 3.0,
+           "first load ddrs, drawn": 3.0, "first load paths, drawn": 3.0, "first load margin, drawn": 3.0, "SRA with digits model": 5.0}
 
 # Records every change of the app's script state and of the running indicator with its browser time.
 WATCH = """() => {
@@ -112,9 +116,34 @@ def until_hit(pg, name: str, t0: float, timeout: float = 120) -> float:
     raise TimeoutError(f"{name} never appeared at {pg.url} (screenshot: /tmp/interaction_latency_timeout.png)")
 
 
+# Installed before the page's own scripts: the last time the page went from "something still to draw" to "all
+# drawn": no skeleton (a lazily loaded element chunk) and every Plotly chart drawn (its .main-svg). The app's idle
+# state does not wait for these: Plotly's 4.7 MB chunk is fetched, evaluated and drawn after the script's end.
+DRAWN = """(() => { const done = () => !document.querySelector("[data-testid='stSkeleton']") &&
+    [...document.querySelectorAll("[data-testid='stPlotlyChart']")].every(c => c.querySelector('.main-svg'));
+  let was = false; window.__drawn = {at: null, done};
+  document.addEventListener('DOMContentLoaded', () => new MutationObserver(() => { const now = done();
+    if (now && !was) window.__drawn.at = performance.now(); was = now; })
+    .observe(document.body, {subtree: true, childList: true})); })()"""
+
+
+def drawn_after(pg, timeout: float = 120) -> float:
+    """Seconds from navigation start until everything was drawn (``DRAWN``; waits for it, at most ``timeout`` s:
+    then the time waited, with a warning, so a page that keeps a placeholder does not stop the bench)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    try:
+        pg.wait_for_function("() => window.__drawn.done() && window.__drawn.at !== null", timeout=timeout * 1000)
+    except PlaywrightTimeout:
+        print(f"  warning: {pg.url} not drawn after {timeout:g} s", file=sys.stderr, flush=True)
+        return now(pg) / 1000
+    return pg.evaluate("window.__drawn.at") / 1000
+
+
 def open_and_time(browser, url: str, settle: float, viewport=(1600, 1000)):
-    """A new tab on ``url``: seconds until idle; returns (seconds, page)."""
+    """A new tab on ``url``: seconds until idle; returns (seconds, page). ``page.drawn_s``: seconds until its
+    charts were drawn too (``drawn_after``; later than idle when Plotly draws after the script's end)."""
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    ctx.add_init_script(DRAWN)
     pg = ctx.new_page()
     start = time.perf_counter()
     pg.goto(url, timeout=300_000)
@@ -124,6 +153,7 @@ def open_and_time(browser, url: str, settle: float, viewport=(1600, 1000)):
     until_idle(pg, t0, settle, expect_run=False)   # wait out chained reruns (URL sync, fragments)
     changes = pg.evaluate("window.__lat.changes")
     last_idle = max([c[0] for c in changes if c[1] == "idle"], default=now(pg) - settle * 1000)
+    pg.drawn_s = max(drawn_after(pg) - t0 / 1000, (last_idle - t0) / 1000)
     return (last_idle - t0) / 1000, pg
 
 
@@ -292,6 +322,7 @@ def main(argv=None) -> None:
             mark()
             t, pg = open_and_time(browser, url, args.settle)
             add("welcome (new session)", t)
+            add("welcome, drawn", pg.drawn_s)
             pg.context.close()
         if parts & {"boundaries", "drag", "click", "type"}:
             t, pg = open_and_time(browser, f"{url}/boundaries", args.settle)
@@ -323,6 +354,7 @@ def main(argv=None) -> None:
                     mark()
                     t, pg = open_and_time(browser, f"{url}/{key}", args.settle)
                     add(f"first load {key}" + ("" if i else " (its first visitor)"), t)
+                    add(f"first load {key}, drawn" + ("" if i else " (its first visitor)"), pg.drawn_s)
                     pg.context.close()
         loads.append(f"middle {load_average()}")
         if "ddrs" in parts:

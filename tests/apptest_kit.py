@@ -30,3 +30,11 @@ def page_text(at: AppTest) -> str:
 def dataframe_with(at: AppTest, column: str):
     """The first dataframe with ``column`` (AppTest does not expose dataframe keys)."""
     return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def first_screen_maps(at: AppTest) -> list[str]:
+    """The keys of the ``ui.image_map`` pictures a run drew, once it is checked that it drew no Plotly chart: a
+    page whose first screen holds a Plotly chart makes every new visitor's browser fetch, evaluate and draw
+    Plotly's 4.7 MB chunk after the script's end (issue 17, first loads; bench/RESULTS.md "loads7")."""
+    assert at.get("plotly_chart") == [], [c.proto.id for c in at.get("plotly_chart")]
+    return [c.proto.id.rsplit("-", 1)[-1] for c in at.get("bidi_component") if "image_map" in c.proto.component_name]

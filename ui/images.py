@@ -109,6 +109,14 @@ def _colour_table(colorscale: str, size: int = 256) -> np.ndarray:
     return np.array([plotly.colors.unlabel_rgb(c) for c in rows], dtype=np.float64).round().astype(np.uint8)
 
 
+def colour_stops(colorscale: str, count: int = 11) -> list[str]:
+    """``count`` evenly spaced colours of the table ``value_image`` paints with, as CSS rgb(): a colour bar built
+    from them (linear between stops) reads the picture."""
+    table = _colour_table(colorscale)
+    rows = table[np.rint(np.linspace(0, len(table) - 1, count)).astype(int)]
+    return [f"rgb({r}, {g}, {b})" for r, g, b in rows]
+
+
 def value_image(values: np.ndarray, zmin: float, zmax: float, colorscale: str, missing: str = "#BBBBBB") -> np.ndarray:
     """RGB of a per-pixel quantity in a Plotly colour scale over [zmin, zmax] (clipped at both ends, as a heatmap
     with that zmin/zmax draws it); non-finite pixels in ``missing``."""  # (R, R) -> (R, R, 3)

@@ -1,7 +1,7 @@
 """AppTest of the per-input σ page: default path, main controls, a selected point, bad input."""
 
 import pytest
-from apptest_kit import page_test, page_text, dataframe_with
+from apptest_kit import first_screen_maps, page_test, page_text, dataframe_with
 from streamlit.testing.v1 import AppTest
 from ui import navigation
 
@@ -44,12 +44,12 @@ def test_sections_below_the_fold_compute_nothing_until_opened(monkeypatch):
                             lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
     at = page_test(PAGE, **SMALL)
     at.run()
-    assert not at.exception and calls == [] and len(at.get("plotly_chart")) == 3
+    assert not at.exception and calls == [] and first_screen_maps(at) == ["ddrs_fixed", "ddrs_sigma", "ddrs_rstar"]
     assert [e.label for e in at.expander][-2:] == ["Memory-based certification of the test set (Table 1)",
                                                   "Is it a certificate? The stripe counterexample"]
     at.session_state["sigma"] = 0.26
     at.run()
-    assert not at.exception and calls == [] and len(at.get("plotly_chart")) == 3
+    assert not at.exception and calls == [] and len(first_screen_maps(at)) == 3
 
 
 def test_selected_point_shows_curve_and_trajectory(first_run):

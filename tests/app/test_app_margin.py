@@ -2,7 +2,7 @@
 a Lipschitz bound, and the inspector's Lipschitz/MCR/MSCR rows."""
 
 import pytest
-from apptest_kit import page_test, page_text
+from apptest_kit import first_screen_maps, page_test, page_text
 from streamlit.testing.v1 import AppTest
 from torch import nn
 from ui import navigation
@@ -32,6 +32,14 @@ def test_default_model_explains_its_loose_lipschitz_bound():
     aucs = next(d.value for d in at.dataframe if "AUC_GN" in d.value.columns)
     first = aucs.iloc[0]
     assert float(first["AUC_CR RS"]) > 0.3 and float(first["AUC_CR margin"]) < 0.1
+
+
+def test_first_screen_draws_figure1_without_plotly():
+    """Issue 17, first loads: with the sections below the fold closed, Figure 1's panels are pictures, not Plotly
+    charts, so a new visitor's browser never loads Plotly's chunk for this page's first screen."""
+    at = page_test(PAGE, model_key="zoo:moons-ortho-mscr-s0.2", sra_n=100)
+    at.run()
+    assert not at.exception and first_screen_maps(at) == ["sra_fig_Avera", "sra_fig_Worst", "sra_fig_Smoot"]
 
 
 def test_orthogonal_model_shows_three_analyses_radii_curves_and_heatmap(ortho):

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from cert_core.grid_view import GridView
-from ui import presenter, theme
+from ui import image_map, presenter, theme
 from ui.bernstein import figures as bern_figures
 from ui.boundaries import figures as bf
 from ui.ddrs import figures as ddrs_figures
@@ -23,12 +23,14 @@ def test_ddrs_maps_are_clickable_and_fixed_map_has_its_own_scale():
     mp = SimpleNamespace(radius0=radius0, radius_star=star, sigma_star=np.full((60, 60), 0.3),
                          violation=np.zeros((60, 60), bool))
     maps = ddrs_figures.three_maps(VIEW, mp, 0.25, 1.5, (0.1, 0.2))
-    for fig in maps.values():
-        assert fig.data[0].hoverinfo != "skip" and fig.layout.hovermode == "closest"   # the map reads out itself
-        assert not any(t.type == "scatter" and t.x is not None and len(t.x) > 100 for t in fig.data)  # no lattice
-    assert maps["ddrs_fixed"].data[0].zmax == 1.0 and maps["ddrs_rstar"].data[0].zmax == 3.0
-    bar = maps["ddrs_sigma"].data[0].colorbar
-    assert max(bar.tickvals) < maps["ddrs_sigma"].data[0].zmax - 1e-9        # no tick under the bar's title
+    for picture in maps.values():      # pictures without Plotly (issue 17: first load), reading out themselves
+        assert isinstance(picture, image_map.MapPicture) and picture.image.startswith("data:image/png;base64,")
+        rows = np.asarray(picture.readout.values)
+        assert rows.shape == (ddrs_figures.READOUT_LATTICE,) * 2 and [p.symbol for p in picture.points] == ["star"]
+    assert maps["ddrs_fixed"].scale_top == 1.0 and maps["ddrs_rstar"].scale_top == 3.0
+    assert maps["ddrs_fixed"].readout.values[0][0] == 1.0      # the lattice's first point: the exact map's pixel
+    bar = maps["ddrs_sigma"].colour_bar
+    assert 0 < min(f for f, _ in bar.ticks) and max(f for f, _ in bar.ticks) < 1 - 1e-9   # none at the bar's ends
     assert theme.CLICK_MAP_CONFIG["displayModeBar"] is False
 
 

@@ -36,6 +36,13 @@ def chart(pg, key: str, script: str):
     return pg.locator(plot).first.evaluate(script)
 
 
+def picture(pg, key: str, script: str):
+    """Evaluate ``script`` (a JS function of the ``.imap`` element) on the ``ui.image_map`` picture of widget
+    ``key``, once it is drawn."""
+    pg.wait_for_selector(f".st-key-{key} .imap .imap-plot", timeout=120_000)
+    return pg.locator(f".st-key-{key} .imap").first.evaluate(script)
+
+
 def axes_look(pg, key: str) -> dict:
     """Font sizes and colours of the chart's x and y axes as drawn, its x range and the curves' points."""
     return chart(pg, key, """d => { const L = d._fullLayout, look = a => ({size: a.tickfont.size,
@@ -63,14 +70,13 @@ def crowded(boxes: list[dict], gap: float = 3.0) -> list[tuple[int, int]]:
 
 def ddrs_maps_and_curve(pg) -> None:
     """Item 7 on Per-input σ (ddrs?model=moons-mlp-s0.25&sigma=0.25&x=1.5&y=1.5): the fixed-σ₀ map has its own
-    scale, the σ* bar's title and tick labels keep apart, the R(σ) log axis reads 0.05 … 1.5 in order (it printed
+    scale (the pictures of ui/image_map.py), the σ* bar's title and tick labels keep apart, the R(σ) log axis reads 0.05 … 1.5 in order (it printed
     minor ticks "5 6 7 8 9 0.1 2 3")."""
-    scale = ("d => [d._fullData[0].zmax, Math.max(...Array.from(d._fullData[0].z, "
-             "row => Math.max(...Array.from(row).filter(Number.isFinite))))]")
-    top = {key: chart(pg, key, scale) for key in ("ddrs_fixed", "ddrs_rstar")}
+    top = {key: picture(pg, key, "e => [Number(e.dataset.scaleTop), Number(e.dataset.valueMax)]")
+           for key in ("ddrs_fixed", "ddrs_rstar")}
     (fixed_top, fixed_max), (rstar_top, _) = top["ddrs_fixed"], top["ddrs_rstar"]
     assert abs(fixed_top - fixed_max) <= 0.01 * fixed_max and fixed_top < 0.8 * rstar_top, top
-    bar = chart(pg, "ddrs_sigma", """d => [...d.querySelectorAll('.colorbar .cbtitle text, .colorbar .cbaxis text')]
+    bar = picture(pg, "ddrs_sigma", """e => [...e.querySelectorAll('.imap-bar-label, .imap-bar-tick')]
         .map(e => { const b = e.getBoundingClientRect();
                     return {text: e.textContent, x: b.x, y: b.y, width: b.width, height: b.height}; })""")
     assert len(bar) >= 4 and "σ*" in [b["text"] for b in bar] and not crowded(bar), bar

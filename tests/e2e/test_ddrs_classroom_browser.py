@@ -50,7 +50,7 @@ def test_ddrs_click_and_the_lesson_card_round_trip(page, server):
     assert page.locator(".st-key-ddrs_curve").count() == 1          # "At a point" is drawn
 
     # 1. a click on the R* map (away from the lesson's point) selects the clicked point
-    plot = page.locator(".st-key-ddrs_rstar .nsewdrag").first
+    plot = page.locator(".st-key-ddrs_rstar .imap-plot").first
     box = plot.bounding_box()
     page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.75 * box["height"])
     wait_for(lambda: query(page).get("x") not in (None, "-0.200"), f"a map click selected nothing: {href(page)}")

@@ -10,7 +10,7 @@ import re
 import time
 
 from browser_kit import no_exception, open_page, settle, shot, wait_idle
-from classroom_kit import BOX, FOLD, ON_SCREEN, WIDTH, chart, on_first_screen
+from classroom_kit import BOX, FOLD, ON_SCREEN, WIDTH, on_first_screen, picture
 from runs_kit import make_store
 from ui import lessons
 
@@ -85,13 +85,13 @@ def test_presenter_mode_toggles(page, server):
 def sra_figure1_on_the_projector(pg, server: str) -> None:
     """Issue 17 item 3 on SRA, a presenter link (``present=1``) on a 1280×720 projector: with the default (not
     Lipschitz-constrained) model the info box on K pushed Figure 1 below the fold (9% of its plot area on screen);
-    at least ``ON_SCREEN`` of each panel's plot area (its ``.nsewdrag`` rectangle, not only its top edge) now lies
+    at least ``ON_SCREEN`` of each panel's plot area (its ``.imap-plot`` rectangle, not only its top edge) now lies
     above it. It was test_projector_browser.py's page of its own. The page is not waited for as a whole: Figure 1
     is drawn before the slow parts below it."""
     pg.set_viewport_size({"width": WIDTH, "height": FOLD})
     pg.goto(f"{server}/margin?present=1", timeout=90_000)
-    plot_area = f"d => ({BOX})(d.querySelector('.nsewdrag'))"
-    panels = [chart(pg, f"sra_fig_{name}", plot_area) for name in ("Avera", "Worst", "Smoot")]
+    plot_area = f"e => ({BOX})(e.querySelector('.imap-plot'))"
+    panels = [picture(pg, f"sra_fig_{name}", plot_area) for name in ("Avera", "Worst", "Smoot")]
     assert pg.evaluate("() => window.scrollY") == 0
     assert all(on_first_screen(p) >= ON_SCREEN for p in panels), panels
     shot(pg, "projector_sra")

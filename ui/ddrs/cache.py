@@ -36,9 +36,9 @@ def maps(model_key: str, _base: grid.BaseMap, bounds: tuple, resolution: int, ma
 @st.cache_resource(show_spinner=False, max_entries=32)
 def map_figures(model_key: str, _maps: ddrs_grid.SigmaStarMaps, _view, resolution: int, sigma0: float,
                 sigma_range: tuple, count: int, point: tuple | None) -> dict:
-    """``ddrs_figures.three_maps`` of the maps that ``maps`` returns for these keys, with the point starred: building
-    the three figures is ~0.2 CPU-s of plotly's validation per script run, the same for every visitor and every σ
-    step back. Shared between sessions as st.cache_resource (no copy per call): st.plotly_chart only reads them."""
+    """``ddrs_figures.three_maps`` of the maps that ``maps`` returns for these keys, with the point starred: the
+    three pictures (PNG, read-out lattice) are the same for every visitor and every σ step back. Shared between
+    sessions as st.cache_resource (no copy per call; frozen MapPictures, only read)."""
     return ddrs_figures.three_maps(_view, _maps, sigma0, sigma_range[1], point)
 
 

@@ -6,12 +6,10 @@ import plotly.graph_objects as go
 
 from cert_core.methods.ddrs.memory import Counterexample, MemoryAnswer
 from cert_core.grid_view import GridView
-from ui import theme
-from ui.images import lattice_points, png_uri, value_image
+from ui import image_map, theme
+from ui.images import colour_stops, lattice_points, png_uri, value_image
 
 
-HEAT_HEIGHT = 500                                  # px: the three maps share height, margins and so plot area
-HEAT_MARGIN = dict(l=55, r=15, t=55, b=125)       # bottom: x-axis ticks and title, then the colour bar
 LOG_TICKS = (0.02, 0.05, 0.1, 0.2, 0.5, 1, 1.5)   # σ ticks of the log axes (plotly's own print "5 6 7 8 9 0.1 2 3")
 # the σ* colour bar is short (a third of the page): every other tick, none at its left end, where plotly puts the
 # title of a horizontal bar (0.02 touched "σ*" and 0.05 ran into 0.1 there)
@@ -33,12 +31,6 @@ def _legend_below(fig: go.Figure, rows: int, height: int) -> None:
                                   xanchor="center", font_size=15))
 
 
-def _star(fig: go.Figure, point, name: str = "selected point") -> None:
-    fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name=name, showlegend=False,
-                             marker=dict(symbol="star", size=18, color=theme.YELLOW,
-                                         line=dict(color=theme.BLACK, width=2)), hoverinfo="skip"))
-
-
 READOUT_LATTICE = 61     # hover read-out points per axis (ui.images.lattice_points), as on Decision boundaries
 
 
@@ -54,15 +46,14 @@ def _outline(mask: np.ndarray, width: int = 1) -> np.ndarray:
 
 def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float, selected=None,
              violation: np.ndarray | None = None, colorscale: str = "Cividis", log: bool = False,
-             lattice: int = READOUT_LATTICE) -> go.Figure:
+             lattice: int = READOUT_LATTICE) -> image_map.MapPicture:
     """A clickable map of a per-pixel quantity ``z`` (R, R); ``violation`` pixels are outlined in vermillion.
 
-    Every pixel of the exact map is drawn, as one PNG (layout image, half a pixel past the grid on each side so
-    pixels sit on their grid points) in the colour scale over [0, zmax] (log: [0.02, zmax] on a log scale): a few
-    tens of kB where a heatmap trace of the same map sent ~0.5 MB of JSON for the browser to parse and paint. On
-    top, one transparent heatmap on a ``lattice`` × ``lattice`` grid carries the colour bar and the hover read-out,
-    each value read from the exact map's pixel under its lattice point (no interpolation). Clicks arrive through
-    ``ui.plot_clicks`` (the page), not through a trace."""
+    Every pixel of the exact map is drawn, as one PNG (half a pixel past the grid on each side, so pixels sit on
+    their grid points) in the colour scale over [0, zmax] (log: [0.02, zmax] on a log scale), under SVG axes and a
+    colour bar (``ui.image_map``: no Plotly on the page's first screen). The hover read-out is a ``lattice`` ×
+    ``lattice`` grid of values, each read from the exact map's pixel under its lattice point (no interpolation);
+    clicks give the exact data coordinates under the pointer."""
     lo, hi = (np.log10(0.02), np.log10(zmax)) if log else (0.0, zmax)
     with np.errstate(divide="ignore", invalid="ignore"):
         shown = np.log10(z) if log else z                                         # (R, R)
@@ -72,31 +63,19 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
         rgb[_outline(violation, max(1, round(250 / view.resolution)))] = theme.hex_rgb(theme.VERMILLION)
     pts, ij = lattice_points(view, lattice)
     values = z[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(lattice, lattice)    # (L, L) row i: y, column j: x
-    ticks = dict(tickvals=np.log10(BAR_TICKS), ticktext=[f"{t:g}" for t in BAR_TICKS]) if log else \
-        dict(nticks=5)
-    fig = go.Figure(go.Heatmap(
-        x=pts[:lattice, 0].astype(np.float32), y=pts[::lattice, 1].astype(np.float32),
-        z=shown[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(lattice, lattice), colorscale=colorscale,
-        zmin=lo, zmax=hi, opacity=0, name="read-out", showlegend=False,
-        # A horizontal colour bar in the figure's fixed bottom margin: every map then has the same plot area
-        # whatever its tick labels, and the square map gets the column's whole width.
-        colorbar=dict(title=dict(text=label, side="right", font_size=16), orientation="h", thickness=14, len=0.75,
-                      x=0.55, xanchor="center", yref="container", y=0.02, yanchor="bottom", tickangle=0, **ticks),
-        customdata=values if log else None,
-        hovertemplate=f"(%{{x:.2f}}, %{{y:.2f}})<br>{label} %{{{'customdata' if log else 'z'}:.3f}}"
-                      "<br><i>click to inspect</i><extra></extra>"))
+    bar_ticks = [float(np.log10(t)) for t in BAR_TICKS] if log else image_map.nice_ticks(lo, hi)
+    labels = [f"{t:g}" for t in BAR_TICKS] if log else [f"{t:g}" for t in bar_ticks]
+    bar = image_map.ColourBar(colours=tuple(colour_stops(colorscale)), label=label,
+                              ticks=tuple((float((t - lo) / (hi - lo)), text) for t, text in zip(bar_ticks, labels)
+                                          if hi > lo and lo <= t <= hi))
     xmin, xmax, ymin, ymax = view.bounds
     hx, hy = 0.5 * np.asarray(view.spacing)
-    fig.add_layout_image(source=png_uri(rgb, upscale=max(1, 450 // view.resolution)), xref="x", yref="y",
-                         x=xmin - hx, y=ymax + hy, sizex=xmax - xmin + 2 * hx, sizey=ymax - ymin + 2 * hy,
-                         sizing="stretch", layer="below")
-    if selected is not None:
-        _star(fig, selected)
-    _square_axes(fig, view.bounds)
-    fig.update_layout(**theme.base_layout(
-        title=dict(text=title, x=0.5, xanchor="center", font_size=18), height=HEAT_HEIGHT, clickmode="event",
-        dragmode="pan", hovermode="closest", hoverdistance=12, showlegend=False, uirevision=title, margin=HEAT_MARGIN))
-    return fig
+    return image_map.MapPicture(
+        image=png_uri(rgb, upscale=max(1, 450 // view.resolution)), bounds=view.bounds, title=title,
+        image_bounds=(xmin - hx, xmax + hx, ymin - hy, ymax + hy), colour_bar=bar, scale_top=float(zmax),
+        readout=image_map.Readout(float(pts[0, 0]), float(pts[1, 0] - pts[0, 0]), float(pts[0, 1]),
+                                  float(pts[lattice, 1] - pts[0, 1]), tuple(map(tuple, values.tolist())), label),
+        points=() if selected is None else (image_map.Points((selected[0],), (selected[1],), "star", 24, theme.YELLOW),))
 
 
 def curve_figure(sigmas: np.ndarray, curve: np.ndarray, traj_sigma: np.ndarray, traj_exact: np.ndarray,
@@ -221,7 +200,7 @@ def counterexample_figure(cex: Counterexample) -> go.Figure:
     return fig
 
 
-def three_maps(view: GridView, mp, sigma0: float, sigma_max: float, point=None) -> dict[str, go.Figure]:
+def three_maps(view: GridView, mp, sigma0: float, sigma_max: float, point=None) -> dict[str, image_map.MapPicture]:
     """The fixed-σ₀ radius, σ*(x) and R*(x) maps (``mp``: SigmaStarMaps), keyed by their chart keys."""
     zmax = float(np.nanmax(mp.radius_star)) or 1.0
     zmax0 = float(np.nanmax(mp.radius0)) or 1.0     # its own scale: on R*'s it is one flat colour (radius ≤ 4σ₀)

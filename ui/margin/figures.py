@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ui import theme
+from ui import image_map, theme
 from ui.images import class_tints, png_uri
 
 PANEL = 330             # px: a Figure 1 panel's width and plot height
@@ -13,34 +13,26 @@ PANEL_PRESENTER = 260   # presenter: a column is ~300 px wide at 1280×720; a sq
 
 
 def local_map(labels: np.ndarray, extent: tuple, point, eps: float, cloud: np.ndarray | None, cloud_at,
-              title: str, safe: bool, marker=None, size: int = PANEL) -> go.Figure:
-    """Base classes around the point (labels (R, R) over ``extent``), Omega(x) and an optional noise cloud."""
+              title: str, safe: bool, marker=None, size: int = PANEL, font: int = 13) -> image_map.MapPicture:
+    """Base classes around the point (labels (R, R) over ``extent``), Omega(x) and an optional noise cloud, as a
+    picture without Plotly (``ui.image_map``: the panels are the page's first screen, issue 17)."""
     x0, x1, y0, y1 = extent
     # the classes as one PNG (labels on a grid whose first and last points are the extent's edges, so the image
-    # reaches half a pixel past them), drawn by the browser as an image rather than a heatmap trace to parse and
-    # paint: the panels are three of the page's first-screen charts
+    # reaches half a pixel past them)
     hx, hy = (x1 - x0) / (labels.shape[1] - 1) / 2, (y1 - y0) / (labels.shape[0] - 1) / 2
-    fig = go.Figure()
-    fig.add_layout_image(source=png_uri(class_tints(labels, 1.0).astype(np.uint8), upscale=3), xref="x", yref="y",
-                         x=x0 - hx, y=y1 + hy, sizex=x1 - x0 + 2 * hx, sizey=y1 - y0 + 2 * hy, sizing="stretch",
-                         layer="below", opacity=0.45)
-    t = np.linspace(0, 2 * np.pi, 120)
-    if eps > 0:
-        fig.add_scatter(x=point[0] + eps * np.cos(t), y=point[1] + eps * np.sin(t), mode="lines", name="Ω(x)",
-                        line=dict(color=theme.BLACK, width=2))
+    points = []
     if cloud is not None:
-        fig.add_scatter(x=cloud[:, 0] + cloud_at[0], y=cloud[:, 1] + cloud_at[1], mode="markers", name="noise ρ",
-                        marker=dict(size=3, color=theme.GREY, opacity=0.6))
-    fig.add_scatter(x=[point[0]], y=[point[1]], mode="markers", name="x",
-                    marker=dict(size=11, color=theme.BLACK, symbol="circle"))
+        points.append(image_map.Points(tuple(cloud[:, 0] + cloud_at[0]), tuple(cloud[:, 1] + cloud_at[1]),
+                                       size=4, colour=theme.GREY, opacity=0.6))
+    points.append(image_map.Points((point[0],), (point[1],), size=12))
     if marker is not None:
-        fig.add_scatter(x=[marker[0]], y=[marker[1]], mode="markers", name="max of the loss",
-                        marker=dict(size=13, color=theme.VERMILLION, symbol="x"))
-    verdict = "safe" if safe else "NOT safe"
-    fig.update_layout(title=f"{title}: {verdict}", width=size, height=size + 30, showlegend=False,
-                      margin=dict(l=45, r=10, t=45, b=30), font={**theme.FONT, "size": 13},
-                      xaxis=dict(range=[x0, x1], constrain="domain"), yaxis=dict(range=[y0, y1], scaleanchor="x"))
-    return fig
+        points.append(image_map.Points((marker[0],), (marker[1],), "x", 13, theme.VERMILLION))
+    return image_map.MapPicture(
+        image=png_uri(class_tints(labels, 1.0).astype(np.uint8), upscale=3), image_opacity=0.45,
+        image_bounds=(x0 - hx, x1 + hx, y0 - hy, y1 + hy), bounds=(x0, x1, y0, y1),
+        title=f"{title}: {'safe' if safe else 'NOT safe'}", xlabel="", ylabel="", points=tuple(points),
+        circles=(image_map.Circle(point[0], point[1], eps),) if eps > 0 else (), box=(size, size + 30),
+        margin=(45, 10, 45, 30), font=font)
 
 
 def curves_figure(reports: dict) -> go.Figure:
@@ -85,9 +77,10 @@ def heatmaps(data: dict, metric: str) -> go.Figure:
 
 
 def figure1_panels(labels: np.ndarray, extent: tuple, a, p,
-                   size: int = PANEL) -> list[tuple[str, go.Figure, str]]:
+                   size: int = PANEL, font: int = 13) -> list[tuple[str, image_map.MapPicture, str]]:
     """Figure 1 at ``p`` (a PointParams) from its analysis ``a``: the average-case, worst-case and smoothed
-    panels (``size`` px wide, ``size`` + 30 tall), each with its markdown verdict against Condition 1's Γ."""
+    panels (``size`` px wide, ``size`` + 30 tall, tick labels ``font`` px), each with its markdown verdict against
+    Condition 1's Γ."""
     cloud = np.random.default_rng(0).standard_normal((300, 2)) * p.sigma                    # (300, 2) offsets
     # the formulas in LaTeX (st.markdown renders $…$): as plain text, "E_ρ(x)" printed its underscore
     panels = [("Average case", 0.0, cloud, p.point, a.average, None, r"$\mathbb{E}_{\rho}\, T(x + \rho)$"),
@@ -99,7 +92,8 @@ def figure1_panels(labels: np.ndarray, extent: tuple, a, p,
         safe = a.safe(value)
         verdict = (f"{formula} = **{value:.3f}** {'<' if safe else '≥'} Γ = {a.gamma:g} → "
                    f"{'safe' if safe else '**not safe**'}")
-        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark, size), verdict))
+        out.append((title, local_map(labels, extent, p.point, eps, noise, noise_at, title, safe, mark, size, font),
+                    verdict))
     return out
 
 

@@ -1,0 +1,235 @@
+"""A map drawn without Plotly: the exact picture (a PNG), its axes, title and colour bar as SVG, a hover read-out and
+clicks as data coordinates (issue 17: a first load within 3 s).
+
+Why: a first load that shows any ``st.plotly_chart`` makes the browser fetch Streamlit's Plotly chunk (4.7 MB),
+evaluate it (0.8–2.5 s of one long task on the renderer's main thread here) and draw each chart (0.3–1.5 s each):
+seconds after the script has finished, and the maps of Per-input σ appeared 2–9 s after the page went idle
+(bench/RESULTS.md, "loads7"). A page whose first screen holds only these maps needs no Plotly at all: the picture
+is the same PNG the Plotly map showed as its layout image, and the rest is a few SVG elements.
+
+``MapPicture`` (frozen, pure data: ``ui/<page>/figures.py`` builds it) says what to draw; ``draw`` mounts it as an
+inline ``st.components.v2`` component (in the main document, no iframe, no network), which renders the SVG, shows
+the read-out of the lattice value under the pointer and sends a click (pointer down and up within a few pixels) as
+``{"clicked": {"x": .., "y": ..}}``, the shape ``ui.plot_clicks.clicked`` reads. The element carries
+``data-scale-top`` (the colour bar's top) and ``data-value-max`` (the largest read-out value) for the browser tests.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from ui import plot_clicks, theme
+
+WIDTH, HEIGHT = 380, 480                          # the SVG's coordinate box; it scales to its column's width
+MARGIN = dict(l=52, r=10, t=50, b=120)            # as the Plotly maps it replaces: ticks, x title, colour bar below
+
+
+@dataclass(frozen=True)
+class Readout:
+    """Hover values on a lattice: ``values[i][j]`` at (x0 + j·dx, y0 + i·dy), read from the exact map's pixels."""
+    x0: float
+    dx: float
+    y0: float
+    dy: float
+    values: tuple           # (L, L) rows of floats (NaN: no value)
+    label: str              # e.g. "radius"
+
+
+@dataclass(frozen=True)
+class ColourBar:
+    """A horizontal colour bar under the map: ``colours`` evenly spaced from left to right, ``ticks`` as
+    (fraction of its length, text), ``label`` at its right end."""
+    colours: tuple
+    ticks: tuple
+    label: str
+
+
+@dataclass(frozen=True)
+class Points:
+    """Markers over the picture at (``xs[i]``, ``ys[i]``) in data units: ``symbol`` 'dot', 'x' or 'star', ``size``
+    in px, filled with ``colour`` (a star: outlined in black)."""
+    xs: tuple
+    ys: tuple
+    symbol: str = "dot"
+    size: float = 8
+    colour: str = theme.BLACK
+    opacity: float = 1.0
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A circle of radius ``r`` (data units) around (``x``, ``y``), a ``width`` px line in ``colour``."""
+    x: float
+    y: float
+    r: float
+    colour: str = theme.BLACK
+    width: float = 2
+
+
+@dataclass(frozen=True)
+class MapPicture:
+    """Everything the browser draws for one map. Bounds are (xmin, xmax, ymin, ymax) in data units; the picture is
+    ``image`` (a PNG data URI) stretched over ``image_bounds``; the axes show ``bounds`` with equal scales."""
+    image: str
+    image_bounds: tuple
+    bounds: tuple
+    title: str
+    xlabel: str = "x₁"
+    ylabel: str = "x₂"
+    colour_bar: ColourBar | None = None
+    readout: Readout | None = None
+    points: tuple = ()                   # Points, drawn in order over the picture (and over the circles)
+    circles: tuple = ()                  # Circle
+    image_opacity: float = 1.0
+    box: tuple = (WIDTH, HEIGHT)         # the SVG's size in px at most (it shrinks to a narrower column)
+    margin: tuple = (MARGIN["l"], MARGIN["r"], MARGIN["t"], MARGIN["b"])    # around the square plot area
+    font: float = 15                     # tick labels, px; axis titles +2, the title +3
+    scale_top: float | None = None       # the colour scale's top value (data-scale-top, for tests)
+
+    def data(self) -> dict:
+        """The component's JSON data: the picture, its layout in SVG units and the ticks."""
+        xmin, xmax, ymin, ymax = self.bounds
+        (width, height), (ml, mr, mt, mb) = self.box, self.margin
+        side = min(width - ml - mr, height - mt - mb)
+        left = ml + (width - ml - mr - side) / 2
+        bar = self.colour_bar
+        values = None if self.readout is None else np.asarray(self.readout.values, dtype=float)
+        return {
+            "box": [width, height], "plot": [left, mt, side, side], "bounds": list(self.bounds), "font": self.font,
+            "image": self.image, "image_bounds": list(self.image_bounds), "title": self.title,
+            "xlabel": self.xlabel, "ylabel": self.ylabel, "family": theme.FONT["family"], "dark": theme.DARK,
+            "image_opacity": self.image_opacity,
+            "points": [{"xs": [float(v) for v in m.xs], "ys": [float(v) for v in m.ys], "symbol": m.symbol,
+                        "size": m.size, "colour": m.colour, "opacity": m.opacity} for m in self.points],
+            "circles": [[float(c.x), float(c.y), float(c.r), c.colour, c.width] for c in self.circles],
+            "xticks": [[v, f"{v:g}"] for v in nice_ticks(xmin, xmax)],
+            "yticks": [[v, f"{v:g}"] for v in nice_ticks(ymin, ymax)],
+            "bar": None if bar is None else {"colours": list(bar.colours), "ticks": [list(t) for t in bar.ticks],
+                                             "label": bar.label},
+            "readout": None if self.readout is None else {
+                "x0": self.readout.x0, "dx": self.readout.dx, "y0": self.readout.y0, "dy": self.readout.dy,
+                "rows": [[None if not math.isfinite(v) else round(float(v), 4) for v in row] for row in values],
+                "label": self.readout.label},
+            "scale_top": self.scale_top,
+            "value_max": None if values is None or not np.isfinite(values).any() else float(np.nanmax(values)),
+        }
+
+
+def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Round tick values inside [lo, hi], at most ``most`` of them (steps of 1, 2 or 5 × 10^k, as Plotly picks)."""
+    span = hi - lo
+    if not span > 0:
+        return [lo]
+    raw = span / max(most - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    count = int(math.floor((hi - first) / step + 1e-9)) + 1
+    return [round(first + i * step, 12) + 0.0 for i in range(count)]
+
+
+_JS = r"""
+const two = v => (Math.abs(v) < 0.005 ? 0 : v).toFixed(2);     // no "-0.00"
+const esc = s => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+function mark(m, x, y) {       // one marker of a Points group at SVG (x, y)
+  const r = m.size / 2, look = `fill="${m.colour}" fill-opacity="${m.opacity}"`;
+  if (m.symbol === "x") return `<path d="M${x - r},${y - r}L${x + r},${y + r}M${x - r},${y + r}L${x + r},${y - r}"
+    stroke="${m.colour}" stroke-width="${Math.max(2, r / 2)}" stroke-opacity="${m.opacity}"/>`;
+  if (m.symbol !== "star") return `<circle cx="${x}" cy="${y}" r="${r}" ${look}/>`;
+  const p = [];
+  for (let k = 0; k < 10; k++) { const q = k % 2 ? 0.4 * r : r, a = Math.PI * (k / 5 - 0.5);
+    p.push(`${(x + q * Math.cos(a)).toFixed(1)},${(y + q * Math.sin(a)).toFixed(1)}`); }
+  return `<polygon class="imap-star" points="${p.join(" ")}" ${look} stroke="#000" stroke-width="2"/>`;
+}
+function svg(d) {
+  const [W, H] = d.box, [L, T, S] = d.plot, [x0, x1, y0, y1] = d.bounds;
+  const px = x => L + (x - x0) / (x1 - x0) * S, py = y => T + (y1 - y) / (y1 - y0) * S;
+  const [ix0, ix1, iy0, iy1] = d.image_bounds;
+  const F = d.font, out = [`<svg viewBox="0 0 ${W} ${H}" width="100%" style="display:block;max-width:${W}px;margin:auto;font-family:${esc(d.family)};fill:${d.dark}">`,
+    `<defs><clipPath id="c-${d.uid}"><rect x="${L}" y="${T}" width="${S}" height="${S}"/></clipPath></defs>`,
+    `<text class="imap-title" x="${L + S / 2}" y="${T - 18}" text-anchor="middle" font-size="${F + 3}">${esc(d.title)}</text>`,
+    `<g clip-path="url(#c-${d.uid})"><image href="${d.image}" x="${px(ix0)}" y="${py(iy1)}" width="${px(ix1) - px(ix0)}"
+       height="${py(iy0) - py(iy1)}" preserveAspectRatio="none" opacity="${d.image_opacity}" style="image-rendering:pixelated"/>`];
+  for (const [cx, cy, r, c, w] of d.circles) out.push(`<ellipse cx="${px(cx)}" cy="${py(cy)}" rx="${r / (x1 - x0) * S}"
+    ry="${r / (y1 - y0) * S}" fill="none" stroke="${c}" stroke-width="${w}"/>`);
+  for (const m of d.points) m.xs.forEach((x, i) => out.push(mark(m, px(x), py(m.ys[i]))));
+  out.push("</g>");
+  for (const [v, t] of d.xticks) out.push(`<line x1="${px(v)}" x2="${px(v)}" y1="${T + S}" y2="${T + S + 5}" stroke="${d.dark}"/>`,
+    `<text x="${px(v)}" y="${T + S + F + 7}" text-anchor="middle" font-size="${F}">${esc(t.replace("-", "−"))}</text>`);
+  for (const [v, t] of d.yticks) out.push(`<line x1="${L - 5}" x2="${L}" y1="${py(v)}" y2="${py(v)}" stroke="${d.dark}"/>`,
+    `<text x="${L - 8}" y="${py(v) + F / 3}" text-anchor="end" font-size="${F}">${esc(t.replace("-", "−"))}</text>`);
+  out.push(`<text x="${L + S / 2}" y="${T + S + 2 * F + 16}" text-anchor="middle" font-size="${F + 2}">${esc(d.xlabel)}</text>`,
+    `<text transform="translate(${L - 2 * F - 8} ${T + S / 2}) rotate(-90)" text-anchor="middle" font-size="${F + 2}">${esc(d.ylabel)}</text>`);
+  if (d.bar) {
+    const bx = L + 0.05 * S, bw = 0.75 * S, by = H - 48, stops = d.bar.colours.map((c, i, a) =>
+      `<stop offset="${i / Math.max(a.length - 1, 1)}" stop-color="${c}"/>`).join("");
+    out.push(`<defs><linearGradient id="g-${d.uid}">${stops}</linearGradient></defs>`,
+      `<rect class="imap-bar" x="${bx}" y="${by}" width="${bw}" height="14" fill="url(#g-${d.uid})"/>`,
+      `<text class="imap-bar-label" x="${bx + bw + 8}" y="${by + 12}" font-size="16">${esc(d.bar.label)}</text>`);
+    for (const [f, t] of d.bar.ticks) out.push(`<line x1="${bx + f * bw}" x2="${bx + f * bw}" y1="${by + 14}" y2="${by + 19}" stroke="${d.dark}"/>`,
+      `<text class="imap-bar-tick" x="${bx + f * bw}" y="${by + 34}" text-anchor="middle" font-size="14">${esc(t)}</text>`);
+  }
+  out.push(`<rect class="imap-plot" x="${L}" y="${T}" width="${S}" height="${S}" fill="none" stroke="${d.dark}"
+            stroke-width="1" style="pointer-events:all;cursor:${d.clickable ? "crosshair" : "default"}"/></svg>`);
+  return out.join("");
+}
+export default function ({ data, parentElement, setTriggerValue }) {
+  let root = parentElement.querySelector(".imap");
+  if (!root) {
+    root = document.createElement("div");
+    root.className = "imap";
+    root.style.position = "relative";
+    parentElement.appendChild(root);
+  }
+  root.__imap = { data, send: setTriggerValue };
+  root.innerHTML = svg(data) + '<div class="imap-tip" style="position:absolute;display:none;pointer-events:none;' +
+    'background:#fff;border:1px solid #888;border-radius:3px;padding:2px 6px;font-size:15px;white-space:nowrap"></div>';
+  root.dataset.scaleTop = data.scale_top ?? "";
+  root.dataset.valueMax = data.value_max ?? "";
+  if (root.__wired) return;
+  root.__wired = true;
+  const at = e => {             // the data coordinates under the pointer, or null outside the plot area
+    const plot = root.querySelector(".imap-plot"), d = root.__imap.data;
+    if (!plot || !e.target.closest || !e.target.closest(".imap-plot")) return null;
+    const b = plot.getBoundingClientRect(), [x0, x1, y0, y1] = d.bounds;
+    return { x: x0 + (e.clientX - b.left) / b.width * (x1 - x0), y: y1 - (e.clientY - b.top) / b.height * (y1 - y0) };
+  };
+  root.addEventListener("pointermove", e => {
+    const tip = root.querySelector(".imap-tip"), p = at(e), r = root.__imap.data.readout;
+    if (!p || !r) { tip.style.display = "none"; return; }
+    const i = Math.min(r.rows.length - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
+    const j = Math.min(r.rows[0].length - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
+    const v = r.rows[i][j], box = root.getBoundingClientRect();
+    tip.innerHTML = `(${two(p.x)}, ${two(p.y)})<br>${esc(r.label)} ${v === null ? "—" : v.toFixed(3)}` +
+                    (root.__imap.data.clickable ? "<br><i>click to inspect</i>" : "");
+    tip.style.left = `${e.clientX - box.left + 14}px`;
+    tip.style.top = `${e.clientY - box.top + 14}px`;
+    tip.style.display = "block";
+  });
+  root.addEventListener("pointerleave", () => { root.querySelector(".imap-tip").style.display = "none"; });
+  let down = null;
+  root.addEventListener("pointerdown", e => { down = e.button === 0 ? { x: e.clientX, y: e.clientY, t: performance.now() } : null; });
+  root.addEventListener("pointerup", e => {
+    const d = down, p = at(e);
+    down = null;
+    if (!d || !p || !root.__imap.data.clickable || Math.hypot(e.clientX - d.x, e.clientY - d.y) > 4 || performance.now() - d.t > 1500) return;
+    root.__imap.send("clicked", p);
+  });
+}
+"""
+_COMPONENT = st.components.v2.component("image_map", js=_JS)
+
+
+def draw(key: str, picture: MapPicture, on_click: Callable[[float, float], None] | None = None) -> None:
+    """Mount ``picture`` under the widget key ``key`` (element class ``st-key-<key>``); ``on_click(x, y)`` runs as
+    the widget callback of a click on the plot area, before the rerun it starts."""
+    def callback() -> None:
+        point = plot_clicks.clicked(st.session_state.get(key))
+        if point is not None and on_click is not None:
+            on_click(*point)
+    _COMPONENT(key=key, data={**picture.data(), "uid": key, "clickable": on_click is not None},
+               on_clicked_change=callback)

@@ -12,6 +12,8 @@ inline ``st.components.v2`` component (in the main document, no iframe, no netwo
 the read-out of the lattice value under the pointer and sends a click (pointer down and up within a few pixels) as
 ``{"clicked": {"x": .., "y": ..}}``, the shape ``ui.plot_clicks.clicked`` reads. The element carries
 ``data-scale-top`` (the colour bar's top) and ``data-value-max`` (the largest read-out value) for the browser tests.
+``LineChart`` is the same drawing without a picture and with a free aspect: ``Line``s (markers, dashes, a text at
+their end, hover texts per point) over axes, a legend below (``LegendEntry``, under a MapPicture too).
 """
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ class Readout:
     dy: float
     values: tuple           # (L, L) rows of floats (NaN: no value)
     label: str              # e.g. "radius"
+    format: str = ".3f"     # how a value reads: ".3f" (3 decimals), ".1%" (a percentage) or "d" (an integer)
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,46 @@ class Circle:
     r: float
     colour: str = theme.BLACK
     width: float = 2
+    dash: str = ""          # an SVG stroke-dasharray ("8 5": dashed), "" solid
+
+
+@dataclass(frozen=True)
+class Line:
+    """A polyline through (``xs[i]``, ``ys[i]``) in data units, ``width`` px in ``colour`` (``dash``: an SVG
+    stroke-dasharray), with a ``marker`` px dot at each point (0: none; ``end_x``: an × of that size at the last
+    point instead), ``hover[i]`` the read-out near point i (empty: none) and ``text`` written at its last point."""
+    xs: tuple
+    ys: tuple
+    colour: str = theme.BLACK
+    width: float = 2
+    dash: str = ""
+    marker: float = 0
+    end_x: float = 0
+    hover: tuple = ()
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class LegendEntry:
+    """One legend item under the picture: ``text`` after a swatch, a line ('line', ``dash`` as for Line), a 'dot',
+    an 'x' or a 'line+dot' in ``colour``."""
+    text: str
+    colour: str
+    kind: str = "line"
+    dash: str = ""
+
+
+def _ticks(lo: float, hi: float, fmt: str) -> list[list]:
+    """[value, label] of ``nice_ticks(lo, hi)``, each label ``format(value, fmt)``."""
+    return [[v, format(v, fmt)] for v in nice_ticks(lo, hi)]
+
+
+def _shapes(lines: tuple, legend: tuple) -> dict:
+    """The JSON of ``Line``s and ``LegendEntry``s (shared by MapPicture and LineChart)."""
+    return {"lines": [{"xs": [float(v) for v in ln.xs], "ys": [float(v) for v in ln.ys], "colour": ln.colour,
+                       "width": ln.width, "dash": ln.dash, "marker": ln.marker, "end_x": ln.end_x,
+                       "hover": list(ln.hover), "text": ln.text} for ln in lines],
+            "legend": [[e.text, e.colour, e.kind, e.dash] for e in legend]}
 
 
 @dataclass(frozen=True)
@@ -84,6 +127,8 @@ class MapPicture:
     readout: Readout | None = None
     points: tuple = ()                   # Points, drawn in order over the picture (and over the circles)
     circles: tuple = ()                  # Circle
+    lines: tuple = ()                    # Line, drawn over the circles, under the points
+    legend: tuple = ()                   # LegendEntry, in a row under the picture
     image_opacity: float = 1.0
     box: tuple = (WIDTH, HEIGHT)         # the SVG's size in px at most (it shrinks to a narrower column)
     margin: tuple = (MARGIN["l"], MARGIN["r"], MARGIN["t"], MARGIN["b"])    # around the square plot area
@@ -105,18 +150,47 @@ class MapPicture:
             "image_opacity": self.image_opacity,
             "points": [{"xs": [float(v) for v in m.xs], "ys": [float(v) for v in m.ys], "symbol": m.symbol,
                         "size": m.size, "colour": m.colour, "opacity": m.opacity} for m in self.points],
-            "circles": [[float(c.x), float(c.y), float(c.r), c.colour, c.width] for c in self.circles],
-            "xticks": [[v, f"{v:g}"] for v in nice_ticks(xmin, xmax)],
-            "yticks": [[v, f"{v:g}"] for v in nice_ticks(ymin, ymax)],
+            "circles": [[float(c.x), float(c.y), float(c.r), c.colour, c.width, c.dash] for c in self.circles],
+            "xticks": _ticks(xmin, xmax, "g"), "yticks": _ticks(ymin, ymax, "g"), **_shapes(self.lines, self.legend),
             "bar": None if bar is None else {"colours": list(bar.colours), "ticks": [list(t) for t in bar.ticks],
                                              "label": bar.label},
             "readout": None if self.readout is None else {
                 "x0": self.readout.x0, "dx": self.readout.dx, "y0": self.readout.y0, "dy": self.readout.dy,
                 "rows": [[None if not math.isfinite(v) else round(float(v), 4) for v in row] for row in values],
-                "label": self.readout.label},
+                "label": self.readout.label, "format": self.readout.format},
             "scale_top": self.scale_top,
             "value_max": None if values is None or not np.isfinite(values).any() else float(np.nanmax(values)),
         }
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """A chart of ``Line``s over axes without Plotly (the same component as ``MapPicture``, no picture, free aspect):
+    ``bounds`` (xmin, xmax, ymin, ymax) in data units, tick labels ``format(value, xformat / yformat)``, hover
+    read-outs from each Line's ``hover`` (the nearest point within a few px of the pointer), the legend below."""
+    bounds: tuple
+    title: str
+    xlabel: str
+    ylabel: str
+    lines: tuple
+    legend: tuple = ()
+    xformat: str = "g"
+    yformat: str = "g"
+    box: tuple = (560, 400)
+    margin: tuple = (78, 14, 50, 62)
+    font: float = 15
+
+    def data(self) -> dict:
+        xmin, xmax, ymin, ymax = self.bounds
+        (width, height), (ml, mr, mt, mb) = self.box, self.margin
+        yticks = _ticks(ymin, ymax, self.yformat)
+        return {"box": [width, height], "plot": [ml, mt, width - ml - mr, height - mt - mb],
+                "bounds": list(self.bounds), "font": self.font, "image": None, "title": self.title,
+                "xlabel": self.xlabel, "ylabel": self.ylabel, "family": theme.FONT["family"], "dark": theme.DARK,
+                "ylabel_gap": 0.6 * self.font * max((len(t) for _, t in yticks), default=1) + 20,
+                "points": [], "circles": [], "xticks": _ticks(xmin, xmax, self.xformat), "yticks": yticks,
+                **_shapes(self.lines, self.legend), "bar": None, "readout": None, "scale_top": None,
+                "value_max": None}
 
 
 def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
@@ -145,25 +219,45 @@ function mark(m, x, y) {       // one marker of a Points group at SVG (x, y)
     p.push(`${(x + q * Math.cos(a)).toFixed(1)},${(y + q * Math.sin(a)).toFixed(1)}`); }
   return `<polygon class="imap-star" points="${p.join(" ")}" ${look} stroke="#000" stroke-width="2"/>`;
 }
+function swatch([text, c, kind, dash]) {     // one legend entry: its swatch and text
+  const line = `<line x1="2" x2="30" y1="8" y2="8" stroke="${c}" stroke-width="3" stroke-dasharray="${dash}"/>`;
+  const dot = `<circle cx="16" cy="8" r="5" fill="${c}"/>`;
+  const x = `<path d="M11,3L21,13M11,13L21,3" stroke="${c}" stroke-width="2.5"/>`;
+  const inner = kind === "dot" ? dot : kind === "x" ? x : kind === "line+dot" ? line + dot : line;
+  return `<span style="white-space:nowrap"><svg width="32" height="16" style="vertical-align:-2px">${inner}</svg> ${esc(text)}</span>`;
+}
+function polyline(ln, px, py) {   // a Line: its path, markers and text
+  const pts = ln.xs.map((x, i) => `${px(x).toFixed(1)},${py(ln.ys[i]).toFixed(1)}`), o = [];
+  o.push(`<polyline points="${pts.join(" ")}" fill="none" stroke="${ln.colour}" stroke-width="${ln.width}"
+    stroke-dasharray="${ln.dash}" stroke-linejoin="round"/>`);
+  if (ln.marker) ln.xs.forEach((x, i) => o.push(`<circle cx="${px(x)}" cy="${py(ln.ys[i])}" r="${ln.marker / 2}" fill="${ln.colour}"/>`));
+  const n = ln.xs.length - 1;
+  if (ln.end_x) o.push(mark({ symbol: "x", size: ln.end_x, colour: ln.colour, opacity: 1 }, px(ln.xs[n]), py(ln.ys[n])));
+  return o.join("");
+}
 function svg(d) {
-  const [W, H] = d.box, [L, T, S] = d.plot, [x0, x1, y0, y1] = d.bounds;
-  const px = x => L + (x - x0) / (x1 - x0) * S, py = y => T + (y1 - y) / (y1 - y0) * S;
-  const [ix0, ix1, iy0, iy1] = d.image_bounds;
+  const [W, H] = d.box, [L, T, SW, SH] = d.plot, [x0, x1, y0, y1] = d.bounds, S = SW;
+  const px = x => L + (x - x0) / (x1 - x0) * SW, py = y => T + (y1 - y) / (y1 - y0) * SH;
   const F = d.font, out = [`<svg viewBox="0 0 ${W} ${H}" width="100%" style="display:block;max-width:${W}px;margin:auto;font-family:${esc(d.family)};fill:${d.dark}">`,
-    `<defs><clipPath id="c-${d.uid}"><rect x="${L}" y="${T}" width="${S}" height="${S}"/></clipPath></defs>`,
-    `<text class="imap-title" x="${L + S / 2}" y="${T - 18}" text-anchor="middle" font-size="${F + 3}">${esc(d.title)}</text>`,
-    `<g clip-path="url(#c-${d.uid})"><image href="${d.image}" x="${px(ix0)}" y="${py(iy1)}" width="${px(ix1) - px(ix0)}"
-       height="${py(iy0) - py(iy1)}" preserveAspectRatio="none" opacity="${d.image_opacity}" style="image-rendering:pixelated"/>`];
-  for (const [cx, cy, r, c, w] of d.circles) out.push(`<ellipse cx="${px(cx)}" cy="${py(cy)}" rx="${r / (x1 - x0) * S}"
-    ry="${r / (y1 - y0) * S}" fill="none" stroke="${c}" stroke-width="${w}"/>`);
+    `<defs><clipPath id="c-${d.uid}"><rect x="${L}" y="${T}" width="${SW}" height="${SH}"/></clipPath></defs>`,
+    `<text class="imap-title" x="${L + SW / 2}" y="${T - 18}" text-anchor="middle" font-size="${F + 3}">${esc(d.title)}</text>`,
+    `<g clip-path="url(#c-${d.uid})">`];
+  if (d.image) { const [ix0, ix1, iy0, iy1] = d.image_bounds;
+    out.push(`<image href="${d.image}" x="${px(ix0)}" y="${py(iy1)}" width="${px(ix1) - px(ix0)}"
+       height="${py(iy0) - py(iy1)}" preserveAspectRatio="none" opacity="${d.image_opacity}" style="image-rendering:pixelated"/>`); }
+  for (const [cx, cy, r, c, w, dash] of d.circles) out.push(`<ellipse cx="${px(cx)}" cy="${py(cy)}" rx="${r / (x1 - x0) * SW}"
+    ry="${r / (y1 - y0) * SH}" fill="none" stroke="${c}" stroke-width="${w}" stroke-dasharray="${dash}"/>`);
+  for (const ln of d.lines) out.push(polyline(ln, px, py));
   for (const m of d.points) m.xs.forEach((x, i) => out.push(mark(m, px(x), py(m.ys[i]))));
   out.push("</g>");
-  for (const [v, t] of d.xticks) out.push(`<line x1="${px(v)}" x2="${px(v)}" y1="${T + S}" y2="${T + S + 5}" stroke="${d.dark}"/>`,
-    `<text x="${px(v)}" y="${T + S + F + 7}" text-anchor="middle" font-size="${F}">${esc(t.replace("-", "−"))}</text>`);
+  for (const ln of d.lines) if (ln.text) out.push(`<text class="imap-line-text" x="${px(ln.xs[ln.xs.length - 1]) + 4}"
+    y="${py(ln.ys[ln.ys.length - 1]) + F}" font-size="${F}">${esc(ln.text)}</text>`);
+  for (const [v, t] of d.xticks) out.push(`<line x1="${px(v)}" x2="${px(v)}" y1="${T + SH}" y2="${T + SH + 5}" stroke="${d.dark}"/>`,
+    `<text x="${px(v)}" y="${T + SH + F + 7}" text-anchor="middle" font-size="${F}">${esc(t.replace("-", "−"))}</text>`);
   for (const [v, t] of d.yticks) out.push(`<line x1="${L - 5}" x2="${L}" y1="${py(v)}" y2="${py(v)}" stroke="${d.dark}"/>`,
     `<text x="${L - 8}" y="${py(v) + F / 3}" text-anchor="end" font-size="${F}">${esc(t.replace("-", "−"))}</text>`);
-  out.push(`<text x="${L + S / 2}" y="${T + S + 2 * F + 16}" text-anchor="middle" font-size="${F + 2}">${esc(d.xlabel)}</text>`,
-    `<text transform="translate(${L - 2 * F - 8} ${T + S / 2}) rotate(-90)" text-anchor="middle" font-size="${F + 2}">${esc(d.ylabel)}</text>`);
+  out.push(`<text x="${L + SW / 2}" y="${T + SH + 2 * F + 16}" text-anchor="middle" font-size="${F + 2}">${esc(d.xlabel)}</text>`,
+    `<text transform="translate(${L - (d.ylabel_gap ?? 2 * F + 8)} ${T + SH / 2}) rotate(-90)" text-anchor="middle" font-size="${F + 2}">${esc(d.ylabel)}</text>`);
   if (d.bar) {
     const bx = L + 0.05 * S, bw = 0.75 * S, by = H - 48, stops = d.bar.colours.map((c, i, a) =>
       `<stop offset="${i / Math.max(a.length - 1, 1)}" stop-color="${c}"/>`).join("");
@@ -173,9 +267,31 @@ function svg(d) {
     for (const [f, t] of d.bar.ticks) out.push(`<line x1="${bx + f * bw}" x2="${bx + f * bw}" y1="${by + 14}" y2="${by + 19}" stroke="${d.dark}"/>`,
       `<text class="imap-bar-tick" x="${bx + f * bw}" y="${by + 34}" text-anchor="middle" font-size="14">${esc(t)}</text>`);
   }
-  out.push(`<rect class="imap-plot" x="${L}" y="${T}" width="${S}" height="${S}" fill="none" stroke="${d.dark}"
+  out.push(`<rect class="imap-plot" x="${L}" y="${T}" width="${SW}" height="${SH}" fill="none" stroke="${d.dark}"
             stroke-width="1" style="pointer-events:all;cursor:${d.clickable ? "crosshair" : "default"}"/></svg>`);
+  if (d.legend.length) out.push(`<div class="imap-legend" style="display:flex;flex-wrap:wrap;justify-content:center;gap:2px 18px;
+    max-width:${W}px;margin:2px auto 0;font-family:${esc(d.family)};font-size:${F}px">${d.legend.map(swatch).join("")}</div>`);
   return out.join("");
+}
+function value(v, f) {         // a read-out value in the Readout's format
+  if (v === null) return "—";
+  return f.endsWith("%") ? `${(100 * v).toFixed(+f.slice(1, -1) || 0)}%` : f === "d" ? String(Math.round(v))
+                         : v.toFixed(+f.slice(1, -1));
+}
+function readout(r, p) {       // the lattice value under data point p
+  const i = Math.min(r.rows.length - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
+  const j = Math.min(r.rows[0].length - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
+  return `(${two(p.x)}, ${two(p.y)})<br>${esc(r.label)} ${value(r.rows[i][j], r.format || ".3f")}`;
+}
+function nearest(d, e) {       // the hover text of the Line point nearest the pointer, within 16 px, or null
+  const b = e.target.getBoundingClientRect(), [x0, x1, y0, y1] = d.bounds;
+  let best = null, far = 16;
+  for (const ln of d.lines) ln.hover.forEach((t, i) => {
+    const dist = Math.hypot(b.left + (ln.xs[i] - x0) / (x1 - x0) * b.width - e.clientX,
+                            b.top + (y1 - ln.ys[i]) / (y1 - y0) * b.height - e.clientY);
+    if (t && dist < far) { far = dist; best = t; }
+  });
+  return best === null ? null : esc(best).replace(/\n/g, "<br>");
 }
 export default function ({ data, parentElement, setTriggerValue }) {
   let root = parentElement.querySelector(".imap");
@@ -199,13 +315,11 @@ export default function ({ data, parentElement, setTriggerValue }) {
     return { x: x0 + (e.clientX - b.left) / b.width * (x1 - x0), y: y1 - (e.clientY - b.top) / b.height * (y1 - y0) };
   };
   root.addEventListener("pointermove", e => {
-    const tip = root.querySelector(".imap-tip"), p = at(e), r = root.__imap.data.readout;
-    if (!p || !r) { tip.style.display = "none"; return; }
-    const i = Math.min(r.rows.length - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
-    const j = Math.min(r.rows[0].length - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
-    const v = r.rows[i][j], box = root.getBoundingClientRect();
-    tip.innerHTML = `(${two(p.x)}, ${two(p.y)})<br>${esc(r.label)} ${v === null ? "—" : v.toFixed(3)}` +
-                    (root.__imap.data.clickable ? "<br><i>click to inspect</i>" : "");
+    const tip = root.querySelector(".imap-tip"), p = at(e), d = root.__imap.data, r = d.readout;
+    const text = !p ? null : r ? readout(r, p) : nearest(d, e);
+    if (text === null) { tip.style.display = "none"; return; }
+    const box = root.getBoundingClientRect();
+    tip.innerHTML = text + (d.clickable ? "<br><i>click to inspect</i>" : "");
     tip.style.left = `${e.clientX - box.left + 14}px`;
     tip.style.top = `${e.clientY - box.top + 14}px`;
     tip.style.display = "block";
@@ -224,7 +338,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
 _COMPONENT = st.components.v2.component("image_map", js=_JS)
 
 
-def draw(key: str, picture: MapPicture, on_click: Callable[[float, float], None] | None = None) -> None:
+def draw(key: str, picture: MapPicture | LineChart, on_click: Callable[[float, float], None] | None = None) -> None:
     """Mount ``picture`` under the widget key ``key`` (element class ``st-key-<key>``); ``on_click(x, y)`` runs as
     the widget callback of a click on the plot area, before the rerun it starts."""
     def callback() -> None:

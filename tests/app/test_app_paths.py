@@ -141,3 +141,29 @@ def test_the_floating_point_counterexample_runs_on_a_click(first_run):
     labels = [m.label for m in at.metric]
     assert "Standard radius at x" in labels and "Sound radius at x" in labels
     assert "a false certificate" in _text(at) and "answer is consistent" in _text(at)
+
+
+def test_first_screen_draws_no_plotly_chart_and_the_diagram_only_when_opened():
+    """Issue 17 (first loads): the Float neurons tab and the counterexample are ui.image_map pictures; the network
+    diagram (Plotly) waits in a folded section and is drawn when opened."""
+    from apptest_kit import first_screen_maps
+    from ui import image_map
+    from ui.paths import figures as pf
+    import numpy as np
+    at = _page()
+    at.run()
+    assert not at.exception
+    assert first_screen_maps(at) == ["paths_ratio", "paths_heat", "paths_constructed"]
+    assert "Network diagram" in " ".join(e.label for e in at.expander)
+    at.session_state["paths_net_open"] = True
+    at.run()
+    assert not at.exception
+    assert "Float neurons of the region" in " ".join(c.proto.spec for c in at.get("plotly_chart"))
+    assert "hidden neurons float" in _text(at)
+    # the pictures keep the Plotly charts' read-outs, markers and legends
+    chart = pf.ratio_chart((0.0, 0.5, 1.0), np.array([[1.0, 1.0], [0.8, 0.9], [0.6, 0.7]]), ["layer 1"], 0.5).data()
+    assert chart["lines"][0]["hover"][1] == "layer 1\nσ = 0.50: 80.0% fixed"
+    assert [e[0] for e in chart["legend"]] == ["layer 1", "all neurons"] and chart["lines"][-1]["text"] == "σ = 0.5"
+    picture = pf.audit_picture((-1, 1, -1, 1), np.eye(5, dtype=int), (0, 0), 0.3, 0.5, (0.6, 0), 1.0, "t")
+    assert isinstance(picture, image_map.MapPicture) and picture.readout.values[0][0] == 1
+    assert [c.dash for c in picture.circles] == ["", "9 6"] and picture.lines[0].end_x > 0

@@ -1,4 +1,5 @@
-"""Pure figure builders for the activation-paths page (Jiang): numpy in, ``go.Figure`` out."""
+"""Pure figure builders for the activation-paths page (Jiang): numpy in, ``go.Figure`` out, or for the first
+screen's charts (Figure 2, the float map, the counterexamples) ``ui.image_map`` pictures drawn without Plotly."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,56 +7,65 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cert_core.metrics import certified_accuracy
-from ui import theme
+from ui import image_map, theme
+from ui.images import class_tints, colour_stops, png_uri, value_image
 
 LAYER_COLORS = (theme.BLUE, theme.ORANGE, theme.GREEN, theme.PURPLE, theme.SKY, theme.VERMILLION, theme.YELLOW)
 
 
-def ratio_figure(sigmas, table: np.ndarray, names, sigma_now: float) -> go.Figure:
-    """Figure 2: fixed-neuron ratio between x and x + ε against σ, one line per layer, overall dashed."""
-    fig = go.Figure()
-    for i, name in enumerate(names):
-        fig.add_trace(go.Scatter(x=sigmas, y=table[:, i], mode="lines+markers", name=name,
-                                 line=dict(color=LAYER_COLORS[i % len(LAYER_COLORS)], width=3),
-                                 hovertemplate=f"{name}<br>σ = %{{x:.2f}}: %{{y:.1%}} fixed<extra></extra>"))
-    fig.add_trace(go.Scatter(x=sigmas, y=table[:, -1], mode="lines", name="all neurons",
-                             line=dict(color=theme.BLACK, width=3, dash="dash"),
-                             hovertemplate="all neurons<br>σ = %{x:.2f}: %{y:.1%} fixed<extra></extra>"))
-    fig.add_vline(x=sigma_now, line=dict(color=theme.GREY, width=2, dash="dot"),
-                  annotation_text=f"σ = {sigma_now:g}", annotation_font_size=15)
-    fig.update_xaxes(title_text="noise σ of ε ~ N(0, σ²I)")
-    fig.update_yaxes(title_text="fixed neurons (same pattern as x)", tickformat=".0%")
-    fig.update_layout(**theme.base_layout(height=430, title=dict(text="Fixed-neuron ratio per layer (Figure 2)",
-                                                                 font_size=19),
-                                          legend=dict(orientation="h", y=-0.22, x=0.5, xanchor="center")))
-    return fig
+def ratio_chart(sigmas, table: np.ndarray, names, sigma_now: float) -> image_map.LineChart:
+    """Figure 2: fixed-neuron ratio between x and x + ε against σ, one line per layer, overall dashed, a dotted line
+    at the sidebar's σ (table (len(sigmas), len(names) + 1), its last column all neurons). Drawn without Plotly
+    (``ui.image_map``: the page's first screen, issue 17); hovering a point reads its layer, σ and ratio."""
+    sigmas, table = np.asarray(sigmas, dtype=float), np.asarray(table, dtype=float)
+    lines, legend = [], []
+    for i, name in enumerate([*names, "all neurons"]):
+        last = i == len(names)
+        colour = theme.BLACK if last else LAYER_COLORS[i % len(LAYER_COLORS)]
+        lines.append(image_map.Line(tuple(sigmas), tuple(table[:, i]), colour, 3, "9 6" if last else "",
+                                    0 if last else 8, hover=tuple(f"{name}\nσ = {s:.2f}: {v:.1%} fixed"
+                                                                  for s, v in zip(sigmas, table[:, i]))))
+        legend.append(image_map.LegendEntry(name, colour, "line" if last else "line+dot", "9 6" if last else ""))
+    lo = float(np.nanmin(table)) if np.isfinite(table).any() else 0.0
+    hi = float(np.nanmax(table)) if np.isfinite(table).any() else 1.0
+    pad_x, pad_y = 0.04 * float(sigmas.max() - sigmas.min() or 1), 0.06 * ((hi - lo) or 1.0)
+    bounds = (float(sigmas.min()) - pad_x, float(sigmas.max()) + pad_x, lo - pad_y, hi + pad_y)
+    lines.append(image_map.Line((sigma_now, sigma_now), bounds[2:], theme.GREY, 2, "2 4", text=f"σ = {sigma_now:g}"))
+    return image_map.LineChart(bounds, "Fixed-neuron ratio per layer (Figure 2)", "noise σ of ε ~ N(0, σ²I)",
+                               "fixed neurons (same pattern as x)", tuple(lines), tuple(legend), yformat=".0%")
 
 
-def float_heatmap(bounds, ratio: np.ndarray, sigma: float, point=None, data=None) -> go.Figure:
-    """The float-neuron ratio between p and p + ε at every p of the plane."""
-    xs = np.linspace(bounds[0], bounds[1], ratio.shape[1])
-    ys = np.linspace(bounds[2], bounds[3], ratio.shape[0])
-    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=ratio, colorscale="Cividis", zmin=0,
-                               colorbar=dict(title="float", tickformat=".0%"),
-                               hovertemplate="(%{x:.2f}, %{y:.2f}): %{z:.1%} float<extra></extra>"))
+def float_map(bounds, ratio: np.ndarray, sigma: float, point=None, data=None) -> image_map.MapPicture:
+    """The float-neuron ratio between p and p + ε at every p of the plane (ratio (R, R) on the grid spanning
+    ``bounds``, row i: y): each grid value one pixel of a Cividis PNG over [0, max] under SVG axes and a colour bar
+    (``ui.image_map``: no Plotly on the page's first screen), the test points by class, x as a vermillion ×; the
+    read-out gives the ratio of the grid point under the pointer."""
+    ratio = np.asarray(ratio, dtype=float)
+    zmax = float(np.nanmax(ratio)) if np.isfinite(ratio).any() and np.nanmax(ratio) > 0 else 1.0
+    (x0, x1, y0, y1), (rows, cols) = bounds, ratio.shape
+    dx, dy = (x1 - x0) / (cols - 1), (y1 - y0) / (rows - 1)
+    bar = image_map.ColourBar(tuple(colour_stops("Cividis")), tuple((t / zmax, f"{t:.0%}") for t in
+                                                                    image_map.nice_ticks(0.0, zmax)), "float")
+    points, legend = [], []
     if data is not None:
         x, y = data
         for k in np.unique(y):
-            fig.add_trace(go.Scatter(x=x[y == k, 0], y=x[y == k, 1], mode="markers", name=f"class {k}",
-                                     marker=dict(size=5, color=theme.class_color(int(k)),
-                                                 line=dict(color="white", width=0.5)), hoverinfo="skip"))
+            colour = theme.class_color(int(k))
+            points.append(image_map.Points(tuple(x[y == k, 0]), tuple(x[y == k, 1]), size=5, colour=colour))
+            legend.append(image_map.LegendEntry(f"class {k}", colour, "dot"))
     if point is not None:
-        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers", name="x", hoverinfo="skip",
-                                 marker=dict(symbol="x", size=14, color=theme.VERMILLION, line=dict(width=2))))
-    _square(fig, bounds, f"Float ratio between p and p + ε, σ = {sigma:g}")
-    return fig
+        points.append(image_map.Points((float(point[0]),), (float(point[1]),), "x", 14, theme.VERMILLION))
+        legend.append(image_map.LegendEntry("x", theme.VERMILLION, "x"))
+    return image_map.MapPicture(
+        image=png_uri(value_image(ratio, 0.0, zmax, "Cividis"), upscale=max(1, 450 // cols)),
+        image_bounds=(x0 - dx / 2, x1 + dx / 2, y0 - dy / 2, y1 + dy / 2), bounds=tuple(bounds),
+        title=f"Float ratio between p and p + ε, σ = {sigma:g}", colour_bar=bar, scale_top=zmax,
+        readout=image_map.Readout(float(x0), float(dx), float(y0), float(dy), tuple(map(tuple, ratio.tolist())),
+                                  "float", ".1%"),
+        points=tuple(points), legend=tuple(legend), box=MAP_BOX)
 
 
-def _square(fig, bounds, title):
-    fig.update_xaxes(range=list(bounds[:2]), constrain="domain", title_text="x₁")
-    fig.update_yaxes(range=list(bounds[2:]), scaleanchor="x", scaleratio=1, constrain="domain", title_text="x₂")
-    fig.update_layout(**theme.base_layout(height=theme.MAP_SIZE, title=dict(text=title, font_size=18),
-                                          legend=dict(orientation="h", y=-0.15, x=0.5, xanchor="center")))
+MAP_BOX = (500, 600)     # px at most: the SVG box of the page's maps (it shrinks to a narrower column)
 
 
 def _wire(s, t, z, color, name, lines: int = 16):
@@ -135,28 +145,31 @@ def network_figure(widths, floating, k_names, weights=None) -> go.Figure:
     return fig
 
 
-def audit_figure(bounds, labels: np.ndarray, center, cohen_r: float, scrfp_r: float, counter=None,
-                 eta: float = 0.0, title: str = "") -> go.Figure:
-    """The audited point, Cohen's and SC-RFP's circles over the SC-RFP classifier's exact regions."""
-    xs = np.linspace(bounds[0], bounds[1], labels.shape[1])
-    ys = np.linspace(bounds[2], bounds[3], labels.shape[0])
-    k = int(labels.max()) + 1
-    scale = [[i / max(k - 1, 1), theme.class_color(i)] for i in range(k)]
-    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=labels, colorscale=scale if k > 1 else "Blues", showscale=False,
-                               opacity=0.45, hovertemplate="SC-RFP predicts class %{z}<extra></extra>"))
-    t = np.linspace(0, 2 * np.pi, 181)
-    for r, name, color, dash in ((cohen_r, "Cohen et al. radius", theme.BLACK, "solid"),
-                                 (scrfp_r, f"SC-RFP claimed radius (η = {eta:g})", theme.VERMILLION, "dash")):
-        fig.add_trace(go.Scatter(x=center[0] + r * np.cos(t), y=center[1] + r * np.sin(t), mode="lines", name=name,
-                                 line=dict(color=color, width=3, dash=dash), hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=[center[0]], y=[center[1]], mode="markers", name="x", hoverinfo="skip",
-                             marker=dict(size=12, color=theme.BLACK)))
+def audit_picture(bounds, labels: np.ndarray, center, cohen_r: float, scrfp_r: float, counter=None,
+                  eta: float = 0.0, title: str = "") -> image_map.MapPicture:
+    """The audited point, Cohen's (black) and SC-RFP's (vermillion, dashed) circles over the SC-RFP classifier's
+    exact regions (labels (R, R) on the grid spanning ``bounds``, tinted by class at 45 % opacity), the segment to the
+    counterexample x' (×); drawn without Plotly (``ui.image_map``), the read-out says the class under the pointer."""
+    labels = np.asarray(labels)
+    (x0, x1, y0, y1), (rows, cols) = bounds, labels.shape
+    dx, dy = (x1 - x0) / (cols - 1), (y1 - y0) / (rows - 1)
+    circles = (image_map.Circle(center[0], center[1], cohen_r, theme.BLACK, 3),
+               image_map.Circle(center[0], center[1], scrfp_r, theme.VERMILLION, 3, "9 6"))
+    legend = [image_map.LegendEntry("Cohen et al. radius", theme.BLACK),
+              image_map.LegendEntry(f"SC-RFP claimed radius (η = {eta:g})", theme.VERMILLION, dash="9 6"),
+              image_map.LegendEntry("x", theme.BLACK, "dot")]
+    lines = ()
     if counter is not None:
-        fig.add_trace(go.Scatter(x=[center[0], counter[0]], y=[center[1], counter[1]], mode="lines+markers",
-                                 name="counterexample x'", line=dict(color=theme.VERMILLION, width=2),
-                                 marker=dict(symbol=["circle", "x"], size=[1, 16], color=theme.VERMILLION)))
-    _square(fig, bounds, title)
-    return fig
+        lines = (image_map.Line((float(center[0]), float(counter[0])), (float(center[1]), float(counter[1])),
+                                theme.VERMILLION, 2, end_x=16),)
+        legend.append(image_map.LegendEntry("counterexample x'", theme.VERMILLION, "x"))
+    return image_map.MapPicture(
+        image=png_uri(class_tints(labels, 1.0).astype(np.uint8), upscale=max(1, 450 // cols)), image_opacity=0.45,
+        image_bounds=(x0 - dx / 2, x1 + dx / 2, y0 - dy / 2, y1 + dy / 2), bounds=tuple(bounds), title=title,
+        readout=image_map.Readout(float(x0), float(dx), float(y0), float(dy), tuple(map(tuple, labels.tolist())),
+                                  "SC-RFP predicts class", "d"),
+        points=(image_map.Points((float(center[0]),), (float(center[1]),), size=12),), circles=circles,
+        lines=lines, legend=tuple(legend), box=(MAP_BOX[0], MAP_BOX[1] - 70), margin=(52, 10, 50, 60))
 
 
 def accuracy_figure(grid_r: np.ndarray, curves: dict) -> go.Figure:

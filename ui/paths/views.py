@@ -9,7 +9,7 @@ import streamlit as st
 from cert_core.methods.float_soundness.counterexample import FloatCounterexampleParams
 from cert_core.methods.paths import network, scrfp
 from cert_core.models.bundles import ModelLoadError
-from ui import presenter, state
+from ui import image_map, presenter, sections, state
 from ui.paths import cache as pc
 from ui.paths import figures as pf
 
@@ -62,8 +62,9 @@ def constructed_section() -> None:
     k = pc.constructed()
     c, s = k.cohen, k.scrfp
     left, right = st.columns([1, 1.1])
-    left.plotly_chart(pf.audit_figure(k.bounds, k.labels, k.x, c.radius, s.radius, s.counterexample, k.eta,
-                                      "A 2-neuron ReLU net, σ = 0.25"), key="paths_constructed", **PLOT)
+    with left:          # a picture, not a Plotly chart: the page's first screen (ui/image_map.py, issue 17)
+        image_map.draw("paths_constructed", pf.audit_picture(k.bounds, k.labels, k.x, c.radius, s.radius,
+                                                             s.counterexample, k.eta, "A 2-neuron ReLU net, σ = 0.25"))
     right.markdown(
         "f = [0, −ReLU(x₁) + ReLU(−x₁) − 0.05]: class 1 exactly when x₁ < −0.05 (shaded). SC-RFP's base function "
         "**depends on the input**: around x = (0.3, 0) the neuron that switches on for x₁ < 0 is float and is removed "
@@ -127,10 +128,11 @@ def audit_results(current, audit: pc.Audit) -> None:
         if current.is_2d:
             x0 = current.dataset.x_test[worst.index]
             b = pf.window(x0, worst.radius)
-            right.plotly_chart(pf.audit_figure(b, pc.labels(current.key, current.model, b, 101), x0,
-                                               cohen.points[worst.index].radius, worst.radius,
-                                               worst.counterexample, eta, "The counterexample (shading: f)"),
-                               key="paths_cex", **PLOT)
+            with right:
+                image_map.draw("paths_cex", pf.audit_picture(b, pc.labels(current.key, current.model, b, 101), x0,
+                                                             cohen.points[worst.index].radius, worst.radius,
+                                                             worst.counterexample, eta,
+                                                             "The counterexample (shading: f)"))
     if cohen.violations:
         st.error("Cohen et al.'s certificate failed the audit on some point: this happens with probability ≤ α "
                  "per point; rerun with another seed.", icon=":material/warning:")
@@ -141,32 +143,35 @@ def audit_results(current, audit: pc.Audit) -> None:
 # SC-RFP's η and masks. The page runs only the open tab's section (st.tabs with on_change="rerun").
 
 def float_neurons_section(current, net: network.Network, center: np.ndarray, eta: float, pool: str) -> None:
-    """Figure 2 (fixed-neuron ratio per layer against σ), the float-ratio map of the plane (2D) and the network
-    diagram of the neurons that float in a ball around x (small MLPs)."""
+    """Figure 2 (fixed-neuron ratio per layer against σ), the float-ratio map of the plane (2D), both without
+    Plotly, and in a folded section (small MLPs) the network diagram of the neurons that float in a ball around x."""
     data, sigma = current.dataset, state.sigma()
     sample = data.x_test[:64] if data is not None else center[None]
     layer_names, table = pc.ratio_curve(current.key, current.model, current.dataset_key, sample, SIGMAS, 16, 0)
     left, right = st.columns(2)
-    left.plotly_chart(pf.ratio_figure(SIGMAS, table, layer_names, sigma), key="paths_ratio", **PLOT)
+    with left:          # pictures, not Plotly charts: the page's first screen (ui/image_map.py, issue 17)
+        image_map.draw("paths_ratio", pf.ratio_chart(SIGMAS, table, layer_names, sigma))
     left.caption(f"Mean over {len(sample)} test inputs × 16 draws of ε. At σ = 0 every neuron is fixed; noise "
                  "flips the patterns of more neurons in some layers than in others.")
     if current.is_2d:
         heat = pc.float_map(current.key, current.model, state.VIEW, 60, sigma, 16, 0)
-        right.plotly_chart(pf.float_heatmap(state.VIEW, heat, sigma, center,
-                                            (data.x_test, data.y_test) if data is not None else None),
-                           key="paths_heat", **PLOT)
+        with right:
+            image_map.draw("paths_heat", pf.float_map(state.VIEW, heat, sigma, center,
+                                                      (data.x_test, data.y_test) if data is not None else None))
         right.caption("Bright: many neurons change pattern under noise — near the decision boundaries and the "
                       "hyperplanes of the first layer.")
     widths = pc.diagram_widths(net)
-    if widths is not None:
-        r = st.slider("Radius r of the region B(x, r)", 0.01, 1.0, 0.1, 0.01, key="paths_ball",
-                      help="The network diagram marks the neurons that float somewhere in this ball "
-                           "(x and 256 points drawn uniformly in it).")
+    box = None if widths is None else sections.lazy("Network diagram: the neurons that float around x "
+                                                    "(Figures 1, 5)", "paths_net_open")
+    if box is not None:     # drawn (with Plotly) only when opened: no Plotly on the first screen
+        r = box.slider("Radius r of the region B(x, r)", 0.01, 1.0, 0.1, 0.01, key="paths_ball",
+                       help="The network diagram marks the neurons that float somewhere in this ball "
+                            "(x and 256 points drawn uniformly in it).")
         floating = pc.floating_in_ball(current.model, center, r)
-        st.plotly_chart(pf.network_figure(widths, floating, current.class_names), key="paths_net", **PLOT)
-        st.caption(f"Region R = B(x, {r:g}): {sum(int(f.sum()) for f in floating)} of "
-                   f"{sum(len(f) for f in floating)} hidden neurons float. Every path through a vermillion neuron is a "
-                   "float path; the grey ones form Z_fixed.")
+        box.plotly_chart(pf.network_figure(widths, floating, current.class_names), key="paths_net", **PLOT)
+        box.caption(f"Region R = B(x, {r:g}): {sum(int(f.sum()) for f in floating)} of "
+                    f"{sum(len(f) for f in floating)} hidden neurons float. Every path through a vermillion neuron is "
+                    "a float path; the grey ones form Z_fixed.")
 
 
 def surfaces_section(current, net: network.Network, center: np.ndarray, eta: float, pool: str) -> None:

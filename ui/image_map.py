@@ -176,7 +176,7 @@ class LineChart:
     legend: tuple = ()
     xformat: str = "g"
     yformat: str = "g"
-    box: tuple = (560, 400)
+    box: tuple = (460, 400)          # px at most; ~ a half-page column at 1600 px and in presenter mode at 1280
     margin: tuple = (78, 14, 50, 62)
     font: float = 15
 
@@ -184,10 +184,12 @@ class LineChart:
         xmin, xmax, ymin, ymax = self.bounds
         (width, height), (ml, mr, mt, mb) = self.box, self.margin
         yticks = _ticks(ymin, ymax, self.yformat)
+        gap = 0.6 * self.font * max((len(t) for _, t in yticks), default=1) + 20     # the y title left of the ticks
+        ml = max(ml, gap + self.font + 8)                                           # and inside the box
         return {"box": [width, height], "plot": [ml, mt, width - ml - mr, height - mt - mb],
                 "bounds": list(self.bounds), "font": self.font, "image": None, "title": self.title,
                 "xlabel": self.xlabel, "ylabel": self.ylabel, "family": theme.FONT["family"], "dark": theme.DARK,
-                "ylabel_gap": 0.6 * self.font * max((len(t) for _, t in yticks), default=1) + 20,
+                "ylabel_gap": gap,
                 "points": [], "circles": [], "xticks": _ticks(xmin, xmax, self.xformat), "yticks": yticks,
                 **_shapes(self.lines, self.legend), "bar": None, "readout": None, "scale_top": None,
                 "value_max": None}
@@ -257,7 +259,7 @@ function svg(d) {
   for (const [v, t] of d.yticks) out.push(`<line x1="${L - 5}" x2="${L}" y1="${py(v)}" y2="${py(v)}" stroke="${d.dark}"/>`,
     `<text x="${L - 8}" y="${py(v) + F / 3}" text-anchor="end" font-size="${F}">${esc(t.replace("-", "−"))}</text>`);
   out.push(`<text x="${L + SW / 2}" y="${T + SH + 2 * F + 16}" text-anchor="middle" font-size="${F + 2}">${esc(d.xlabel)}</text>`,
-    `<text transform="translate(${L - (d.ylabel_gap ?? 2 * F + 8)} ${T + SH / 2}) rotate(-90)" text-anchor="middle" font-size="${F + 2}">${esc(d.ylabel)}</text>`);
+    `<text class="imap-ylabel" transform="translate(${L - (d.ylabel_gap ?? 2 * F + 8)} ${T + SH / 2}) rotate(-90)" text-anchor="middle" font-size="${F + 2}">${esc(d.ylabel)}</text>`);
   if (d.bar) {
     const bx = L + 0.05 * S, bw = 0.75 * S, by = H - 48, stops = d.bar.colours.map((c, i, a) =>
       `<stop offset="${i / Math.max(a.length - 1, 1)}" stop-color="${c}"/>`).join("");
@@ -304,6 +306,11 @@ export default function ({ data, parentElement, setTriggerValue }) {
   root.__imap = { data, send: setTriggerValue };
   root.innerHTML = svg(data) + '<div class="imap-tip" style="position:absolute;display:none;pointer-events:none;' +
     'background:#fff;border:1px solid #888;border-radius:3px;padding:2px 6px;font-size:15px;white-space:nowrap"></div>';
+  const ylabel = root.querySelector(".imap-ylabel");     // a y title longer than the plot is squeezed to fit
+  if (ylabel && ylabel.getComputedTextLength() > data.plot[3]) {
+    ylabel.setAttribute("textLength", data.plot[3]);
+    ylabel.setAttribute("lengthAdjust", "spacingAndGlyphs");
+  }
   root.dataset.scaleTop = data.scale_top ?? "";
   root.dataset.valueMax = data.value_max ?? "";
   if (root.__wired) return;

@@ -5,7 +5,7 @@ its own), then leaves presenter mode for the audit at 1500×1700. The audit cert
 points, not the page's 8 (half the time; the tour's picture with UPDATE_TOUR=1 keeps 8)."""
 import os
 
-from browser_kit import charts, no_exception, open_page, settle, shot, wait_idle
+from browser_kit import no_exception, open_page, settle, shot, wait_idle
 from classroom_kit import BOX, FOLD, ON_SCREEN, WIDTH, chart, on_first_screen, paths_surfaces
 
 def surfaces_on_the_projector(pg) -> None:
@@ -29,7 +29,12 @@ def test_paths_page_surfaces_audit_and_counterexample(page, server):
     page.set_viewport_size({"width": WIDTH, "height": FOLD})                # a projector, in presenter mode
     open_page(page, server, "paths?model=moons-mlp-s0.25&x=0.3&y=0.5&present=1")
     page.get_by_text("Fixed-neuron ratio per layer (Figure 2)").first.wait_for(timeout=120_000)
-    assert charts(page, 3) >= 3
+    for key in ("paths_ratio", "paths_heat", "paths_constructed"):    # ui.image_map pictures (issue 17)
+        page.locator(f".st-key-{key} .imap .imap-plot").wait_for(timeout=120_000)
+    assert page.locator(".js-plotly-plot").count() == 0                # no Plotly chart on the first screen
+    heat = page.locator(".st-key-paths_heat .imap-plot")
+    heat.hover()                                                         # the map's read-out, as Plotly's hover
+    assert "float" in page.locator(".st-key-paths_heat .imap-tip").inner_text()
     shot(page, "paths_float")
     page.get_by_role("tab", name="Path surfaces").click()                 # only the open tab runs: a rerun
     page.get_by_text("(b) Z_float = f − Z_fixed").first.wait_for(timeout=120_000)   # computed on the click

@@ -13,7 +13,7 @@ from ui.images import class_tints, colour_stops, png_uri, value_image
 LAYER_COLORS = (theme.BLUE, theme.ORANGE, theme.GREEN, theme.PURPLE, theme.SKY, theme.VERMILLION, theme.YELLOW)
 
 
-def ratio_chart(sigmas, table: np.ndarray, names, sigma_now: float) -> image_map.LineChart:
+def ratio_chart(sigmas, table: np.ndarray, names, sigma_now: float, font: float = 15) -> image_map.LineChart:
     """Figure 2: fixed-neuron ratio between x and x + ε against σ, one line per layer, overall dashed, a dotted line
     at the sidebar's σ (table (len(sigmas), len(names) + 1), its last column all neurons). Drawn without Plotly
     (``ui.image_map``: the page's first screen, issue 17); hovering a point reads its layer, σ and ratio."""
@@ -32,10 +32,12 @@ def ratio_chart(sigmas, table: np.ndarray, names, sigma_now: float) -> image_map
     bounds = (float(sigmas.min()) - pad_x, float(sigmas.max()) + pad_x, lo - pad_y, hi + pad_y)
     lines.append(image_map.Line((sigma_now, sigma_now), bounds[2:], theme.GREY, 2, "2 4", text=f"σ = {sigma_now:g}"))
     return image_map.LineChart(bounds, "Fixed-neuron ratio per layer (Figure 2)", "noise σ of ε ~ N(0, σ²I)",
-                               "fixed neurons (same pattern as x)", tuple(lines), tuple(legend), yformat=".0%")
+                               "fixed neurons (same pattern as x)", tuple(lines), tuple(legend), yformat=".0%",
+                               font=font, box=(460, 430))
 
 
-def float_map(bounds, ratio: np.ndarray, sigma: float, point=None, data=None) -> image_map.MapPicture:
+def float_map(bounds, ratio: np.ndarray, sigma: float, point=None, data=None,
+              font: float = 15) -> image_map.MapPicture:
     """The float-neuron ratio between p and p + ε at every p of the plane (ratio (R, R) on the grid spanning
     ``bounds``, row i: y): each grid value one pixel of a Cividis PNG over [0, max] under SVG axes and a colour bar
     (``ui.image_map``: no Plotly on the page's first screen), the test points by class, x as a vermillion ×; the
@@ -62,10 +64,11 @@ def float_map(bounds, ratio: np.ndarray, sigma: float, point=None, data=None) ->
         title=f"Float ratio between p and p + ε, σ = {sigma:g}", colour_bar=bar, scale_top=zmax,
         readout=image_map.Readout(float(x0), float(dx), float(y0), float(dy), tuple(map(tuple, ratio.tolist())),
                                   "float", ".1%"),
-        points=tuple(points), legend=tuple(legend), box=MAP_BOX)
+        points=tuple(points), legend=tuple(legend), box=MAP_BOX, font=font)
 
 
-MAP_BOX = (500, 600)     # px at most: the SVG box of the page's maps (it shrinks to a narrower column)
+FONT, FONT_PRESENTER = 15, 20     # px: the pictures' tick labels (titles +3), as the Plotly charts; presenter ×1.3
+MAP_BOX = (470, 570)     # px at most: the maps' SVG box, about a half-page column (1600 px, or 1280 presenter): ~1:1 text
 
 
 def _wire(s, t, z, color, name, lines: int = 16):
@@ -146,7 +149,7 @@ def network_figure(widths, floating, k_names, weights=None) -> go.Figure:
 
 
 def audit_picture(bounds, labels: np.ndarray, center, cohen_r: float, scrfp_r: float, counter=None,
-                  eta: float = 0.0, title: str = "") -> image_map.MapPicture:
+                  eta: float = 0.0, title: str = "", font: float = 15) -> image_map.MapPicture:
     """The audited point, Cohen's (black) and SC-RFP's (vermillion, dashed) circles over the SC-RFP classifier's
     exact regions (labels (R, R) on the grid spanning ``bounds``, tinted by class at 45 % opacity), the segment to the
     counterexample x' (×); drawn without Plotly (``ui.image_map``), the read-out says the class under the pointer."""
@@ -169,7 +172,7 @@ def audit_picture(bounds, labels: np.ndarray, center, cohen_r: float, scrfp_r: f
         readout=image_map.Readout(float(x0), float(dx), float(y0), float(dy), tuple(map(tuple, labels.tolist())),
                                   "SC-RFP predicts class", "d"),
         points=(image_map.Points((float(center[0]),), (float(center[1]),), size=12),), circles=circles,
-        lines=lines, legend=tuple(legend), box=(MAP_BOX[0], MAP_BOX[1] - 70), margin=(52, 10, 50, 60))
+        lines=lines, legend=tuple(legend), box=(MAP_BOX[0], MAP_BOX[1] - 70), margin=(52, 10, 50, 60), font=font)
 
 
 def accuracy_figure(grid_r: np.ndarray, curves: dict) -> go.Figure:

@@ -43,6 +43,11 @@ def scrfp_controls(net: network.Network):
     return eta, pool, point_slot
 
 
+def _font() -> float:
+    """The pictures' tick-label size: larger on a projector (presenter mode), as the page's text."""
+    return pf.FONT_PRESENTER if presenter.active() else pf.FONT
+
+
 def network_or_stop() -> tuple[state.CurrentModel, network.Network]:
     """The current model and its piecewise-linear form; otherwise why not, the counterexample, and st.stop()."""
     try:
@@ -64,7 +69,8 @@ def constructed_section() -> None:
     left, right = st.columns([1, 1.1])
     with left:          # a picture, not a Plotly chart: the page's first screen (ui/image_map.py, issue 17)
         image_map.draw("paths_constructed", pf.audit_picture(k.bounds, k.labels, k.x, c.radius, s.radius,
-                                                             s.counterexample, k.eta, "A 2-neuron ReLU net, σ = 0.25"))
+                                                             s.counterexample, k.eta, "A 2-neuron ReLU net, σ = 0.25",
+                                                             _font()))
     right.markdown(
         "f = [0, −ReLU(x₁) + ReLU(−x₁) − 0.05]: class 1 exactly when x₁ < −0.05 (shaded). SC-RFP's base function "
         "**depends on the input**: around x = (0.3, 0) the neuron that switches on for x₁ < 0 is float and is removed "
@@ -132,7 +138,7 @@ def audit_results(current, audit: pc.Audit) -> None:
                 image_map.draw("paths_cex", pf.audit_picture(b, pc.labels(current.key, current.model, b, 101), x0,
                                                              cohen.points[worst.index].radius, worst.radius,
                                                              worst.counterexample, eta,
-                                                             "The counterexample (shading: f)"))
+                                                             "The counterexample (shading: f)", _font()))
     if cohen.violations:
         st.error("Cohen et al.'s certificate failed the audit on some point: this happens with probability ≤ α "
                  "per point; rerun with another seed.", icon=":material/warning:")
@@ -150,14 +156,15 @@ def float_neurons_section(current, net: network.Network, center: np.ndarray, eta
     layer_names, table = pc.ratio_curve(current.key, current.model, current.dataset_key, sample, SIGMAS, 16, 0)
     left, right = st.columns(2)
     with left:          # pictures, not Plotly charts: the page's first screen (ui/image_map.py, issue 17)
-        image_map.draw("paths_ratio", pf.ratio_chart(SIGMAS, table, layer_names, sigma))
+        image_map.draw("paths_ratio", pf.ratio_chart(SIGMAS, table, layer_names, sigma, _font()))
     left.caption(f"Mean over {len(sample)} test inputs × 16 draws of ε. At σ = 0 every neuron is fixed; noise "
                  "flips the patterns of more neurons in some layers than in others.")
     if current.is_2d:
         heat = pc.float_map(current.key, current.model, state.VIEW, 60, sigma, 16, 0)
         with right:
             image_map.draw("paths_heat", pf.float_map(state.VIEW, heat, sigma, center,
-                                                      (data.x_test, data.y_test) if data is not None else None))
+                                                      (data.x_test, data.y_test) if data is not None else None,
+                                                      _font()))
         right.caption("Bright: many neurons change pattern under noise — near the decision boundaries and the "
                       "hyperplanes of the first layer.")
     widths = pc.diagram_widths(net)

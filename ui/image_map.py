@@ -144,8 +144,9 @@ class MapPicture:
         bar = self.colour_bar
         values = None if self.readout is None else np.asarray(self.readout.values, dtype=float)
         return {
-            "box": [width, height], "plot": [left, mt, side, side], "bounds": list(self.bounds), "font": self.font,
-            "image": self.image, "image_bounds": list(self.image_bounds), "title": self.title,
+            "box": [width, height], "plot": [left, mt, side, side], "font": self.font, "image": self.image,
+            "bounds": [float(v) for v in self.bounds], "image_bounds": [float(v) for v in self.image_bounds],
+            "title": self.title,
             "xlabel": self.xlabel, "ylabel": self.ylabel, "family": theme.FONT["family"], "dark": theme.DARK,
             "image_opacity": self.image_opacity,
             "points": [{"xs": [float(v) for v in m.xs], "ys": [float(v) for v in m.ys], "symbol": m.symbol,
@@ -187,7 +188,7 @@ class LineChart:
         gap = 0.6 * self.font * max((len(t) for _, t in yticks), default=1) + 20     # the y title left of the ticks
         ml = max(ml, gap + self.font + 8)                                           # and inside the box
         return {"box": [width, height], "plot": [ml, mt, width - ml - mr, height - mt - mb],
-                "bounds": list(self.bounds), "font": self.font, "image": None, "title": self.title,
+                "bounds": [float(v) for v in self.bounds], "font": self.font, "image": None, "title": self.title,
                 "xlabel": self.xlabel, "ylabel": self.ylabel, "family": theme.FONT["family"], "dark": theme.DARK,
                 "ylabel_gap": gap,
                 "points": [], "circles": [], "xticks": _ticks(xmin, xmax, self.xformat), "yticks": yticks,

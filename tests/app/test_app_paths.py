@@ -148,8 +148,9 @@ def test_first_screen_draws_no_plotly_chart_and_the_diagram_only_when_opened():
     diagram (Plotly) waits in a folded section and is drawn when opened."""
     from apptest_kit import first_screen_maps
     from ui import image_map
-    from ui.paths import figures as pf
+    import json
     import numpy as np
+    from ui.paths import figures as pf
     at = _page()
     at.run()
     assert not at.exception
@@ -164,6 +165,8 @@ def test_first_screen_draws_no_plotly_chart_and_the_diagram_only_when_opened():
     chart = pf.ratio_chart((0.0, 0.5, 1.0), np.array([[1.0, 1.0], [0.8, 0.9], [0.6, 0.7]]), ["layer 1"], 0.5).data()
     assert chart["lines"][0]["hover"][1] == "layer 1\nσ = 0.50: 80.0% fixed"
     assert [e[0] for e in chart["legend"]] == ["layer 1", "all neurons"] and chart["lines"][-1]["text"] == "σ = 0.5"
-    picture = pf.audit_picture((-1, 1, -1, 1), np.eye(5, dtype=int), (0, 0), 0.3, 0.5, (0.6, 0), 1.0, "t")
+    picture = pf.audit_picture(tuple(np.float32([-1, 1, -1, 1])), np.eye(5, dtype=int), np.float32([0, 0]), 0.3,
+                               0.5, (0.6, 0), 1.0, "t")      # the audit tab's window: float32 bounds
     assert isinstance(picture, image_map.MapPicture) and picture.readout.values[0][0] == 1
+    json.dumps(picture.data(), allow_nan=False)               # the component's data must be plain JSON
     assert [c.dash for c in picture.circles] == ["", "9 6"] and picture.lines[0].end_x > 0

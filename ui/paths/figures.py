@@ -68,7 +68,7 @@ def float_map(bounds, ratio: np.ndarray, sigma: float, point=None, data=None,
 
 
 FONT, FONT_PRESENTER = 15, 20     # px: the pictures' tick labels (titles +3), as the Plotly charts; presenter ×1.3
-MAP_BOX = (470, 570)     # px at most: the maps' SVG box, about a half-page column (1600 px, or 1280 presenter): ~1:1 text
+MAP_BOX = (470, 570)     # px at most: the maps' SVG box, about a half-page column at 1600 px or 1280 presenter
 
 
 def _wire(s, t, z, color, name, lines: int = 16):

@@ -4,10 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from cert_core.models.bundles import ModelLoadError
-from ui import lessons, navigation, presenter, state
+from ui import lessons, navigation, presenter, sigma_fragments, state
 
 
 def render() -> None:
+    sigma_fragments.forget()          # a whole-app run: the page says again which fragments a σ step reruns
     with st.sidebar:
         st.markdown("### :material/verified_user: Certified Robustness Explorer")
         keys = state.model_keys()
@@ -20,6 +21,7 @@ def render() -> None:
         # σ right under the model: the control a lecturer reaches for most stays above the fold even with every
         # page in the navigation (at 1600×1000 it sat below it once the Draw and Receipts pages joined)
         st.slider("Noise level σ", state.SIGMA_MIN, state.SIGMA_MAX, step=state.SIGMA_STEP, key="sigma",
+                  on_change=sigma_fragments.on_sigma_change,      # the page's σ fragments alone, where it has some
                   help="Standard deviation of the Gaussian noise the smoothed classifier adds to its input.")
         _model_card()
         presenter.toggle()

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ui import plot_clicks, state
+from ui import links, plot_clicks, state
 from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
@@ -25,47 +25,39 @@ from ui.inspector import RadiusRow, audit
 
 NO_POINT = "Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii."
 FIGURES = "_inspector_figures"   # session key: {chart name: (inputs, figure)} of the last run (see reused)
-FOLLOW_S = 0.1      # after a click's answer, the page reruns (maps, address bar) this much later (rerun_page_soon)
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
 PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
            "this table on their own, and clicking elsewhere meanwhile is fine.")
 
 
 @st.fragment
-def inspector(current, m, sigma: float, cp, drawn, clicks_selector: str, path_chart: Callable) -> None:
+def inspector(current, m, sigma: float, cp, clicks_selector: str, draw_maps: Callable, path_chart: Callable) -> None:
     """The "Inspect a point" section as a fragment: a click on a map (``clicks_selector``: the maps' elements) or a
-    typed coordinate reruns this section alone, so the first answer (cloud, votes, table) does not wait for the
-    sidebar, the maps and the metrics to be computed, sent and drawn again; the page then runs once more, for the
-    maps to draw the point and its circles (``drawn``: the point the maps show) and for the address bar.
+    typed coordinate reruns this section alone, and that one run answers it: first the cloud, the votes and the
+    table (the slow rows follow on their own), then the maps and the radius map with the point and its circles
+    (``draw_maps(point, rows)``: ``ui.boundaries.sigma_view.draw_maps``, into the columns and the tab its caller
+    made), then the address bar. The sidebar, the metrics and the tabs' other content are not run again.
 
-    ``m``, ``sigma`` and ``cp`` are those of the page's last full run: σ changes only there, and a changed n, n₀,
-    α or seed reruns the page at once (the maps' abstain shading and the metrics use them). ``path_chart``: the
-    sequential path under the table (``ui.sequential.views.path_chart``; a method slice, which the page imports)."""
+    ``m``, ``sigma`` and ``cp`` are those of the caller's last run (the σ view's fragment, which a σ step reruns and
+    which calls this one again); a changed n, n₀, α or seed reruns the page at once (the maps' abstain shading and
+    the metrics use them). ``path_chart``: the sequential path under the table (``ui.sequential.views.path_chart``;
+    a method slice, which the page imports)."""
     controls.remember_fragment()
     plot_clicks.listen("map_clicks", clicks_selector, state.set_point)
     point = state.selected_point()
     controls.point_inputs(point, m.view)      # x₁, x₂ and CERTIFY's n, n₀, α, seed
-    own = controls.own_rerun()
-    if own and controls.certify_params() != cp:
+    if controls.own_rerun() and controls.certify_params() != cp:
         st.rerun(scope="app")
     if point is None:
         st.info(NO_POINT, icon=":material/ads_click:")
-    else:
-        rows, errors, cert, start_slow = bc.inspect_point(current, m, point, sigma, cp)
-        show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
-        path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
-    if own and point != drawn:                # the first answer is out: now the maps and the address bar
-        rerun_page_soon()
-
-
-@st.fragment(run_every=FOLLOW_S)
-def rerun_page_soon() -> None:
-    """Rerun the page once the browser has the inspector's answer. A page run started at once (``st.rerun`` in the
-    inspector's run) marks the answer stale before a busy browser has drawn it, so its first sight waited for the
-    page's run to send it again; this fragment's timer starts only when the browser has received it, after the
-    answer. Its first run, inside the inspector's, does nothing; the page's run does not define it, which stops it."""
-    if not controls.own_rerun():
-        st.rerun(scope="app")
+        draw_maps(None, [])
+        links.sync_url()                      # an emptied box: the link loses x and y
+        return
+    rows, errors, cert, start_slow = bc.inspect_point(current, m, point, sigma, cp)
+    show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
+    draw_maps(point, rows)                    # the first answer is out: now the maps show the point
+    links.sync_url()                          # ?x=&y= (a no-op unless the point changed in this run)
+    path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
 
 
 def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:
@@ -134,9 +126,10 @@ def show(current, point, sigma: float, cp, m, fast: tuple, start_slow: Callable[
 
 
 def reused(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
-    """``build()``, or the figure this session built for the same ``key`` in its last run: a click's first answer
-    (the inspector's fragment) is followed by the page's run for the maps, which draws the same cloud and votes
-    again, and building them (noise votes, f around the point, Plotly's validation) cost ~0.1 s of server CPU."""
+    """``build()``, or the figure this session built for the same ``key`` in its last run: a run that draws the
+    inspector again for the same point and σ (a page control, "Show every method's circle" when the slow rows
+    arrive, the Monte Carlo tab's settings) draws the same cloud and votes again, and building them (noise votes, f
+    around the point, Plotly's validation) cost ~0.1 s of server CPU."""
     memo = st.session_state.setdefault(FIGURES, {})
     kept = memo.get(name)
     if kept is None or kept[0] != key:

@@ -24,6 +24,7 @@ from ui.boundaries import figures as bf
 from ui.inspector import RadiusRow, audit
 
 NO_POINT = "Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii."
+POLL = "_inspector_poll"         # session key: the id of the table fragment whose poll start_polling starts
 FIGURES = "_inspector_figures"   # session key: {chart name: (inputs, figure)} of the last run (see reused)
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
 PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
@@ -58,6 +59,8 @@ def inspector(current, m, sigma: float, cp, clicks_selector: str, draw_maps: Cal
     draw_maps(point, rows)                    # the first answer is out: now the maps show the point
     links.sync_url()                          # ?x=&y= (a no-op unless the point changed in this run)
     path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)
+    if controls.own_rerun():                  # else the σ view's run starts it, at its end
+        start_polling()
 
 
 def with_slow(rows: list[RadiusRow], errors: list[str], job: Future) -> tuple[list[RadiusRow], list[str]]:
@@ -97,9 +100,12 @@ def show(current, point, sigma: float, cp, m, fast: tuple, start_slow: Callable[
                        key="votes", theme=None, config={"displayModeBar": False})
     job = job or start_slow()                      # off, the job starts only now that cloud and votes are drawn
     waiting = not job.done()
+    ids = {}
+    deferred = controls.this_fragment_id() is not None   # (the inspector's) else Streamlit's timer, started at once
 
-    @st.fragment(run_every=POLL_S if waiting else None)
+    @st.fragment(run_every=POLL_S if waiting and not deferred else None)
     def table() -> None:
+        ids.setdefault("table", controls.this_fragment_id())
         controls.keep_sigma(sigma)
         shown, problems = with_slow(rows, errors, job)
         table = explorer.table(shown)
@@ -123,6 +129,26 @@ def show(current, point, sigma: float, cp, m, fast: tuple, start_slow: Callable[
             st.rerun(scope="app")        # (a full run also stops this polling, as the fragment is defined without it)
 
     table()
+    if waiting and deferred:
+        st.session_state[POLL] = ids.get("table")
+    else:
+        st.session_state.pop(POLL, None)
+
+
+def start_polling() -> None:
+    """Start the poll of the table this run drew while its slow rows are computed: a ``run_every`` timer in the
+    browser (the message ``@st.fragment(run_every=...)`` sends), sent by the run's outermost part at its very end
+    (the inspector's own rerun, or the σ view), not as the table is defined. A tick that reached the server while
+    the run was still drawing the maps waited for it, then started at once, and the finished run's last message,
+    not yet sent, was relabelled "stopped early for a rerun": the browser kept that run's stale elements."""
+    fragment_id, ctx = st.session_state.pop(POLL, None), get_script_run_ctx()
+    if fragment_id is None or ctx is None:
+        return
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    msg = ForwardMsg()
+    msg.auto_rerun.interval = POLL_S
+    msg.auto_rerun.fragment_id = fragment_id
+    ctx.enqueue(msg)
 
 
 def reused(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:

@@ -38,11 +38,20 @@ def typed() -> None:
 def remember_fragment() -> None:
     """Called in the body of the inspector's fragment (answer.inspector): keep its id, so that its own reruns (a click
     on a map, a typed box) are told apart from the table's poll (``_poll_run``)."""
+    fragment_id = this_fragment_id()
+    if fragment_id is None:                  # another Streamlit: typing still works, unguarded
+        st.session_state.pop(FRAGMENT, None)
+    else:
+        st.session_state[FRAGMENT] = fragment_id
+
+
+def this_fragment_id() -> str | None:
+    """The id of the fragment whose body is running (None outside one, or where this Streamlit does not say)."""
     try:
         from streamlit.runtime.scriptrunner_utils.script_run_context import ThreadState
-        st.session_state[FRAGMENT] = ThreadState.get().fragment_id
-    except (ImportError, AttributeError, RuntimeError):     # another Streamlit: typing still works, unguarded
-        st.session_state.pop(FRAGMENT, None)
+        return ThreadState.get().fragment_id
+    except (ImportError, AttributeError, RuntimeError):
+        return None
 
 
 def _poll_run() -> bool:

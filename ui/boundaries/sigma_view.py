@@ -57,6 +57,7 @@ def at_sigma(current, overlay: bool, show: str, resolution: int, radius_r: float
     with tab_mc:
         monte_carlo_tab(current, m, sigma, resolution, cp)
     bc.scrub_smoothed_map(current, m, sigma, overlay, f".st-key-{keys[-1]}")   # last: its frames never delay the page
+    answer.start_polling()            # the table's poll for its slow rows, once everything else is sent
 
 
 def draw_maps(current, m: bc.Maps, sigma: float, overlay: bool, points, marks, slots, radius_tab, point,

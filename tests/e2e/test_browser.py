@@ -176,8 +176,8 @@ def test_drag_sigma_then_click_a_point(page, server):
     settle(page, tour_wait=1.0)
     shot(page, "boundaries_inspector", tour="point-inspector")
     page.set_viewport_size({"width": 1600, "height": 1000})
-    # a typed coordinate reruns the inspector's fragment (issue 17), which answers for the typed point; the page's
-    # run after it puts the point on the maps and into the address bar
+    # a typed coordinate reruns the inspector's fragment (issue 17), which answers for the typed point, then puts the
+    # point on the maps and into the address bar in the same run
     box = page.locator(".st-key-px input")
     box.fill("-0.123")
     box.press("Enter")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import DEEP_LINK, ROOT, no_exception, open_page, settle, shot, wait_idle
+from browser_kit import BOUNDARIES_SHOWN, DEEP_LINK, ROOT, Runs, no_exception, open_page, settle, shot, wait_idle
 from classroom_kit import BOX
 from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
@@ -124,6 +124,9 @@ SCRUB_SHOWN = """() => { const map = document.querySelector('.st-key-map_b_2');
 
 
 def test_drag_sigma_then_click_a_point(page, server):
+    """Drag σ (the map scrubs), click a point (one fragment run answers and puts the point on the maps; the slow rows
+    arrive and the poll stops), step σ with the keyboard (the σ view's fragment alone reruns: issue 17), type x₁."""
+    runs = Runs(page)                                  # before the page opens its websocket
     open_page(page, server, "boundaries")
     slider = page.locator("[data-testid='stSidebar'] [data-testid='stSlider']").first
     assert slider.bounding_box()["y"] < 1000 - 80                         # σ is above the fold, not scrolled to
@@ -136,9 +139,9 @@ def test_drag_sigma_then_click_a_point(page, server):
     assert page.evaluate(SCRUB_SHOWN) == ["0.25", "Smoothed g, σ = 0.25", "0.25"]
     page.mouse.move(x0, y0)
     page.mouse.down()
-    for dx in range(2, 16, 2):                 # a few slider steps: inside the frames a first visit is sent
-        page.mouse.move(x0 + dx, y0)
-        if float(live.input_value()) >= 0.27:
+    for dx in range(1, 16):                    # one slider step: a first run on a cold server sends σ ± 1 step's
+        page.mouse.move(x0 + dx, y0)           # frames (the look-ahead's wider window reaches a tab on later runs)
+        if float(live.input_value()) >= 0.26:
             break
     held = f"{float(live.input_value()):g}"
     assert held != "0.25"
@@ -153,12 +156,24 @@ def test_drag_sigma_then_click_a_point(page, server):
     assert page.evaluate(SCRUB_SHOWN) == [held, f"Smoothed g, σ = {held}", held]     # the rerun agrees
     assert page.get_by_text(f"Smoothed g, σ = {sigma:g}").count() == 1
     # click on the smoothed map, a little up-left of its centre
+    runs.clear()
     drag = page.locator("[data-testid='stPlotlyChart']").nth(1).locator(".nsewdrag").first
     b = drag.bounding_box()
     page.mouse.click(b["x"] + 0.42 * b["width"], b["y"] + 0.40 * b["height"])
+    # one run (the inspector's fragment) answers, puts the point on both maps and into the address bar; the slow
+    # rows follow in the table's polls, which are no whole-page run either
+    page.wait_for_function("() => /[?&]x=/.test(location.search)", timeout=60_000)    # the run's last step
+    page.wait_for_function("() => !!document.querySelector('.st-key-inspected_point')", timeout=60_000)
+    runs.wait(lambda: runs.fragment_runs())
     wait_idle(page)
     no_exception(page)
-    assert re.search(r"[?&]x=-?[0-9.]+", page.url) and re.search(r"[?&]y=-?[0-9.]+", page.url)
+    x, y = (float(v) for v in re.search(r"[?&]x=(-?[0-9.]+)&y=(-?[0-9.]+)", page.url).groups())
+    assert page.get_by_text(f"Inspecting the point ({x:.3f}, {y:.3f}).").count() == 1
+    clicked = page.evaluate(BOUNDARIES_SHOWN)
+    assert clicked["points"] == [[[x, y]], [[x, y]]] and clicked["cloud"].endswith(f"σ = {sigma:g}"), clicked
+    done = runs.fragment_runs()
+    assert len(done) == 1 and not runs.whole_app() and runs.sidebar_deltas == 0, runs.finished   # one run
+    click_run = done[0]
     # a loaded server may start the click's run after wait_idle's quiet window: wait for the answer itself
     page.get_by_text("Every certificate lies inside").wait_for(timeout=180_000)
     assert page.get_by_text("Every certificate lies inside").count() == 1
@@ -176,6 +191,22 @@ def test_drag_sigma_then_click_a_point(page, server):
     settle(page, tour_wait=1.0)
     shot(page, "boundaries_inspector", tour="point-inspector")
     page.set_viewport_size({"width": 1600, "height": 1000})
+    # a σ step reruns the σ view's fragment alone (no whole-app run, nothing sent to the sidebar), which redraws
+    # the smoothed map, the metrics and the inspector's cloud and votes at the new σ, and the address bar's σ
+    before, step = page.evaluate(BOUNDARIES_SHOWN), f"{sigma + 0.01:g}"
+    runs.clear()
+    live.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => document.querySelector('.st-key-cloud .gtitle')?.textContent.endsWith('{step}')"
+                           f" && /[?&]sigma={step}&/.test(location.search)", timeout=60_000)
+    runs.wait(lambda: runs.fragment_runs())
+    shown = page.evaluate(BOUNDARIES_SHOWN)
+    assert (shown["title"], shown["sigma"]) == (f"Smoothed g, σ = {step}", step), shown
+    assert shown["votes"] != before["votes"] and shown["points"] == before["points"], (before, shown)
+    assert re.search(rf"[?&]sigma={step}&x=", page.url), page.url
+    assert click_run not in runs.fragment_runs() and not runs.whole_app() and runs.sidebar_deltas == 0, (
+        runs.finished, runs.sidebar_deltas)
+    wait_idle(page)
     # a typed coordinate reruns the inspector's fragment (issue 17), which answers for the typed point, then puts the
     # point on the maps and into the address bar in the same run
     box = page.locator(".st-key-px input")

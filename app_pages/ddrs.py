@@ -1,4 +1,6 @@
 """Per-input σ: data-dependent randomized smoothing (Alfarra et al., 2022) and why certifying it is delicate."""
+from dataclasses import replace
+
 import numpy as np
 import streamlit as st
 
@@ -67,7 +69,9 @@ view, point = base.view, state.selected_point()
 maps = ddrs_cache.map_figures(current.key, mp, view, resolution, sigma0, tuple(s_range), count, point)
 for col, (key, picture) in zip(st.columns(3), maps.items()):
     with col:       # no Plotly on the first screen (ui/image_map.py): a click selects the point, as on the others
-        image_map.draw(key, picture, state.set_point)
+        # on a projector the pictures' labels grow with the page's text (the cached pictures are shared: a copy)
+        image_map.draw(key, replace(picture, font=image_map.FONT_PRESENTER) if presenter.active() else picture,
+                       state.set_point)
 st.caption("Click any map to inspect a point. Outlined in vermillion on the R* map: pixels whose R* ball reaches a "
            "point the same data-dependent classifier labels differently — there R* is not a certificate.")
 m = st.columns(4)

@@ -28,6 +28,7 @@ from ui import plot_clicks, theme
 
 WIDTH, HEIGHT = 380, 480                          # the SVG's coordinate box; it scales to its column's width
 MARGIN = dict(l=52, r=10, t=50, b=120)            # as the Plotly maps it replaces: ticks, x title, colour bar below
+FONT, FONT_PRESENTER = 15, 20                     # px: tick labels (titles +3); presenter mode ×1.3, as its text
 
 
 @dataclass(frozen=True)
@@ -132,13 +133,15 @@ class MapPicture:
     image_opacity: float = 1.0
     box: tuple = (WIDTH, HEIGHT)         # the SVG's size in px at most (it shrinks to a narrower column)
     margin: tuple = (MARGIN["l"], MARGIN["r"], MARGIN["t"], MARGIN["b"])    # around the square plot area
-    font: float = 15                     # tick labels, px; axis titles +2, the title +3
+    font: float = FONT                   # tick labels, px; axis titles +2, the title +3
     scale_top: float | None = None       # the colour scale's top value (data-scale-top, for tests)
 
     def data(self) -> dict:
         """The component's JSON data: the picture, its layout in SVG units and the ticks."""
         xmin, xmax, ymin, ymax = self.bounds
         (width, height), (ml, mr, mt, mb) = self.box, self.margin
+        yticks = [[v, f"{v:g}"] for v in nice_ticks(ymin, ymax)]
+        ml = max(ml, 0.6 * self.font * max(len(t) for _, t in yticks) + self.font + 18)   # larger (presenter) labels fit
         side = min(width - ml - mr, height - mt - mb)
         left = ml + (width - ml - mr - side) / 2
         bar = self.colour_bar
@@ -179,7 +182,7 @@ class LineChart:
     yformat: str = "g"
     box: tuple = (460, 400)          # px at most; ~ a half-page column at 1600 px and in presenter mode at 1280
     margin: tuple = (78, 14, 50, 62)
-    font: float = 15
+    font: float = FONT
 
     def data(self) -> dict:
         xmin, xmax, ymin, ymax = self.bounds

@@ -1,9 +1,11 @@
 """AppTest of the per-input σ page: default path, main controls, a selected point, bad input."""
 
+import json
+
 import pytest
 from apptest_kit import first_screen_maps, page_test, page_text, dataframe_with
 from streamlit.testing.v1 import AppTest
-from ui import navigation
+from ui import image_map, navigation, presenter
 
 PAGE = navigation.DDRS
 SMALL = dict(ddrs_res=100, ddrs_count=8, ddrs_ncert=500, ddrs_steps=5)
@@ -50,6 +52,9 @@ def test_sections_below_the_fold_compute_nothing_until_opened(monkeypatch):
     at.session_state["sigma"] = 0.26
     at.run()
     assert not at.exception and calls == [] and len(first_screen_maps(at)) == 3
+    at.toggle(key=presenter.KEY).set_value(True).run()      # on a projector the maps' labels grow with the text
+    fonts = {json.loads(c.proto.json)["font"] for c in at.get("bidi_component") if "image_map" in c.proto.component_name}
+    assert not at.exception and fonts == {image_map.FONT_PRESENTER}
 
 
 def test_selected_point_shows_curve_and_trajectory(first_run):

@@ -67,7 +67,7 @@ def float_map(bounds, ratio: np.ndarray, sigma: float, point=None, data=None,
         points=tuple(points), legend=tuple(legend), box=MAP_BOX, font=font)
 
 
-FONT, FONT_PRESENTER = 15, 20     # px: the pictures' tick labels (titles +3), as the Plotly charts; presenter ×1.3
+FONT, FONT_PRESENTER = image_map.FONT, image_map.FONT_PRESENTER     # px: the pictures' tick labels
 MAP_BOX = (470, 570)     # px at most: the maps' SVG box, about a half-page column at 1600 px or 1280 presenter
 
 

@@ -141,7 +141,7 @@ class MapPicture:
         xmin, xmax, ymin, ymax = self.bounds
         (width, height), (ml, mr, mt, mb) = self.box, self.margin
         yticks = [[v, f"{v:g}"] for v in nice_ticks(ymin, ymax)]
-        ml = max(ml, 0.6 * self.font * max(len(t) for _, t in yticks) + self.font + 18)   # larger (presenter) labels fit
+        ml = max(ml, labels_width(yticks, self.font) + self.font + 18)     # larger (presenter) labels fit
         side = min(width - ml - mr, height - mt - mb)
         left = ml + (width - ml - mr - side) / 2
         bar = self.colour_bar
@@ -188,7 +188,7 @@ class LineChart:
         xmin, xmax, ymin, ymax = self.bounds
         (width, height), (ml, mr, mt, mb) = self.box, self.margin
         yticks = _ticks(ymin, ymax, self.yformat)
-        gap = 0.6 * self.font * max((len(t) for _, t in yticks), default=1) + 20     # the y title left of the ticks
+        gap = labels_width(yticks, self.font) + 20                                  # the y title left of the ticks
         ml = max(ml, gap + self.font + 8)                                           # and inside the box
         return {"box": [width, height], "plot": [ml, mt, width - ml - mr, height - mt - mb],
                 "bounds": [float(v) for v in self.bounds], "font": self.font, "image": None, "title": self.title,
@@ -197,6 +197,11 @@ class LineChart:
                 "points": [], "circles": [], "xticks": _ticks(xmin, xmax, self.xformat), "yticks": yticks,
                 **_shapes(self.lines, self.legend), "bar": None, "readout": None, "scale_top": None,
                 "value_max": None}
+
+
+def labels_width(ticks, font: float) -> float:
+    """About how wide, in px, the widest of the tick labels ``ticks`` ((value, text) pairs) is at ``font`` px."""
+    return 0.6 * font * max((len(t) for _, t in ticks), default=1)
 
 
 def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:

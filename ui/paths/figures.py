@@ -67,7 +67,6 @@ def float_map(bounds, ratio: np.ndarray, sigma: float, point=None, data=None,
         points=tuple(points), legend=tuple(legend), box=MAP_BOX, font=font)
 
 
-FONT, FONT_PRESENTER = image_map.FONT, image_map.FONT_PRESENTER     # px: the pictures' tick labels
 MAP_BOX = (470, 570)     # px at most: the maps' SVG box, about a half-page column at 1600 px or 1280 presenter
 
 

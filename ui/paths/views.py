@@ -45,7 +45,7 @@ def scrfp_controls(net: network.Network):
 
 def _font() -> float:
     """The pictures' tick-label size: larger on a projector (presenter mode), as the page's text."""
-    return pf.FONT_PRESENTER if presenter.active() else pf.FONT
+    return image_map.FONT_PRESENTER if presenter.active() else image_map.FONT
 
 
 def network_or_stop() -> tuple[state.CurrentModel, network.Network]:

@@ -33,14 +33,22 @@ FONT, FONT_PRESENTER = 15, 20                     # px: tick labels (titles +3);
 
 @dataclass(frozen=True)
 class Readout:
-    """Hover values on a lattice: ``values[i][j]`` at (x0 + j·dx, y0 + i·dy), read from the exact map's pixels."""
+    """Hover values on a lattice: ``values[i][j]`` at (x0 + j·dx, y0 + i·dy), read from the exact map's pixels.
+
+    The read-out under the pointer is its coordinates, then ``class_label: <b>class</b>`` when ``classes`` are given
+    (``classes[i][j]`` indexes ``class_names``), then ``label value`` (none when ``values`` is empty), then a line
+    per ``more`` entry, (label, values, format) like ``label``, ``values`` and ``format``."""
     x0: float
     dx: float
     y0: float
     dy: float
-    values: tuple           # (L, L) rows of floats (NaN: no value)
+    values: tuple           # (L, L) rows of floats (NaN: no value); () for none
     label: str              # e.g. "radius"
     format: str = ".3f"     # how a value reads: ".3f" (3 decimals), ".1%" (a percentage) or "d" (an integer)
+    classes: tuple = ()     # (L, L) rows of class indices, or () for none
+    class_names: tuple = ()
+    class_label: str = ""   # e.g. "g" (the smoothed classifier's class)
+    more: tuple = ()        # further lines: (label, (L, L) rows of floats, format)
 
 
 @dataclass(frozen=True)
@@ -54,14 +62,16 @@ class ColourBar:
 
 @dataclass(frozen=True)
 class Points:
-    """Markers over the picture at (``xs[i]``, ``ys[i]``) in data units: ``symbol`` 'dot', 'x' or 'star', ``size``
-    in px, filled with ``colour`` (a star: outlined in black)."""
+    """Markers over the picture at (``xs[i]``, ``ys[i]``) in data units: ``symbol`` 'dot', 'x', 'star' (outlined in
+    black), 'circle-open' or 'diamond-open' (a ring or a diamond in ``colour``), ``size`` in px, in ``colour``;
+    ``outline``: a thin ring of that colour around a dot (white: the dot stands out on any region)."""
     xs: tuple
     ys: tuple
     symbol: str = "dot"
     size: float = 8
     colour: str = theme.BLACK
     opacity: float = 1.0
+    outline: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,7 +104,8 @@ class Line:
 @dataclass(frozen=True)
 class LegendEntry:
     """One legend item under the picture: ``text`` after a swatch, a line ('line', ``dash`` as for Line), a 'dot',
-    an 'x' or a 'line+dot' in ``colour``."""
+    an 'x', a 'line+dot', a 'square' (a region's colour) or a Points symbol ('circle-open', 'diamond-open',
+    'star') in ``colour``."""
     text: str
     colour: str
     kind: str = "line"
@@ -145,7 +156,8 @@ class MapPicture:
         side = min(width - ml - mr, height - mt - mb)
         left = ml + (width - ml - mr - side) / 2
         bar = self.colour_bar
-        values = None if self.readout is None else np.asarray(self.readout.values, dtype=float)
+        values = None if self.readout is None or not len(self.readout.values) else np.asarray(self.readout.values,
+                                                                                               dtype=float)
         return {
             "box": [width, height], "plot": [left, mt, side, side], "font": self.font, "image": self.image,
             "bounds": [float(v) for v in self.bounds], "image_bounds": [float(v) for v in self.image_bounds],
@@ -153,18 +165,31 @@ class MapPicture:
             "xlabel": self.xlabel, "ylabel": self.ylabel, "family": theme.FONT["family"], "dark": theme.DARK,
             "image_opacity": self.image_opacity,
             "points": [{"xs": [float(v) for v in m.xs], "ys": [float(v) for v in m.ys], "symbol": m.symbol,
-                        "size": m.size, "colour": m.colour, "opacity": m.opacity} for m in self.points],
+                        "size": m.size, "colour": m.colour, "opacity": m.opacity, "outline": m.outline}
+                       for m in self.points],
             "circles": [[float(c.x), float(c.y), float(c.r), c.colour, c.width, c.dash] for c in self.circles],
             "xticks": _ticks(xmin, xmax, "g"), "yticks": _ticks(ymin, ymax, "g"), **_shapes(self.lines, self.legend),
             "bar": None if bar is None else {"colours": list(bar.colours), "ticks": [list(t) for t in bar.ticks],
                                              "label": bar.label},
-            "readout": None if self.readout is None else {
-                "x0": self.readout.x0, "dx": self.readout.dx, "y0": self.readout.y0, "dy": self.readout.dy,
-                "rows": [[None if not math.isfinite(v) else round(float(v), 4) for v in row] for row in values],
-                "label": self.readout.label, "format": self.readout.format},
+            "readout": None if self.readout is None else self.readout_data(),
             "scale_top": self.scale_top,
             "value_max": None if values is None or not np.isfinite(values).any() else float(np.nanmax(values)),
         }
+
+    def readout_data(self) -> dict:
+        r = self.readout
+        return {"x0": r.x0, "dx": r.dx, "y0": r.y0, "dy": r.dy, "rows": _rows(r.values), "label": r.label,
+                "format": r.format, "classes": [[int(k) for k in row] for row in r.classes] or None,
+                "class_names": list(r.class_names), "class_label": r.class_label,
+                "more": [{"label": label, "rows": _rows(rows), "format": fmt} for label, rows, fmt in r.more]}
+
+
+def _rows(values) -> list | None:
+    """(L, L) values as JSON rows (4 decimals, None where not finite); None for no values."""
+    if not len(values):
+        return None
+    return [[None if not math.isfinite(v) else round(v, 4) for v in row]
+            for row in np.asarray(values, dtype=float).tolist()]
 
 
 @dataclass(frozen=True)
@@ -222,9 +247,12 @@ const two = v => (Math.abs(v) < 0.005 ? 0 : v).toFixed(2);     // no "-0.00"
 const esc = s => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 function mark(m, x, y) {       // one marker of a Points group at SVG (x, y)
   const r = m.size / 2, look = `fill="${m.colour}" fill-opacity="${m.opacity}"`;
+  const open = `fill="none" stroke="${m.colour}" stroke-width="2.5" stroke-opacity="${m.opacity}"`;
   if (m.symbol === "x") return `<path d="M${x - r},${y - r}L${x + r},${y + r}M${x - r},${y + r}L${x + r},${y - r}"
     stroke="${m.colour}" stroke-width="${Math.max(2, r / 2)}" stroke-opacity="${m.opacity}"/>`;
-  if (m.symbol !== "star") return `<circle cx="${x}" cy="${y}" r="${r}" ${look}/>`;
+  if (m.symbol === "circle-open") return `<circle cx="${x}" cy="${y}" r="${r - 1}" ${open}/>`;
+  if (m.symbol === "diamond-open") return `<path d="M${x},${y - r - 1}L${x + r + 1},${y}L${x},${y + r + 1}L${x - r - 1},${y}Z" ${open}/>`;
+  if (m.symbol !== "star") return `<circle cx="${x}" cy="${y}" r="${r}" ${look}${m.outline ? ` stroke="${m.outline}" stroke-width="1.2"` : ""}/>`;
   const p = [];
   for (let k = 0; k < 10; k++) { const q = k % 2 ? 0.4 * r : r, a = Math.PI * (k / 5 - 0.5);
     p.push(`${(x + q * Math.cos(a)).toFixed(1)},${(y + q * Math.sin(a)).toFixed(1)}`); }
@@ -234,7 +262,9 @@ function swatch([text, c, kind, dash]) {     // one legend entry: its swatch and
   const line = `<line x1="2" x2="30" y1="8" y2="8" stroke="${c}" stroke-width="3" stroke-dasharray="${dash}"/>`;
   const dot = `<circle cx="16" cy="8" r="5" fill="${c}"/>`;
   const x = `<path d="M11,3L21,13M11,13L21,3" stroke="${c}" stroke-width="2.5"/>`;
-  const inner = kind === "dot" ? dot : kind === "x" ? x : kind === "line+dot" ? line + dot : line;
+  const square = `<rect x="8" y="1" width="14" height="14" fill="${c}" stroke="#333" stroke-width="1"/>`;
+  const symbol = ["circle-open", "diamond-open", "star"].includes(kind) ? mark({ symbol: kind, size: 11, colour: c, opacity: 1 }, 16, 8) : null;
+  const inner = symbol ?? (kind === "dot" ? dot : kind === "x" ? x : kind === "line+dot" ? line + dot : kind === "square" ? square : line);
   return `<span style="white-space:nowrap"><svg width="32" height="16" style="vertical-align:-2px">${inner}</svg> ${esc(text)}</span>`;
 }
 function polyline(ln, px, py) {   // a Line: its path, markers and text
@@ -289,10 +319,15 @@ function value(v, f) {         // a read-out value in the Readout's format
   return f.endsWith("%") ? `${(100 * v).toFixed(+f.slice(1, -1) || 0)}%` : f === "d" ? String(Math.round(v))
                          : v.toFixed(+f.slice(1, -1));
 }
-function readout(r, p) {       // the lattice value under data point p
-  const i = Math.min(r.rows.length - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
-  const j = Math.min(r.rows[0].length - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
-  return `(${two(p.x)}, ${two(p.y)})<br>${esc(r.label)} ${value(r.rows[i][j], r.format || ".3f")}`;
+function readout(r, p) {       // the lattice values under data point p
+  const grid = r.rows ?? r.classes;
+  const i = Math.min(grid.length - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
+  const j = Math.min(grid[0].length - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
+  const lines = [`(${two(p.x)}, ${two(p.y)})`];
+  if (r.classes) lines.push(`${esc(r.class_label)}: <b>${esc(r.class_names[r.classes[i][j]])}</b>`);
+  if (r.rows) lines.push(`${esc(r.label)} ${value(r.rows[i][j], r.format || ".3f")}`);
+  for (const m of r.more ?? []) lines.push(`${esc(m.label)} ${value(m.rows[i][j], m.format || ".3f")}`);
+  return lines.join("<br>");
 }
 function nearest(d, e) {       // the hover text of the Line point nearest the pointer, within 16 px, or null
   const b = e.target.getBoundingClientRect(), [x0, x1, y0, y1] = d.bounds;

@@ -10,10 +10,10 @@ remembers which (frames id, σ) this session has sent, and the JavaScript keeps 
 (``window.__sigmaScrub``).
 
 The JavaScript (an ``st.components.v2`` component, inline, running in the main document like ``ui.plot_clicks``)
-watches the σ slider's live value. For a σ it holds a frame of, it swaps the map's layout image (the chart's
-``.imagelayer image``) and its title (``σ = …``) at once and marks the chart element ``data-scrub-sigma`` with the σ
+watches the σ slider's live value. For a σ it holds a frame of, it swaps the map's picture (the ``ui.image_map``
+picture's ``.imap image``) and its title (``.imap-title``, ``σ = …``) at once and marks the chart element ``data-scrub-sigma`` with the σ
 shown, so tests and bench/interaction_latency.py can see which σ is on screen. For a σ outside the window nothing
-is invented: the map shows the committed σ's picture until the rerun. When the committed rerun arrives, Plotly
+is invented: the map shows the committed σ's picture until the rerun. When the committed rerun arrives, the map
 draws the same frame (the same cached string). Only the picture scrubs: the hover read-out, the circles and the
 numbers update with the rerun.
 """
@@ -37,7 +37,6 @@ export default function ({ data, parentElement }) {
   const S = (window.__sigmaScrub ??= { stores: {}, observers: {} });
   const store = (S.stores[data.frames_id] ??= {});
   Object.assign(store, data.frames);
-  const XLINK = "http://www.w3.org/1999/xlink";
   const label = (v) => String(Math.round(v * 100) / 100);      // Python's f"{σ:g}" on the 0.01 slider grid
   const apply = () => {
     if (parentElement && !parentElement.isConnected) { S.observers[data.name]?.disconnect(); return; }   // page left
@@ -46,13 +45,10 @@ export default function ({ data, parentElement }) {
     if (!input || !chart) return;
     const live = label(Number(input.value));
     const shown = live in store ? live : data.sigma;            // outside the window: the committed picture
-    const uri = store[shown], img = chart.querySelector(".imagelayer image");
+    const uri = store[shown], img = chart.querySelector(".imap image");
     if (!uri || !img) return;
-    if (img.getAttributeNS(XLINK, "href") !== uri) {
-      img.setAttributeNS(XLINK, "xlink:href", uri);
-      img._imgSrc = uri;                                        // Plotly skips a redraw of the same source
-    }
-    const title = chart.querySelector(".gtitle"), text = data.title.replace(data.title_sigma, shown);
+    if (img.getAttribute("href") !== uri) img.setAttribute("href", uri);
+    const title = chart.querySelector(".imap-title"), text = data.title.replace(data.title_sigma, shown);
     if (title && title.textContent !== text) title.textContent = text;
     if (chart.dataset.scrubSigma !== shown) chart.dataset.scrubSigma = shown;
   };
@@ -123,7 +119,7 @@ def scrub(key: str, selector: str, sigma: float, frames_id: str, frame: Callable
           most_new: int = MOST_NEW) -> None:
     """Mount the scrubber (no visible element) for the chart matching ``selector``.
 
-    ``frame(σ)``: the chart's layout-image source at σ (cached by the caller; it must be the function the page
+    ``frame(σ)``: the picture's source at σ (cached by the caller; it must be the function the page
     draws the chart with); ``frames_id``: names everything else the picture depends on (model, resolution,
     style), so a frame is sent once per tab; ``title``: the chart's title with ``TITLE_SIGMA`` where σ goes.
     A run computes at most ``most_new`` frames (the nearest; ~35 ms each at 300 px on an idle core): after a long

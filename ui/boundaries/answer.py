@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ui import links, plot_clicks, state
+from ui import links, state
 from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
@@ -34,8 +34,8 @@ PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, S
 
 
 @st.fragment
-def inspector(current, m, sigma: float, cp, clicks_selector: str, draw_maps: Callable, path_chart: Callable) -> None:
-    """The "Inspect a point" section as a fragment: a click on a map (``clicks_selector``: the maps' elements) or a
+def inspector(current, m, sigma: float, cp, draw_maps: Callable, path_chart: Callable) -> None:
+    """The "Inspect a point" section as a fragment: a click on a map (drawn by ``draw_maps``, in this fragment) or a
     typed coordinate reruns this section alone, and that one run answers it: first the cloud, the votes and the
     table (the slow rows follow on their own), then the maps and the radius map with the point and its circles
     (``draw_maps(point, rows)``: ``ui.boundaries.sigma_view.draw_maps``, into the columns and the tab its caller
@@ -46,7 +46,6 @@ def inspector(current, m, sigma: float, cp, clicks_selector: str, draw_maps: Cal
     the metrics use them). ``path_chart``: the sequential path under the table (``ui.sequential.views.path_chart``;
     a method slice, which the page imports)."""
     controls.remember_fragment()
-    plot_clicks.listen("map_clicks", clicks_selector, state.set_point)
     point = state.selected_point()
     controls.point_inputs(point, m.view)      # x₁, x₂ and CERTIFY's n, n₀, α, seed
     if controls.own_rerun() and controls.certify_params() != cp:

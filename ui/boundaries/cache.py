@@ -15,8 +15,8 @@ import torch
 
 from cert_core import grid, grid_view, monte_carlo
 from cert_core.stats import lower_confidence_bound
-from ui import cache, presenter, sigma_scrub, state, warmup
-from ui.boundaries import charts, explorer, figures
+from ui import cache, sigma_scrub, state, warmup
+from ui.boundaries import explorer, figures
 from ui.cache import certify_test_set
 from ui.images import base_image, png_uri, smoothed_image
 from ui.inspector import InspectorContext, run_providers
@@ -179,12 +179,6 @@ def map_images(current, m: Maps, sigma: float, overlay: bool) -> tuple[str, str]
     """(base, smoothed) pictures of the maps at σ, cached: a rerun re-encodes neither."""
     return (base_png(current.key, m.base, state.VIEW, m.view.resolution, state.SIGMA_MAX),
             map_frame(current, m, sigma, overlay))
-
-
-def map_chart(spec: figures.MapSpec) -> charts.Prebuilt:
-    """The map of ``spec`` as the page draws it (``presenter.scale``d when presenter mode is on), from the figure
-    kept for its layout (ui/boundaries/charts.py): a σ step puts the new σ's values into it."""
-    return charts.map_chart(spec, lambda fig: presenter.scale(fig, resize=False), f"presenter {presenter.active()}")
 
 
 def frames_id(current, m: Maps, overlay: bool) -> str:

@@ -10,37 +10,30 @@ import numpy as np
 
 from cert_core import grid_view
 from cert_core.smoothing import ABSTAIN
-from ui import theme
-from ui.boundaries.figures import Circle, MapSpec, Readout
+from ui import image_map, theme
+from ui.boundaries.figures import Circle, MapSpec
 from ui.images import base_image, lattice_points, png_uri, smoothed_image
 from ui.inspector import RadiusRow, describe
 
 
 def readout(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | None, class_names,
-            classifier: str) -> Readout:
+            classifier: str) -> image_map.Readout:
     """The hover read-out of a map on a coarse lattice (``ui.images.lattice_points``, 61 × 61 over the view): at each
     lattice point the class of f (base) or of g with its exact p_A and exact certified radius (smoothed), read from
-    the exact maps' pixel under it (no interpolation). Drawn as one invisible heatmap, so Plotly hovers it cell by
-    cell without a marker per point (clicks arrive through ``ui.plot_clicks``, not through this trace)."""
+    the exact maps' pixel under it (no interpolation)."""
     pts, ij = lattice_points(view)
     side = int(round(np.sqrt(len(pts))))
     p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
-    top = p.argmax(0)                                                       # (L,)
-    names = np.asarray(class_names, dtype=object)[top].reshape(side, side)  # (S, S) row i: y, column j: x
-    base = classifier == "base"
-    p_a = np.zeros(len(top), np.float32) if base else p.max(0).astype(np.float32)           # (L,)
-    r = None if base else radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)  # (S, S)
-    return Readout(pts[:side, 0].astype(np.float32), pts[::side, 1].astype(np.float32), names,
-                   p_a.reshape(side, side), r, readout_hover(classifier))
-
-
-def readout_hover(classifier: str) -> str:
-    """The hover template: f's class (base), or g's with p_A (the cell's z) and the exact radius (its customdata)."""
-    where = "(%{x:.2f}, %{y:.2f})<br>"
+    classes = tuple(map(tuple, p.argmax(0).reshape(side, side).tolist()))  # (S, S) row i: y, column j: x
+    x0, dx, y0, dy = float(pts[0, 0]), float(pts[1, 0] - pts[0, 0]), float(pts[0, 1]), float(pts[side, 1] - pts[0, 1])
     if classifier == "base":
-        return where + "f: <b>%{text}</b><br><i>click to inspect</i><extra></extra>"
-    return (where + "g: <b>%{text}</b> · p_A = %{z:.3f}<br>exact radius %{customdata:.3f}<br>"
-            "<i>click to inspect</i><extra></extra>")
+        return image_map.Readout(x0, dx, y0, dy, (), "", classes=classes, class_names=tuple(class_names),
+                                 class_label="f")
+    p_a = p.max(0).astype(np.float32).reshape(side, side)                   # (S, S)
+    r = radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)   # (S, S)
+    return image_map.Readout(x0, dx, y0, dy, tuple(map(tuple, p_a.tolist())), "p_A", classes=classes,
+                             class_names=tuple(class_names), class_label="g",
+                             more=(("exact radius", tuple(map(tuple, r.tolist())), ".3f"),))
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
@@ -105,8 +98,7 @@ def map_specs(view, base_labels, probs, radius, class_names, sigma, abstain_p, o
         images = (png_uri(base_image(base_labels)),
                   png_uri(smoothed_image(probs, abstain_p, base_labels if overlay else None)))
     smooth = MapSpec(smoothed_title(f"{sigma:g}", overlay), view, images[1], tuple(class_names), points, marks,
-                     readout(view, probs, radius, class_names, "smoothed"), selected, circ, tuple(legend),
-                     revision=smoothed_title("σ", overlay))       # zoom survives a σ step
+                     readout(view, probs, radius, class_names, "smoothed"), selected, circ, tuple(legend))
     if overlay:
         return [smooth]
     base = MapSpec("Base classifier f", view, images[0], tuple(class_names), points,

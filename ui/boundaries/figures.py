@@ -1,7 +1,8 @@
-"""Pure figure builders for the decision-boundaries page: numpy in, ``go.Figure`` out (no Streamlit here).
+"""Pure figure builders for the decision-boundaries page: numpy in, figure out (no Streamlit here).
 
-The two clickable maps (regions as PNG from ``ui.images``, data, test marks, the selected point and its
-circles), the exact radius map (a PNG too), and the inspector's noise cloud, vote histogram and Monte Carlo check.
+The two clickable maps (regions as PNG from ``ui.images``, data, test marks, the selected point and its circles)
+and the exact radius map (a PNG too) as ``ui.image_map`` pictures; the inspector's noise cloud, vote histogram and
+Monte Carlo check as Plotly figures.
 """
 from __future__ import annotations
 
@@ -13,15 +14,22 @@ import plotly.colors
 import plotly.graph_objects as go
 
 from cert_core.grid_view import GridView
-from ui import theme
+from ui import image_map, theme
 from ui.images import base_image, boundary_mask, colour_ramp, lattice_points, png_uri
 
-STATUS_STYLE = {   # test-set marks: symbol, colour, legend label (open symbols take the colour as line)
-    "certified": ("circle", theme.DARK, "certified at r"),
+STATUS_STYLE = {   # test-set marks: symbol, colour, legend label (ui.image_map.Points symbols)
+    "certified": ("dot", theme.DARK, "certified at r"),
     "not certified": ("circle-open", theme.DARK, "correct, radius < r"),
     "abstain": ("diamond-open", "#5A5A5A", "abstains"),
-    "wrong": ("x-thin-open", theme.VERMILLION, "wrong"),
+    "wrong": ("x", theme.VERMILLION, "wrong"),
 }
+# Plotly's dash names (the inspector's circle styles, ui/theme.py) as SVG dash arrays at the maps' 3 px lines: the
+# patterns Plotly draws for a 3 px line, so a circle on a map looks like its twin in the (Plotly) noise cloud
+SVG_DASH = {"solid": "", "dot": "3 3", "dash": "9 9", "longdash": "15 15", "dashdot": "9 3 3 3",
+            "longdashdot": "15 6 3 6"}
+MAP_BOX = (560, 600)            # px at most: two maps side by side at 1600 px, both on a 1280×720 projector
+OVERLAY_BOX = (680, 700)        # the one map of the overlay layout
+MAP_MARGIN = (52, 12, 50, 66)   # around the square plot: y ticks, the title, x ticks and title (legend: below)
 
 
 # ----------------------------------------------------------------------------- the map
@@ -34,17 +42,6 @@ class Circle:
 
 
 @dataclass(frozen=True, eq=False)
-class Readout:
-    """A map's hover read-out on a coarse S × S lattice (an invisible heatmap)."""
-    x: np.ndarray                     # (S,) lattice x
-    y: np.ndarray                     # (S,) lattice y
-    text: np.ndarray                  # (S, S) class name at (y[i], x[j])
-    p_a: np.ndarray                   # (S, S) exact p_A of g there (zeros for f)
-    radius: np.ndarray | None         # (S, S) exact certified radius there (None for f)
-    template: str                     # hover template
-
-
-@dataclass(frozen=True, eq=False)
 class MapSpec:
     title: str
     view: GridView
@@ -52,102 +49,47 @@ class MapSpec:
     class_names: tuple[str, ...]
     points: tuple[np.ndarray, np.ndarray] | None = None   # (x (M, 2), labels (M,)) data points
     marks: tuple[np.ndarray, np.ndarray] | None = None    # (x (M, 2), status (M,) str) test marks
-    readout: Readout | None = None    # hover read-out (clicks arrive through ui.plot_clicks)
+    readout: image_map.Readout | None = None          # hover read-out (a click gives the exact coordinates)
     selected: tuple[float, float] | None = None
     circles: tuple[Circle, ...] = ()
     legend: tuple[tuple[str, str], ...] = ()          # extra legend swatches: (label, colour)
-    height: int = theme.MAP_SIZE
-    revision: str = ""        # Plotly's uirevision (zoom kept across reruns): one name for every σ; "" = the title
 
 
-READOUT_NAME = "read-out"     # the read-out trace's name (ui/boundaries/charts.py finds it by name)
-
-
-def map_figure(spec: MapSpec) -> go.Figure:
-    """A square map with equal axis scale, so certified circles stay circles."""
+def map_picture(spec: MapSpec, font: float = image_map.FONT, overlay: bool = False) -> image_map.MapPicture:
+    """A square map with equal axis scales (certified circles stay circles): the regions' picture (its pixels on the
+    grid points, as the exact maps), data points or test marks, the selected point as a star with its circles, and a
+    legend below (``ui.image_map``: no Plotly, so a σ step redraws a picture and a few SVG elements)."""
     xmin, xmax, ymin, ymax = spec.view.bounds
-    # the layout at construction (its template is the costliest part of a figure): the same JSON for ~25 % less
-    # CPU than update_layout after the traces (bench/boundaries_rerun.py)
-    fig = go.Figure(layout=theme.base_layout(
-        title=dict(text=spec.title, x=0.5, xanchor="center", font_size=21), height=spec.height,
-        clickmode="event", dragmode="pan", hovermode="closest", hoverdistance=12,
-        # the legend sits on the figure's bottom edge (container coordinates), not a fraction of the
-        # plot height below the axis, so it cannot slide up into the x₁ title when the plot is short
-        # two entries per row at a fixed half width: Plotly otherwise gives every entry the widest one's width,
-        # and the long abstain swatch put each class on its own row, over the x₁ title (presenter fonts)
-        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.0, x=0.5, xanchor="center",
-                    font_size=15, entrywidth=0.5, entrywidthmode="fraction"),
-        # fixed margins: both maps get the same plot area whatever their legends hold (presenter.scale
-        # scales them with the fonts); b holds tick labels + axis title + two legend rows
-        margin=dict(l=55, r=15, t=50, b=110, autoexpand=False), uirevision=spec.revision or spec.title))
-    fig.add_layout_image(source=spec.image, xref="x", yref="y", x=xmin, y=ymax, sizex=xmax - xmin,
-                         sizey=ymax - ymin, sizing="stretch", layer="below")
-    if spec.readout is not None:
-        _add_readout(fig, spec.readout)
+    points, legend = [], []
     if spec.points is not None:
-        _add_points(fig, *spec.points, spec.class_names)
+        x, labels = spec.points
+        for k, name in enumerate(spec.class_names):
+            sel = labels == k
+            if sel.any():
+                points.append(image_map.Points(tuple(x[sel, 0]), tuple(x[sel, 1]), size=8,
+                                               colour=theme.class_color(k), outline="white"))
+                legend.append(image_map.LegendEntry(name, theme.class_color(k), "dot"))
     if spec.marks is not None:
-        _add_marks(fig, *spec.marks)
-    for label, color in spec.legend:
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, hoverinfo="skip",
-                                 marker=dict(symbol="square", size=16, color=color,
-                                             line=dict(color=theme.DARK, width=1))))
+        x, status = spec.marks
+        for key, (symbol, colour, label) in STATUS_STYLE.items():
+            sel = status == key
+            if sel.any():
+                points.append(image_map.Points(tuple(x[sel, 0]), tuple(x[sel, 1]), symbol,
+                                               12 if key == "wrong" else 9, colour,
+                                               outline="white" if symbol == "dot" else ""))
+                legend.append(image_map.LegendEntry(f"{label} ({int(sel.sum())})", colour, symbol))
+    legend += [image_map.LegendEntry(label, colour, "square") for label, colour in spec.legend]
+    circles = ()
     if spec.selected is not None:
-        _add_selected(fig, spec.selected, spec.circles)
-    fig.add_shape(type="rect", x0=xmin, x1=xmax, y0=ymin, y1=ymax, line=dict(color=theme.DARK, width=1.5),
-                  layer="above")
-    pad = 0.5 * max(spec.view.spacing)
-    fig.update_xaxes(range=[xmin - pad, xmax + pad], constrain="domain", showgrid=False, zeroline=False,
-                     title_text="x₁", ticks="outside", dtick=1, title_standoff=4)
-    fig.update_yaxes(range=[ymin - pad, ymax + pad], scaleanchor="x", scaleratio=1, constrain="domain",
-                     showgrid=False, zeroline=False, title_text="x₂", ticks="outside", dtick=1, title_standoff=4)
-    return fig
-
-
-def _add_readout(fig, r: Readout) -> None:
-    """One transparent heatmap: Plotly hovers it cell by cell (one image, where a marker per point cost the browser
-    most of a σ step's work)."""
-    fig.add_trace(go.Heatmap(x=r.x, y=r.y, z=r.p_a, text=r.text, customdata=r.radius, hovertemplate=r.template,
-                             opacity=0, showscale=False,
-                             name=READOUT_NAME, showlegend=False))
-
-
-def _add_points(fig, x: np.ndarray, labels: np.ndarray, class_names) -> None:
-    for k, name in enumerate(class_names):
-        sel = labels == k
-        if not sel.any():
-            continue
-        fig.add_trace(go.Scatter(
-            x=x[sel, 0], y=x[sel, 1], mode="markers", name=name,
-            marker=dict(color=theme.class_color(k), size=8, line=dict(color="white", width=1.2)),
-            hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-            unselected=dict(marker=dict(opacity=1)), selected=dict(marker=dict(opacity=1))))
-
-
-def _add_marks(fig, x: np.ndarray, status: np.ndarray) -> None:
-    for key, (symbol, color, label) in STATUS_STYLE.items():
-        sel = status == key
-        if not sel.any():
-            continue
-        line = dict(color="white", width=1.2) if key == "certified" else dict(color=color, width=2.5)
-        fig.add_trace(go.Scatter(x=x[sel, 0], y=x[sel, 1], mode="markers", name=f"{label} ({sel.sum()})",
-                                 marker=dict(symbol=symbol, size=12 if key == "wrong" else 9, color=color, line=line),
-                                 hovertemplate=f"{label}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-                                 unselected=dict(marker=dict(opacity=1)), selected=dict(marker=dict(opacity=1))))
-
-
-def _add_selected(fig, point, circles) -> None:
-    px, py = point
-    for c in circles:
-        if not (math.isfinite(c.radius) and c.radius > 0):
-            continue
-        fig.add_shape(type="circle", x0=px - c.radius, x1=px + c.radius, y0=py - c.radius, y1=py + c.radius,
-                      line=dict(color=c.color, width=3, dash=c.dash), xref="x", yref="y",
-                      name=f"{c.name}: {c.radius:.3f}")
-    fig.add_trace(go.Scatter(x=[px], y=[py], mode="markers", name="selected point", showlegend=False,
-                             marker=dict(symbol="star", size=20, color=theme.YELLOW,
-                                         line=dict(color=theme.BLACK, width=2)),
-                             hovertemplate="selected (%{x:.3f}, %{y:.3f})<extra></extra>"))
+        px, py = spec.selected
+        circles = tuple(image_map.Circle(px, py, c.radius, c.color, 3, SVG_DASH.get(c.dash, ""))
+                        for c in spec.circles if math.isfinite(c.radius) and c.radius > 0)
+        points.append(image_map.Points((px,), (py,), "star", 22, theme.YELLOW))
+    hx, hy = 0.5 * np.asarray(spec.view.spacing)
+    return image_map.MapPicture(
+        image=spec.image, image_bounds=(xmin - hx, xmax + hx, ymin - hy, ymax + hy), bounds=spec.view.bounds,
+        title=spec.title, readout=spec.readout, points=tuple(points), circles=circles, legend=tuple(legend),
+        box=OVERLAY_BOX if overlay else MAP_BOX, margin=MAP_MARGIN, font=font)
 
 
 # ----------------------------------------------------------------------------- radius map
@@ -157,9 +99,7 @@ RADIUS_COLORS = plotly.colors.sequential.Cividis   # the picture's colours and i
 
 def radius_image(radius: np.ndarray, sigma: float) -> str:
     """The exact radius map as one PNG (``png_uri``, pixel for pixel): Cividis from 0 to 4σ, with the level lines
-    r = σ, 2σ, 3σ as white 1-pixel lines (the map's own pixels, as the level lines were before). A picture instead
-    of a float heatmap: the tab's figure sends ~90 kB where the 150 × 150 float heatmap sent ~175 kB of JSON on
-    every σ step and click (bench/boundaries_rerun.py)."""
+    r = σ, 2σ, 3σ as white 1-pixel lines (the map's own pixels)."""
     rgb = colour_ramp(radius / (4 * sigma), RADIUS_COLORS)                # (R, R, 3)
     levels = np.clip(np.floor(radius / sigma), 0, RADIUS_LEVELS)           # (R, R) 0..3
     rgb[boundary_mask(levels)] = 255
@@ -167,7 +107,30 @@ def radius_image(radius: np.ndarray, sigma: float) -> str:
 
 
 def radius_title(sigma: float) -> str:
-    return f"Exact certified radius σ/2·(Φ⁻¹p_A − Φ⁻¹p_B), σ = {sigma:g} (lines every σ)"
+    return f"Exact certified radius, σ = {sigma:g}"
+
+
+RADIUS_CAPTION = ("The exact certified radius R = σ/2·(Φ⁻¹(p_A) − Φ⁻¹(p_B)) of g at every pixel (Cohen et al., 2019, "
+                  "Theorem 1, with the exact p_A and p_B), capped at 4σ; the white lines are R = σ, 2σ and 3σ.")
+
+
+def radius_picture(view: GridView, radius: np.ndarray, sigma: float, selected=None, image: str | None = None,
+                   font: float = image_map.FONT) -> image_map.MapPicture:
+    """The exact certified radius map: ``image`` (``radius_image``, drawn here when not given) over [0, 4σ] with a
+    colour bar ticked at the level lines (0, σ, 2σ, 3σ, 4σ), and the hover read-out on the maps' 61 × 61 lattice
+    (``ui.images.lattice_points``: the exact radius at the map pixel under each lattice point)."""
+    x, y, z = radius_readout(view, radius)
+    xmin, xmax, ymin, ymax = view.bounds
+    hx, hy = 0.5 * np.asarray(view.spacing)        # the PNG's pixels are the map's pixels, centred on the grid
+    bar = image_map.ColourBar(tuple(RADIUS_COLORS), tuple((k / 4, f"{k * sigma:g}") for k in range(5)), "radius")
+    return image_map.MapPicture(
+        image=image or radius_image(radius, sigma), image_bounds=(xmin - hx, xmax + hx, ymin - hy, ymax + hy),
+        bounds=view.bounds, title=radius_title(sigma), colour_bar=bar, scale_top=4 * sigma,
+        readout=image_map.Readout(float(x[0]), float(x[1] - x[0]), float(y[0]), float(y[1] - y[0]),
+                                  tuple(map(tuple, z.tolist())), "exact radius"),
+        points=() if selected is None else (image_map.Points((selected[0],), (selected[1],), "star", 22,
+                                                             theme.YELLOW),),
+        box=MAP_BOX, font=font)
 
 
 def radius_readout(view: GridView, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -175,36 +138,6 @@ def radius_readout(view: GridView, radius: np.ndarray) -> tuple[np.ndarray, np.n
     pts, ij = lattice_points(view)
     side = int(round(np.sqrt(len(pts))))
     return pts[:side, 0], pts[::side, 1], radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)
-
-
-def radius_figure(view: GridView, radius: np.ndarray, sigma: float, selected=None,
-                  image: str | None = None) -> go.Figure:
-    """The exact certified radius map: ``image`` (``radius_image``, drawn here when not given) under a colour bar
-    with its stops, and the hover read-out on the maps' 61 × 61 lattice (``ui.images.lattice_points``: an invisible
-    heatmap of the exact radius at the map pixel under each lattice point)."""
-    x, y, z = radius_readout(view, radius)
-    scale = [[i / (len(RADIUS_COLORS) - 1), c] for i, c in enumerate(RADIUS_COLORS)]
-    xmin, xmax, ymin, ymax = view.bounds
-    fig = go.Figure(layout=theme.base_layout(    # the layout at construction: cheaper (see map_figure)
-        title=dict(text=radius_title(sigma), x=0.5, xanchor="center", font_size=19), height=theme.MAP_SIZE,
-        showlegend=False))
-    fig.add_trace(go.Heatmap(
-        x=x, y=y, z=z,
-        colorscale=scale, zmin=0, zmax=4 * sigma, opacity=0, showscale=True,
-        colorbar=dict(title=dict(text="radius", side="right"), thickness=18),
-        hovertemplate="(%{x:.2f}, %{y:.2f})<br>exact radius %{z:.3f}<extra></extra>"))
-    half = 0.5 * np.asarray(view.spacing)          # the PNG's pixels are the map's pixels, centred on the grid
-    fig.add_layout_image(source=image or radius_image(radius, sigma), xref="x", yref="y", x=xmin - half[0],
-                         y=ymax + half[1], sizex=xmax - xmin + 2 * half[0], sizey=ymax - ymin + 2 * half[1],
-                         sizing="stretch", layer="below")
-    if selected is not None:
-        fig.add_trace(go.Scatter(x=[selected[0]], y=[selected[1]], mode="markers", showlegend=False,
-                                 marker=dict(symbol="star", size=18, color=theme.YELLOW,
-                                             line=dict(color=theme.BLACK, width=2)), hoverinfo="skip"))
-    fig.update_xaxes(range=[xmin, xmax], constrain="domain", title_text="x₁", showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain",
-                     title_text="x₂", showgrid=False, zeroline=False)
-    return fig
 
 
 # ----------------------------------------------------------------------------- the inspector's charts

@@ -15,13 +15,12 @@ from typing import Callable
 import numpy as np
 import streamlit as st
 
-from ui import sigma_fragments, state, theme
-from ui.boundaries import answer, charts, controls, explorer
+from ui import image_map, presenter, sigma_fragments, state
+from ui.boundaries import answer, controls, explorer
 from ui.boundaries import cache as bc
 from ui.boundaries import figures as bf
 
 KEY = "boundaries_at_sigma"      # the fragment's key (st.rerun from the σ slider's callback)
-MAP = dict(theme=None, config=theme.CLICK_MAP_CONFIG)
 
 
 @sigma_fragments.fragment(KEY)
@@ -53,7 +52,7 @@ def at_sigma(current, overlay: bool, show: str, resolution: int, radius_r: float
     tab_radius, tab_mc = st.tabs(["Exact radius map", "Check against Monte Carlo"])
     draw = partial(draw_maps, current, m, sigma, overlay, points, marks, tuple(zip(map_columns, keys)), tab_radius)
     with inspector_slot:
-        answer.inspector(current, m, sigma, cp, ", ".join(f".st-key-{key}" for key in keys), draw, path_chart)
+        answer.inspector(current, m, sigma, cp, draw, path_chart)
     with tab_mc:
         monte_carlo_tab(current, m, sigma, resolution, cp)
     bc.scrub_smoothed_map(current, m, sigma, overlay, f".st-key-{keys[-1]}")   # last: its frames never delay the page
@@ -63,15 +62,22 @@ def at_sigma(current, overlay: bool, show: str, resolution: int, radius_r: float
 def draw_maps(current, m: bc.Maps, sigma: float, overlay: bool, points, marks, slots, radius_tab, point,
               rows) -> None:
     """The maps (f and g, or g alone) into ``slots`` ((column, key) pairs) and the exact radius map into
-    ``radius_tab``, with ``point`` and the circles of its fast ``rows`` (none without a point)."""
+    ``radius_tab``, with ``point`` and the circles of its fast ``rows`` (none without a point). They are
+    ``ui.image_map`` pictures, not Plotly charts: a σ step redraws a picture and a few SVG elements (Plotly's redraw
+    of the two charts held the browser for most of a step: bench/RESULTS.md), and a click on any of them selects
+    the point."""
+    font = image_map.FONT_PRESENTER if presenter.active() else image_map.FONT
     specs = explorer.map_specs(m.view, m.base.crop(), m.probs, m.radius, current.class_names, sigma, m.abstain_p,
                                overlay, points, marks, point, rows, bc.map_images(current, m, sigma, overlay))
     for (col, key), spec in zip(slots, specs):
-        col.plotly_chart(bc.map_chart(spec), key=key, **MAP)     # a σ step patches a kept figure (charts.py)
-    radius_tab.plotly_chart(charts.radius_chart(m.view, m.radius, sigma, point,
-                                                bc.radius_png(current.key, m.radius, state.VIEW, m.view.resolution,
-                                                              sigma)),
-                            key="radius_map", theme=None, config={"displaylogo": False})
+        with col:
+            image_map.draw(key, bf.map_picture(spec, font, overlay), state.set_point)
+    with radius_tab:
+        image_map.draw("radius_map", bf.radius_picture(m.view, m.radius, sigma, point,
+                                                       bc.radius_png(current.key, m.radius, state.VIEW,
+                                                                     m.view.resolution, sigma), font),
+                       state.set_point)
+        st.caption(bf.RADIUS_CAPTION)
 
 
 def monte_carlo_tab(current, m: bc.Maps, sigma: float, resolution: int, cp) -> None:

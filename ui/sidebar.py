@@ -20,9 +20,7 @@ def render() -> None:
                      help="The classifier every page works on: a zoo model, or one you trained or uploaded.")
         # σ right under the model: the control a lecturer reaches for most stays above the fold even with every
         # page in the navigation (at 1600×1000 it sat below it once the Draw and Receipts pages joined)
-        st.slider("Noise level σ", state.SIGMA_MIN, state.SIGMA_MAX, step=state.SIGMA_STEP, key="sigma",
-                  on_change=sigma_fragments.on_sigma_change,      # the page's σ fragments alone, where it has some
-                  help="Standard deviation of the Gaussian noise the smoothed classifier adds to its input.")
+        sigma_fragments.slider()
         _model_card()
         presenter.toggle()
         lessons.sidebar_card()

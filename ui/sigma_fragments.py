@@ -21,7 +21,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ui import links
+from ui import links, state
 
 F = TypeVar("F", bound=Callable[..., None])
 DRAWN = "_sigma_fragments"       # session key: the keys of the σ fragments the current page's latest run drew
@@ -48,18 +48,38 @@ def forget() -> None:
     st.session_state.pop(DRAWN, None)
 
 
-def on_sigma_change() -> None:
-    """The σ slider's callback: rerun the page's σ fragments alone, when its latest run drew some.
+SLIDER = "sigma_slider"           # the σ slider's own fragment (its key for st.rerun)
 
-    Left alone (the default rerun): a page without σ fragments (a whole-app rerun, as before), and a fragment's
-    rerun (the inspector table's poll) that carries the browser's stale copy of σ: the slider lives outside every
-    fragment, so a step of its own always arrives as a whole-app rerun, and the stale σ is put back by the
-    fragment (``ui.boundaries.controls.keep_sigma``)."""
-    keys = list(st.session_state.get(DRAWN, ()))
+
+@st.fragment(key=SLIDER)
+def slider() -> None:
+    """The sidebar's σ slider, in a fragment of its own: a step is a rerun of this fragment, which its callback
+    (``on_sigma_change``) turns into a rerun of the page's σ fragments, or of the whole app on a page without them.
+    Outside a fragment, a step was a whole-app run that the callback replaced: the browser had already begun that run
+    (every element of the page marked stale, then drawn again for the fragment's run), ~0.1 s of a step."""
+    st.slider("Noise level σ", state.SIGMA_MIN, state.SIGMA_MAX, step=state.SIGMA_STEP, key="sigma",
+              on_change=on_sigma_change,
+              help="Standard deviation of the Gaussian noise the smoothed classifier adds to its input.")
+
+
+def on_sigma_change() -> None:
+    """The σ slider's callback: rerun the page's σ fragments alone, when its latest run drew some, else the app.
+
+    Left alone: a run that another fragment started (the inspector table's poll) carrying the browser's stale copy
+    of σ (the stale σ is put back by that fragment: ``ui.boundaries.controls.keep_sigma``), and a whole-app run
+    (it draws everything at the new σ anyway)."""
     ctx = get_script_run_ctx()
-    if not keys or ctx is None or ctx.fragment_ids_this_run:
+    if ctx is None or not ctx.fragment_ids_this_run:
         return
     try:
-        st.rerun(keys)
+        own = set(ctx.fragment_ids_this_run) <= set(ctx.fragment_storage.resolve_target(SLIDER))
+    except StreamlitAPIException:
+        own = False
+    if not own:
+        return
+    keys = list(st.session_state.get(DRAWN, ()))
+    try:
+        st.rerun(keys) if keys else st.rerun(scope="app")
     except StreamlitAPIException:     # a fragment Streamlit no longer holds (another Streamlit): the whole app
         st.session_state.pop(DRAWN, None)
+        st.rerun(scope="app")

@@ -1,5 +1,6 @@
-"""The σ slider's callback (ui/sigma_fragments.py): it reruns the page's σ fragments alone only when the page's
-latest run drew some and the σ change is the slider's own (a whole-app request); otherwise the default rerun."""
+"""The σ slider's callback (ui/sigma_fragments.py): a step is a rerun of the slider's own fragment, which it turns into
+a rerun of the page's σ fragments alone when the page's latest run drew some, else of the whole app; a σ carried by
+another fragment's rerun (the inspector table's poll) or by a whole-app run is left alone."""
 from types import SimpleNamespace
 
 import pytest
@@ -11,12 +12,13 @@ from ui import sigma_fragments
 def asked(monkeypatch):
     """What on_sigma_change asked of st.rerun (None: nothing), in a session and run context made up by the test."""
     calls, session = [], {}
-    ctx = SimpleNamespace(fragment_ids_this_run=[])
+    storage = SimpleNamespace(resolve_target=lambda key: ["slider-id"] if key == sigma_fragments.SLIDER else [])
+    ctx = SimpleNamespace(fragment_ids_this_run=[], fragment_storage=storage)
     monkeypatch.setattr(streamlit, "session_state", session)
     monkeypatch.setattr(sigma_fragments, "get_script_run_ctx", lambda: ctx)
-    monkeypatch.setattr(streamlit, "rerun", calls.append)
+    monkeypatch.setattr(streamlit, "rerun", lambda *args, **kwargs: calls.append(args[0] if args else kwargs))
 
-    def run(drawn=None, fragment_ids=()):
+    def run(drawn=None, fragment_ids=("slider-id",)):
         calls.clear()
         session.clear()
         if drawn is not None:
@@ -31,10 +33,14 @@ def test_a_sigma_step_reruns_the_pages_sigma_fragments_alone(asked):
     assert asked(("boundaries_at_sigma",)) == ["boundaries_at_sigma"]
 
 
-def test_otherwise_the_default_rerun_happens(asked):
-    assert asked() is None                                       # a page without σ fragments: the whole app
-    assert asked(()) is None
+def test_a_page_without_sigma_fragments_reruns_whole(asked):
+    assert asked() == {"scope": "app"}
+    assert asked(()) == {"scope": "app"}
+
+
+def test_a_sigma_another_run_carries_is_left_alone(asked):
     assert asked(("boundaries_at_sigma",), ["table-poll"]) is None   # a poll's stale σ: its own fragment rerun
+    assert asked(("boundaries_at_sigma",), []) is None               # a whole-app run draws the new σ anyway
 
 
 def test_every_whole_app_run_forgets_the_fragments(monkeypatch):

@@ -17,6 +17,7 @@ their end, hover texts per point) over axes, a legend below (``LegendEntry``, un
 """
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -42,13 +43,13 @@ class Readout:
     dx: float
     y0: float
     dy: float
-    values: tuple           # (L, L) rows of floats (NaN: no value); () for none
+    values: tuple           # (L, L) floats, rows or an array (NaN: no value); () for none
     label: str              # e.g. "radius"
     format: str = ".3f"     # how a value reads: ".3f" (3 decimals), ".1%" (a percentage) or "d" (an integer)
-    classes: tuple = ()     # (L, L) rows of class indices, or () for none
+    classes: tuple = ()     # (L, L) class indices, rows or an array; () for none
     class_names: tuple = ()
     class_label: str = ""   # e.g. "g" (the smoothed classifier's class)
-    more: tuple = ()        # further lines: (label, (L, L) rows of floats, format)
+    more: tuple = ()        # further lines: (label, (L, L) floats, format)
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,11 @@ class LegendEntry:
     dash: str = ""
 
 
+def _coordinates(values) -> list[float]:
+    """Data coordinates for the JSON, to 5 decimals (a hundredth of a pixel on any of these maps)."""
+    return np.round(np.asarray(values, dtype=float), 5).tolist()
+
+
 def _ticks(lo: float, hi: float, fmt: str) -> list[list]:
     """[value, label] of ``nice_ticks(lo, hi)``, each label ``format(value, fmt)``."""
     return [[v, format(v, fmt)] for v in nice_ticks(lo, hi)]
@@ -164,7 +170,7 @@ class MapPicture:
             "title": self.title,
             "xlabel": self.xlabel, "ylabel": self.ylabel, "family": theme.FONT["family"], "dark": theme.DARK,
             "image_opacity": self.image_opacity,
-            "points": [{"xs": [float(v) for v in m.xs], "ys": [float(v) for v in m.ys], "symbol": m.symbol,
+            "points": [{"xs": _coordinates(m.xs), "ys": _coordinates(m.ys), "symbol": m.symbol,
                         "size": m.size, "colour": m.colour, "opacity": m.opacity, "outline": m.outline}
                        for m in self.points],
             "circles": [[float(c.x), float(c.y), float(c.r), c.colour, c.width, c.dash] for c in self.circles],
@@ -177,19 +183,23 @@ class MapPicture:
         }
 
     def readout_data(self) -> dict:
+        """The read-out's grids packed (``_packed``): one string each instead of L² JSON numbers, which Streamlit
+        serialised, hashed and scanned for dataframes on every run (most of a σ step's script time)."""
         r = self.readout
-        return {"x0": r.x0, "dx": r.dx, "y0": r.y0, "dy": r.dy, "rows": _rows(r.values), "label": r.label,
-                "format": r.format, "classes": [[int(k) for k in row] for row in r.classes] or None,
-                "class_names": list(r.class_names), "class_label": r.class_label,
-                "more": [{"label": label, "rows": _rows(rows), "format": fmt} for label, rows, fmt in r.more]}
+        grid = np.asarray(r.values if len(r.values) else r.classes)
+        return {"x0": r.x0, "dx": r.dx, "y0": r.y0, "dy": r.dy, "shape": list(grid.shape[:2]),
+                "rows": _packed(r.values, np.float32), "label": r.label, "format": r.format,
+                "classes": _packed(r.classes, np.uint16), "class_names": list(r.class_names),
+                "class_label": r.class_label,
+                "more": [{"label": label, "rows": _packed(rows, np.float32), "format": fmt} for label, rows, fmt in r.more]}
 
 
-def _rows(values) -> list | None:
-    """(L, L) values as JSON rows (4 decimals, None where not finite); None for no values."""
+def _packed(values, dtype) -> str | None:
+    """(L, L) values as base64 of their little-endian ``dtype`` bytes, row after row (NaN: no value); None for none.
+    The JavaScript reads them back with ``unpack`` (a Float32Array or Uint16Array)."""
     if not len(values):
         return None
-    return [[None if not math.isfinite(v) else round(v, 4) for v in row]
-            for row in np.asarray(values, dtype=float).tolist()]
+    return base64.b64encode(np.ascontiguousarray(values, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()).decode()
 
 
 @dataclass(frozen=True)
@@ -315,18 +325,25 @@ function svg(d) {
   return out.join("");
 }
 function value(v, f) {         // a read-out value in the Readout's format
-  if (v === null) return "—";
+  if (v === null || v === undefined || Number.isNaN(v)) return "—";
   return f.endsWith("%") ? `${(100 * v).toFixed(+f.slice(1, -1) || 0)}%` : f === "d" ? String(Math.round(v))
                          : v.toFixed(+f.slice(1, -1));
 }
+function unpack(b64, Type) {   // a packed grid (ui/image_map.py _packed) as a typed array, row after row
+  if (!b64) return null;
+  const bytes = Uint8Array.from(atob(b64), c => c.charCodeAt(0));
+  return new Type(bytes.buffer);
+}
 function readout(r, p) {       // the lattice values under data point p
-  const grid = r.rows ?? r.classes;
-  const i = Math.min(grid.length - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
-  const j = Math.min(grid[0].length - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
-  const lines = [`(${two(p.x)}, ${two(p.y)})`];
-  if (r.classes) lines.push(`${esc(r.class_label)}: <b>${esc(r.class_names[r.classes[i][j]])}</b>`);
-  if (r.rows) lines.push(`${esc(r.label)} ${value(r.rows[i][j], r.format || ".3f")}`);
-  for (const m of r.more ?? []) lines.push(`${esc(m.label)} ${value(m.rows[i][j], m.format || ".3f")}`);
+  const g = (r.grids ??= { rows: unpack(r.rows, Float32Array), classes: unpack(r.classes, Uint16Array),
+                           more: (r.more ?? []).map(m => unpack(m.rows, Float32Array)) });
+  const [n, m] = r.shape;
+  const i = Math.min(n - 1, Math.max(0, Math.round((p.y - r.y0) / r.dy)));
+  const j = Math.min(m - 1, Math.max(0, Math.round((p.x - r.x0) / r.dx)));
+  const k = i * m + j, lines = [`(${two(p.x)}, ${two(p.y)})`];
+  if (g.classes) lines.push(`${esc(r.class_label)}: <b>${esc(r.class_names[g.classes[k]])}</b>`);
+  if (g.rows) lines.push(`${esc(r.label)} ${value(g.rows[k], r.format || ".3f")}`);
+  (r.more ?? []).forEach((e, q) => lines.push(`${esc(e.label)} ${value(g.more[q][k], e.format || ".3f")}`));
   return lines.join("<br>");
 }
 function nearest(d, e) {       // the hover text of the Line point nearest the pointer, within 16 px, or null

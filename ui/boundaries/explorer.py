@@ -24,16 +24,15 @@ def readout(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | No
     pts, ij = lattice_points(view)
     side = int(round(np.sqrt(len(pts))))
     p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
-    classes = tuple(map(tuple, p.argmax(0).reshape(side, side).tolist()))  # (S, S) row i: y, column j: x
+    classes = p.argmax(0).reshape(side, side)                               # (S, S) row i: y, column j: x
     x0, dx, y0, dy = float(pts[0, 0]), float(pts[1, 0] - pts[0, 0]), float(pts[0, 1]), float(pts[side, 1] - pts[0, 1])
     if classifier == "base":
         return image_map.Readout(x0, dx, y0, dy, (), "", classes=classes, class_names=tuple(class_names),
                                  class_label="f")
     p_a = p.max(0).astype(np.float32).reshape(side, side)                   # (S, S)
     r = radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)   # (S, S)
-    return image_map.Readout(x0, dx, y0, dy, tuple(map(tuple, p_a.tolist())), "p_A", classes=classes,
-                             class_names=tuple(class_names), class_label="g",
-                             more=(("exact radius", tuple(map(tuple, r.tolist())), ".3f"),))
+    return image_map.Readout(x0, dx, y0, dy, p_a, "p_A", classes=classes, class_names=tuple(class_names),
+                             class_label="g", more=(("exact radius", r, ".3f"),))
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:

@@ -127,7 +127,7 @@ def radius_picture(view: GridView, radius: np.ndarray, sigma: float, selected=No
         image=image or radius_image(radius, sigma), image_bounds=(xmin - hx, xmax + hx, ymin - hy, ymax + hy),
         bounds=view.bounds, title=radius_title(sigma), colour_bar=bar, scale_top=4 * sigma,
         readout=image_map.Readout(float(x[0]), float(x[1] - x[0]), float(y[0]), float(y[1] - y[0]),
-                                  tuple(map(tuple, z.tolist())), "exact radius"),
+                                  z, "exact radius"),
         points=() if selected is None else (image_map.Points((selected[0],), (selected[1],), "star", 22,
                                                              theme.YELLOW),),
         box=MAP_BOX, font=font)

@@ -1,10 +1,9 @@
 """Decision regions as pictures: numpy in, RGB arrays and PNG data URIs out (no Streamlit here).
 
-A region map is drawn as one PNG per map (a layout image in data coordinates): a 300 x 300 map then costs
-~30 kB instead of megabytes of heatmap JSON, so dragging sigma stays instant. ``lattice_points`` places the
-hover read-out (the decision-boundaries maps: one invisible heatmap; their clicks come through ``ui.plot_clicks``)
-or, on the per-input σ maps, a transparent lattice of scatter points that also catches the clicks. Shared by
-the decision-boundaries maps, the per-input σ maps and the model hub's thumbnails. ``value_image`` colours a
+A region map is drawn as one PNG per map (``ui.image_map`` stretches it over its data coordinates): a 300 x 300
+map then costs ~30 kB instead of megabytes of heatmap JSON, so dragging sigma stays instant. ``lattice_points``
+places the maps' hover read-out (a 61 × 61 lattice of values read from the exact maps' pixels). Shared by the
+decision-boundaries maps, the per-input σ maps and the model hub's thumbnails. ``value_image`` colours a
 per-pixel quantity in a Plotly colour scale (the per-input σ maps: a PNG instead of a heatmap trace).
 """
 from __future__ import annotations

@@ -364,7 +364,18 @@ export default function ({ data, parentElement, setTriggerValue }) {
     root.style.position = "relative";
     parentElement.appendChild(root);
   }
-  root.__imap = { data, send: setTriggerValue };
+  // the same drawing but for the picture, the title and the read-out (a σ step on the smoothed map): swap those in
+  // place instead of rebuilding every node (hundreds of data points), the tooltip and the listeners stay
+  const layout = JSON.stringify({ ...data, image: null, title: null, readout: null, value_max: null });
+  const same = root.__imap?.layout === layout;
+  root.__imap = { data, send: setTriggerValue, layout };
+  root.dataset.valueMax = data.value_max ?? "";
+  if (same) {
+    root.querySelector(".imap image")?.setAttribute("href", data.image);
+    const title = root.querySelector(".imap-title");
+    if (title) title.textContent = data.title;
+    return;
+  }
   root.innerHTML = svg(data) + '<div class="imap-tip" style="position:absolute;display:none;pointer-events:none;' +
     'background:#fff;border:1px solid #888;border-radius:3px;padding:2px 6px;font-size:15px;white-space:nowrap"></div>';
   const ylabel = root.querySelector(".imap-ylabel");     // a y title longer than the plot is squeezed to fit
@@ -373,7 +384,6 @@ export default function ({ data, parentElement, setTriggerValue }) {
     ylabel.setAttribute("lengthAdjust", "spacingAndGlyphs");
   }
   root.dataset.scaleTop = data.scale_top ?? "";
-  root.dataset.valueMax = data.value_max ?? "";
   if (root.__wired) return;
   root.__wired = true;
   const at = e => {             // the data coordinates under the pointer, or null outside the plot area

@@ -8,9 +8,10 @@ seconds after the script has finished, and the maps of Per-input Ïƒ appeared 2â€
 is the same PNG the Plotly map showed as its layout image, and the rest is a few SVG elements.
 
 ``MapPicture`` (frozen, pure data: ``ui/<page>/figures.py`` builds it) says what to draw; ``draw`` mounts it as an
-inline ``st.components.v2`` component (in the main document, no iframe, no network), which renders the SVG, shows
-the read-out of the lattice value under the pointer and sends a click (pointer down and up within a few pixels) as
-``{"clicked": {"x": .., "y": ..}}``, the shape ``ui.plot_clicks.clicked`` reads. The element carries
+inline ``st.components.v2`` component (in the page, in a shadow root of its own: no iframe, no network), which
+renders the SVG, shows the read-out of the lattice value under the pointer and sends a click (pointer down and up
+within a few pixels) as ``{"clicked": {"x": .., "y": ..}}`` (``clicked`` reads it): the exact data coordinates
+under the pointer, not a lattice point. The element carries
 ``data-scale-top`` (the colour bar's top) and ``data-value-max`` (the largest read-out value) for the browser tests.
 ``LineChart`` is the same drawing without a picture and with a free aspect: ``Line``s (markers, dashes, a text at
 their end, hover texts per point) over axes, a legend below (``LegendEntry``, under a MapPicture too).
@@ -25,7 +26,7 @@ from typing import Callable
 import numpy as np
 import streamlit as st
 
-from ui import plot_clicks, theme
+from ui import theme
 
 WIDTH, HEIGHT = 380, 480                          # the SVG's coordinate box; it scales to its column's width
 MARGIN = dict(l=52, r=10, t=50, b=120)            # as the Plotly maps it replaces: ticks, x title, colour bar below
@@ -416,11 +417,21 @@ export default function ({ data, parentElement, setTriggerValue }) {
 _COMPONENT = st.components.v2.component("image_map", js=_JS)
 
 
+def clicked(event) -> tuple[float, float] | None:
+    """The (x, y) of a component event ``{"clicked": {"x": .., "y": ..}}``, or None when it holds no finite click."""
+    value = (event or {}).get("clicked") if hasattr(event, "get") else None
+    try:
+        x, y = float(value["x"]), float(value["y"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    return (x, y) if math.isfinite(x) and math.isfinite(y) else None
+
+
 def draw(key: str, picture: MapPicture | LineChart, on_click: Callable[[float, float], None] | None = None) -> None:
     """Mount ``picture`` under the widget key ``key`` (element class ``st-key-<key>``); ``on_click(x, y)`` runs as
     the widget callback of a click on the plot area, before the rerun it starts."""
     def callback() -> None:
-        point = plot_clicks.clicked(st.session_state.get(key))
+        point = clicked(st.session_state.get(key))
         if point is not None and on_click is not None:
             on_click(*point)
     _COMPONENT(key=key, data={**picture.data(), "uid": key, "clickable": on_click is not None},

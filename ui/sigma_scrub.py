@@ -9,7 +9,7 @@ style), computed on the server and cached there. Each frame goes to a browser ta
 remembers which (frames id, σ) this session has sent, and the JavaScript keeps them in a per-tab store
 (``window.__sigmaScrub``).
 
-The JavaScript (an ``st.components.v2`` component, inline, running in the main document like ``ui.plot_clicks``)
+The JavaScript (an ``st.components.v2`` component, inline, running in the main document)
 watches the σ slider's live value. For a σ it holds a frame of, it swaps the map's picture (the ``ui.image_map``
 picture's ``.imap image``) and its title (``.imap-title``, ``σ = …``) at once and marks the chart element ``data-scrub-sigma`` with the σ
 shown, so tests and bench/interaction_latency.py can see which σ is on screen. For a σ outside the window nothing

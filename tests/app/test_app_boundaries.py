@@ -1,5 +1,6 @@
 """AppTest of the decision-boundaries page: default path, every main control, bad input."""
 
+import base64
 import json
 
 import numpy as np
@@ -17,8 +18,24 @@ def _page(query=None, **state) -> AppTest:
 
 
 
-def _charts(at: AppTest) -> list:
+def _maps(at: AppTest) -> dict[str, dict]:
+    """The ``ui.image_map`` pictures the last run drew, by widget key (map_a_2: f, map_b_2: g, radius_map; map_a_1:
+    the overlay layout's one map), each as the JSON data its component received."""
+    return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.json) for c in at.get("bidi_component")
+            if "image_map" in c.proto.component_name}
+
+
+def _plotly(at: AppTest) -> list:
+    """The Plotly charts the last run drew (the inspector's noise cloud, votes and sequential path)."""
     return at.get("plotly_chart")
+
+
+def _star(picture: dict) -> list:
+    """The selected point on a picture: [[x, y]] of its star marks (none without a point)."""
+    return [[x, y] for m in picture["points"] if m["symbol"] == "star" for x, y in zip(m["xs"], m["ys"])]
+
+
+MAPS = ["map_a_2", "map_b_2", "radius_map"]         # base f, smoothed g, the exact radius map
 
 
 def _ok(at: AppTest) -> None:
@@ -33,7 +50,8 @@ def fresh() -> AppTest:
 def test_default_path_draws_both_maps_and_asks_for_a_point(fresh):
     _ok(fresh)
     assert not fresh.error
-    assert len(_charts(fresh)) == 3                    # base, smoothed, radius map
+    assert sorted(_maps(fresh)) == MAPS and not _plotly(fresh)     # the maps are pictures; no point: no inspector
+    assert all(p["clickable"] and not _star(p) for p in _maps(fresh).values())   # a click on any map selects
     assert "Click a point" in page_text(fresh)
     assert fresh.query_params["model"] == "moons-mlp-s0.25"
     assert [m.label for m in fresh.metric][:2] == ["σ", "CERTIFY abstains"]
@@ -48,31 +66,33 @@ def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
                                      "Distance to smoothed boundary", "Distance to base boundary"]
     assert "Every certificate lies inside" in page_text(fresh)
     assert fresh.query_params["x"] == "0.500" and fresh.query_params["y"] == "0.200"
-    assert len(_charts(fresh)) == 6                    # + noise cloud, vote histogram, sequential path
+    assert len(_plotly(fresh)) == 3                    # noise cloud, vote histogram, sequential path
+    maps = _maps(fresh)                                # and the point on all three maps
+    assert sorted(maps) == MAPS and all(_star(maps[k]) == [[0.5, 0.2]] for k in MAPS), maps.keys()
     # the sequential row comes with the later rows (ui/sequential/provider.py); its sentence heads the path chart
     path = next(e.label for e in fresh.expander if e.label.startswith("Sequential certification: Stopped after"))
     assert "fixed n = 10,000 (10,100 samples with n₀)" in path
 
 
 def _scrub(at: AppTest) -> tuple[dict, dict]:
-    """(the σ scrubber's data, the smoothed map's figure) of the last run (ui/sigma_scrub.py)."""
+    """(the σ scrubber's data, the smoothed map's picture data) of the last run (ui/sigma_scrub.py)."""
     data = next(json.loads(c.proto.json) for c in at.get("bidi_component") if c.proto.id.endswith("sigma_scrub"))
-    return data, json.loads(_charts(at)[1].proto.spec)
+    return data, _maps(at)["map_b_2"]
 
 
 def test_sigma_slider_reblurs_and_updates_the_url(fresh):
     scrub, smoothed = _scrub(fresh)
     first = set(scrub["frames"])                       # a window around σ: the map's own picture is one of them
     assert scrub["sigma"] == "0.25" and {"0.24", "0.25", "0.26"} <= first
-    assert scrub["frames"]["0.25"] == smoothed["layout"]["images"][0]["source"]
-    assert scrub["title"].replace(scrub["title_sigma"], "0.25") == smoothed["layout"]["title"]["text"]
+    assert scrub["frames"]["0.25"] == smoothed["image"]
+    assert scrub["title"].replace(scrub["title_sigma"], "0.25") == smoothed["title"] == "Smoothed g, σ = 0.25"
     fresh.slider(key="sigma").set_value(0.6).run()
     _ok(fresh)
     assert fresh.query_params["sigma"] == "0.6"
     assert fresh.metric[0].value == "0.6"
     scrub, smoothed = _scrub(fresh)
     assert scrub["sigma"] == "0.6" and not first & set(scrub["frames"])     # each frame is sent to a tab once
-    assert scrub["frames"]["0.6"] == smoothed["layout"]["images"][0]["source"]
+    assert scrub["frames"]["0.6"] == smoothed["image"] and smoothed["title"] == "Smoothed g, σ = 0.6"
 
 
 def test_sigma_scrub_window_is_the_slider_grid_around_sigma():
@@ -90,6 +110,7 @@ def test_overlay_and_test_certificates(fresh):
     fresh.radio(key="show_points").set_value("test certificates").run()
     _ok(fresh)
     assert any(m.label.startswith("Certified at r") for m in fresh.metric)
+    assert sorted(_maps(fresh)) == ["map_a_1", "radius_map"]      # one map: g over f's boundary
     fresh.number_input(key="radius_r").set_value(0.5).run()
     _ok(fresh)
     fresh.radio(key="layout").set_value("side by side").run()
@@ -127,14 +148,14 @@ def test_zero_sigma_in_a_link_is_refused_clearly():
     _ok(at)
     assert any("σ must be positive" in e.value for e in at.error)
     assert at.slider(key="sigma").value == pytest.approx(0.25)
-    assert len(_charts(at)) == 3                       # the page still works
+    assert sorted(_maps(at)) == MAPS                   # the page still works
 
 
 def test_image_model_gets_a_clear_error_not_a_traceback():
     at = _page(query={"model": "digits-cnn-s0"})
     _ok(at)
     assert any("not 2D points" in e.value for e in at.info) and not at.error
-    assert not _charts(at)
+    assert not _maps(at) and not _plotly(at)
 
 
 @pytest.mark.parametrize("query, says", [
@@ -198,7 +219,8 @@ def test_a_click_is_answered_before_the_slow_rows_which_then_arrive_on_their_own
         methods = list(at.dataframe[0].value["method"])
         assert methods[:4] == ["Monte Carlo CERTIFY", "Exact Cohen radius", "Distance to smoothed boundary",
                                "Distance to base boundary"] and "Gated slow row" not in methods
-        assert len(_charts(at)) == 6 and PENDING in page_text(at)   # cloud, votes, sequential path already
+        assert len(_plotly(at)) == 3 and PENDING in page_text(at)   # cloud, votes, sequential path already
+        assert sorted(_maps(at)) == MAPS
         gate.set()
         from ui.boundaries import cache as bc
         wait_for(lambda: all(job.done() for job in bc._slow_jobs().values()))
@@ -269,37 +291,39 @@ def test_the_inspector_fragment_tells_its_own_reruns_from_the_table_poll(monkeyp
     assert not controls._poll_run()
 
 
-def test_a_patched_chart_is_the_chart_built_at_that_sigma():
-    """ui/boundaries/charts.py: a map or radius chart kept from σ = 0.25 and patched for σ = 0.31 sends the JSON a fresh
-    build at 0.31 gives (presenter scaling on and off), and the base map is the same at both σ."""
-    import plotly.io as pio
+def test_the_maps_read_out_the_exact_maps_under_each_lattice_point(fresh):
+    """The hover read-outs the page sends (ui.image_map's JSON, looked up as its JavaScript does: the packed grid's
+    row round((y - y0)/dy), column round((x - x0)/dx)) are the exact maps at the pixel under each lattice point
+    (ui.images.lattice_points): on f's map f's class; on g's map g's class, its exact p_A and the exact certified
+    radius (Cohen et al., 2019, Theorem 1); on the radius map that radius. The exact maps are computed here again."""
     from cert_core import grid
-    from cert_core.models.data import BOX_2D
-    from cert_core.models.zoo import load_zoo_model
-    from ui import presenter
-    from ui.boundaries import charts, explorer
-    from ui.boundaries import figures as bf
-    base = grid.evaluate_base(load_zoo_model("moons-mlp-s0.25").model, BOX_2D, 60, 1.5)
-    points = (np.array([[0.5, 0.2], [-1.0, 1.0]]), np.array([0, 1]))
+    from ui import state
+    from ui.images import lattice_points
+    current = state.zoo_current_model(state.DEFAULT_MODEL)
+    base = grid.evaluate_base(current.model, state.VIEW, 100, state.SIGMA_MAX)      # the page: resolution 100
+    probs = grid.blur(base, 0.25)                                                   # (K, R, R)
+    radius = grid.exact_radius(probs, 0.25)                                         # (R, R)
+    pts, ij = lattice_points(base.view)
+    under = (ij[:, 0], ij[:, 1])
+    maps = _maps(fresh)
 
-    def at(sigma):
-        probs = grid.blur(base, sigma)
-        radius = grid.exact_radius(probs, sigma)
-        return explorer.map_specs(base.view, base.crop(), probs, radius, ("a", "b"), sigma, 0.52, False, points,
-                                  None, None, []), radius
+    def read(r: dict, packed: str, dtype: str) -> np.ndarray:
+        """The packed grid (image_map._packed: little-endian, row after row) at every lattice point."""
+        values = np.frombuffer(base64.b64decode(packed), dtype).reshape(r["shape"])
+        i = np.rint((pts[:, 1] - r["y0"]) / r["dy"]).astype(int)
+        j = np.rint((pts[:, 0] - r["x0"]) / r["dx"]).astype(int)
+        return values[i, j]
 
-    def sent(fig) -> str:
-        return pio.to_json(fig.to_dict(), validate=False)
-    (before, r1), (after, r2) = at(0.25), at(0.31)
-    for name, scale in (("off", lambda f: f), ("on", lambda f: presenter.scale(f, presenter.SCALE, resize=False))):
-        charts.map_chart(before[1], scale, name)
-        for spec in after:
-            assert sent(charts.map_chart(spec, scale, name)) == sent(scale(bf.map_figure(spec)))
-        assert sent(charts.map_chart(before[0], scale, name)) == sent(charts.map_chart(after[0], scale, name))
-    image = bf.radius_image(r2, 0.31)
-    charts.radius_chart(base.view, r1, 0.25, None, bf.radius_image(r1, 0.25))
-    assert sent(charts.radius_chart(base.view, r2, 0.31, None, image)) == \
-        sent(bf.radius_figure(base.view, r2, 0.31, None, image))
+    f, g, rad = (maps[k]["readout"] for k in MAPS)
+    assert (f["class_label"], g["class_label"]) == ("f", "g")
+    assert f["class_names"] == g["class_names"] == list(current.class_names) and f["rows"] is None
+    assert np.array_equal(read(f, f["classes"], "<u2"), base.crop()[under])
+    assert np.array_equal(read(g, g["classes"], "<u2"), probs.argmax(0)[under])
+    assert g["label"] == "p_A" and np.allclose(read(g, g["rows"], "<f4"), probs.max(0)[under], atol=1e-5)
+    (more,) = g["more"]
+    for r, packed in ((g, more["rows"]), (rad, rad["rows"])):
+        assert np.allclose(read(r, packed, "<f4"), radius[under], atol=1e-5, equal_nan=True)
+    assert more["label"] == "exact radius" and len(set(probs.argmax(0)[under])) == 2       # both classes read
 
 
 def test_look_ahead_makes_the_next_steps_maps_and_scrub_frames():

@@ -65,16 +65,21 @@ def test_boundary_maps_take_clicks_without_a_marker_lattice_and_read_out_the_exa
     specs = explorer.map_specs(view, probs.argmax(0), probs, radius, ("a", "b", "c"), 0.25, 0.55, False, None,
                                None, None, [])
     for spec in specs:
-        fig = bf.map_figure(spec)
-        assert max((len(t.x) for t in fig.data if t.type == "scatter" and t.x is not None), default=0) < 100
-        readout = next(t for t in fig.data if t.type == "heatmap")
-        assert readout.opacity == 0 and readout.hoverinfo != "skip" and fig.layout.hovermode == "closest"
+        data = bf.map_picture(spec).data()                # ui.image_map's JSON: clicks land on its plot area
+        assert max((len(m["xs"]) for m in data["points"]), default=0) < 100 and data["readout"]["classes"]
     smooth = specs[1].readout                     # the read-out is the exact maps at the lattice's pixels
     pts, ij = lattice_points(view)
-    assert np.allclose(smooth.p_a.ravel(), probs.max(0)[ij[:, 0], ij[:, 1]], atol=1e-6)
-    assert np.allclose(smooth.radius.ravel(), radius[ij[:, 0], ij[:, 1]], atol=1e-5)
-    assert list(smooth.text.ravel()) == [("a", "b", "c")[k] for k in probs.argmax(0)[ij[:, 0], ij[:, 1]]]
-    assert np.allclose(np.stack(np.meshgrid(smooth.x, smooth.y), -1).reshape(-1, 2), pts)
+    side = len(smooth.classes)
+    under = (ij[:, 0], ij[:, 1])
+    assert np.allclose(np.ravel(smooth.values), probs.max(0)[under], atol=1e-6)
+    ((label, radii, _),) = smooth.more
+    assert label == "exact radius" and np.allclose(np.ravel(radii), radius[under], atol=1e-5)
+    assert [smooth.class_names[k] for k in np.ravel(smooth.classes)] == \
+        [("a", "b", "c")[k] for k in probs.argmax(0)[under]]
+    assert np.ravel(specs[0].readout.classes).tolist() == probs.argmax(0)[under].tolist()   # f: the base labels given
+    j, i = np.meshgrid(np.arange(side), np.arange(side))  # value [i][j] at (x0 + j·dx, y0 + i·dy)
+    lattice = np.stack([smooth.x0 + j * smooth.dx, smooth.y0 + i * smooth.dy], -1).reshape(-1, 2)
+    assert np.allclose(lattice, pts)
     # the click listener's event: finite coordinates or nothing
     assert plot_clicks.clicked({"clicked": {"x": 0.5, "y": -1.25}}) == (0.5, -1.25)
     for bad in (None, {}, {"clicked": None}, {"clicked": {"x": "a", "y": 1}}, {"clicked": {"x": float("nan"), "y": 0}}):

@@ -233,16 +233,23 @@ def shot(pg, name: str, full: bool = False, tour: str | None = None) -> pathlib.
 # Streamlit's own protobuf classes, in Python (Playwright hands over each frame).
 SIDEBAR = 1                        # RootContainer.SIDEBAR: the first number of a sidebar element's delta path
 FINISHED_WHOLE_APP = ForwardMsg.FINISHED_SUCCESSFULLY
-# the smoothed map's title, the σ metric, the noise cloud's title and vote counts, and the point on the maps
-BOUNDARIES_SHOWN = """() => { const plot = s => document.querySelector(s + ' .js-plotly-plot');
+# A ui.image_map picture's ``.imap`` element under the CSS selector s, or null: Streamlit draws a v2 component
+# with isolated styles inside an open shadow root (the stBidiComponentIsolated element's), which
+# document.querySelector does not enter (Playwright's locators do).
+IMAP = """s => { const c = document.querySelector(s);
+    const host = c && c.querySelector("[data-testid='stBidiComponentIsolated']");
+    return c ? (host?.shadowRoot ?? c).querySelector('.imap') : null; }"""
+# the smoothed map's title, the σ metric, the noise cloud's title and vote counts, and the point on the maps (the
+# maps are ui.image_map pictures: the selected point is their data's star mark; the cloud and votes are Plotly charts)
+BOUNDARIES_SHOWN = """() => { const plot = s => document.querySelector(s + ' .js-plotly-plot'), map = %s;
     const metric = [...document.querySelectorAll("[data-testid='stMetric']")].find(m => m.innerText.startsWith('σ'));
     const cloud = plot('.st-key-cloud'), votes = plot('.st-key-votes');
-    return {title: plot('.st-key-map_b_2').querySelector('.gtitle').textContent,
+    return {title: map('.st-key-map_b_2').querySelector('.imap-title').textContent,
             sigma: metric.querySelector("[data-testid='stMetricValue']").innerText.trim(),
             cloud: cloud ? cloud.querySelector('.gtitle').textContent : null,
             votes: votes ? Array.from(votes._fullData[0].y) : null,
-            points: ['.st-key-map_a_2', '.st-key-map_b_2'].map(s => plot(s)._fullData
-                .filter(t => t.name === 'selected point').map(t => [t.x[0], t.y[0]]))}; }"""
+            points: ['.st-key-map_a_2', '.st-key-map_b_2'].map(s => map(s).__imap.data.points
+                .filter(m => m.symbol === 'star').flatMap(m => m.xs.map((x, i) => [x, m.ys[i]])))}; }""" % IMAP
 
 
 class Runs:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import BOUNDARIES_SHOWN, DEEP_LINK, ROOT, Runs, no_exception, open_page, settle, shot, wait_idle
+from browser_kit import BOUNDARIES_SHOWN, DEEP_LINK, IMAP, ROOT, Runs, no_exception, open_page, settle, shot, wait_idle
 from classroom_kit import BOX
 from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
@@ -75,7 +75,9 @@ def test_presenter_mode_boundaries(page, server):
     assert "present=1" in page.url
     # a narrow sidebar, the maps start on the first screen, and a hidden control leaves no empty column
     assert page.locator("[data-testid='stSidebar']").bounding_box()["width"] <= 0.22 * 1280
-    for plot in page.locator("[data-testid='stPlotlyChart'] .nsewdrag").all()[:2]:     # both maps' plot areas
+    plots = page.locator(".st-key-map_a_2 .imap-plot, .st-key-map_b_2 .imap-plot").all()
+    assert len(plots) == 2                                                # both maps' plot areas
+    for plot in plots:
         box = plot.bounding_box()                                        # whole on the first screen
         assert box["y"] > 0 and box["y"] + box["height"] <= 720
     # the sidebar starts with the model and σ, on the first screen; the page list follows them (Streamlit's own list
@@ -117,10 +119,10 @@ def test_presenter_mode_boundaries(page, server):
 
 
 # what the smoothed map shows: (its data-scrub-sigma marker, its title), and the page's σ metric (ui/sigma_scrub.py)
-SCRUB_SHOWN = """() => { const map = document.querySelector('.st-key-map_b_2');
+SCRUB_SHOWN = """() => { const map = document.querySelector('.st-key-map_b_2'), picture = (%s)('.st-key-map_b_2');
     const metric = [...document.querySelectorAll("[data-testid='stMetric']")].find(m => m.innerText.startsWith('σ'));
-    return [map.dataset.scrubSigma ?? null, map.querySelector('.gtitle').textContent,
-            metric.querySelector("[data-testid='stMetricValue']").innerText.trim()]; }"""
+    return [map.dataset.scrubSigma ?? null, picture.querySelector('.imap-title').textContent,
+            metric.querySelector("[data-testid='stMetricValue']").innerText.trim()]; }""" % IMAP
 
 
 def test_drag_sigma_then_click_a_point(page, server):
@@ -133,9 +135,10 @@ def test_drag_sigma_then_click_a_point(page, server):
     value = slider.locator("[data-testid='stSliderThumbValue']").first.bounding_box()
     x0, y0 = value["x"] + value["width"] / 2, value["y"] + value["height"] + 12   # the thumb, under its label
     live = slider.locator("input[type='range']").first
-    # Plotly draws the title and the scrubber marks the map after the script is idle (on a busy machine, later)
+    # the picture draws its title and the scrubber marks the map after the script is idle (on a busy machine, later)
     page.wait_for_function("() => { const m = document.querySelector('.st-key-map_b_2');"
-                           "  return m && m.dataset.scrubSigma && m.querySelector('.gtitle'); }", timeout=30_000)
+                           f"  return m && m.dataset.scrubSigma && ({IMAP})('.st-key-map_b_2')?.querySelector('.imap-title'); }}",
+                           timeout=30_000)
     assert page.evaluate(SCRUB_SHOWN) == ["0.25", "Smoothed g, σ = 0.25", "0.25"]
     page.mouse.move(x0, y0)
     page.mouse.down()
@@ -157,8 +160,7 @@ def test_drag_sigma_then_click_a_point(page, server):
     assert page.get_by_text(f"Smoothed g, σ = {sigma:g}").count() == 1
     # click on the smoothed map, a little up-left of its centre
     runs.clear()
-    drag = page.locator("[data-testid='stPlotlyChart']").nth(1).locator(".nsewdrag").first
-    b = drag.bounding_box()
+    b = page.locator(".st-key-map_b_2 .imap-plot").bounding_box()
     page.mouse.click(b["x"] + 0.42 * b["width"], b["y"] + 0.40 * b["height"])
     # one run (the inspector's fragment) answers, puts the point on both maps and into the address bar; the slow
     # rows follow in the table's polls, which are no whole-page run either

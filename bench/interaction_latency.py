@@ -14,9 +14,9 @@ Debian's /usr/bin/chromium with Playwright and times each interaction of the iss
   type a coordinate       a new x₁ typed into the inspector's box (+ Enter) until its first answer
   σ step, per-input σ     ArrowRight on the σ slider of /ddrs until idle
   first load <page>       a new tab opens the page until idle (welcome, ddrs, paths, margin)
-  first load <page>, drawn  the same load until everything is drawn too (no skeleton, every Plotly chart drawn):
-                          Plotly's chunk is evaluated and its charts drawn after the script's end, often after
-                          "idle" (bench/RESULTS.md, loads7)
+  first load <page>, drawn  the same load until everything is drawn too (no skeleton, every Plotly chart and
+                          ui.image_map picture drawn): Plotly's chunk is evaluated and its charts drawn after the
+                          script's end, often after "idle" (bench/RESULTS.md, loads7)
   SRA with digits model   /margin?model=digits-ortho-mscr-s0.1 in a new tab until idle
 Next to each time: the CPU seconds the browser (every Chromium process) and the app server spent on that interaction
 (from /proc), which a busy shared machine inflates far less than wall-clock times: they tell whether the server's
@@ -117,14 +117,27 @@ def until_hit(pg, name: str, t0: float, timeout: float = 120) -> float:
 
 
 # Installed before the page's own scripts: the last time the page went from "something still to draw" to "all
-# drawn": no skeleton (a lazily loaded element chunk) and every Plotly chart drawn (its .main-svg). The app's idle
-# state does not wait for these: Plotly's 4.7 MB chunk is fetched, evaluated and drawn after the script's end.
-DRAWN = """(() => { const done = () => !document.querySelector("[data-testid='stSkeleton']") &&
-    [...document.querySelectorAll("[data-testid='stPlotlyChart']")].every(c => c.querySelector('.main-svg'));
+# drawn": no skeleton (a lazily loaded element chunk), every Plotly chart drawn (its .main-svg) and every ui.image_map
+# picture drawn (its .imap-plot). The app's idle state does not wait for these: Plotly's 4.7 MB chunk is fetched,
+# evaluated and drawn after the script's end, and a picture's JavaScript draws it after its element arrives. A picture
+# is a v2 component with a height (ui.sigma_scrub and ui.plot_clicks are drawn with height 0 and show nothing); it
+# draws inside its element's shadow root, which an observer of document.body does not see: each is observed too.
+DRAWN = """(() => { const pictures = () => [...document.querySelectorAll("[data-testid='stBidiComponentIsolated']")]
+    .filter(h => h.closest("[data-testid='stElementContainer']")?.getAttribute('height') !== '0px');
+  const done = () => !document.querySelector("[data-testid='stSkeleton']") &&
+    [...document.querySelectorAll("[data-testid='stPlotlyChart']")].every(c => c.querySelector('.main-svg')) &&
+    pictures().every(h => (h.shadowRoot ?? h).querySelector('.imap-plot'));
   let was = false; window.__drawn = {at: null, done};
-  document.addEventListener('DOMContentLoaded', () => new MutationObserver(() => { const now = done();
-    if (now && !was) window.__drawn.at = performance.now(); was = now; })
-    .observe(document.body, {subtree: true, childList: true})); })()"""
+  const watched = new WeakSet(), observer = new MutationObserver(() => {
+    for (const h of pictures()) if (h.shadowRoot && !watched.has(h.shadowRoot)) {
+      watched.add(h.shadowRoot);
+      observer.observe(h.shadowRoot, {subtree: true, childList: true});
+    }
+    const now = done();
+    if (now && !was) window.__drawn.at = performance.now();
+    was = now; });
+  document.addEventListener('DOMContentLoaded', () => observer.observe(document.body, {subtree: true, childList: true}));
+})()"""
 
 
 def drawn_after(pg, timeout: float = 120) -> float:
@@ -141,7 +154,7 @@ def drawn_after(pg, timeout: float = 120) -> float:
 
 def open_and_time(browser, url: str, settle: float, viewport=(1600, 1000)):
     """A new tab on ``url``: seconds until idle; returns (seconds, page). ``page.drawn_s``: seconds until its
-    charts were drawn too (``drawn_after``; later than idle when Plotly draws after the script's end)."""
+    charts and pictures were drawn too (``drawn_after``; later than idle when they draw after the script's end)."""
     ctx = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     ctx.add_init_script(DRAWN)
     pg = ctx.new_page()
@@ -206,10 +219,10 @@ def sigma_drag_frames(pg, samples: int, on_sample) -> None:
 
 
 def smoothed_map_box(pg):
-    maps = pg.locator("[data-testid='stPlotlyChart']")
-    drag = maps.nth(1 if maps.count() > 1 else 0).locator(".nsewdrag").first
-    drag.scroll_into_view_if_needed()
-    return drag.bounding_box()
+    """The smoothed map's plot area (its ui.image_map .imap-plot: map_b_2 side by side, map_a_1 in the overlay)."""
+    plot = pg.locator(".st-key-map_b_2 .imap-plot, .st-key-map_a_1 .imap-plot").first
+    plot.scroll_into_view_if_needed()
+    return plot.bounding_box()
 
 
 def lattice_point(i: int) -> tuple[float, float]:

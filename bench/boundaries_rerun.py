@@ -2,10 +2,12 @@
 
 In one process, without Streamlit: for the default model at 300 px and σ = 0.26, the CPU milliseconds (median of
 --repeats, ``time.process_time``) of what a σ step recomputes — the blur, the exact radius, the map pictures, the
-two map figures, the radius tab's figure — and the JSON bytes of the figures the page sends. ``--root`` points at
-another checkout (e.g. main) so before and after are measured back to back by the same script; pieces a checkout
-caches per (model, resolution, σ, style) are timed as the cached call (a dictionary look-up, ~0) when ``--cached``
-names them, since that is what its rerun pays.
+two maps, the radius tab's map — and the JSON bytes of the maps the page sends. The maps are ``ui.image_map``
+pictures (``figures.map_picture`` / ``radius_picture``; their JSON is ``MapPicture.data()``, what the component
+is sent) or, in a checkout from before they were (``figures.map_figure``), Plotly figures (``pio.to_json``).
+``--root`` points at another checkout (e.g. main) so before and after are measured back to back by the same script;
+pieces a checkout caches per (model, resolution, σ, style) are timed as the cached call (a dictionary look-up, ~0),
+since that is what its rerun pays.
 
     python bench/boundaries_rerun.py [--root /work/main] [--repeats 7]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import json
 import pathlib
 import statistics
 import sys
@@ -34,8 +37,6 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=7)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(args.root))
-    import plotly.io as pio
-
     from cert_core import grid
     from cert_core.models.data import BOX_2D
     from cert_core.models.zoo import load_zoo_model
@@ -56,16 +57,27 @@ def main(argv=None) -> None:
                                                             args.repeats)
     else:
         rows["map specs (pictures encoded)"], specs = cpu_ms(lambda: explorer.map_specs(*specs_args), args.repeats)
-    rows["map figures ×2"], figs = cpu_ms(lambda: [bf.map_figure(s) for s in specs], args.repeats)
-    rows["map figures ×2, JSON"], maps_json = cpu_ms(lambda: [pio.to_json(f, validate=False) for f in figs],
-                                                      args.repeats)
-    if "image" in inspect.signature(bf.radius_figure).parameters:
+    if hasattr(bf, "map_picture"):                          # ui.image_map pictures
         picture = bf.radius_image(radius, sigma)            # cached per (model, resolution, σ) by the page
-        rows["radius figure (picture cached)"], rfig = cpu_ms(
-            lambda: bf.radius_figure(base.view, radius, sigma, None, picture), args.repeats)
-    else:
-        rows["radius figure"], rfig = cpu_ms(lambda: bf.radius_figure(base.view, radius, sigma, None), args.repeats)
-    rows["radius figure, JSON"], radius_json = cpu_ms(lambda: pio.to_json(rfig, validate=False), args.repeats)
+        rows["map pictures ×2"], maps = cpu_ms(lambda: [bf.map_picture(s) for s in specs], args.repeats)
+        rows["map pictures ×2, JSON"], maps_json = cpu_ms(lambda: [json.dumps(m.data()) for m in maps],
+                                                          args.repeats)
+        rows["radius picture (picture cached)"], rmap = cpu_ms(
+            lambda: bf.radius_picture(base.view, radius, sigma, None, picture), args.repeats)
+        rows["radius picture, JSON"], radius_json = cpu_ms(lambda: json.dumps(rmap.data()), args.repeats)
+    else:                                                   # Plotly figures (before issue 17's σ step)
+        import plotly.io as pio
+        rows["map figures ×2"], figs = cpu_ms(lambda: [bf.map_figure(s) for s in specs], args.repeats)
+        rows["map figures ×2, JSON"], maps_json = cpu_ms(lambda: [pio.to_json(f, validate=False) for f in figs],
+                                                          args.repeats)
+        if "image" in inspect.signature(bf.radius_figure).parameters:
+            picture = bf.radius_image(radius, sigma)            # cached per (model, resolution, σ) by the page
+            rows["radius figure (picture cached)"], rfig = cpu_ms(
+                lambda: bf.radius_figure(base.view, radius, sigma, None, picture), args.repeats)
+        else:
+            rows["radius figure"], rfig = cpu_ms(lambda: bf.radius_figure(base.view, radius, sigma, None),
+                                                 args.repeats)
+        rows["radius figure, JSON"], radius_json = cpu_ms(lambda: pio.to_json(rfig, validate=False), args.repeats)
     print(f"checkout {args.root}")
     print("| piece of a σ step (300 px) | CPU (ms) |\n|---|---|")
     for name, ms in rows.items():

@@ -1,7 +1,8 @@
-"""Bytes of figure JSON the decision-boundaries page sends per rerun (in-process, Streamlit's AppTest, no browser):
+"""Bytes of chart JSON the decision-boundaries page sends per rerun (in-process, Streamlit's AppTest, no browser):
 the first visit, a σ step and a selected point. Independent of the machine's load, unlike the browser's times
-(bench/interaction_latency.py); Streamlit sends a chart whose spec did not change by reference, and the browser
-skips redrawing it, so the bytes of the charts that changed are what a σ step costs the browser.
+(bench/interaction_latency.py). The charts are the maps (``ui.image_map`` pictures: their component's JSON data,
+by widget key) and the inspector's Plotly charts (their figure spec); a chart whose JSON did not change is marked
+so, and the bytes of the charts that changed are what a rerun costs the browser.
 
     python bench/boundaries_payload.py
 """
@@ -30,11 +31,13 @@ def main() -> None:
             at.session_state[key] = value
         at.run(timeout=600)
         changed = 0
-        for i, chart in enumerate(at.get("plotly_chart")):
-            spec = chart.proto.spec
+        charts = [(c.proto.id.rsplit("-", 1)[-1], c.proto.json) for c in at.get("bidi_component")
+                  if "image_map" in c.proto.component_name]
+        charts += [(f"plotly {i}", c.proto.spec) for i, c in enumerate(at.get("plotly_chart"))]
+        for name, spec in charts:
             new = spec not in seen
             changed += len(spec) * new
-            print(f"| {label} | {i} | {len(spec) / 1e3:.0f} | {'yes' if new else 'no'} |")
+            print(f"| {label} | {name} | {len(spec) / 1e3:.0f} | {'yes' if new else 'no'} |")
             seen.add(spec)
         print(f"| {label} | **changed charts, total** | **{changed / 1e3:.0f}** | |")
 

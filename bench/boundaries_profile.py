@@ -4,7 +4,8 @@ Starts the app (``streamlit run app.py`` via the tests' ``serve``), opens /bound
 each interaction with Chrome's tracing (the DevTools timeline categories) and the JS sampling profiler, then prints:
 
   * the browser main thread's self time split into scripting / style+layout / paint+composite / parsing+GC / other,
-  * the JS self time by script (Plotly's bundle vs Streamlit's own) and the top functions,
+  * the JS self time by script (Plotly's bundle vs Streamlit's own; Plotly draws only the inspector's charts now,
+    the maps are ui.image_map pictures) and the top functions,
   * the wall time to idle, and the CPU seconds of the browser processes and of the app server (from /proc).
 
     python bench/boundaries_profile.py [--runs 3] [--only sigma,click,load:ddrs,load:paths]
@@ -170,7 +171,7 @@ def main(argv=None) -> None:
     with serve(pathlib.Path("/tmp/boundaries_profile_server.log")) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         _, pg = open_and_time(browser, f"{url}/boundaries", args.settle)
-        sigma_step(pg, args.settle)          # warm the page's caches and Plotly once
+        sigma_step(pg, args.settle)          # warm the page's caches once
         if "sigma" in parts:
             report("σ step, Decision boundaries (no point selected)",
                    [record(pg, lambda: sigma_step(pg, args.settle)) for _ in range(args.runs)])

@@ -120,8 +120,8 @@ def until_hit(pg, name: str, t0: float, timeout: float = 120) -> float:
 # drawn": no skeleton (a lazily loaded element chunk), every Plotly chart drawn (its .main-svg) and every ui.image_map
 # picture drawn (its .imap-plot). The app's idle state does not wait for these: Plotly's 4.7 MB chunk is fetched,
 # evaluated and drawn after the script's end, and a picture's JavaScript draws it after its element arrives. A picture
-# is a v2 component with a height (ui.sigma_scrub and ui.plot_clicks are drawn with height 0 and show nothing); it
-# draws inside its element's shadow root, which an observer of document.body does not see: each is observed too.
+# is a v2 component with a height (ui.sigma_scrub is drawn with height 0 and shows nothing); it draws inside its
+# element's shadow root, which an observer of document.body does not see: each is observed too.
 DRAWN = """(() => { const pictures = () => [...document.querySelectorAll("[data-testid='stBidiComponentIsolated']")]
     .filter(h => h.closest("[data-testid='stElementContainer']")?.getAttribute('height') !== '0px');
   const done = () => !document.querySelector("[data-testid='stSkeleton']") &&

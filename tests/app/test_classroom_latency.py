@@ -52,7 +52,7 @@ def test_curve_reports_say_how_much_work_remains(monkeypatch):
 def test_boundary_maps_take_clicks_without_a_marker_lattice_and_read_out_the_exact_maps():
     from cert_core import grid
     from cert_core.grid_view import make_view
-    from ui import plot_clicks
+    from ui import image_map
     from ui.boundaries import explorer
     from ui.boundaries import figures as bf
     from ui.images import lattice_points
@@ -81,6 +81,6 @@ def test_boundary_maps_take_clicks_without_a_marker_lattice_and_read_out_the_exa
     lattice = np.stack([smooth.x0 + j * smooth.dx, smooth.y0 + i * smooth.dy], -1).reshape(-1, 2)
     assert np.allclose(lattice, pts)
     # the click listener's event: finite coordinates or nothing
-    assert plot_clicks.clicked({"clicked": {"x": 0.5, "y": -1.25}}) == (0.5, -1.25)
+    assert image_map.clicked({"clicked": {"x": 0.5, "y": -1.25}}) == (0.5, -1.25)
     for bad in (None, {}, {"clicked": None}, {"clicked": {"x": "a", "y": 1}}, {"clicked": {"x": float("nan"), "y": 0}}):
-        assert plot_clicks.clicked(bad) is None, bad
+        assert image_map.clicked(bad) is None, bad

@@ -11,7 +11,8 @@ remembers which (frames id, σ) this session has sent, and the JavaScript keeps 
 
 The JavaScript (an ``st.components.v2`` component, inline, running in the main document)
 watches the σ slider's live value. For a σ it holds a frame of, it swaps the map's picture (the ``ui.image_map``
-picture's ``.imap image``) and its title (``.imap-title``, ``σ = …``) at once and marks the chart element ``data-scrub-sigma`` with the σ
+picture's ``.imap image``, inside the shadow root the component draws in) and its title (``.imap-title``,
+``σ = …``) at once and marks the chart element ``data-scrub-sigma`` with the σ
 shown, so tests and bench/interaction_latency.py can see which σ is on screen. For a σ outside the window nothing
 is invented: the map shows the committed σ's picture until the rerun. When the committed rerun arrives, the map
 draws the same frame (the same cached string). Only the picture scrubs: the hover read-out, the circles and the
@@ -45,10 +46,15 @@ export default function ({ data, parentElement }) {
     if (!input || !chart) return;
     const live = label(Number(input.value));
     const shown = live in store ? live : data.sigma;            // outside the window: the committed picture
-    const uri = store[shown], img = chart.querySelector(".imap image");
+    const host = chart.querySelector("[data-testid='stBidiComponentIsolated']"), pic = host?.shadowRoot ?? chart;
+    if (host?.shadowRoot && !S.watched?.has(host.shadowRoot)) {
+      (S.watched ??= new WeakSet()).add(host.shadowRoot);
+      S.observers[data.name]?.observe(host.shadowRoot, { subtree: true, childList: true, attributes: true, attributeFilter: ["href"] });
+    }
+    const uri = store[shown], img = pic.querySelector(".imap image");
     if (!uri || !img) return;
     if (img.getAttribute("href") !== uri) img.setAttribute("href", uri);
-    const title = chart.querySelector(".imap-title"), text = data.title.replace(data.title_sigma, shown);
+    const title = pic.querySelector(".imap-title"), text = data.title.replace(data.title_sigma, shown);
     if (title && title.textContent !== text) title.textContent = text;
     if (chart.dataset.scrubSigma !== shown) chart.dataset.scrubSigma = shown;
   };

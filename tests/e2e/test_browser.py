@@ -171,6 +171,8 @@ def test_drag_sigma_then_click_a_point(page, server):
     no_exception(page)
     x, y = (float(v) for v in re.search(r"[?&]x=(-?[0-9.]+)&y=(-?[0-9.]+)", page.url).groups())
     assert page.get_by_text(f"Inspecting the point ({x:.3f}, {y:.3f}).").count() == 1
+    # the noise cloud is the page's first Plotly chart: Plotly's chunk loads after the run (the maps need none)
+    page.wait_for_function("() => !!document.querySelector('.st-key-cloud .gtitle')", timeout=60_000)
     clicked = page.evaluate(BOUNDARIES_SHOWN)
     assert clicked["points"] == [[[x, y]], [[x, y]]] and clicked["cloud"].endswith(f"σ = {sigma:g}"), clicked
     done = runs.fragment_runs()

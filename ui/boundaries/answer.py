@@ -10,7 +10,6 @@ redrew and re-sent every chart, is left for the one case that needs it (the clou
 """
 from __future__ import annotations
 
-import time
 from concurrent.futures import Future
 from typing import Callable
 
@@ -27,7 +26,6 @@ from ui.inspector import RadiusRow, audit
 NO_POINT = "Click a point on either map, or type its coordinates, to see its noise cloud, votes and radii."
 POLL = "_inspector_poll"         # session key: the id of the table fragment whose poll start_polling starts
 FIGURES = "_inspector_figures"   # session key: {chart name: (inputs, figure)} of the last run (see reused)
-ANSWER_FIRST_S = 0.25   # after a click's answer is sent, the run waits this long before sending the maps (see inspector)
 POLL_S = 0.5        # how often the table looks for the slow rows while they are computed
 PENDING = ("Still computing the later rows (sequential CERTIFY, per-input σ*, SC-RFP, Bernstein); they appear in "
            "this table on their own, and clicking elsewhere meanwhile is fine.")
@@ -57,8 +55,6 @@ def inspector(current, m, sigma: float, cp, draw_maps: Callable, path_chart: Cal
         return
     rows, errors, cert, start_slow = bc.inspect_point(current, m, point, sigma, cp)
     show(current, point, sigma, cp, m, (rows, errors, cert), start_slow)
-    if controls.own_rerun():      # let the browser paint the answer before the maps' deltas (two Plotly redraws)
-        time.sleep(ANSWER_FIRST_S)  # reach it: sent at once, they delayed the answer's paint to 1.2 s (median)
     draw_maps(point, rows)                    # the first answer is out: now the maps show the point
     links.sync_url()                          # ?x=&y= (a no-op unless the point changed in this run)
     path_chart(current, point, sigma, cp.n0, cp.n, cp.alpha, cp.seed, cert)

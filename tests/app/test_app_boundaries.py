@@ -20,13 +20,13 @@ def _page(query=None, **state) -> AppTest:
 
 def _maps(at: AppTest) -> dict[str, dict]:
     """The ``ui.image_map`` pictures the last run drew, by widget key (map_a_2: f, map_b_2: g, radius_map; map_a_1:
-    the overlay layout's one map), each as the JSON data its component received."""
+    the overlay layout's one map; cloud: the inspector's noise cloud), each as the JSON data its component received."""
     return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.json) for c in at.get("bidi_component")
             if "image_map" in c.proto.component_name}
 
 
 def _plotly(at: AppTest) -> list:
-    """The Plotly charts the last run drew (the inspector's noise cloud, votes and sequential path)."""
+    """The Plotly charts the last run drew (the inspector's votes and sequential path)."""
     return at.get("plotly_chart")
 
 
@@ -36,6 +36,7 @@ def _star(picture: dict) -> list:
 
 
 MAPS = ["map_a_2", "map_b_2", "radius_map"]         # base f, smoothed g, the exact radius map
+WITH_POINT = sorted(MAPS + ["cloud"])                # and the inspector's noise cloud once a point is chosen
 
 
 def _ok(at: AppTest) -> None:
@@ -66,9 +67,10 @@ def test_typed_point_runs_every_provider_and_passes_the_audit(fresh):
                                      "Distance to smoothed boundary", "Distance to base boundary"]
     assert "Every certificate lies inside" in page_text(fresh)
     assert fresh.query_params["x"] == "0.500" and fresh.query_params["y"] == "0.200"
-    assert len(_plotly(fresh)) == 3                    # noise cloud, vote histogram, sequential path
-    maps = _maps(fresh)                                # and the point on all three maps
-    assert sorted(maps) == MAPS and all(_star(maps[k]) == [[0.5, 0.2]] for k in MAPS), maps.keys()
+    assert len(_plotly(fresh)) == 2                    # vote histogram, sequential path
+    maps = _maps(fresh)                                # the point on all three maps and at the cloud's centre
+    assert sorted(maps) == WITH_POINT and all(_star(maps[k]) == [[0.5, 0.2]] for k in WITH_POINT), maps.keys()
+    assert not maps["cloud"]["clickable"] and maps["cloud"]["title"].endswith("σ = 0.25")
     # the sequential row comes with the later rows (ui/sequential/provider.py); its sentence heads the path chart
     path = next(e.label for e in fresh.expander if e.label.startswith("Sequential certification: Stopped after"))
     assert "fixed n = 10,000 (10,100 samples with n₀)" in path
@@ -219,8 +221,8 @@ def test_a_click_is_answered_before_the_slow_rows_which_then_arrive_on_their_own
         methods = list(at.dataframe[0].value["method"])
         assert methods[:4] == ["Monte Carlo CERTIFY", "Exact Cohen radius", "Distance to smoothed boundary",
                                "Distance to base boundary"] and "Gated slow row" not in methods
-        assert len(_plotly(at)) == 3 and PENDING in page_text(at)   # cloud, votes, sequential path already
-        assert sorted(_maps(at)) == MAPS
+        assert len(_plotly(at)) == 2 and PENDING in page_text(at)   # votes, sequential path already
+        assert sorted(_maps(at)) == WITH_POINT                     # and the cloud
         gate.set()
         from ui.boundaries import cache as bc
         wait_for(lambda: all(job.done() for job in bc._slow_jobs().values()))

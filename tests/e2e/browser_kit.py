@@ -240,13 +240,14 @@ IMAP = """s => { const c = document.querySelector(s);
     const host = c && c.querySelector("[data-testid='stBidiComponentIsolated']");
     return c ? (host?.shadowRoot ?? c).querySelector('.imap') : null; }"""
 # the smoothed map's title, the σ metric, the noise cloud's title and vote counts, and the point on the maps (the
-# maps are ui.image_map pictures: the selected point is their data's star mark; the cloud and votes are Plotly charts)
+# maps and the cloud are ui.image_map pictures: the selected point is their data's star mark; the votes are Plotly)
+CLOUD_TITLE = f"({IMAP})('.st-key-cloud')?.querySelector('.imap-title')?.textContent"   # JS: the cloud's title
 BOUNDARIES_SHOWN = """() => { const plot = s => document.querySelector(s + ' .js-plotly-plot'), map = %s;
     const metric = [...document.querySelectorAll("[data-testid='stMetric']")].find(m => m.innerText.startsWith('σ'));
-    const cloud = plot('.st-key-cloud'), votes = plot('.st-key-votes');
+    const cloud = map('.st-key-cloud'), votes = plot('.st-key-votes');
     return {title: map('.st-key-map_b_2').querySelector('.imap-title').textContent,
             sigma: metric.querySelector("[data-testid='stMetricValue']").innerText.trim(),
-            cloud: cloud ? cloud.querySelector('.gtitle').textContent : null,
+            cloud: cloud ? cloud.querySelector('.imap-title').textContent : null,
             votes: votes ? Array.from(votes._fullData[0].y) : null,
             points: ['.st-key-map_a_2', '.st-key-map_b_2'].map(s => map(s).__imap.data.points
                 .filter(m => m.symbol === 'star').flatMap(m => m.xs.map((x, i) => [x, m.ys[i]])))}; }""" % IMAP

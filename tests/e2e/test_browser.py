@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from browser_kit import BOUNDARIES_SHOWN, DEEP_LINK, IMAP, ROOT, Runs, no_exception, open_page, settle, shot, wait_idle
+from browser_kit import BOUNDARIES_SHOWN, CLOUD_TITLE, DEEP_LINK, IMAP, ROOT, Runs, no_exception, open_page, settle, shot, wait_idle
 from classroom_kit import BOX
 from cert_core.models.bundles import load_model, save_bundle
 from ui import navigation
@@ -171,8 +171,7 @@ def test_drag_sigma_then_click_a_point(page, server):
     no_exception(page)
     x, y = (float(v) for v in re.search(r"[?&]x=(-?[0-9.]+)&y=(-?[0-9.]+)", page.url).groups())
     assert page.get_by_text(f"Inspecting the point ({x:.3f}, {y:.3f}).").count() == 1
-    # the noise cloud is the page's first Plotly chart: Plotly's chunk loads after the run (the maps need none)
-    page.wait_for_function("() => !!document.querySelector('.st-key-cloud .gtitle')", timeout=60_000)
+    page.wait_for_function(f"() => !!{CLOUD_TITLE}", timeout=60_000)      # the cloud is drawn
     clicked = page.evaluate(BOUNDARIES_SHOWN)
     assert clicked["points"] == [[[x, y]], [[x, y]]] and clicked["cloud"].endswith(f"σ = {sigma:g}"), clicked
     done = runs.fragment_runs()
@@ -201,7 +200,7 @@ def test_drag_sigma_then_click_a_point(page, server):
     runs.clear()
     live.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"() => document.querySelector('.st-key-cloud .gtitle')?.textContent.endsWith('{step}')"
+    page.wait_for_function(f"() => ({CLOUD_TITLE})?.endsWith('{step}')"
                            f" && /[?&]sigma={step}&/.test(location.search)", timeout=60_000)
     runs.wait(lambda: runs.fragment_runs())
     shown = page.evaluate(BOUNDARIES_SHOWN)

@@ -13,11 +13,10 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import Callable
 
-import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from ui import links, state
+from ui import image_map, links, presenter, state
 from ui.boundaries import cache as bc
 from ui.boundaries import controls, explorer
 from ui.boundaries import figures as bf
@@ -87,12 +86,14 @@ def show(current, point, sigma: float, cp, m, fast: tuple, start_slow: Callable[
     # after the slow rows arrive and the browser does not redraw it (Streamlit skips a chart whose spec is unchanged)
     drawn = with_slow(rows, errors, job)[0] if show_all else rows
 
-    def cloud_figure():
+    def cloud_picture():
         cl = bc.cloud(current, point, sigma, cp.seed, drawn, m.view)
         return bf.noise_cloud(point, cl.samples, cl.votes, cl.labels, cl.view,
-                              explorer.cloud_circles(drawn, show_all), names, sigma)
-    left.plotly_chart(reused("cloud", (current.key, point, sigma, cp.seed, tuple(drawn), show_all, m.view.bounds),
-                             cloud_figure), key="cloud", theme=None, config={"displayModeBar": False})
+                              explorer.cloud_circles(drawn, show_all), names, sigma,
+                              image_map.FONT_PRESENTER if presenter.active() else image_map.FONT)
+    with left:
+        image_map.draw("cloud", reused("cloud", (current.key, point, sigma, cp.seed, tuple(drawn), show_all,
+                                                 m.view.bounds, presenter.active()), cloud_picture))
     right.plotly_chart(reused("votes", (current.key, cert, cp.n),
                               lambda: bf.vote_histogram(cert.counts, names, cp.n, cert.p_lower, cert.prediction,
                                                         cert.counts0)),
@@ -150,7 +151,7 @@ def start_polling() -> None:
     ctx.enqueue(msg)
 
 
-def reused(name: str, key: tuple, build: Callable[[], go.Figure]) -> go.Figure:
+def reused(name: str, key: tuple, build: Callable[[], object]) -> object:
     """``build()``, or the figure this session built for the same ``key`` in its last run: a run that draws the
     inspector again for the same point and σ (a page control, "Show every method's circle" when the slow rows
     arrive, the Monte Carlo tab's settings) draws the same cloud and votes again, and building them (noise votes, f

@@ -1,8 +1,8 @@
 """Pure figure builders for the decision-boundaries page: numpy in, figure out (no Streamlit here).
 
-The two clickable maps (regions as PNG from ``ui.images``, data, test marks, the selected point and its circles)
-and the exact radius map (a PNG too) as ``ui.image_map`` pictures; the inspector's noise cloud, vote histogram and
-Monte Carlo check as Plotly figures.
+The two clickable maps (regions as PNG from ``ui.images``, data, test marks, the selected point and its circles),
+the exact radius map (a PNG too) and the inspector's noise cloud as ``ui.image_map`` pictures; the vote histogram
+and the Monte Carlo check as Plotly figures.
 """
 from __future__ import annotations
 
@@ -142,38 +142,29 @@ def radius_readout(view: GridView, radius: np.ndarray) -> tuple[np.ndarray, np.n
 
 # ----------------------------------------------------------------------------- the inspector's charts
 def noise_cloud(point, samples: np.ndarray, sample_labels: np.ndarray, local_labels: np.ndarray,
-                local_view: GridView, circles: tuple[Circle, ...], class_names, sigma: float) -> go.Figure:
-    """PREDICT in one picture: noisy copies of the point, coloured by the base classifier's vote."""
-    xmin, xmax, ymin, ymax = local_view.bounds
-    fig = go.Figure()
-    fig.add_layout_image(source=png_uri(base_image(local_labels), upscale=2), xref="x", yref="y", x=xmin,
-                         y=ymax, sizex=xmax - xmin, sizey=ymax - ymin, sizing="stretch", layer="below",
-                         opacity=0.75)
+                local_view: GridView, circles: tuple[Circle, ...], class_names, sigma: float,
+                font: float = image_map.FONT) -> image_map.MapPicture:
+    """PREDICT in one picture: noisy copies x + N(0, σ²I) of the point (samples (M, 2), coloured by f's vote
+    ``sample_labels`` (M,)) over f's regions around it (``local_labels`` on ``local_view``), the point as a star and
+    its ``circles``, a legend with the vote counts and each circle's radius (a ``ui.image_map`` picture: no Plotly
+    for the first answer of a click)."""
+    points, legend = [], []
     for k, name in enumerate(class_names):
         sel = sample_labels == k
         if sel.any():
-            fig.add_trace(go.Scatter(x=samples[sel, 0], y=samples[sel, 1], mode="markers",
-                                     name=f"f votes {name} ({sel.sum()})", hoverinfo="skip",
-                                     marker=dict(size=6, color=theme.class_color(k), opacity=0.85,
-                                                 line=dict(color="white", width=0.6))))
+            points.append(image_map.Points(tuple(samples[sel, 0]), tuple(samples[sel, 1]), size=6,
+                                           colour=theme.class_color(k), opacity=0.85, outline="white"))
+            legend.append(image_map.LegendEntry(f"f votes {name} ({int(sel.sum())})", theme.class_color(k), "dot"))
     px, py = point
-    for c in circles:
-        if math.isfinite(c.radius) and c.radius > 0:
-            fig.add_shape(type="circle", x0=px - c.radius, x1=px + c.radius, y0=py - c.radius,
-                          y1=py + c.radius, line=dict(color=c.color, width=3, dash=c.dash),
-                          showlegend=True, name=f"{c.name}: {c.radius:.3f}")
-    fig.add_trace(go.Scatter(x=[px], y=[py], mode="markers", name="x", showlegend=False, hoverinfo="skip",
-                             marker=dict(symbol="star", size=20, color=theme.YELLOW,
-                                         line=dict(color=theme.BLACK, width=2))))
-    fig.update_xaxes(range=[xmin, xmax], constrain="domain", showgrid=False, zeroline=False, title_text="x₁")
-    fig.update_yaxes(range=[ymin, ymax], scaleanchor="x", scaleratio=1, constrain="domain",
-                     showgrid=False, zeroline=False, title_text="x₂")
-    entries = len(class_names) + sum(1 for c in circles if math.isfinite(c.radius) and c.radius > 0)
-    fig.update_layout(**theme.base_layout(   # grow with the legend so the square plot keeps its size
-        title=dict(text=f"Noise cloud x + N(0, σ²I), σ = {sigma:g}", x=0.5, xanchor="center", font_size=19),
-        height=470 + 22 * entries, legend=dict(orientation="h", y=-0.16, x=0.5, xanchor="center",
-                                                yanchor="top", font_size=14)))
-    return fig
+    drawn = [c for c in circles if math.isfinite(c.radius) and c.radius > 0]
+    points.append(image_map.Points((px,), (py,), "star", 22, theme.YELLOW))
+    legend += [image_map.LegendEntry(f"{c.name}: {c.radius:.3f}", c.color, "line", SVG_DASH.get(c.dash, ""))
+               for c in drawn]
+    return image_map.MapPicture(
+        image=png_uri(base_image(local_labels), upscale=2), image_bounds=local_view.bounds, bounds=local_view.bounds,
+        title=f"Noise cloud x + N(0, σ²I), σ = {sigma:g}", image_opacity=0.75, points=tuple(points),
+        circles=tuple(image_map.Circle(px, py, c.radius, c.color, 3, SVG_DASH.get(c.dash, "")) for c in drawn),
+        legend=tuple(legend), box=MAP_BOX, margin=MAP_MARGIN, font=font)
 
 
 def vote_histogram(counts, class_names, n: int, p_lower: float, prediction: int, counts0=None) -> go.Figure:

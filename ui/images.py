@@ -101,6 +101,15 @@ def lattice_points(view: GridView, per_axis: int = 61) -> tuple[np.ndarray, np.n
     return pts, ij
 
 
+def lattice_values(view: GridView, values: np.ndarray, per_axis: int = 61) -> tuple[tuple, np.ndarray]:
+    """A map's values at the ``lattice_points``, for a hover read-out: ((x0, dx, y0, dy), the values (..., L, L)),
+    lattice point (i, j) at (x0 + j·dx, y0 + i·dy) holding the value of the map pixel under it (no interpolation).
+    ``values``: (..., R, R) on the view's grid, row i: y."""
+    pts, ij = lattice_points(view, per_axis)
+    steps = (float(pts[0, 0]), float(pts[1, 0] - pts[0, 0]), float(pts[0, 1]), float(pts[per_axis, 1] - pts[0, 1]))
+    return steps, values[..., ij[:, 0], ij[:, 1]].reshape(*values.shape[:-2], per_axis, per_axis)
+
+
 @functools.lru_cache(maxsize=8)
 def _colour_table(colorscale: str, size: int = 256) -> np.ndarray:
     """``size`` RGB rows sampled from a Plotly colour scale (linear in RGB between its stops, as Plotly's heatmaps)."""

@@ -79,7 +79,10 @@ def on_sigma_change() -> None:
         return
     keys = list(st.session_state.get(DRAWN, ()))
     try:
-        st.rerun(keys) if keys else st.rerun(scope="app")
+        if keys:
+            st.rerun(keys)
+        else:
+            st.rerun(scope="app")
     except StreamlitAPIException:     # a fragment Streamlit no longer holds (another Streamlit): the whole app
         st.session_state.pop(DRAWN, None)
         st.rerun(scope="app")

@@ -155,7 +155,7 @@ def reused(name: str, key: tuple, build: Callable[[], object]) -> object:
     """``build()``, or the figure this session built for the same ``key`` in its last run: a run that draws the
     inspector again for the same point and σ (a page control, "Show every method's circle" when the slow rows
     arrive, the Monte Carlo tab's settings) draws the same cloud and votes again, and building them (noise votes, f
-    around the point, Plotly's validation) cost ~0.1 s of server CPU."""
+    around the point, the votes' Plotly validation) cost ~0.1 s of server CPU."""
     memo = st.session_state.setdefault(FIGURES, {})
     kept = memo.get(name)
     if kept is None or kept[0] != key:

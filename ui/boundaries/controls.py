@@ -57,7 +57,8 @@ def this_fragment_id() -> str | None:
 def _poll_run() -> bool:
     """Whether this rerun is the inspector table's poll for its slow rows alone, or a σ step's rerun of the σ view
     (ui/boundaries/sigma_view.py): a fragment's rerun that does not include the inspector's own (a click or a typed
-    box reruns the inspector's fragment; Streamlit may run both at once). The poll carries the browser's copy of every widget, and a box "changed" there is stale: the poll left
+    box reruns the inspector's fragment; Streamlit may run both at once). The poll carries the browser's copy of
+    every widget, and a box "changed" there is stale: the poll left
     before the browser had received the point a button or link (the lesson's Next) had just set, and would put the
     old point back."""
     ids, own = _fragment_ids(), st.session_state.get(FRAGMENT)

@@ -12,7 +12,7 @@ from cert_core import grid_view
 from cert_core.smoothing import ABSTAIN
 from ui import image_map, theme
 from ui.boundaries.figures import Circle, MapSpec
-from ui.images import base_image, lattice_points, png_uri, smoothed_image
+from ui.images import base_image, lattice_values, png_uri, smoothed_image
 from ui.inspector import RadiusRow, describe
 
 
@@ -21,18 +21,14 @@ def readout(view: grid_view.GridView, probs: np.ndarray, radius: np.ndarray | No
     """The hover read-out of a map on a coarse lattice (``ui.images.lattice_points``, 61 × 61 over the view): at each
     lattice point the class of f (base) or of g with its exact p_A and exact certified radius (smoothed), read from
     the exact maps' pixel under it (no interpolation)."""
-    pts, ij = lattice_points(view)
-    side = int(round(np.sqrt(len(pts))))
-    p = probs[:, ij[:, 0], ij[:, 1]]                                        # (K, L)
-    classes = p.argmax(0).reshape(side, side)                               # (S, S) row i: y, column j: x
-    x0, dx, y0, dy = float(pts[0, 0]), float(pts[1, 0] - pts[0, 0]), float(pts[0, 1]), float(pts[side, 1] - pts[0, 1])
+    steps, p = lattice_values(view, probs)                                  # (K, S, S) row i: y, column j: x
+    classes = p.argmax(0)                                                   # (S, S)
     if classifier == "base":
-        return image_map.Readout(x0, dx, y0, dy, (), "", classes=classes, class_names=tuple(class_names),
-                                 class_label="f")
-    p_a = p.max(0).astype(np.float32).reshape(side, side)                   # (S, S)
-    r = radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)   # (S, S)
-    return image_map.Readout(x0, dx, y0, dy, p_a, "p_A", classes=classes, class_names=tuple(class_names),
-                             class_label="g", more=(("exact radius", r, ".3f"),))
+        return image_map.Readout(*steps, (), "", classes=classes, class_names=tuple(class_names), class_label="f")
+    p_a = p.max(0).astype(np.float32)                                       # (S, S)
+    r = lattice_values(view, radius)[1].astype(np.float32)                  # (S, S)
+    return image_map.Readout(*steps, p_a, "p_A", classes=classes, class_names=tuple(class_names), class_label="g",
+                             more=(("exact radius", r, ".3f"),))
 
 
 def one_hot(labels: np.ndarray, k: int) -> np.ndarray:

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from cert_core.grid_view import GridView
 from ui import image_map, theme
-from ui.images import base_image, boundary_mask, colour_ramp, lattice_points, png_uri
+from ui.images import base_image, boundary_mask, colour_ramp, lattice_values, png_uri
 
 STATUS_STYLE = {   # test-set marks: symbol, colour, legend label (ui.image_map.Points symbols)
     "certified": ("dot", theme.DARK, "certified at r"),
@@ -118,26 +118,18 @@ def radius_picture(view: GridView, radius: np.ndarray, sigma: float, selected=No
                    font: float = image_map.FONT) -> image_map.MapPicture:
     """The exact certified radius map: ``image`` (``radius_image``, drawn here when not given) over [0, 4σ] with a
     colour bar ticked at the level lines (0, σ, 2σ, 3σ, 4σ), and the hover read-out on the maps' 61 × 61 lattice
-    (``ui.images.lattice_points``: the exact radius at the map pixel under each lattice point)."""
-    x, y, z = radius_readout(view, radius)
+    (``ui.images.lattice_values``: the exact radius at the map pixel under each lattice point)."""
+    steps, z = lattice_values(view, radius)
     xmin, xmax, ymin, ymax = view.bounds
     hx, hy = 0.5 * np.asarray(view.spacing)        # the PNG's pixels are the map's pixels, centred on the grid
     bar = image_map.ColourBar(tuple(RADIUS_COLORS), tuple((k / 4, f"{k * sigma:g}") for k in range(5)), "radius")
     return image_map.MapPicture(
         image=image or radius_image(radius, sigma), image_bounds=(xmin - hx, xmax + hx, ymin - hy, ymax + hy),
         bounds=view.bounds, title=radius_title(sigma), colour_bar=bar, scale_top=4 * sigma,
-        readout=image_map.Readout(float(x[0]), float(x[1] - x[0]), float(y[0]), float(y[1] - y[0]),
-                                  z, "exact radius"),
+        readout=image_map.Readout(*steps, z.astype(np.float32), "exact radius"),
         points=() if selected is None else (image_map.Points((selected[0],), (selected[1],), "star", 22,
                                                              theme.YELLOW),),
         box=MAP_BOX, font=font)
-
-
-def radius_readout(view: GridView, radius: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The radius map's hover read-out: lattice x (S,), y (S,) and the exact radius at the pixel under each (S, S)."""
-    pts, ij = lattice_points(view)
-    side = int(round(np.sqrt(len(pts))))
-    return pts[:side, 0], pts[::side, 1], radius[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(side, side)
 
 
 # ----------------------------------------------------------------------------- the inspector's charts

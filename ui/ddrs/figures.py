@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from cert_core.methods.ddrs.memory import Counterexample, MemoryAnswer
 from cert_core.grid_view import GridView
 from ui import image_map, theme
-from ui.images import colour_stops, lattice_points, png_uri, value_image
+from ui.images import colour_stops, lattice_values, png_uri, value_image
 
 
 LOG_TICKS = (0.02, 0.05, 0.1, 0.2, 0.5, 1, 1.5)   # σ ticks of the log axes (plotly's own print "5 6 7 8 9 0.1 2 3")
@@ -31,7 +31,7 @@ def _legend_below(fig: go.Figure, rows: int, height: int) -> None:
                                   xanchor="center", font_size=15))
 
 
-READOUT_LATTICE = 61     # hover read-out points per axis (ui.images.lattice_points), as on Decision boundaries
+READOUT_LATTICE = 61     # hover read-out points per axis (ui.images.lattice_values), as on Decision boundaries
 
 
 def _outline(mask: np.ndarray, width: int = 1) -> np.ndarray:
@@ -61,8 +61,7 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
     if violation is not None and violation.any():
         # ~2.5 screen px wide at the page's sizes, like the contour line it replaces
         rgb[_outline(violation, max(1, round(250 / view.resolution)))] = theme.hex_rgb(theme.VERMILLION)
-    pts, ij = lattice_points(view, lattice)
-    values = z[ij[:, 0], ij[:, 1]].astype(np.float32).reshape(lattice, lattice)    # (L, L) row i: y, column j: x
+    steps, values = lattice_values(view, z, lattice)                                # (L, L) row i: y, column j: x
     bar_ticks = [float(np.log10(t)) for t in BAR_TICKS] if log else image_map.nice_ticks(lo, hi)
     labels = [f"{t:g}" for t in BAR_TICKS] if log else [f"{t:g}" for t in bar_ticks]
     bar = image_map.ColourBar(colours=tuple(colour_stops(colorscale)), label=label,
@@ -73,8 +72,7 @@ def heat_map(view: GridView, z: np.ndarray, title: str, label: str, zmax: float,
     return image_map.MapPicture(
         image=png_uri(rgb, upscale=max(1, 450 // view.resolution)), bounds=view.bounds, title=title,
         image_bounds=(xmin - hx, xmax + hx, ymin - hy, ymax + hy), colour_bar=bar, scale_top=float(zmax),
-        readout=image_map.Readout(float(pts[0, 0]), float(pts[1, 0] - pts[0, 0]), float(pts[0, 1]),
-                                  float(pts[lattice, 1] - pts[0, 1]), tuple(map(tuple, values.tolist())), label),
+        readout=image_map.Readout(*steps, values.astype(np.float32), label),
         points=() if selected is None else (image_map.Points((selected[0],), (selected[1],), "star", 24, theme.YELLOW),))
 
 
